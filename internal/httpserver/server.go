@@ -1,0 +1,137 @@
+// Package httpserver wraps Gatehouse's routes in the middleware every
+// response goes through: request ID, real client IP, security headers, body
+// limits, CSRF protection, panic recovery, access logs and latency metrics.
+// Handlers register themselves on a *http.ServeMux; this package knows none
+// of them, so it can be imported by all of them.
+package httpserver
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
+)
+
+// MaxFormBody is the largest request body accepted by form and JSON
+// endpoints. Routes that need more (SAML responses) raise it themselves
+// with LimitBody.
+const MaxFormBody = 64 << 10
+
+// ErrorPage renders a plain-language error for a browser (HTML) or an API
+// client (JSON). The web package provides the HTML one.
+type ErrorPage func(w http.ResponseWriter, r *http.Request, status int, message string)
+
+// Options configures the middleware.
+type Options struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	// PublicURL is Gatehouse's external origin; unsafe requests whose Origin
+	// header names another origin are refused.
+	PublicURL string
+	// Secure selects __Host- cookies with the Secure flag and sends HSTS.
+	// It is false only for http://localhost development.
+	Secure bool
+	// TrustedProxies are the addresses (CIDRs) of reverse proxies whose
+	// X-Forwarded-For is believed. Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// ErrorPage renders HTML errors (404, 403, 413, 500); nil uses plain text.
+	ErrorPage ErrorPage
+	Now       func() time.Time
+}
+
+// Server holds the middleware configuration.
+type Server struct {
+	opts   Options
+	origin string
+}
+
+// New returns a Server for opts.
+func New(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("httpserver: public URL %q is not an absolute URL", opts.PublicURL)
+		}
+		s.origin = u.Scheme + "://" + u.Host
+	}
+	return s, nil
+}
+
+// Handler wraps mux in the middleware chain. Outermost first: request
+// context (ID, IP) → recovery → logging and metrics → security headers →
+// body limit → CSRF → mux.
+func (s *Server) Handler(mux http.Handler) http.Handler {
+	h := s.csrf(mux)
+	h = limitBody(h)
+	h = s.securityHeaders(h)
+	h = s.observe(h)
+	h = s.recoverPanics(h)
+	return s.requestContext(h)
+}
+
+// renderError writes an error page: JSON under /api/, HTML otherwise.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || s.opts.ErrorPage == nil {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			WriteJSONError(w, status, code, message)
+			return
+		}
+		http.Error(w, message, status)
+		return
+	}
+	s.opts.ErrorPage(w, r, status, message)
+}
+
+// clientIP returns the address of the client: the TCP peer, or — when the
+// peer is a trusted proxy — the rightmost X-Forwarded-For entry that is not
+// itself a trusted proxy. Taking the rightmost untrusted entry means a
+// client cannot spoof its address by sending its own X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: stop believing anything left of it
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
