@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -97,19 +96,13 @@ func PostgresDatabaseURL(t testing.TB) string {
 	return withDatabase(t, dsn, name)
 }
 
-// withDatabase points a PostgreSQL DSN (URL or key=value form) at database name.
+// withDatabase points a postgres:// URL at database name.
 func withDatabase(t testing.TB, dsn, name string) string {
 	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("parse GATEHOUSE_TEST_POSTGRES_DSN: %v", err)
-		}
-		u.Path = "/" + name
-		return u.String()
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("GATEHOUSE_TEST_POSTGRES_DSN must be a postgres:// URL (%v)", err)
 	}
-	// key=value form: a later dbname overrides an earlier one. sqlstore.Open
-	// only takes URLs, so build one from the parts pgx understands.
-	t.Fatalf("GATEHOUSE_TEST_POSTGRES_DSN must be a postgres:// URL, got key=value form")
-	return ""
+	u.Path = "/" + name
+	return u.String()
 }
