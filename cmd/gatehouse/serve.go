@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/server"
+)
+
+var serveCmd = &cobra.Command{
+	Use:   "serve",
+	Short: "Run the Gatehouse server",
+	Long: `Run the Gatehouse server. On first start (no owner yet) it prints a one-time
+link, valid for one hour, that creates the first organization and its owner.`,
+	Args: cobra.NoArgs,
+	RunE: runServe,
+}
+
+func init() {
+	serveCmd.Flags().String("listen", "", "address to listen on (GATEHOUSE_LISTEN, default 127.0.0.1:8080)")
+	serveCmd.Flags().String("public-url", "", "URL people reach Gatehouse at (GATEHOUSE_PUBLIC_URL)")
+	rootCmd.AddCommand(serveCmd)
+}
+
+func runServe(cmd *cobra.Command, _ []string) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	a, err := appOpen(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log := a.Log
+
+	handler, err := server.Handler(a)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+
+	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBG()
+	go a.Sessions.Run(bg)
+
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"database", dbKind(cfg.DatabaseURL))
+	link, err := a.Accounts.EnsureSetupLink(ctx)
+	if err != nil {
+		return fmt.Errorf("first-admin link: %w", err)
+	}
+	if link != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "\nGatehouse has no owner yet. Open this link within 1 hour to create the first organization and its owner:\n\n    %s\n\nThe link works once. Restart Gatehouse to get a new one if it expires.\n\n", link)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("shutdown incomplete", "err", err)
+		}
+	}
+	cancelBG()
+	log.Info("stopped")
+	return nil
+}
+
+func dbKind(url string) string {
+	if url == "" {
+		return "sqlite"
+	}
+	return "postgres"
+}

@@ -1,0 +1,134 @@
+// Package app assembles a running Gatehouse from its configuration: the
+// database, the mailer and the services. `serve`, the admin CLI and the
+// end-to-end tests all build on it, so they share one wiring.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
+)
+
+// App is an assembled Gatehouse.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    storage.Store
+	Mailer   mail.Sender
+	Accounts *account.Service
+	Sessions *session.Service
+	Registry *prometheus.Registry
+	Metrics  *metrics.Metrics
+	Now      func() time.Time
+
+	sql *sqlstore.Store
+}
+
+// NewLogger builds the JSON (or text) slog logger the config asks for,
+// tagging every line logged with a request context with its request ID.
+func NewLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if cfg.Format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(reqctx.LogHandler(h))
+}
+
+// DatabaseURL is the database the config selects: PostgreSQL when
+// database_url is set, otherwise SQLite at <data_dir>/gatehouse.db.
+func DatabaseURL(cfg config.Config) (string, error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, nil
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return "", fmt.Errorf("app: data dir: %w", err)
+	}
+	return "sqlite://" + filepath.Join(dir, "gatehouse.db"), nil
+}
+
+// Open connects to the database, applies migrations and builds the services.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = NewLogger(cfg.Log, os.Stderr)
+	}
+	// The data directory holds the SQLite file and the outbox, both secret.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
+	}
+	dbURL, err := DatabaseURL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, dbURL, log)
+	if err != nil {
+		return nil, fmt.Errorf("app: open database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: migrate database: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, Store: st, sql: st, Now: time.Now}
+	if err := a.build(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build() error {
+	cfg := a.Config
+	if cfg.SMTP.Host != "" {
+		m, err := mail.NewSMTP(mail.SMTPConfig{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+			From: cfg.SMTP.From, Security: cfg.SMTP.Security, RootCAsFile: cfg.SMTP.RootCAsFile, ServerName: cfg.SMTP.ServerName,
+		}, a.Log)
+		if err != nil {
+			return fmt.Errorf("app: smtp: %w", err)
+		}
+		a.Mailer = m
+	} else {
+		a.Mailer = &mail.Outbox{Dir: filepath.Join(cfg.DataDir, "outbox"), Log: a.Log}
+	}
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Metrics = metrics.New(a.Registry)
+	a.Accounts = account.New(a.Store, a.Mailer, account.Config{
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		SetupTTL:  cfg.Tokens.SetupTTL, ResetTTL: cfg.Tokens.ResetTTL, InviteTTL: cfg.Tokens.InviteTTL,
+		Throttle: account.ThrottleConfig{
+			Window: cfg.Throttle.Window, AccountLimit: cfg.Throttle.AccountLimit, IPLimit: cfg.Throttle.IPLimit,
+			BaseDelay: cfg.Throttle.BaseDelay, MaxDelay: cfg.Throttle.MaxDelay,
+		},
+	}, a.Log, a.Now)
+	a.Sessions = session.New(a.Store, session.Config{
+		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
+	}, a.Log, a.Now)
+	return nil
+}
+
+// Close waits for background mail and closes the database.
+func (a *App) Close() error {
+	a.Accounts.Wait()
+	return a.sql.Close()
+}

@@ -1,0 +1,155 @@
+// Package config is Gatehouse's typed configuration: a schema with
+// defaults, loaded from an optional YAML file and GATEHOUSE_* environment
+// variables, and validated with every problem reported at once by key path.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. The yaml tag of each field is its key;
+// the environment variable is GATEHOUSE_ followed by the key path in upper
+// case joined by "_" (session.idle_timeout → GATEHOUSE_SESSION_IDLE_TIMEOUT).
+type Config struct {
+	// Listen is the address the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// PublicURL is the URL people and apps reach Gatehouse at; links in
+	// mails and the cookie's Secure flag derive from it. Default:
+	// http://<listen>.
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the SQLite database and the development mail outbox.
+	DataDir string `yaml:"data_dir"`
+	// DatabaseURL selects the database: empty for SQLite in DataDir, or
+	// postgres://… for PostgreSQL.
+	DatabaseURL string `yaml:"database_url"`
+	// ProductName is shown on sign-in pages before the organization is known
+	// and more than one organization exists.
+	ProductName string `yaml:"product_name"`
+
+	Log      LogConfig      `yaml:"log"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Session  SessionConfig  `yaml:"session"`
+	Tokens   TokensConfig   `yaml:"tokens"`
+	Throttle ThrottleConfig `yaml:"throttle"`
+	SMTP     SMTPConfig     `yaml:"smtp"`
+}
+
+// LogConfig controls structured logs.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// HTTPConfig controls the HTTP server.
+type HTTPConfig struct {
+	// TrustedProxies lists CIDRs of reverse proxies whose X-Forwarded-For is
+	// believed (comma-separated in the environment).
+	TrustedProxies  []string      `yaml:"trusted_proxies"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// SessionConfig sets session lifetimes.
+type SessionConfig struct {
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
+}
+
+// TokensConfig sets one-time link lifetimes.
+type TokensConfig struct {
+	SetupTTL  time.Duration `yaml:"setup_ttl"`
+	ResetTTL  time.Duration `yaml:"reset_ttl"`
+	InviteTTL time.Duration `yaml:"invite_ttl"`
+}
+
+// ThrottleConfig tunes brute-force protection of password sign-in.
+type ThrottleConfig struct {
+	Window       time.Duration `yaml:"window"`
+	AccountLimit int           `yaml:"account_limit"`
+	IPLimit      int           `yaml:"ip_limit"`
+	BaseDelay    time.Duration `yaml:"base_delay"`
+	MaxDelay     time.Duration `yaml:"max_delay"`
+}
+
+// SMTPConfig configures outgoing mail. With no host, mail goes to the
+// development outbox (logged and written under DataDir/outbox).
+type SMTPConfig struct {
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port"`
+	Username    string `yaml:"username"`
+	Password    string `yaml:"password"`
+	From        string `yaml:"from"`
+	Security    string `yaml:"security"` // starttls, tls or none
+	RootCAsFile string `yaml:"root_cas_file"`
+	ServerName  string `yaml:"server_name"`
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	return Config{
+		Listen:      "127.0.0.1:8080",
+		DataDir:     "./gatehouse-data",
+		ProductName: "Gatehouse",
+		Log:         LogConfig{Level: "info", Format: "json"},
+		HTTP:        HTTPConfig{ShutdownTimeout: 10 * time.Second},
+		Session:     SessionConfig{IdleTimeout: 8 * time.Hour, MaxLifetime: 7 * 24 * time.Hour},
+		Tokens:      TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
+		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,
+			BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
+		SMTP: SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
+	}
+}
+
+// Load reads the YAML file at path (none when empty), applies GATEHOUSE_*
+// variables from environ (os.Environ() format), fills derived defaults and
+// validates. A validation failure is a *ValidationError listing every problem.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		if err := decodeYAML(f, &cfg); err != nil {
+			return cfg, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	var problems []Problem
+	problems = append(problems, applyEnv(&cfg, environ)...)
+	cfg.fillDerived()
+	problems = append(problems, cfg.Validate()...)
+	if len(problems) > 0 {
+		return cfg, &ValidationError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+func decodeYAML(r io.Reader, cfg *Config) error {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silently ignored setting
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// fillDerived sets defaults that depend on other settings.
+func (c *Config) fillDerived() {
+	if c.PublicURL == "" && c.Listen != "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+}

@@ -1,0 +1,100 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
+)
+
+func TestDefaultsLoadAndRunOnLocalhost(t *testing.T) {
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatalf("defaults must be valid: %v", err)
+	}
+	if cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./gatehouse-data" || cfg.PublicURL != "http://127.0.0.1:8080" {
+		t.Errorf("unexpected defaults: listen=%q data_dir=%q public_url=%q", cfg.Listen, cfg.DataDir, cfg.PublicURL)
+	}
+	if cfg.Session.IdleTimeout != 8*time.Hour || cfg.Session.MaxLifetime != 7*24*time.Hour {
+		t.Errorf("session defaults: %v / %v", cfg.Session.IdleTimeout, cfg.Session.MaxLifetime)
+	}
+	if cfg.Secure() {
+		t.Error("http://127.0.0.1 must not be treated as secure")
+	}
+}
+
+func TestYAMLThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	yaml := "listen: 0.0.0.0:9000\npublic_url: https://login.corp.example\nsession:\n  idle_timeout: 2h\nsmtp:\n  host: smtp.corp.example\n  from: Gatehouse <no-reply@corp.example>\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, []string{
+		"GATEHOUSE_SESSION_IDLE_TIMEOUT=3h",
+		"GATEHOUSE_DATABASE_URL=postgres://db.internal/gatehouse",
+		"GATEHOUSE_HTTP_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7",
+		"PATH=/usr/bin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "0.0.0.0:9000" || cfg.Session.IdleTimeout != 3*time.Hour ||
+		cfg.DatabaseURL != "postgres://db.internal/gatehouse" || !cfg.Secure() {
+		t.Errorf("env did not override YAML: %+v", cfg)
+	}
+	if got := strings.Join(cfg.HTTP.TrustedProxies, "|"); got != "10.0.0.0/8|192.0.2.7" {
+		t.Errorf("trusted proxies = %q", got)
+	}
+}
+
+func TestValidateReportsEveryProblemWithItsKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	yaml := "listen: nowhere\npublic_url: http://login.corp.example\nlog:\n  level: loud\nsession:\n  idle_timeout: -1s\nthrottle:\n  account_limit: 0\nsmtp:\n  host: smtp.corp.example\n  security: plaintext\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, []string{"GATEHOUSE_TOKENS_RESET_TTL=soon", "GATEHOUSE_SESION_IDLE_TIMEOUT=1h"})
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	want := []string{"listen", "public_url", "log.level", "session.idle_timeout", "throttle.account_limit",
+		"smtp.security", "tokens.reset_ttl", "GATEHOUSE_SESION_IDLE_TIMEOUT"}
+	keys := map[string]bool{}
+	for _, p := range ve.Problems {
+		keys[p.Key] = true
+	}
+	for _, k := range want {
+		if !keys[k] {
+			t.Errorf("no problem reported for %s; got %v", k, ve.Problems)
+		}
+	}
+}
+
+func TestUnknownYAMLKeyIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(path, []byte("sesion:\n  idle_timeout: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(path, nil); err == nil || !strings.Contains(err.Error(), "sesion") {
+		t.Fatalf("a misspelt key must be reported, got %v", err)
+	}
+}
+
+// Every key must be documented, with its environment variable, in
+// docs/OPERATIONS.md: operators read the reference, not the source.
+func TestEveryKeyIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range config.Keys() {
+		if !strings.Contains(string(doc), "`"+k+"`") || !strings.Contains(string(doc), config.EnvName(k)) {
+			t.Errorf("docs/OPERATIONS.md does not document %s (%s)", k, config.EnvName(k))
+		}
+	}
+}

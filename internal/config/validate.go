@@ -1,0 +1,150 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Problem is one invalid setting.
+type Problem struct {
+	Key     string // key path, e.g. "session.idle_timeout"
+	Message string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// ValidationError lists every problem found.
+type ValidationError struct{ Problems []Problem }
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = "  " + p.String()
+	}
+	return fmt.Sprintf("invalid configuration (%d problems):\n%s", len(e.Problems), strings.Join(lines, "\n"))
+}
+
+// Validate returns every problem with c; none means it is usable.
+func (c Config) Validate() []Problem {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", "must be host:port, e.g. 127.0.0.1:8080 (%q)", c.Listen)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("public_url", "must be an absolute http(s) URL, e.g. https://login.example.com (%q)", c.PublicURL)
+	} else {
+		if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+			add("public_url", "must use https unless the host is localhost or a loopback address: session cookies need the Secure flag")
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+			add("public_url", "must be an origin without a path, query or fragment (%q)", c.PublicURL)
+		}
+	}
+	if c.DataDir == "" {
+		add("data_dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		add("database_url", "must start with postgres://, postgresql:// or sqlite:// (or be empty for SQLite in data_dir)")
+	}
+	if strings.TrimSpace(c.ProductName) == "" {
+		add("product_name", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be debug, info, warn or error (%q)", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format", "must be json or text (%q)", c.Log.Format)
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			add(fmt.Sprintf("http.trusted_proxies[%d]", i), "must be an IP address or CIDR (%q)", p)
+		}
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			add(key, "must be a positive duration such as 30m or 8h (%s)", d)
+		}
+	}
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	positive("session.idle_timeout", c.Session.IdleTimeout)
+	positive("session.max_lifetime", c.Session.MaxLifetime)
+	if c.Session.IdleTimeout > c.Session.MaxLifetime && c.Session.MaxLifetime > 0 {
+		add("session.idle_timeout", "must not exceed session.max_lifetime (%s > %s)", c.Session.IdleTimeout, c.Session.MaxLifetime)
+	}
+	positive("tokens.setup_ttl", c.Tokens.SetupTTL)
+	positive("tokens.reset_ttl", c.Tokens.ResetTTL)
+	positive("tokens.invite_ttl", c.Tokens.InviteTTL)
+	if c.Tokens.ResetTTL > 24*time.Hour {
+		add("tokens.reset_ttl", "must be at most 24h: a reset link is a password (%s)", c.Tokens.ResetTTL)
+	}
+	positive("throttle.window", c.Throttle.Window)
+	positive("throttle.base_delay", c.Throttle.BaseDelay)
+	positive("throttle.max_delay", c.Throttle.MaxDelay)
+	if c.Throttle.AccountLimit < 1 {
+		add("throttle.account_limit", "must be at least 1 (%d)", c.Throttle.AccountLimit)
+	}
+	if c.Throttle.IPLimit < 1 {
+		add("throttle.ip_limit", "must be at least 1 (%d)", c.Throttle.IPLimit)
+	}
+	if c.Throttle.MaxDelay > time.Hour {
+		add("throttle.max_delay", "must be at most 1h so throttling never becomes a lockout (%s)", c.Throttle.MaxDelay)
+	}
+	if c.SMTP.Host != "" {
+		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+			add("smtp.port", "must be between 1 and 65535 (%d)", c.SMTP.Port)
+		}
+		if c.SMTP.From == "" {
+			add("smtp.from", "must be set when smtp.host is set")
+		}
+		switch c.SMTP.Security {
+		case "starttls", "tls":
+		case "none":
+			if !IsLoopbackHost(c.SMTP.Host) {
+				add("smtp.security", "none is allowed only for a relay on localhost; use starttls or tls")
+			}
+		default:
+			add("smtp.security", "must be starttls, tls or none (%q)", c.SMTP.Security)
+		}
+		if c.SMTP.Username != "" && c.SMTP.Password == "" {
+			add("smtp.password", "must be set when smtp.username is set")
+		}
+	}
+	return ps
+}
+
+// IsLoopbackHost reports whether host is localhost or a loopback address,
+// where plain-HTTP development is allowed.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.IsLoopback()
+}
+
+// ParsePrefix parses a CIDR or a single address (as a /32 or /128).
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Secure reports whether cookies must carry the Secure flag (https).
+func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }

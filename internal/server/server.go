@@ -1,0 +1,66 @@
+// Package server is the one place that mounts every route: the sign-in
+// pages, the JSON admin API and the operational endpoints, wrapped in the
+// httpserver middleware.
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// Handler builds Gatehouse's complete HTTP handler for a.
+func Handler(a *app.App) (http.Handler, error) {
+	mux := http.NewServeMux()
+	pages := &web.Handler{
+		Accounts: a.Accounts, Sessions: a.Sessions, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
+		ProductName: a.Config.ProductName,
+	}
+	pages.Register(mux)
+	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Store: a.Store, Log: a.Log, Now: a.Now}
+	api.Register(mux)
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := a.Store.Ready(ctx); err != nil {
+			a.Log.WarnContext(ctx, "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: database unreachable or not migrated\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+
+	proxies := make([]netip.Prefix, 0, len(a.Config.HTTP.TrustedProxies))
+	for _, p := range a.Config.HTTP.TrustedProxies {
+		pfx, err := config.ParsePrefix(p)
+		if err != nil {
+			return nil, err
+		}
+		proxies = append(proxies, pfx)
+	}
+	srv, err := httpserver.New(httpserver.Options{
+		Log: a.Log, Metrics: a.Metrics, PublicURL: a.Config.PublicURL, Secure: a.Config.Secure(),
+		TrustedProxies: proxies, ErrorPage: pages.ErrorPage, Now: a.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return srv.Handler(mux), nil
+}
