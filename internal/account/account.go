@@ -5,10 +5,10 @@
 package account
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -74,163 +74,49 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+
+	sends sync.WaitGroup // background mail sends; see Wait
 }
 
 // New returns a Service; zero Config fields take their defaults.
 func New(store storage.Store, mailer mail.Sender, cfg Config, log *slog.Logger, now func() time.Time) *Service {
-	panic("unimplemented")
+	if cfg.SetupTTL <= 0 {
+		cfg.SetupTTL = time.Hour
+	}
+	if cfg.ResetTTL <= 0 {
+		cfg.ResetTTL = 30 * time.Minute
+	}
+	if cfg.InviteTTL <= 0 {
+		cfg.InviteTTL = 7 * 24 * time.Hour
+	}
+	t := &cfg.Throttle
+	if t.Window <= 0 {
+		t.Window = 15 * time.Minute
+	}
+	if t.AccountLimit <= 0 {
+		t.AccountLimit = 5
+	}
+	if t.IPLimit <= 0 {
+		t.IPLimit = 5
+	}
+	if t.BaseDelay <= 0 {
+		t.BaseDelay = time.Second
+	}
+	if t.MaxDelay <= 0 {
+		t.MaxDelay = 15 * time.Minute
+	}
+	if t.MaxDelay < t.BaseDelay {
+		t.MaxDelay = t.BaseDelay
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, mailer: mailer, cfg: cfg, log: log, now: now}
 }
 
-// NormalizeEmail trims and lowercases an email and checks its shape,
-// returning an *InvalidInputError for anything that is not one address.
-func NormalizeEmail(s string) (string, error) { panic("unimplemented") }
-
-// --- first start ---
-
-// EnsureSetupLink returns a fresh one-time first-admin link (valid SetupTTL,
-// single use; earlier unused links stop working) while no owner exists, and
-// "" once one does.
-func (s *Service) EnsureSetupLink(ctx context.Context) (string, error) { panic("unimplemented") }
-
-// CheckSetupToken reports whether token is a live first-admin token.
-func (s *Service) CheckSetupToken(ctx context.Context, token string) error { panic("unimplemented") }
-
-// SetupInput is what the first-admin form collects.
-type SetupInput struct {
-	OrgName     string
-	Email       string
-	DisplayName string
-	Password    string
-}
-
-// CompleteSetup creates the first organization and its owner, consuming the
-// token, in one transaction with its audit events.
-func (s *Service) CompleteSetup(ctx context.Context, token string, in SetupInput) (storage.Organization, storage.Account, error) {
-	panic("unimplemented")
-}
-
-// --- sign-in ---
-
-// Authenticate checks an email and password from ip. It returns
-// ErrBadCredentials for every failure (running a dummy argon2id verification
-// for unknown accounts so timing says nothing), *ThrottledError when the
-// email or ip is throttled, and records failures and throttled attempts in
-// the audit log. On success it clears the email's failure counter; the
-// caller then starts a session (which audits the success).
-func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// --- password reset and invitations ---
-
-// RequestReset sends a reset link to email if it names an active account,
-// and does nothing visible otherwise (no enumeration). It works for accounts
-// that never had a password. Requests are rate limited per email and ip.
-func (s *Service) RequestReset(ctx context.Context, email, ip string) error { panic("unimplemented") }
-
-// CheckResetToken returns the account a live reset or invitation token belongs to.
-func (s *Service) CheckResetToken(ctx context.Context, token string) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// CompleteReset sets a new password through a reset or invitation token,
-// consumes the token and revokes every session of the account, in one
-// transaction with its audit event.
-func (s *Service) CompleteReset(ctx context.Context, token, newPassword string) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// ChangePassword changes a signed-in person's password after checking the
-// current one, and signs out their other sessions.
-func (s *Service) ChangePassword(ctx context.Context, accountID, currentSessionID, current, next string) error {
-	panic("unimplemented")
-}
-
-// --- administration (the console, the JSON API and the CLI share these) ---
-
-// CreateOrganization creates an organization; slug defaults from name.
-func (s *Service) CreateOrganization(ctx context.Context, name, slug string) (storage.Organization, error) {
-	panic("unimplemented")
-}
-
-// GetOrganization returns an organization by ID or slug.
-func (s *Service) GetOrganization(ctx context.Context, idOrSlug string) (storage.Organization, error) {
-	panic("unimplemented")
-}
-
-// ListOrganizations lists every organization.
-func (s *Service) ListOrganizations(ctx context.Context) ([]storage.Organization, error) {
-	panic("unimplemented")
-}
-
-// MemberInput describes a member to add.
-type MemberInput struct {
-	Email       string
-	DisplayName string
-	Role        storage.Role // default member
-	Password    string       // optional initial password
-	Invite      bool         // mail a set-password link (valid InviteTTL)
-}
-
-// AddMember adds a person to an organization.
-func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// GetMember returns an account of orgID by ID or email.
-func (s *Service) GetMember(ctx context.Context, orgID, idOrEmail string) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// ListMembers lists an organization's accounts, ordered by email.
-func (s *Service) ListMembers(ctx context.Context, orgID string) ([]storage.Account, error) {
-	panic("unimplemented")
-}
-
-// SetRole grants or revokes admin (or ownership); the last owner cannot be demoted.
-func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role storage.Role) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// SetStatus suspends or reactivates an account; suspending revokes its sessions.
-func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status storage.AccountStatus) (storage.Account, error) {
-	panic("unimplemented")
-}
-
-// RevokeSessions ends every session of an organization's account (admin action).
-func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (int, error) {
-	panic("unimplemented")
-}
-
-// CreateAPIToken creates an organization API token and returns its secret,
-// which is shown once and stored only as a hash.
-func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (string, storage.APIToken, error) {
-	panic("unimplemented")
-}
-
-// ListAPITokens lists an organization's API tokens (never their secrets).
-func (s *Service) ListAPITokens(ctx context.Context, orgID string) ([]storage.APIToken, error) {
-	panic("unimplemented")
-}
-
-// RevokeAPIToken revokes one of an organization's API tokens.
-func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error { panic("unimplemented") }
-
-// AuthenticateAPIToken returns the live token a bearer secret names
-// (constant-time by construction: lookup by SHA-256), or ErrBadCredentials.
-func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (storage.APIToken, error) {
-	panic("unimplemented")
-}
-
-// IssueRecoveryLink creates a one-time admin sign-in link for an owner or
-// admin (the `gatehouse recover` path when every admin is locked out),
-// valid SetupTTL, and audits it.
-func (s *Service) IssueRecoveryLink(ctx context.Context, email string) (string, error) {
-	panic("unimplemented")
-}
-
-// RedeemRecoveryLink consumes a recovery token and returns the admin
-// account to start a session for (method "recovery").
-func (s *Service) RedeemRecoveryLink(ctx context.Context, token string) (storage.Account, error) {
-	panic("unimplemented")
-}
+// Wait waits for background mail sends (reset links, invitations) to
+// finish; for tests and graceful shutdown.
+func (s *Service) Wait() { s.sends.Wait() }

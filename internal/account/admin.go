@@ -1,0 +1,354 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// CreateOrganization creates an organization; slug defaults from name.
+func (s *Service) CreateOrganization(ctx context.Context, name, slug string) (storage.Organization, error) {
+	name, err := cleanText("name", "The organization name", name, 100, false)
+	if err != nil {
+		return storage.Organization{}, err
+	}
+	if slug, err = cleanSlug(slug); err != nil {
+		return storage.Organization{}, err
+	}
+	now := s.clock()
+	var org storage.Organization
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		org, err = s.createOrgTx(ctx, tx, name, slug, now)
+		return err
+	})
+	if err != nil {
+		return storage.Organization{}, err
+	}
+	return org, nil
+}
+
+// cleanSlug checks an explicit slug ("" stays "": derive one from the name).
+func cleanSlug(slug string) (string, error) {
+	slug, err := cleanText("slug", "The slug", slug, maxSlugLen, true)
+	if err != nil || slug == "" {
+		return "", err
+	}
+	slug = strings.ToLower(slug)
+	if !slugRE.MatchString(slug) {
+		return "", &InvalidInputError{Field: "slug", Message: "The slug may contain only letters a–z, digits and single dashes between them, like acme-corp."}
+	}
+	return slug, nil
+}
+
+// GetOrganization returns an organization by ID or slug.
+func (s *Service) GetOrganization(ctx context.Context, idOrSlug string) (storage.Organization, error) {
+	if err := checkID("organization", "organization", idOrSlug); err != nil {
+		return storage.Organization{}, err
+	}
+	org, err := s.store.GetOrganization(ctx, idOrSlug)
+	if errors.Is(err, storage.ErrNotFound) {
+		org, err = s.store.GetOrganizationBySlug(ctx, strings.ToLower(idOrSlug))
+	}
+	return org, mapErr(err, "organization "+strconv.Quote(idOrSlug))
+}
+
+// ListOrganizations lists every organization.
+func (s *Service) ListOrganizations(ctx context.Context) ([]storage.Organization, error) {
+	orgs, err := s.store.ListOrganizations(ctx)
+	return orgs, mapErr(err, "organizations")
+}
+
+// MemberInput describes a member to add.
+type MemberInput struct {
+	Email       string
+	DisplayName string
+	Role        storage.Role // default member
+	Password    string       // optional initial password
+	Invite      bool         // mail a set-password link (valid InviteTTL)
+}
+
+func checkRole(r storage.Role) error {
+	switch r {
+	case storage.RoleOwner, storage.RoleAdmin, storage.RoleMember:
+		return nil
+	}
+	return &InvalidInputError{Field: "role", Message: "The role must be owner, admin or member."}
+}
+
+// AddMember adds a person to an organization.
+func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (storage.Account, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return storage.Account{}, err
+	}
+	display, err := cleanText("display_name", "The name", in.DisplayName, 100, true)
+	if err != nil {
+		return storage.Account{}, err
+	}
+	if in.Role == "" {
+		in.Role = storage.RoleMember
+	}
+	if err := checkRole(in.Role); err != nil {
+		return storage.Account{}, err
+	}
+	now := s.clock()
+	a := storage.Account{
+		ID: uuid.NewString(), OrgID: orgID, Email: email, DisplayName: display,
+		Role: in.Role, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if in.Password != "" {
+		if err := CheckPassword(in.Password, email); err != nil {
+			return storage.Account{}, err
+		}
+		if a.PasswordHash, err = HashPassword(in.Password); err != nil {
+			return storage.Account{}, err
+		}
+		a.PasswordChangedAt = now
+	}
+	var org storage.Organization
+	var acct storage.Account
+	var secret string
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if org, err = tx.GetOrganization(ctx, orgID); err != nil {
+			return mapErr(err, "organization "+strconv.Quote(orgID))
+		}
+		details := map[string]string{}
+		if in.Invite {
+			details["invited"] = "true"
+		}
+		if acct, err = s.createAccountTx(ctx, tx, a, now, details); err != nil {
+			return err
+		}
+		if in.Invite {
+			secret, err = s.newOneTimeToken(ctx, tx, storage.PurposeInvite, acct, s.cfg.InviteTTL, reqctx.From(ctx).IP, now)
+		}
+		return err
+	})
+	if err != nil {
+		return storage.Account{}, err
+	}
+	if in.Invite {
+		s.sendLater(ctx, inviteMail(org, acct, s.link("/reset", secret, "invite=1"), s.cfg.InviteTTL))
+	}
+	return acct, nil
+}
+
+// GetMember returns an account of orgID by ID or email.
+func (s *Service) GetMember(ctx context.Context, orgID, idOrEmail string) (storage.Account, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	if strings.Contains(idOrEmail, "@") {
+		email, err := NormalizeEmail(idOrEmail)
+		if err != nil {
+			return storage.Account{}, err
+		}
+		a, err := s.store.GetAccountByEmail(ctx, email)
+		if err == nil && a.OrgID != orgID {
+			err = storage.ErrNotFound
+		}
+		return a, mapErr(err, "account "+strconv.Quote(email)+" in this organization")
+	}
+	return memberOf(ctx, s.store, orgID, idOrEmail)
+}
+
+// memberOf returns account id if it belongs to orgID. An account of another
+// organization is simply not found: IDs must not reach across tenants.
+func memberOf(ctx context.Context, st storage.Accounts, orgID, id string) (storage.Account, error) {
+	if err := checkID("account_id", "account", id); err != nil {
+		return storage.Account{}, err
+	}
+	a, err := st.GetAccount(ctx, id)
+	if err == nil && a.OrgID != orgID {
+		return storage.Account{}, notFound("account " + strconv.Quote(id) + " in this organization")
+	}
+	if err != nil {
+		return storage.Account{}, mapErr(err, "account "+strconv.Quote(id)+" in this organization")
+	}
+	return a, nil
+}
+
+// ListMembers lists an organization's accounts, ordered by email.
+func (s *Service) ListMembers(ctx context.Context, orgID string) ([]storage.Account, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetOrganization(ctx, orgID); err != nil {
+		return nil, mapErr(err, "organization "+strconv.Quote(orgID))
+	}
+	accts, err := s.store.ListAccounts(ctx, orgID)
+	return accts, mapErr(err, "members")
+}
+
+// SetRole grants or revokes admin (or ownership); the last owner cannot be demoted.
+func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role storage.Role) (storage.Account, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	if err := checkRole(role); err != nil {
+		return storage.Account{}, err
+	}
+	now := s.clock()
+	var out storage.Account
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		a, err := memberOf(ctx, tx, orgID, accountID)
+		if err != nil {
+			return err
+		}
+		if a.Role == role {
+			out = a
+			return nil // nothing changes, nothing to audit
+		}
+		if a.Role == storage.RoleOwner && a.Status == storage.StatusActive {
+			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
+				return err
+			}
+		}
+		if out, err = tx.UpdateAccount(ctx, a.ID, func(c *storage.Account) error {
+			c.Role, c.UpdatedAt = role, now
+			return nil
+		}); err != nil {
+			return mapUpdateErr(err, a.ID)
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "account.role_change", TargetType: "account", TargetID: a.ID,
+			Details: map[string]string{"email": a.Email, "from": string(a.Role), "to": string(role)},
+		})
+	})
+	if err != nil {
+		return storage.Account{}, err
+	}
+	return out, nil
+}
+
+// SetStatus suspends or reactivates an account; suspending revokes its sessions.
+func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status storage.AccountStatus) (storage.Account, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	if status != storage.StatusActive && status != storage.StatusSuspended {
+		return storage.Account{}, &InvalidInputError{Field: "status", Message: "The status must be active or suspended."}
+	}
+	now := s.clock()
+	var out storage.Account
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		a, err := memberOf(ctx, tx, orgID, accountID)
+		if err != nil {
+			return err
+		}
+		if a.Status == status {
+			out = a
+			return nil
+		}
+		suspend := status == storage.StatusSuspended
+		if suspend && a.Role == storage.RoleOwner {
+			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
+				return err
+			}
+		}
+		if out, err = tx.UpdateAccount(ctx, a.ID, func(c *storage.Account) error {
+			c.Status, c.UpdatedAt = status, now
+			return nil
+		}); err != nil {
+			return mapUpdateErr(err, a.ID)
+		}
+		e := storage.AuditEvent{
+			OrgID: orgID, Action: "account.reactivate", TargetType: "account", TargetID: a.ID,
+			Details: map[string]string{"email": a.Email},
+		}
+		if suspend {
+			e.Action = "account.suspend"
+			n, err := revokeAll(ctx, tx, a.ID, "", "suspended", now)
+			if err != nil {
+				return err
+			}
+			e.Details["sessions_revoked"] = strconv.Itoa(n)
+			// Links mailed before the suspension must not work after a
+			// reactivation either.
+			for _, p := range []string{storage.PurposeReset, storage.PurposeInvite, storage.PurposeRecovery} {
+				if err := tx.InvalidateTokens(ctx, a.ID, p, now); err != nil {
+					return fmt.Errorf("account: invalidate links: %w", err)
+				}
+			}
+		}
+		return s.record(ctx, tx, now, e)
+	})
+	if err != nil {
+		return storage.Account{}, err
+	}
+	return out, nil
+}
+
+// errLockOnly makes UpdateAccount take its row lock without writing.
+var errLockOnly = errors.New("account: lock only")
+
+// keepAnOwner returns ErrLastOwner unless orgID has an active owner besides
+// except. It locks every owner row (in ID order, so two such checks cannot
+// deadlock each other) before counting: two admins demoting the last two
+// owners at once must not both see the other one still there.
+func keepAnOwner(ctx context.Context, tx storage.Store, orgID, except string) error {
+	accts, err := tx.ListAccounts(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("account: list owners: %w", err)
+	}
+	var ids []string
+	for _, a := range accts {
+		if a.Role == storage.RoleOwner {
+			ids = append(ids, a.ID)
+		}
+	}
+	slices.Sort(ids)
+	others := 0
+	for _, id := range ids {
+		_, err := tx.UpdateAccount(ctx, id, func(a *storage.Account) error {
+			if a.ID != except && a.Role == storage.RoleOwner && a.Status == storage.StatusActive {
+				others++
+			}
+			return errLockOnly
+		})
+		if err != nil && !errors.Is(err, errLockOnly) && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("account: lock owners: %w", err)
+		}
+	}
+	if others == 0 {
+		return ErrLastOwner
+	}
+	return nil
+}
+
+// RevokeSessions ends every session of an organization's account (admin action).
+func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (int, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return 0, err
+	}
+	now := s.clock()
+	var n int
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		a, err := memberOf(ctx, tx, orgID, accountID)
+		if err != nil {
+			return err
+		}
+		if n, err = revokeAll(ctx, tx, a.ID, "", "admin", now); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "session.revoke_all", TargetType: "account", TargetID: a.ID,
+			Details: map[string]string{"email": a.Email, "sessions_revoked": strconv.Itoa(n)},
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -1,0 +1,169 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// APITokenPrefix starts every API token, so a leaked one is recognizable
+// (secret scanners, logs) and a session cookie is never mistaken for one.
+const APITokenPrefix = "gh_"
+
+// apiTokenTouchInterval bounds how often a token's LastUsedAt is written:
+// one write per minute is plenty for "last used" and spares the database
+// a write per API call.
+const apiTokenTouchInterval = time.Minute
+
+// CreateAPIToken creates an organization API token and returns its secret,
+// which is shown once and stored only as a hash.
+func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (string, storage.APIToken, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return "", storage.APIToken{}, err
+	}
+	name, err := cleanText("name", "The token name", name, 100, false)
+	if err != nil {
+		return "", storage.APIToken{}, err
+	}
+	raw, err := newSecret()
+	if err != nil {
+		return "", storage.APIToken{}, err
+	}
+	secret := APITokenPrefix + raw
+	now := s.clock()
+	t := storage.APIToken{
+		ID:        uuid.NewString(),
+		OrgID:     orgID,
+		Name:      name,
+		TokenHash: hashToken(secret),
+		CreatedBy: createdBy(reqctx.From(ctx)),
+		CreatedAt: now,
+	}
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if _, err := tx.GetOrganization(ctx, orgID); err != nil {
+			return mapErr(err, "organization "+strconv.Quote(orgID))
+		}
+		// Checked up front so the answer names the clash (and a failed
+		// INSERT does not poison a PostgreSQL transaction).
+		existing, err := tx.ListAPITokens(ctx, orgID)
+		if err != nil {
+			return fmt.Errorf("account: list API tokens: %w", err)
+		}
+		for _, e := range existing {
+			if e.Name == name {
+				return mapErr(storage.ErrConflict, "an API token named "+strconv.Quote(name))
+			}
+		}
+		if err := tx.CreateAPIToken(ctx, t); err != nil {
+			return mapErr(err, "an API token named "+strconv.Quote(name))
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "api_token.create", TargetType: "api_token", TargetID: t.ID,
+			Details: map[string]string{"name": name},
+		})
+	})
+	if err != nil {
+		return "", storage.APIToken{}, err
+	}
+	return secret, t, nil
+}
+
+// createdBy names who creates a token: an account ID, or the kind of actor
+// ("cli", "system") when no person is signed in.
+func createdBy(info reqctx.Info) string {
+	switch {
+	case info.ActorType == "account" && info.ActorID != "":
+		return info.ActorID
+	case info.ActorType == "api_token" && info.ActorID != "":
+		return "api_token:" + info.ActorID
+	case info.ActorType != "":
+		return info.ActorType
+	}
+	return "system"
+}
+
+// ListAPITokens lists an organization's API tokens (never their secrets).
+func (s *Service) ListAPITokens(ctx context.Context, orgID string) ([]storage.APIToken, error) {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetOrganization(ctx, orgID); err != nil {
+		return nil, mapErr(err, "organization "+strconv.Quote(orgID))
+	}
+	ts, err := s.store.ListAPITokens(ctx, orgID)
+	return ts, mapErr(err, "API tokens")
+}
+
+// RevokeAPIToken revokes one of an organization's API tokens. Revoking a
+// revoked token again is not an error and is not audited twice.
+func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error {
+	if err := checkID("org_id", "organization", orgID); err != nil {
+		return err
+	}
+	if err := checkID("id", "API token", id); err != nil {
+		return err
+	}
+	now := s.clock()
+	what := "API token " + strconv.Quote(id) + " in this organization"
+	return s.store.InTx(ctx, func(tx storage.Store) error {
+		ts, err := tx.ListAPITokens(ctx, orgID)
+		if err != nil {
+			return fmt.Errorf("account: list API tokens: %w", err)
+		}
+		var t *storage.APIToken
+		for i := range ts {
+			if ts[i].ID == id {
+				t = &ts[i]
+			}
+		}
+		if t == nil {
+			return notFound(what)
+		}
+		if !t.RevokedAt.IsZero() {
+			return nil
+		}
+		if err := tx.RevokeAPIToken(ctx, orgID, id, now); err != nil {
+			return mapErr(err, what)
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "api_token.revoke", TargetType: "api_token", TargetID: id,
+			Details: map[string]string{"name": t.Name},
+		})
+	})
+}
+
+// AuthenticateAPIToken returns the live token a bearer secret names
+// (constant-time by construction: lookup by SHA-256), or ErrBadCredentials.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (storage.APIToken, error) {
+	if !strings.HasPrefix(secret, APITokenPrefix) || len(secret) > 200 {
+		return storage.APIToken{}, ErrBadCredentials
+	}
+	t, err := s.store.GetAPITokenByHash(ctx, hashToken(secret))
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.APIToken{}, ErrBadCredentials
+	}
+	if err != nil {
+		return storage.APIToken{}, fmt.Errorf("account: look up API token: %w", err)
+	}
+	if !t.RevokedAt.IsZero() {
+		return storage.APIToken{}, ErrBadCredentials
+	}
+	now := s.clock()
+	if now.Sub(t.LastUsedAt) >= apiTokenTouchInterval {
+		if err := s.store.TouchAPIToken(ctx, t.ID, now); err != nil {
+			// "Last used" is informational; never fail a call over it.
+			s.log.WarnContext(ctx, "recording API token use failed", "token_id", t.ID, "err", err)
+		} else {
+			t.LastUsedAt = now
+		}
+	}
+	return t, nil
+}
