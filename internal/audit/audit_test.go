@@ -1,0 +1,353 @@
+package audit_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+)
+
+var t0 = time.Date(2030, 3, 4, 5, 6, 7, 891_234_000, time.UTC)
+
+// record appends n events to orgID's chain through audit.Record, one
+// transaction each, with actions cycling through a few kinds.
+func record(t testing.TB, s storage.Store, orgID string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	actions := []string{"login.success", "login.failure", "session.revoke", "account.update"}
+	for i := range n {
+		err := s.InTx(ctx, func(tx storage.Store) error {
+			return audit.Record(ctx, tx, storage.AuditEvent{
+				OrgID:      orgID,
+				Time:       t0.Add(time.Duration(i) * time.Minute),
+				ActorType:  "account",
+				ActorID:    fmt.Sprintf("acct-%d", i%3),
+				ActorEmail: fmt.Sprintf("user%d@corp.example", i%3),
+				Action:     actions[i%len(actions)],
+				TargetType: "session",
+				TargetID:   fmt.Sprintf("sess-%d", i),
+				Details:    map[string]string{"n": fmt.Sprint(i)},
+			})
+		})
+		if err != nil {
+			t.Fatalf("record event %d: %v", i, err)
+		}
+	}
+}
+
+func TestRecordRejectsIncompleteEvents(t *testing.T) {
+	ctx := context.Background()
+	for name, e := range map[string]storage.AuditEvent{
+		"no action": {Time: t0},
+		"no time":   {Action: "login.success"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := &memAudit{}
+			if err := audit.Record(ctx, m, e); err == nil {
+				t.Fatal("Record accepted an incomplete event")
+			}
+			if len(m.events) != 0 {
+				t.Fatalf("an incomplete event was written: %+v", m.events)
+			}
+		})
+	}
+}
+
+func TestRecordFillsFromContext(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+		req := reqctx.Info{
+			RequestID: "req-1", IP: "203.0.113.7", UserAgent: "Firefox/140",
+			ActorType: "account", ActorID: "admin-1", ActorEmail: "admin@corp.example",
+		}
+		cases := []struct {
+			name string
+			ctx  context.Context
+			in   storage.AuditEvent
+			want storage.AuditEvent // only the filled fields are compared
+		}{{
+			name: "everything from the request",
+			ctx:  reqctx.With(context.Background(), req),
+			in:   storage.AuditEvent{Action: "policy.update"},
+			want: storage.AuditEvent{ActorType: "account", ActorID: "admin-1", ActorEmail: "admin@corp.example",
+				IP: "203.0.113.7", UserAgent: "Firefox/140", RequestID: "req-1", Outcome: "success"},
+		}, {
+			name: "the event's own values win",
+			ctx:  reqctx.With(context.Background(), req),
+			in: storage.AuditEvent{Action: "login.failure", ActorType: "account", ActorID: "admin-1",
+				IP: "198.51.100.1", Outcome: "failure", Reason: "bad_credentials"},
+			want: storage.AuditEvent{ActorType: "account", ActorID: "admin-1", ActorEmail: "admin@corp.example",
+				IP: "198.51.100.1", UserAgent: "Firefox/140", RequestID: "req-1", Outcome: "failure"},
+		}, {
+			name: "a different actor is not mixed with the request's",
+			ctx:  reqctx.With(context.Background(), req),
+			in:   storage.AuditEvent{Action: "emergency.expire", ActorType: "system"},
+			want: storage.AuditEvent{ActorType: "system", IP: "203.0.113.7", UserAgent: "Firefox/140",
+				RequestID: "req-1", Outcome: "success"},
+		}, {
+			name: "nobody known is anonymous",
+			ctx:  context.Background(),
+			in:   storage.AuditEvent{Action: "login.failure", Outcome: "failure"},
+			want: storage.AuditEvent{ActorType: "anonymous", Outcome: "failure"},
+		}}
+		for i, c := range cases {
+			orgID := fmt.Sprintf("org-%d", i)
+			c.in.OrgID, c.in.Time = orgID, t0
+			if err := s.InTx(c.ctx, func(tx storage.Store) error { return audit.Record(c.ctx, tx, c.in) }); err != nil {
+				t.Fatalf("%s: Record: %v", c.name, err)
+			}
+			got, err := s.ListAudit(context.Background(), storage.AuditFilter{OrgID: orgID})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("%s: ListAudit = %d events, %v", c.name, len(got), err)
+			}
+			e := got[0]
+			have := storage.AuditEvent{ActorType: e.ActorType, ActorID: e.ActorID, ActorEmail: e.ActorEmail,
+				IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Outcome: e.Outcome}
+			if fmt.Sprint(have) != fmt.Sprint(c.want) {
+				t.Errorf("%s:\n got %+v\nwant %+v", c.name, have, c.want)
+			}
+			if e.ID == "" || e.Seq != 1 || e.Hash != storage.HashAuditEvent(e) || !e.Time.Equal(storage.Truncate(t0)) {
+				t.Errorf("%s: stored event not chained as expected: %+v", c.name, e)
+			}
+		}
+	})
+}
+
+func TestVerifyIntactChain(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		record(t, s, "org-a", 50)
+		record(t, s, "org-b", 3) // another chain in the same table changes nothing
+		res, err := audit.Verify(ctx, s, "org-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (audit.VerifyResult{Events: 50, OK: true}); res != want {
+			t.Fatalf("Verify = %+v, want %+v", res, want)
+		}
+		res, err = audit.Verify(ctx, s, "org-empty")
+		if err != nil || !res.OK || res.Events != 0 {
+			t.Fatalf("Verify of an empty chain = %+v, %v; want OK", res, err)
+		}
+	})
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	cases := []struct {
+		name     string
+		sql      []string // $1 is the organization
+		brokenAt int64
+		problem  string
+	}{{
+		name:     "modified row",
+		sql:      []string{`UPDATE audit_events SET actor_email = 'someone-else@corp.example' WHERE org_id = $1 AND seq = 17`},
+		brokenAt: 17,
+		problem:  "event 17: hash does not match its contents (modified after it was written)",
+	}, {
+		name:     "modified hash",
+		sql:      []string{`UPDATE audit_events SET hash = 'tampered' WHERE org_id = $1 AND seq = 30`},
+		brokenAt: 30,
+		problem:  "event 30: hash does not match its contents",
+	}, {
+		name:     "deleted row",
+		sql:      []string{`DELETE FROM audit_events WHERE org_id = $1 AND seq = 18`},
+		brokenAt: 18,
+		problem:  "event 18 is missing",
+	}, {
+		name:     "deleted first row",
+		sql:      []string{`DELETE FROM audit_events WHERE org_id = $1 AND seq = 1`},
+		brokenAt: 1,
+		problem:  "event 1 is missing",
+	}, {
+		name: "deleted rows, later ones renumbered",
+		sql: []string{
+			`DELETE FROM audit_events WHERE org_id = $1 AND seq IN (10, 11)`,
+			`UPDATE audit_events SET seq = -seq WHERE org_id = $1 AND seq > 11`,
+			`UPDATE audit_events SET seq = -seq - 2 WHERE org_id = $1 AND seq < 0`,
+		},
+		brokenAt: 10,
+		problem:  "event 10",
+	}, {
+		name: "reordered rows",
+		sql: []string{
+			`UPDATE audit_events SET seq = -1 WHERE org_id = $1 AND seq = 20`,
+			`UPDATE audit_events SET seq = 20 WHERE org_id = $1 AND seq = 21`,
+			`UPDATE audit_events SET seq = 21 WHERE org_id = $1 AND seq = -1`,
+		},
+		brokenAt: 20,
+		problem:  "event 20 does not link to event 19",
+	}}
+	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		db := s.(interface{ DB() *sql.DB }).DB()
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				org := fmt.Sprintf("org-%d", i)
+				record(t, s, org, 40)
+				for _, q := range c.sql {
+					if _, err := db.ExecContext(ctx, q, org); err != nil {
+						t.Fatalf("tamper: %s: %v", q, err)
+					}
+				}
+				res, err := audit.Verify(ctx, s, org)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.OK || res.BrokenAt != c.brokenAt || !strings.Contains(res.Problem, c.problem) {
+					t.Fatalf("Verify = %+v\nwant broken at %d with %q", res, c.brokenAt, c.problem)
+				}
+			})
+		}
+	})
+}
+
+func TestVerifyWalksEveryPage(t *testing.T) {
+	ctx := context.Background()
+	m := &memAudit{}
+	for i := range 2500 {
+		if err := audit.Record(ctx, m, storage.AuditEvent{Action: "login.success", Time: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := audit.Verify(ctx, m, "")
+	if err != nil || !res.OK || res.Events != 2500 {
+		t.Fatalf("Verify = %+v, %v; want OK over 2500 events", res, err)
+	}
+	// A break on the third page is found.
+	m.events[2099].Reason = "edited"
+	res, err = audit.Verify(ctx, m, "")
+	if err != nil || res.OK || res.BrokenAt != 2100 || res.Events != 2100 {
+		t.Fatalf("Verify = %+v, %v; want broken at 2100", res, err)
+	}
+	// A chain whose first event links to something is missing its start.
+	m = &memAudit{events: []storage.AuditEvent{{Seq: 1, Action: "x", PrevHash: "ab"}}}
+	m.events[0].Hash = storage.HashAuditEvent(m.events[0])
+	if res, _ := audit.Verify(ctx, m, ""); res.OK || res.BrokenAt != 1 {
+		t.Fatalf("Verify = %+v; want broken at 1", res)
+	}
+}
+
+// jsonKeys are the keys of every exported line, in no particular order.
+var jsonKeys = []string{"org_id", "seq", "id", "time", "actor_type", "actor_id", "actor_email", "action",
+	"target_type", "target_id", "outcome", "reason", "ip", "user_agent", "request_id", "details", "prev_hash", "hash"}
+
+// readJSONL decodes every line of an export, failing on anything that is not
+// one JSON object per line with exactly jsonKeys.
+func readJSONL(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not a JSON object: %v\n%s", len(out)+1, err, sc.Text())
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		want := slices.Sorted(slices.Values(jsonKeys))
+		if !slices.Equal(keys, want) {
+			t.Fatalf("line %d keys = %v, want %v", len(out)+1, keys, want)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestExportJSONL(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		record(t, s, "org-a", 20)
+		record(t, s, "org-b", 5)
+
+		var buf bytes.Buffer
+		f := storage.AuditFilter{OrgID: "org-a", Action: "login.*", ActorID: "user1@corp.example", Limit: 1}
+		if err := audit.ExportJSONL(ctx, s, f, &buf); err != nil {
+			t.Fatal(err)
+		}
+		lines := readJSONL(t, buf.Bytes())
+		// Events i with i%4 in {0,1} (login.*) and i%3 == 1 (user1): i = 1, 4, 13, 16.
+		var seqs []float64
+		for _, m := range lines {
+			seqs = append(seqs, m["seq"].(float64))
+			if m["org_id"] != "org-a" || m["actor_email"] != "user1@corp.example" || !strings.HasPrefix(m["action"].(string), "login.") {
+				t.Errorf("line does not match the filter: %v", m)
+			}
+			ts, err := time.Parse(time.RFC3339Nano, m["time"].(string))
+			if err != nil || !strings.HasSuffix(m["time"].(string), "Z") {
+				t.Errorf("time %q is not RFC 3339 in UTC: %v", m["time"], err)
+			}
+			want := t0.Add(time.Duration(m["seq"].(float64)-1) * time.Minute)
+			if !ts.Equal(storage.Truncate(want)) {
+				t.Errorf("event %v time = %v, want %v", m["seq"], ts, want)
+			}
+			if _, ok := m["details"].(map[string]any); !ok {
+				t.Errorf("details is not an object: %v", m["details"])
+			}
+		}
+		if want := []float64{2, 5, 14, 17}; !slices.Equal(seqs, want) {
+			t.Fatalf("exported seqs = %v, want %v", seqs, want)
+		}
+
+		// The whole chain, hashes included, is exported as stored.
+		buf.Reset()
+		if err := audit.ExportJSONL(ctx, s, storage.AuditFilter{OrgID: "org-a"}, &buf); err != nil {
+			t.Fatal(err)
+		}
+		all := readJSONL(t, buf.Bytes())
+		stored, _ := s.ListAudit(ctx, storage.AuditFilter{OrgID: "org-a", Limit: 1000})
+		if len(all) != 20 || len(stored) != 20 {
+			t.Fatalf("exported %d events, stored %d; want 20", len(all), len(stored))
+		}
+		for i, m := range all {
+			if m["hash"] != stored[i].Hash || m["prev_hash"] != stored[i].PrevHash || m["id"] != stored[i].ID {
+				t.Errorf("line %d differs from stored event %+v: %v", i+1, stored[i], m)
+			}
+		}
+	})
+}
+
+func TestExportPagesThroughEverything(t *testing.T) {
+	ctx := context.Background()
+	m := &memAudit{}
+	for i := range 2345 {
+		if err := audit.Record(ctx, m, storage.AuditEvent{Action: "login.success", Time: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := audit.ExportJSONL(ctx, m, storage.AuditFilter{Limit: 10}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 2345 {
+		t.Fatalf("exported %d lines, want 2345", n)
+	}
+	if m.lists > 4 {
+		t.Errorf("export used %d queries for 2345 events; want pages of 1000", m.lists)
+	}
+}
+
+func TestEntryFrom(t *testing.T) {
+	e := audit.EntryFrom(storage.AuditEvent{Seq: 3, Action: "logout", Time: t0.In(time.FixedZone("CET", 3600))})
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"time":"2030-03-04T05:06:07.891234Z"`, `"details":{}`, `"seq":3`, `"action":"logout"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+}
