@@ -1,0 +1,165 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Domain is an email domain an organization claims. It counts only once
+// verified by DNS; a name is verified by at most one organization.
+type Domain struct {
+	ID                string
+	OrgID             string
+	Name              string // lowercase, no trailing dot
+	VerificationToken string // published as TXT "gatehouse-verification=<token>"
+	CreatedAt         time.Time
+	VerifiedAt        time.Time // zero until verified
+	LastCheckedAt     time.Time
+	LastError         string // why the last verification attempt failed
+}
+
+// Domains stores claimed and verified email domains.
+type Domains interface {
+	CreateDomain(ctx context.Context, d Domain) error // ErrConflict if the org already claims the name
+	GetDomain(ctx context.Context, orgID, id string) (Domain, error)
+	ListDomains(ctx context.Context, orgID string) ([]Domain, error) // ordered by name
+	// GetVerifiedDomain returns the verification of name, whichever
+	// organization holds it; ErrNotFound if none does.
+	GetVerifiedDomain(ctx context.Context, name string) (Domain, error)
+	// RecordDomainCheck stores the outcome of a DNS check. verifiedAt zero
+	// records a failure (with lastError); non-zero marks it verified, and
+	// returns ErrConflict if another organization verified the name first.
+	RecordDomainCheck(ctx context.Context, orgID, id string, checkedAt, verifiedAt time.Time, lastError string) error
+	DeleteDomain(ctx context.Context, orgID, id string) error
+}
+
+// SSO modes of a policy.
+const (
+	SSOEnforced = "enforced"
+	SSOOptional = "optional"
+	SSOOff      = "off"
+)
+
+// IdPConnection is one upstream SAML identity provider of an organization.
+type IdPConnection struct {
+	ID    string
+	OrgID string
+	// Slug names the connection in URLs (/saml/{slug}/acs); unique across
+	// the deployment because the ACS URL must name one connection.
+	Slug string
+	Name string
+
+	EntityID          string
+	SSOURL            string
+	SigningCertsPEM   []string // all trusted at once, for rollovers
+	MetadataURL       string   // empty for pasted metadata or manual settings
+	MetadataXML       string   // last good copy
+	MetadataFetchedAt time.Time
+	MetadataError     string // last refresh failure, kept beside the last good copy
+
+	NameIDFormat      string            // "", "persistent", "emailAddress", "unspecified"
+	AttributeMap      map[string]string // our field (email, given_name, surname, display_name, groups, subject) → SAML attribute name
+	JIT               bool              // create accounts at first sign-in
+	AllowIdPInitiated bool
+	AllowSHA1         bool
+	AllowExpiredCerts bool
+	SignRequests      bool
+	SPKeyPEM          string // SP signing/decryption key, encrypted at rest by the service
+	SPCertPEM         string
+
+	// TestedAt is when an admin last completed a test sign-in through this
+	// connection; enforcing SSO requires it.
+	TestedAt  time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
+}
+
+// IdPConnections stores SAML connections.
+type IdPConnections interface {
+	CreateIdPConnection(ctx context.Context, c IdPConnection) error // ErrConflict on duplicate slug
+	GetIdPConnection(ctx context.Context, id string) (IdPConnection, error)
+	GetIdPConnectionBySlug(ctx context.Context, slug string) (IdPConnection, error)
+	ListIdPConnections(ctx context.Context, orgID string) ([]IdPConnection, error) // orgID "" lists all (metadata refresher)
+	// UpdateIdPConnection updates by closure like UpdateAccount (version-checked).
+	UpdateIdPConnection(ctx context.Context, id string, fn func(c *IdPConnection) error) (IdPConnection, error)
+	DeleteIdPConnection(ctx context.Context, orgID, id string) error
+}
+
+// Policy decides how its members sign in. Each organization has exactly one
+// default policy (IsDefault) that catches accounts not named by another.
+type Policy struct {
+	ID           string
+	OrgID        string
+	Name         string
+	IsDefault    bool
+	SSO          string // SSOEnforced, SSOOptional or SSOOff
+	ConnectionID string // required unless SSO is off
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int64
+}
+
+// Policies stores authentication policies and their explicit members.
+type Policies interface {
+	CreatePolicy(ctx context.Context, p Policy) error // ErrConflict on duplicate name in org or a second default
+	GetPolicy(ctx context.Context, orgID, id string) (Policy, error)
+	GetPolicyByName(ctx context.Context, orgID, name string) (Policy, error)
+	ListPolicies(ctx context.Context, orgID string) ([]Policy, error) // default first, then by name
+	UpdatePolicy(ctx context.Context, orgID, id string, fn func(p *Policy) error) (Policy, error)
+	DeletePolicy(ctx context.Context, orgID, id string) error // ErrConflict for the default policy
+	// SetPolicyMember puts accountID under policyID ("" removes it from any
+	// named policy, back to the default). An account is in at most one.
+	SetPolicyMember(ctx context.Context, orgID, accountID, policyID string) error
+	ListPolicyMembers(ctx context.Context, orgID, policyID string) ([]string, error)
+	// PolicyFor returns the policy that applies to the account: its named
+	// policy, else the org's default; ErrNotFound if the org has no default.
+	PolicyFor(ctx context.Context, orgID, accountID string) (Policy, error)
+}
+
+// SSOLink ties an account to a subject at one IdP connection. Accounts are
+// found by (connection, subject), so an email changed at the IdP updates
+// the account instead of creating a duplicate.
+type SSOLink struct {
+	ConnectionID string
+	Subject      string // objectidentifier when present, else the NameID
+	AccountID    string
+	CreatedAt    time.Time
+	LastLoginAt  time.Time
+}
+
+// SSOLinks stores account links.
+type SSOLinks interface {
+	CreateSSOLink(ctx context.Context, l SSOLink) error // ErrConflict if the subject is linked already
+	GetSSOLink(ctx context.Context, connectionID, subject string) (SSOLink, error)
+	TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error
+	// SetAccountGroups replaces the account's groups (names as the IdP sends them).
+	SetAccountGroups(ctx context.Context, accountID string, groups []string) error
+	ListAccountGroups(ctx context.Context, accountID string) ([]string, error)
+}
+
+// AuthnRequest is an outstanding SP-initiated login, bound to the browser
+// that started it (BrowserHash is the SHA-256 of a cookie value).
+type AuthnRequest struct {
+	ID           string // the AuthnRequest ID; InResponseTo must equal it
+	ConnectionID string
+	BrowserHash  string
+	ReturnTo     string
+	Test         bool // an admin's test sign-in
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       time.Time
+}
+
+// SAMLState stores outstanding AuthnRequests and the assertion replay cache,
+// shared by all nodes.
+type SAMLState interface {
+	CreateAuthnRequest(ctx context.Context, r AuthnRequest) error
+	// UseAuthnRequest consumes the request: ErrNotFound if unknown,
+	// ErrConflict if used already. The caller checks binding and expiry.
+	UseAuthnRequest(ctx context.Context, id string, at time.Time) (AuthnRequest, error)
+	// RememberAssertion records an assertion ID until expiresAt; ErrConflict
+	// if it was seen before (a replay).
+	RememberAssertion(ctx context.Context, connectionID, assertionID string, expiresAt time.Time) error
+	DeleteExpiredSAMLState(ctx context.Context, now time.Time) (int, error)
+}
