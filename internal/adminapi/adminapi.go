@@ -1,0 +1,253 @@
+// Package adminapi is Gatehouse's JSON admin API under /api/v1. Callers
+// authenticate with an organization API token (Authorization: Bearer gh_…)
+// and act on that organization only. Handlers hold no business rules: they
+// decode and check the shape of input, call the account, session and audit
+// services the console and the CLI use too, and map their errors to stable
+// JSON error codes. docs/API.md and docs/openapi.yaml describe the contract.
+package adminapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Prefix is the path every admin API route lives under.
+const Prefix = "/api/v1"
+
+// Error codes of the API. They are part of the contract: clients match
+// them, so they never change meaning.
+const (
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeNotFound         = "not_found"
+	CodeConflict         = "conflict"
+	CodeInvalidRequest   = "invalid_request"
+	CodeLastOwner        = "last_owner"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodePayloadTooLarge  = "payload_too_large"
+	CodeInternal         = "internal_error"
+)
+
+// Handler serves the admin API. Its fields are its dependencies.
+type Handler struct {
+	Accounts *account.Service
+	Sessions *session.Service
+	Store    storage.Store
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	// routes mirrors the registered routes so the catch-all can tell an
+	// unknown path (404) from a known path with the wrong method (405).
+	routes *http.ServeMux
+}
+
+// authedFunc is a handler that runs after the bearer token checked out.
+type authedFunc func(w http.ResponseWriter, r *http.Request, tok storage.APIToken)
+
+// Register mounts every admin API route on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Log == nil {
+		h.Log = slog.New(slog.DiscardHandler)
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	h.routes = http.NewServeMux()
+	routes := []struct {
+		pattern string
+		fn      authedFunc
+	}{
+		{"GET /api/v1/organization", h.getOrganization},
+		{"GET /api/v1/members", h.listMembers},
+		{"POST /api/v1/members", h.addMember},
+		{"GET /api/v1/members/{id}", h.getMember},
+		{"PATCH /api/v1/members/{id}", h.updateMember},
+		{"POST /api/v1/members/{id}/revoke-sessions", h.revokeSessions},
+		{"GET /api/v1/members/{id}/sessions", h.listSessions},
+		{"GET /api/v1/tokens", h.listTokens},
+		{"POST /api/v1/tokens", h.createToken},
+		{"DELETE /api/v1/tokens/{id}", h.revokeToken},
+		{"GET /api/v1/audit", h.listAudit},
+		{"GET /api/v1/audit/export", h.exportAudit},
+		{"GET /api/v1/audit/verify", h.verifyAudit},
+	}
+	for _, rt := range routes {
+		handler := h.authenticate(rt.fn)
+		mux.Handle(rt.pattern, handler)
+		h.routes.Handle(rt.pattern, handler)
+	}
+	mux.Handle(Prefix+"/", h.authenticate(h.fallback))
+}
+
+// fallback answers every /api/v1 request no route matched, in JSON.
+func (h *Handler) fallback(w http.ResponseWriter, r *http.Request, _ storage.APIToken) {
+	if _, pattern := h.routes.Handler(r); pattern == "" {
+		// The mux answers 405 (with Allow) when the path exists under
+		// another method; run its handler on a recorder to learn which.
+		rec := &headerRecorder{header: http.Header{}}
+		handler, _ := h.routes.Handler(r)
+		handler.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This endpoint does not support "+r.Method+".", "")
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, CodeNotFound, "There is no such API endpoint.", "")
+}
+
+// headerRecorder captures the status and headers of the mux's own
+// 404/405 handlers without writing anything to the client.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.header }
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (r *headerRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+// authenticate checks the bearer token and runs fn as that token: the
+// actor of every audit event the request causes is the token.
+func (h *Handler) authenticate(fn authedFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+			writeError(w, http.StatusUnauthorized, CodeUnauthorized, "Send an API token: Authorization: Bearer <token>.", "")
+			return
+		}
+		tok, err := h.Accounts.AuthenticateAPIToken(r.Context(), secret)
+		if err != nil {
+			if errors.Is(err, account.ErrBadCredentials) || errors.Is(err, account.ErrNotFound) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+				writeError(w, http.StatusUnauthorized, CodeUnauthorized, "The API token is invalid or has been revoked.", "")
+				return
+			}
+			h.internal(w, r, err)
+			return
+		}
+		ctx := reqctx.WithActor(r.Context(), "api_token", tok.ID, tok.Name)
+		fn(w, r.WithContext(ctx), tok)
+	})
+}
+
+// bearer extracts the token of an "Authorization: Bearer" header. The
+// scheme is case-insensitive (RFC 7235); cookies are never looked at, which
+// is what exempts the API from CSRF checks.
+func bearer(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // the request field at fault, for invalid_request
+}
+
+func writeError(w http.ResponseWriter, status int, code, message, field string) {
+	httpserver.WriteJSON(w, status, errorBody{errorDetail{Code: code, Message: message, Field: field}})
+}
+
+func badRequest(w http.ResponseWriter, message, field string) {
+	writeError(w, http.StatusBadRequest, CodeInvalidRequest, message, field)
+}
+
+// fail maps a service error to its response. Service error texts are
+// written for people, so they are shown; anything unexpected is logged and
+// answered with a generic message and the request ID, never its details.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var invalid *account.InvalidInputError
+	switch {
+	case errors.As(err, &invalid):
+		badRequest(w, invalid.Message, invalid.Field)
+	case errors.Is(err, account.ErrLastOwner):
+		writeError(w, http.StatusConflict, CodeLastOwner, account.ErrLastOwner.Error(), "")
+	case errors.Is(err, account.ErrNotFound), errors.Is(err, storage.ErrNotFound), errors.Is(err, session.ErrInvalid):
+		writeError(w, http.StatusNotFound, CodeNotFound, "Not found.", "")
+	case errors.Is(err, account.ErrExists):
+		writeError(w, http.StatusConflict, CodeConflict, err.Error(), "")
+	case errors.Is(err, storage.ErrConflict):
+		writeError(w, http.StatusConflict, CodeConflict, "The change conflicts with another one; try again.", "")
+	case errors.Is(err, httpserver.ErrBodyTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than 64 KiB.", "")
+	default:
+		h.internal(w, r, err)
+	}
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the client went away; nobody reads the answer
+	}
+	id := reqctx.From(r.Context()).RequestID
+	h.Log.ErrorContext(r.Context(), "admin API request failed", "path", r.URL.Path, "err", err)
+	msg := "Something went wrong on our side."
+	if id != "" {
+		msg += " Request ID: " + id + "."
+	}
+	writeError(w, http.StatusInternalServerError, CodeInternal, msg, "")
+}
+
+// decode reads r's JSON body into v strictly (see httpserver.DecodeJSON)
+// and answers the client itself when it cannot; it reports whether the
+// handler may go on. With optional set, an empty body leaves v unchanged.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	if optional {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpserver.MaxFormBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				h.fail(w, r, httpserver.ErrBodyTooLarge)
+				return false
+			}
+			badRequest(w, "The request body could not be read.", "")
+			return false
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if err := httpserver.DecodeJSON(w, r, v); err != nil {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) {
+			h.fail(w, r, err)
+			return false
+		}
+		badRequest(w, err.Error(), "")
+		return false
+	}
+	return true
+}

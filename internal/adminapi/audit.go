@@ -1,0 +1,178 @@
+package adminapi
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// AuditPage is the answer to GET /audit. NextAfter is the cursor for the
+// next page (pass it as ?after=), or null when there are no more events.
+type AuditPage struct {
+	Events    []audit.Entry `json:"events"`
+	NextAfter *int64        `json:"next_after"`
+}
+
+// VerifyResult is the answer to GET /audit/verify.
+type VerifyResult struct {
+	OK       bool   `json:"ok"`
+	Events   int64  `json:"events"`
+	BrokenAt int64  `json:"broken_at,omitempty"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+// maxAuditLimit is the largest page storage serves.
+const maxAuditLimit = 1000
+
+// auditFilter reads the audit query parameters into a filter for org,
+// refusing unknown parameters so a typo does not silently widen a query.
+func auditFilter(q url.Values, orgID string, allowPaging bool) (storage.AuditFilter, error) {
+	f := storage.AuditFilter{OrgID: orgID}
+	for key, vs := range q {
+		if len(vs) != 1 {
+			return f, fmt.Errorf("The query parameter %q is given more than once.", key)
+		}
+		v := vs[0]
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) || len(v) > 320 {
+			return f, fmt.Errorf("The query parameter %q is not valid text.", key)
+		}
+		var err error
+		switch key {
+		case "actor":
+			f.ActorID = v
+		case "action":
+			f.Action = v
+		case "since":
+			f.Since, err = parseTime(key, v)
+		case "until":
+			f.Until, err = parseTime(key, v)
+		case "after":
+			f.AfterSeq, err = strconv.ParseInt(v, 10, 64)
+			if err != nil || f.AfterSeq < 0 {
+				err = fmt.Errorf("The query parameter \"after\" must be an event sequence number (0 or more).")
+			}
+		case "limit":
+			if !allowPaging {
+				return f, fmt.Errorf("The query parameter \"limit\" is not supported here; the export is never paged.")
+			}
+			n, perr := strconv.Atoi(v)
+			if perr != nil || n < 1 || n > maxAuditLimit {
+				err = fmt.Errorf("The query parameter \"limit\" must be a number from 1 to %d.", maxAuditLimit)
+			}
+			f.Limit = n
+		default:
+			if !utf8.ValidString(key) {
+				key = strings.ToValidUTF8(key, "?")
+			}
+			return f, fmt.Errorf("Unknown query parameter %q.", key)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return f, fmt.Errorf("\"until\" is before \"since\".")
+	}
+	return f, nil
+}
+
+func parseTime(key, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("The query parameter %q must be an RFC 3339 time such as 2030-01-02T15:04:05Z.", key)
+	}
+	return t, nil
+}
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	f, err := auditFilter(r.URL.Query(), tok.OrgID, true)
+	if err != nil {
+		badRequest(w, err.Error(), "")
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	events, err := h.Store.ListAudit(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page := AuditPage{Events: make([]audit.Entry, 0, len(events))}
+	for _, e := range events {
+		page.Events = append(page.Events, audit.EntryFrom(e))
+	}
+	if len(events) == f.Limit {
+		// A full page may be the last one; ask for one more event so the
+		// cursor is only given when following it leads somewhere.
+		last := events[len(events)-1].Seq
+		more := f
+		more.AfterSeq, more.Limit = last, 1
+		next, err := h.Store.ListAudit(r.Context(), more)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(next) > 0 {
+			page.NextAfter = &last
+		}
+	}
+	httpserver.WriteJSON(w, http.StatusOK, page)
+}
+
+func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	f, err := auditFilter(r.URL.Query(), tok.OrgID, false)
+	if err != nil {
+		badRequest(w, err.Error(), "")
+		return
+	}
+	name := "audit"
+	if o, err := h.Accounts.GetOrganization(r.Context(), tok.OrgID); err == nil {
+		name += "-" + o.Slug
+	}
+	name += "-" + h.Now().UTC().Format("20060102T150405Z") + ".jsonl"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	cw := &countingWriter{w: w}
+	if err := audit.ExportJSONL(r.Context(), h.Store, f, cw); err != nil {
+		if cw.n == 0 {
+			w.Header().Del("Content-Disposition")
+			h.fail(w, r, err)
+			return
+		}
+		// The status is already sent: abort the connection so a cut
+		// export cannot pass for a complete one.
+		h.Log.ErrorContext(r.Context(), "audit export failed midway", "org_id", tok.OrgID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	res, err := audit.Verify(r.Context(), h.Store, tok.OrgID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem})
+}
