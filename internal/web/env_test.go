@@ -1,0 +1,377 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// Passwords that pass the account service's rules.
+const (
+	ownerEmail    = "owner@acme.example"
+	ownerPassword = "violet-harbor-lantern-42"
+	newPassword   = "quiet-meadow-copper-77"
+	orgName       = "Acme Corp"
+)
+
+// clock is a test clock that moves only when told to, so throttling
+// windows and "last active" texts are deterministic.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a complete web stack: real account and session services on a
+// fresh SQLite store, the real middleware, and an httptest server.
+type env struct {
+	t        *testing.T
+	store    storage.Store
+	accounts *account.Service
+	sessions *session.Service
+	metrics  *metrics.Metrics
+	handler  *web.Handler
+	srv      *httptest.Server
+	outbox   string
+	clock    *clock
+}
+
+type envOptions struct {
+	mailer func(publicURL string) mail.Sender // default: an outbox in t.TempDir()
+}
+
+func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
+	t.Helper()
+	var o envOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	e := &env{t: t, store: storagetest.NewSQLite(t), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+
+	// The server must exist before the services, which put its URL in links.
+	var handler http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
+
+	var mailer mail.Sender
+	if o.mailer != nil {
+		mailer = o.mailer(e.srv.URL)
+	} else {
+		e.outbox = filepath.Join(t.TempDir(), "outbox")
+		mailer = &mail.Outbox{Dir: e.outbox}
+	}
+	log := slog.New(slog.DiscardHandler)
+	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	t.Cleanup(e.accounts.Wait)
+	e.sessions = session.New(e.store, session.Config{}, log, e.clock.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.sessions.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	e.metrics = metrics.New(prometheus.NewRegistry())
+	e.handler = &web.Handler{
+		Accounts: e.accounts, Sessions: e.sessions, Metrics: e.metrics,
+		Log: log, Now: e.clock.Now,
+	}
+	mux := http.NewServeMux()
+	e.handler.Register(mux)
+	hs, err := httpserver.New(httpserver.Options{
+		Log: log, Metrics: e.metrics, PublicURL: e.srv.URL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = hs.Handler(mux)
+	return e
+}
+
+// setupOwner creates the organization and its owner through the service
+// and returns them.
+func (e *env) setupOwner() (storage.Organization, storage.Account) {
+	e.t.Helper()
+	ctx := context.Background()
+	link, err := e.accounts.EnsureSetupLink(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	org, acct, err := e.accounts.CompleteSetup(ctx, tokenOf(e.t, link), account.SetupInput{
+		OrgName: orgName, Email: ownerEmail, DisplayName: "Olivia Owner", Password: ownerPassword,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return org, acct
+}
+
+// auditCount counts every audit event, in every chain.
+func (e *env) auditCount() int {
+	e.t.Helper()
+	ctx := context.Background()
+	chains := []string{""}
+	orgs, err := e.store.ListOrganizations(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, o := range orgs {
+		chains = append(chains, o.ID)
+	}
+	n := 0
+	for _, c := range chains {
+		var after int64
+		for {
+			evs, err := e.store.ListAudit(ctx, storage.AuditFilter{OrgID: c, AfterSeq: after, Limit: 1000})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			n += len(evs)
+			if len(evs) < 1000 {
+				break
+			}
+			after = evs[len(evs)-1].Seq
+		}
+	}
+	return n
+}
+
+func (e *env) signIns(method, result string) float64 {
+	var m dto.Metric
+	if err := e.metrics.SignIns.WithLabelValues(method, result).Write(&m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// lastMail waits for background sends and returns the newest outbox message.
+func (e *env) mails() []mail.Message {
+	e.t.Helper()
+	e.accounts.Wait()
+	msgs, err := mail.ReadOutbox(e.outbox)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return msgs
+}
+
+var linkRE = regexp.MustCompile(`https?://\S+`)
+
+// linkIn returns the first URL in text.
+func linkIn(t testing.TB, text string) string {
+	t.Helper()
+	l := linkRE.FindString(text)
+	if l == "" {
+		t.Fatalf("no link in %q", text)
+	}
+	return l
+}
+
+func tokenOf(t testing.TB, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("no token in link %q", link)
+	}
+	return u.Query().Get("token")
+}
+
+// pathOf strips the origin from an absolute link.
+func pathOf(t testing.TB, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.RequestURI()
+}
+
+// --- a browser-like client ---
+
+type client struct {
+	t   *testing.T
+	e   *env
+	hc  *http.Client
+	jar *cookiejar.Jar
+	ua  string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, e: e, jar: jar, ua: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+		hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r response) location() string { return r.header.Get("Location") }
+
+func (c *client) do(req *http.Request) response {
+	c.t.Helper()
+	req.Header.Set("User-Agent", c.ua)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func (c *client) get(path string) response {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.e.srv.URL+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do(req)
+}
+
+// csrf returns the CSRF cookie's value, visiting /login first if needed.
+func (c *client) csrf() string {
+	c.t.Helper()
+	u, _ := url.Parse(c.e.srv.URL)
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == "gatehouse_csrf" {
+			return ck.Value
+		}
+	}
+	c.get("/login")
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == "gatehouse_csrf" {
+			return ck.Value
+		}
+	}
+	c.t.Fatal("no CSRF cookie")
+	return ""
+}
+
+// post sends form with the CSRF token added (unless form sets the field).
+func (c *client) post(path string, form url.Values) response {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form[httpserver.CSRFField]; !ok {
+		form.Set(httpserver.CSRFField, c.csrf())
+	}
+	return c.postRaw(path, form.Encode(), nil)
+}
+
+func (c *client) postRaw(path, body string, header http.Header) response {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	return c.do(req)
+}
+
+func (c *client) sessionCookie() string {
+	u, _ := url.Parse(c.e.srv.URL)
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == c.e.sessions.CookieName() {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (c *client) setSessionCookie(v string) {
+	u, _ := url.Parse(c.e.srv.URL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: c.e.sessions.CookieName(), Value: v, Path: "/"}})
+}
+
+// signIn goes through both sign-in steps and expects success.
+func (c *client) signIn(email, password string) response {
+	c.t.Helper()
+	c.get("/login")
+	if r := c.post("/login", url.Values{"email": {email}}); r.status != http.StatusOK {
+		c.t.Fatalf("email step: status %d", r.status)
+	}
+	r := c.post("/login/password", url.Values{"email": {email}, "password": {password}})
+	if r.status != http.StatusSeeOther {
+		c.t.Fatalf("password step: status %d, want 303; body:\n%s", r.status, text(r.body))
+	}
+	return r
+}
+
+// expect fails unless r has status and its visible text contains every want.
+func expect(t *testing.T, r response, status int, wants ...string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; page text:\n%s", r.status, status, text(r.body))
+	}
+	body := text(r.body)
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			t.Errorf("page text lacks %q:\n%s", w, body)
+		}
+	}
+}
+
+var (
+	tagRE   = regexp.MustCompile(`(?s)<[^>]*>`)
+	spaceRE = regexp.MustCompile(`\s+`)
+)
+
+// text is a page's visible text with entities decoded and spaces collapsed.
+func text(html string) string {
+	s := tagRE.ReplaceAllString(html, " ")
+	s = strings.NewReplacer("&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#34;", `"`).Replace(s)
+	return strings.TrimSpace(spaceRE.ReplaceAllString(s, " "))
+}
+
+// eventually polls cond until it holds or a 5-second deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

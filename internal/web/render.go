@@ -1,0 +1,217 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// view is everything a page template may show. One flat struct keeps the
+// templates simple; each page uses the fields it needs.
+type view struct {
+	Title   string // "Sign in"; the <title> is "Title · Org"
+	Org     string
+	Product string
+	CSRF    string
+	User    *storage.Account // signed in: shows the sign-out button
+	Notice  string           // a success message (role=status)
+	Error   string           // a form-level error (role=alert)
+	Errors  map[string]string
+	Focus   string // the field to focus first (the first one in error)
+
+	Email       string
+	ReturnTo    string
+	Token       string
+	Invite      bool
+	OrgName     string
+	DisplayName string
+	WaitText    string
+
+	// Generic message pages (invalid link, errors, done pages).
+	Heading   string
+	Message   string
+	LinkHref  string
+	LinkText  string
+	RequestID string
+	Status    int
+
+	Account  *accountView
+	Sessions []sessionRow
+}
+
+// FieldError returns field's error message, or "".
+func (v *view) FieldError(field string) string { return v.Errors[field] }
+
+var templateFuncs = template.FuncMap{
+	"asset":     assetURL,
+	"csrfField": func() string { return httpserver.CSRFField },
+}
+
+// pages maps a page file to its template set (base layout + that page).
+var pages = mustParsePages()
+
+func mustParsePages() map[string]*template.Template {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, f := range files {
+		name := path.Base(f)
+		if name == "base.html" || strings.HasPrefix(name, "_") {
+			continue // the layout and partials, parsed into every page
+		}
+		t := template.Must(template.New("base.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/base.html", "templates/_*.html", f))
+		out[strings.TrimSuffix(name, ".html")] = t
+	}
+	return out
+}
+
+// render writes page with status. The page is rendered into a buffer first,
+// so a template failure becomes a clean 500 instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	t, ok := pages[page]
+	if !ok {
+		panic("web: no template " + page)
+	}
+	v.Product = h.product()
+	if v.Org == "" {
+		v.Org = v.Product
+	}
+	v.CSRF = httpserver.CSRFToken(r)
+	if v.Focus == "" {
+		for _, f := range focusOrder {
+			if v.Errors[f] != "" {
+				v.Focus = f
+				break
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		h.log().ErrorContext(r.Context(), "web: render page", "page", page, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("Something went wrong on our side. Request ID: " + reqctx.From(r.Context()).RequestID + "\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// focusOrder is the order fields appear in on every form, so the first one
+// in error gets the focus.
+var focusOrder = []string{"org_name", "display_name", "email", "current_password", "password", "new_password", "confirm"}
+
+// ErrorPage renders a friendly error page: the status in words and message,
+// or a default sentence for the status; a 500 also shows the request ID to
+// give the admin. It never shows internals. It plugs into
+// httpserver.Options.ErrorPage.
+func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+	heading, def := statusWords(status)
+	if message == "" {
+		message = def
+	}
+	v := &view{Title: heading, Heading: heading, Message: message, Status: status, LinkHref: "/", LinkText: "Go to the start page"}
+	if status >= 500 {
+		// The database may be what failed: do not ask it for a name.
+		v.RequestID = reqctx.From(r.Context()).RequestID
+	} else {
+		v.Org = h.orgName(r.Context(), nil)
+	}
+	h.render(w, r, status, "error", v)
+}
+
+func statusWords(status int) (heading, message string) {
+	switch status {
+	case http.StatusBadRequest:
+		return "We couldn't read that request", "Something in the form wasn't right. Go back, check it and try again."
+	case http.StatusUnauthorized:
+		return "Please sign in", "Sign in to continue."
+	case http.StatusForbidden:
+		return "That isn't allowed", "You don't have access to this. Go back, reload the page and try again."
+	case http.StatusNotFound:
+		return "We couldn't find that page", "The address may be mistyped, or the page may have moved."
+	case http.StatusMethodNotAllowed:
+		return "That isn't possible here", "This page can't do that. Go back and use the buttons on the page."
+	case http.StatusRequestEntityTooLarge:
+		return "That was more than we accept", "The form you sent was too large. Shorten what you typed and try again."
+	case http.StatusTooManyRequests:
+		return "Too many attempts", "Wait a little and try again."
+	case http.StatusServiceUnavailable:
+		return "We're not available right now", "Try again in a minute."
+	}
+	if status >= 500 {
+		return "Something went wrong on our side", "Try again. If it keeps happening, give your admin the request ID below."
+	}
+	return http.StatusText(status), "Go back and try again."
+}
+
+// --- static files ---
+
+// assetVersions holds a short content hash per static file, so pages link
+// to /static/style.css?v=<hash> and browsers can cache files for a year
+// while still getting a new one after an upgrade.
+var assetVersions = func() map[string]string {
+	m := map[string]string{}
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		m[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return m
+}()
+
+func assetURL(name string) string {
+	v, ok := assetVersions[name]
+	if !ok {
+		panic("web: unknown static asset " + name)
+	}
+	return "/static/" + name + "?v=" + v
+}
+
+// staticHandler serves the embedded files; directories are not listed.
+func (h *Handler) staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if _, ok := assetVersions[name]; !ok {
+			// Unknown names and directories get the 404 page, not a listing.
+			w.Header().Set("Cache-Control", "no-store")
+			h.ErrorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,280 @@
+// Package web serves the pages people see: first-admin set-up,
+// identifier-first sign-in, sign-out, password reset and invitations, admin
+// recovery links and the signed-in account page. Templates and static files
+// are embedded, so the binary carries its own face.
+//
+// Handlers hold no business rules: they parse forms, call the account and
+// session services, and turn their errors into plain-language pages.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Handler serves the sign-in and account pages.
+type Handler struct {
+	Accounts *account.Service
+	Sessions *session.Service
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+	// ProductName is shown where no organization name applies; default "Gatehouse".
+	ProductName string
+	// ResetLinkTTL is how long a reset link works, as told on the "check
+	// your email" page; it should match account.Config.ResetTTL (default 30m).
+	ResetLinkTTL time.Duration
+}
+
+// Register mounts every page, /static/ and the friendly 404 catch-all on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("GET /static/", h.staticHandler())
+	mux.HandleFunc("GET /{$}", h.home)
+	mux.HandleFunc("/", h.notFound)
+
+	mux.HandleFunc("GET /setup", h.setupForm)
+	mux.HandleFunc("POST /setup", h.setupSubmit)
+
+	mux.HandleFunc("GET /login", h.loginForm)
+	mux.HandleFunc("POST /login", h.loginEmail)
+	mux.HandleFunc("GET /login/password", h.loginPasswordGet)
+	mux.HandleFunc("POST /login/password", h.loginPassword)
+	mux.HandleFunc("GET /logout", h.logoutConfirm)
+	mux.HandleFunc("POST /logout", h.logout)
+
+	mux.HandleFunc("GET /forgot", h.forgotForm)
+	mux.HandleFunc("POST /forgot", h.forgotSubmit)
+	mux.HandleFunc("GET /reset", h.resetForm)
+	mux.HandleFunc("POST /reset", h.resetSubmit)
+
+	mux.HandleFunc("GET /recover", h.recoverConfirm)
+	mux.HandleFunc("POST /recover", h.recoverSubmit)
+
+	mux.Handle("GET /account", h.RequireSession(http.HandlerFunc(h.accountPage)))
+	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))
+	mux.Handle("POST /account/sessions/revoke-others", h.RequireSession(http.HandlerFunc(h.revokeOthers)))
+	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handler) product() string {
+	if h.ProductName != "" {
+		return h.ProductName
+	}
+	return "Gatehouse"
+}
+
+func (h *Handler) resetTTL() time.Duration {
+	if h.ResetLinkTTL > 0 {
+		return h.ResetLinkTTL
+	}
+	return 30 * time.Minute
+}
+
+// --- sessions ---
+
+type sessionKey struct{}
+
+// CurrentSession returns the signed-in session RequireSession put on r.
+func CurrentSession(r *http.Request) (session.Validated, bool) {
+	v, ok := r.Context().Value(sessionKey{}).(session.Validated)
+	return v, ok
+}
+
+// current validates r's session cookie. A cookie that names no live session
+// is cleared so the browser stops sending it. err is set only when the
+// answer is unknown (the database failed), never for a dead session.
+func (h *Handler) current(w http.ResponseWriter, r *http.Request) (session.Validated, bool, error) {
+	token := h.Sessions.TokenFromRequest(r)
+	if token == "" {
+		return session.Validated{}, false, nil
+	}
+	v, err := h.Sessions.Validate(r.Context(), token)
+	if errors.Is(err, session.ErrInvalid) {
+		h.Sessions.ClearCookie(w)
+		return session.Validated{}, false, nil
+	}
+	if err != nil {
+		return session.Validated{}, false, err
+	}
+	return v, true, nil
+}
+
+// RequireSession lets only signed-in requests through to next, with the
+// session available from CurrentSession and the account named as the actor
+// of audit events. Others go to /login, coming back here afterwards.
+func (h *Handler) RequireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok, err := h.current(w, r)
+		if err != nil {
+			h.serverError(w, r, "validate session", err)
+			return
+		}
+		if !ok {
+			target := "/login"
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if rt := SafeReturnTo(r.URL.RequestURI()); rt != defaultReturnTo {
+					target += "?return_to=" + url.QueryEscape(rt)
+				}
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		ctx := context.WithValue(r.Context(), sessionKey{}, v)
+		ctx = reqctx.WithActor(ctx, "account", v.Account.ID, v.Account.Email)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// startSession signs acct in on this browser: any session the browser
+// already holds is ended first, and a fresh token is always issued, so a
+// cookie planted before sign-in never becomes an authenticated one.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, acct storage.Account, method string) error {
+	if old := h.Sessions.TokenFromRequest(r); old != "" {
+		if err := h.Sessions.Logout(r.Context(), old); err != nil && !errors.Is(err, session.ErrInvalid) {
+			h.log().WarnContext(r.Context(), "ending the previous session before sign-in failed", "err", err)
+		}
+	}
+	ctx := reqctx.WithActor(r.Context(), "account", acct.ID, acct.Email)
+	token, sess, err := h.Sessions.Start(ctx, session.StartParams{
+		Account:   acct,
+		Method:    method,
+		IP:        httpserver.ClientIP(r),
+		UserAgent: r.UserAgent(),
+	})
+	if err != nil {
+		return err
+	}
+	h.Sessions.SetCookie(w, token, sess.ExpiresAt)
+	return nil
+}
+
+// --- organization shown on pages ---
+
+// orgName names the organization a page belongs to: acct's when known,
+// otherwise the only organization if there is exactly one, otherwise the
+// product. Failures fall back quietly: a name is never worth an error page.
+func (h *Handler) orgName(ctx context.Context, acct *storage.Account) string {
+	if acct != nil && acct.OrgID != "" {
+		if o, err := h.Accounts.GetOrganization(ctx, acct.OrgID); err == nil && o.Name != "" {
+			return o.Name
+		}
+	}
+	orgs, err := h.Accounts.ListOrganizations(ctx)
+	if err == nil && len(orgs) == 1 && orgs[0].Name != "" {
+		return orgs[0].Name
+	}
+	return h.product()
+}
+
+// accountByEmail finds the account an email names, in whichever
+// organization holds it. Emails are unique across the deployment.
+func (h *Handler) accountByEmail(ctx context.Context, email string) (storage.Account, bool) {
+	norm, err := account.NormalizeEmail(email)
+	if err != nil {
+		return storage.Account{}, false
+	}
+	orgs, err := h.Accounts.ListOrganizations(ctx)
+	if err != nil {
+		return storage.Account{}, false
+	}
+	for _, o := range orgs {
+		if a, err := h.Accounts.GetMember(ctx, o.ID, norm); err == nil {
+			return a, true
+		}
+	}
+	return storage.Account{}, false
+}
+
+// --- small helpers ---
+
+// retryAfter sets Retry-After in whole seconds, rounded up, at least 1.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(s, 10))
+}
+
+// waitText says how long to wait in words: "30 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	switch {
+	case d <= time.Second:
+		return "1 second"
+	case d < time.Minute:
+		return plural(int64((d+time.Second-1)/time.Second), "second")
+	case d < time.Hour:
+		return plural(int64((d+time.Minute-1)/time.Minute), "minute")
+	default:
+		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
+	}
+}
+
+// parseForm parses r's form, answering 413 or 400 itself when it cannot.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	err := httpserver.ParseForm(r)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, httpserver.ErrBodyTooLarge) {
+		h.ErrorPage(w, r, http.StatusRequestEntityTooLarge, "")
+		return false
+	}
+	h.ErrorPage(w, r, http.StatusBadRequest, err.Error())
+	return false
+}
+
+// serverError logs err and shows the 500 page with the request ID.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log().ErrorContext(r.Context(), "web: "+what, "err", err, "path", r.URL.Path)
+	h.ErrorPage(w, r, http.StatusInternalServerError, "")
+}
+
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	_, ok, err := h.current(w, r)
+	if err != nil {
+		h.serverError(w, r, "validate session", err)
+		return
+	}
+	if ok {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.ErrorPage(w, r, http.StatusNotFound, "")
+}
