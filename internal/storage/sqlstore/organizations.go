@@ -46,22 +46,3 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]storage.Organization, 
 	out, err := collect(rows, scanOrg)
 	return out, wrapErr(err, "list organizations")
 }
-
-// collect scans every row with scan and closes rows.
-func collect[T any](rows interface {
-	Next() bool
-	Err() error
-	Close() error
-	scanner
-}, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
 func TestConformanceSQLite(t *testing.T) {
@@ -18,7 +19,7 @@ func TestConformanceSQLite(t *testing.T) {
 }
 
 func TestConformancePostgres(t *testing.T) {
-	storagetest.NewPostgres(t) // skip the whole suite at once without a DSN
+	testenv.PostgresDSN(t) // skip the whole suite at once without a DSN
 	storagetest.RunTests(t, func(t *testing.T) storage.Store { return storagetest.NewPostgres(t) })
 }
 

@@ -210,6 +210,12 @@ const maxTxAttempts = 5
 // transaction-bound Store it simply runs fn in the same transaction; there
 // are no savepoints, so a nested fn's failure is the outer fn's to return.
 //
+// Inside fn, use tx only. A write through the outer Store would wait for the
+// lock fn's own transaction holds (the SQLite write lock, a PostgreSQL row
+// lock) and fail after the busy timeout or hang. After a failed statement a
+// PostgreSQL transaction accepts no more statements, so fn should return
+// the error rather than carry on.
+//
 // The whole transaction is retried, with jittered back-off, when the
 // database reports a serialization failure or deadlock (PostgreSQL 40001,
 // 40P01) or SQLITE_BUSY: those say "try again", not "this is wrong".
@@ -285,4 +291,23 @@ func fromUS(v int64) time.Time {
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows interface {
+	Next() bool
+	Err() error
+	Close() error
+	scanner
+}, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
