@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+var adminAuditCmd = &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
+
+var adminAuditListCmd = &cobra.Command{
+	Use:   "list [--org ORG] [--actor WHO] [--action ACTION] [--since 24h|RFC3339] [--until …] [--after SEQ] [--limit N]",
+	Short: "List audit events, oldest first",
+	Long: `List audit events in the order they were recorded, oldest first.
+
+Without --org, events of every organization and of the deployment itself
+(sign-in attempts for unknown emails, set-up) are merged by time.
+--actor matches an actor ID or email; --action is exact, or a prefix ending
+in "*" (login.*). --since and --until take a duration back from now (90m,
+24h, 7d), a date (2030-01-02) or an RFC 3339 time. With --org, a full page
+ends with the --after value that continues it.`,
+	Args: cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error {
+		_, err := auditFilterFlags(cmd, time.Now(), true)
+		return err
+	},
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		f, err := auditFilterFlags(cmd, a.Now(), true)
+		if err != nil {
+			return err
+		}
+		var chains []storage.Organization // the chains to read; ID "" is the deployment's
+		slugs := map[string]string{"": "-"}
+		if flag(cmd, "org") != "" {
+			org, err := orgFlag(ctx, a, cmd)
+			if err != nil {
+				return err
+			}
+			chains = []storage.Organization{org}
+		} else {
+			orgs, err := a.Accounts.ListOrganizations(ctx)
+			if err != nil {
+				return err
+			}
+			chains = append([]storage.Organization{{ID: "", Slug: "-"}}, orgs...)
+		}
+		var events []storage.AuditEvent
+		more := false
+		for _, c := range chains {
+			slugs[c.ID] = c.Slug
+			cf := f
+			cf.OrgID = c.ID
+			evs, err := a.Store.ListAudit(ctx, cf)
+			if err != nil {
+				return fmt.Errorf("read the audit log: %w", err)
+			}
+			if len(evs) == f.Limit {
+				cf.AfterSeq, cf.Limit = evs[len(evs)-1].Seq, 1
+				next, err := a.Store.ListAudit(ctx, cf)
+				if err != nil {
+					return fmt.Errorf("read the audit log: %w", err)
+				}
+				more = more || len(next) > 0
+			}
+			events = append(events, evs...)
+		}
+		if len(chains) > 1 {
+			sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+			if len(events) > f.Limit {
+				events, more = events[:f.Limit], true
+			}
+		}
+
+		var nextAfter *int64
+		if more && len(chains) == 1 && len(events) > 0 {
+			last := events[len(events)-1].Seq
+			nextAfter = &last
+		}
+		if jsonOutput(cmd) {
+			page := adminapi.AuditPage{Events: make([]audit.Entry, 0, len(events)), NextAfter: nextAfter}
+			for _, e := range events {
+				page.Events = append(page.Events, audit.EntryFrom(e))
+			}
+			return printJSON(out, page)
+		}
+		header := []string{"SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAILS"}
+		if len(chains) > 1 {
+			header = append([]string{"ORG"}, header...)
+		}
+		rows := make([][]string, 0, len(events))
+		for _, e := range events {
+			row := []string{strconv.FormatInt(e.Seq, 10), when(e.Time), actorCell(e), e.Action, targetCell(e), outcomeCell(e), detailsCell(e.Details)}
+			if len(chains) > 1 {
+				row = append([]string{slugs[e.OrgID]}, row...)
+			}
+			rows = append(rows, row)
+		}
+		if err := table(out, header, rows); err != nil {
+			return err
+		}
+		if more {
+			errw := cmd.ErrOrStderr()
+			if nextAfter != nil {
+				fmt.Fprintf(errw, "More events match: continue with --after %d.\n", *nextAfter)
+			} else {
+				fmt.Fprintln(errw, "More events match: narrow with --since/--until, or use --org and --after to page.")
+			}
+		}
+		return nil
+	}),
+}
+
+func actorCell(e storage.AuditEvent) string {
+	who := e.ActorEmail
+	if who == "" {
+		who = e.ActorID
+	}
+	if who == "" {
+		return e.ActorType
+	}
+	return e.ActorType + ":" + who
+}
+
+func targetCell(e storage.AuditEvent) string {
+	if e.TargetType == "" && e.TargetID == "" {
+		return ""
+	}
+	return e.TargetType + ":" + e.TargetID
+}
+
+func outcomeCell(e storage.AuditEvent) string {
+	if e.Reason != "" {
+		return e.Outcome + " (" + e.Reason + ")"
+	}
+	return e.Outcome
+}
+
+func detailsCell(d map[string]string) string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+d[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+var adminAuditExportCmd = &cobra.Command{
+	Use:   "export --org ORG [--actor …] [--action …] [--since …] [--until …] > audit.jsonl",
+	Short: "Write an organization's audit events as JSON lines to stdout",
+	Args:  cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd, "org"); err != nil {
+			return err
+		}
+		_, err := auditFilterFlags(cmd, time.Now(), false)
+		return err
+	},
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		f, err := auditFilterFlags(cmd, a.Now(), false)
+		if err != nil {
+			return err
+		}
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		f.OrgID = org.ID
+		if err := audit.ExportJSONL(ctx, a.Store, f, out); err != nil {
+			return fmt.Errorf("export the audit log: %w", err)
+		}
+		return nil
+	}),
+}
+
+// errChainBroken makes `audit verify` exit non-zero after printing its report.
+var errChainBroken = errors.New("the audit log does not verify")
+
+var adminAuditVerifyCmd = &cobra.Command{
+	Use:     "verify --org ORG",
+	Short:   "Recompute an organization's audit hash chain; exit 1 if it was tampered with",
+	Args:    cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		res, err := audit.Verify(ctx, a.Store, org.ID)
+		if err != nil {
+			return fmt.Errorf("verify the audit log: %w", err)
+		}
+		if jsonOutput(cmd) {
+			if err := printJSON(out, adminapi.VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem}); err != nil {
+				return err
+			}
+		} else if res.OK {
+			fmt.Fprintf(out, "The audit log of %s verifies: %d event(s), every hash and link intact.\n", org.Slug, res.Events)
+		} else {
+			fmt.Fprintf(out, "The audit log of %s is BROKEN at event %d: %s\n", org.Slug, res.BrokenAt, res.Problem)
+		}
+		if !res.OK {
+			return fmt.Errorf("%w: %s, first break at event %d", errChainBroken, org.Slug, res.BrokenAt)
+		}
+		return nil
+	}),
+}
+
+// auditFilterFlags reads the filter flags (OrgID is left to the caller).
+func auditFilterFlags(cmd *cobra.Command, now time.Time, paging bool) (storage.AuditFilter, error) {
+	var f storage.AuditFilter
+	var err error
+	f.ActorID = flag(cmd, "actor")
+	f.Action = flag(cmd, "action")
+	if f.Since, err = parseSince(flag(cmd, "since"), now); err != nil {
+		return f, fmt.Errorf("--since: %w", err)
+	}
+	if f.Until, err = parseSince(flag(cmd, "until"), now); err != nil {
+		return f, fmt.Errorf("--until: %w", err)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return f, errors.New("--until is before --since")
+	}
+	if paging {
+		limit, _ := cmd.Flags().GetInt("limit")
+		if limit < 1 || limit > 1000 {
+			return f, fmt.Errorf("--limit must be from 1 to 1000, not %d", limit)
+		}
+		f.Limit = limit
+		after, _ := cmd.Flags().GetInt64("after")
+		if after < 0 {
+			return f, errors.New("--after must be 0 or more")
+		}
+		if after > 0 && flag(cmd, "org") == "" {
+			return f, errors.New("--after needs --org: sequence numbers are per organization")
+		}
+		f.AfterSeq = after
+	}
+	return f, nil
+}
+
+// parseSince reads "", a duration back from now ("90m", "24h", "7d"), a
+// date ("2030-01-02", midnight UTC) or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: give a positive duration back from now", s)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d), a date (2030-01-02) or an RFC 3339 time", s)
+}
+
+func init() {
+	for _, c := range []*cobra.Command{adminAuditListCmd, adminAuditExportCmd} {
+		c.Flags().String("actor", "", "only events by this actor (ID or email)")
+		c.Flags().String("action", "", `only this action, or a prefix ending in "*" (login.*)`)
+		c.Flags().String("since", "", "only events at or after: 24h, 7d, 2030-01-02 or RFC 3339")
+		c.Flags().String("until", "", "only events before: same forms as --since")
+	}
+	adminAuditListCmd.Flags().String("org", "", "organization slug or ID (default: every organization)")
+	adminAuditListCmd.Flags().Int("limit", 100, "at most this many events (1–1000)")
+	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
+	adminAuditExportCmd.Flags().String("org", "", "organization slug or ID (required)")
+	adminAuditVerifyCmd.Flags().String("org", "", "organization slug or ID (required)")
+	adminAuditCmd.AddCommand(adminAuditListCmd, adminAuditExportCmd, adminAuditVerifyCmd)
+	adminCmd.AddCommand(adminAuditCmd)
+}

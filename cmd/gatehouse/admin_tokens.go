@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/app"
+)
+
+var adminTokenCmd = &cobra.Command{Use: "token", Short: "Create, list and revoke admin API tokens"}
+
+var adminTokenCreateCmd = &cobra.Command{
+	Use:     "create --org ORG --name NAME",
+	Short:   "Create an API token for /api/v1 (the secret is printed once)",
+	Args:    cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		secret, t, err := a.Accounts.CreateAPIToken(ctx, org.ID, flag(cmd, "name"))
+		if err != nil {
+			return cliErr(err)
+		}
+		if jsonOutput(cmd) {
+			return printJSON(out, adminapi.CreatedToken{Token: adminapi.TokenFrom(t), Secret: secret})
+		}
+		fmt.Fprintf(out, "Created API token %q for %s (id %s).\n\n", t.Name, org.Slug, t.ID)
+		fmt.Fprintf(out, "    %s\n\n", secret)
+		fmt.Fprintln(out, "This secret is shown only once and cannot be recovered: store it now.")
+		_, err = fmt.Fprintln(out, "Use it as: Authorization: Bearer <secret>")
+		return err
+	}),
+}
+
+var adminTokenListCmd = &cobra.Command{
+	Use:     "list --org ORG",
+	Short:   "List an organization's API tokens (never their secrets)",
+	Args:    cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		toks, err := a.Accounts.ListAPITokens(ctx, org.ID)
+		if err != nil {
+			return cliErr(err)
+		}
+		if jsonOutput(cmd) {
+			list := make([]adminapi.Token, 0, len(toks))
+			for _, t := range toks {
+				list = append(list, adminapi.TokenFrom(t))
+			}
+			return printJSON(out, map[string]any{"tokens": list})
+		}
+		rows := make([][]string, 0, len(toks))
+		for _, t := range toks {
+			status := "active"
+			if !t.RevokedAt.IsZero() {
+				status = "revoked " + when(t.RevokedAt)
+			}
+			rows = append(rows, []string{t.ID, t.Name, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy})
+		}
+		return table(out, []string{"ID", "NAME", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, rows)
+	}),
+}
+
+var adminTokenRevokeCmd = &cobra.Command{
+	Use:     "revoke --org ORG --id ID",
+	Short:   "Revoke an API token; calls with it fail from then on",
+	Args:    cobra.NoArgs,
+	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "id") },
+	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		id := flag(cmd, "id")
+		if err := a.Accounts.RevokeAPIToken(ctx, org.ID, id); err != nil {
+			return cliErr(err)
+		}
+		if jsonOutput(cmd) {
+			return printJSON(out, map[string]any{"revoked": id})
+		}
+		_, err = fmt.Fprintf(out, "Revoked API token %s of %s.\n", id, org.Slug)
+		return err
+	}),
+}
+
+func init() {
+	adminTokenCreateCmd.Flags().String("name", "", "a name saying what the token is for, unique in the organization (required)")
+	adminTokenRevokeCmd.Flags().String("id", "", "the token's ID, from `admin token list` (required)")
+	for _, c := range []*cobra.Command{adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd} {
+		c.Flags().String("org", "", "organization slug or ID (required)")
+	}
+	adminTokenCmd.AddCommand(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
+	adminCmd.AddCommand(adminTokenCmd)
+}
