@@ -135,7 +135,7 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 		secret, ok := bearer(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-			writeError(w, http.StatusUnauthorized, CodeUnauthorized, "Send an API token: Authorization: Bearer <token>.", "")
+			writeError(w, http.StatusUnauthorized, CodeUnauthorized, "Send an API token in the Authorization header: Bearer gh_…", "")
 			return
 		}
 		tok, err := h.Accounts.AuthenticateAPIToken(r.Context(), secret)
@@ -195,7 +195,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		badRequest(w, invalid.Message, invalid.Field)
 	case errors.Is(err, account.ErrLastOwner):
 		writeError(w, http.StatusConflict, CodeLastOwner, account.ErrLastOwner.Error(), "")
-	case errors.Is(err, account.ErrNotFound), errors.Is(err, storage.ErrNotFound), errors.Is(err, session.ErrInvalid):
+	case errors.Is(err, account.ErrNotFound):
+		// The account service names what it looked for, in the caller's
+		// own words; another organization's record reads exactly the same.
+		writeError(w, http.StatusNotFound, CodeNotFound, err.Error(), "")
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, session.ErrInvalid):
 		writeError(w, http.StatusNotFound, CodeNotFound, "Not found.", "")
 	case errors.Is(err, account.ErrExists):
 		writeError(w, http.StatusConflict, CodeConflict, err.Error(), "")
