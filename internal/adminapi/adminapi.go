@@ -65,10 +65,24 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.Now = time.Now
 	}
 	h.routes = http.NewServeMux()
-	routes := []struct {
-		pattern string
-		fn      authedFunc
-	}{
+	routes := h.routeTable()
+	for _, rt := range routes {
+		handler := h.authenticate(rt.fn)
+		mux.Handle(rt.pattern, handler)
+		h.routes.Handle(rt.pattern, handler)
+	}
+	mux.Handle(Prefix+"/", h.authenticate(h.fallback))
+}
+
+type route struct {
+	pattern string
+	fn      authedFunc
+}
+
+// routeTable lists every endpoint; docs/openapi.yaml must describe exactly
+// these (a test checks).
+func (h *Handler) routeTable() []route {
+	return []route{
 		{"GET /api/v1/organization", h.getOrganization},
 		{"GET /api/v1/members", h.listMembers},
 		{"POST /api/v1/members", h.addMember},
@@ -83,12 +97,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"GET /api/v1/audit/export", h.exportAudit},
 		{"GET /api/v1/audit/verify", h.verifyAudit},
 	}
-	for _, rt := range routes {
-		handler := h.authenticate(rt.fn)
-		mux.Handle(rt.pattern, handler)
-		h.routes.Handle(rt.pattern, handler)
-	}
-	mux.Handle(Prefix+"/", h.authenticate(h.fallback))
 }
 
 // fallback answers every /api/v1 request no route matched, in JSON.
