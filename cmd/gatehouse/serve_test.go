@@ -1,0 +1,249 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "gatehouse")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build gatehouse: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// node is a running `gatehouse serve` process.
+type node struct {
+	cmd   *exec.Cmd
+	base  string
+	lines chan string // stdout, line by line
+	done  chan error
+}
+
+func startNode(t *testing.T, env ...string) *node {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(), append([]string{"GATEHOUSE_LISTEN=" + addr, "GATEHOUSE_LOG_LEVEL=warn"}, env...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &testWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{cmd: cmd, base: "http://" + addr, lines: make(chan string, 100), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			n.lines <- sc.Text()
+		}
+		close(n.lines)
+	}()
+	go func() { n.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// Ready when /readyz answers 200.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(n.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gatehouse serve did not become ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a subprocess: there is nothing to wait on
+	}
+}
+
+// stop sends SIGTERM and requires a clean exit within the 10 s shutdown budget.
+func (n *node) stop(t *testing.T) string {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-n.done:
+		if err != nil {
+			t.Fatalf("gatehouse serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("gatehouse serve did not stop within 15 s of SIGTERM")
+	}
+	var out strings.Builder
+	for l := range n.lines {
+		out.WriteString(l + "\n")
+	}
+	return out.String()
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("serve: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var setupLinkRE = regexp.MustCompile(`https?://\S+/setup\?token=[A-Za-z0-9_-]+`)
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// completeSetup creates the first owner through the real set-up page.
+func completeSetup(t *testing.T, link string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRE.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("set-up page: status %d, no CSRF field:\n%s", resp.StatusCode, body)
+	}
+	u, _ := url.Parse(link)
+	form := url.Values{
+		"csrf_token": {string(m[1])}, "token": {u.Query().Get("token")},
+		"org_name": {"Acme Corp"}, "display_name": {"Olive Owner"}, "email": {"olive@acme.example"},
+		"password": {"correct horse battery staple"}, "confirm": {"correct horse battery staple"},
+	}
+	req, _ := http.NewRequest(http.MethodPost, u.Scheme+"://"+u.Host+"/setup", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "olive@acme.example") {
+		t.Fatalf("completing set-up: status %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// The newcomer's path: first start prints the link; the link creates the
+// owner; a restart prints nothing; SIGTERM stops cleanly.
+func runFirstStart(t *testing.T, env ...string) {
+	n := startNode(t, env...)
+	var link string
+	deadline := time.After(10 * time.Second)
+	for link == "" {
+		select {
+		case l, ok := <-n.lines:
+			if !ok {
+				t.Fatal("serve closed stdout without printing a set-up link")
+			}
+			link = setupLinkRE.FindString(l)
+		case <-deadline:
+			t.Fatal("no first-admin link printed within 10 s")
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/login"} {
+		resp, err := http.Get(n.base + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %v %v", path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	completeSetup(t, link)
+	resp, err := http.Get(n.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"gatehouse_http_request_duration_seconds_bucket", `gatehouse_signins_total{method="setup",result="success"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	n.stop(t)
+
+	again := startNode(t, env...)
+	if out := again.stop(t); setupLinkRE.MatchString(out) {
+		t.Fatalf("a second start printed a new set-up link although an owner exists:\n%s", out)
+	}
+}
+
+func TestServeSQLite(t *testing.T) {
+	runFirstStart(t, "GATEHOUSE_DATA_DIR="+t.TempDir())
+}
+
+func TestServePostgres(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("gh_serve_%d", time.Now().UnixNano())
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u, _ := url.Parse(dsn)
+	u.Path = "/" + name
+	runFirstStart(t, "GATEHOUSE_DATA_DIR="+t.TempDir(), "GATEHOUSE_DATABASE_URL="+u.String())
+}
+
+func TestConfigValidateReportsAllProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("listen: nowhere\nlog:\n  level: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "config", "validate", "--config", path).CombinedOutput()
+	if err == nil {
+		t.Fatalf("invalid config accepted:\n%s", out)
+	}
+	for _, key := range []string{"listen:", "log.level:"} {
+		if !strings.Contains(string(out), key) {
+			t.Errorf("output lacks %s:\n%s", key, out)
+		}
+	}
+}
