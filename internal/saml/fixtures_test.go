@@ -186,7 +186,9 @@ var golden = []struct {
 	{file: "okta_idp_initiated.xml", flavor: samltest.Okta,
 		edit: func(o *samltest.Options) { o.InResponseTo = "" }},
 	{file: "adfs_sha1.xml", flavor: samltest.ADFS,
-		sign: func(*fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}} }},
+		sign: func(*fixtures) samltest.Signing {
+			return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}}
+		}},
 }
 
 func goldenPath(name string) string { return filepath.Join("testdata", "golden", name) }
@@ -263,3 +265,5 @@ func (r *countingReader) Read(p []byte) (int, error) {
 }
 
 var _ io.Reader = (*countingReader)(nil)
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }
