@@ -14,7 +14,7 @@ import (
 func TestAuthenticate(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
-		org, owner := e.setup()
+		org, _ := e.setup()
 		const pw = "grace under pressure"
 		e.member(org, "grace@acme.example", pw, storage.RoleMember)
 		susp := e.member(org, "sam@acme.example", pw, storage.RoleMember)
@@ -66,7 +66,6 @@ func TestAuthenticate(t *testing.T) {
 		if n := len(e.events(org.ID, "login.success")); n != 0 {
 			t.Errorf("%d login.success events written by Authenticate", n)
 		}
-		_ = owner
 
 		_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", "bad\xffpassword", testIP)
 		wantInvalid(t, "invalid UTF-8 password", err, "password")
