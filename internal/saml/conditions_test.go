@@ -128,7 +128,7 @@ func TestRuleInResponseTo(t *testing.T) {
 		{name: "solicited response replayed as unsolicited", expected: str(""), idp: allowIdPInit, want: ReasonInResponseToMismatch},
 		{name: "unsolicited response where a request is pending", edit: unsolicited, want: ReasonInResponseToMismatch},
 		{name: "assertion answers a request, Response does not (unsolicited)", edit: unsolicited, expected: str(""), idp: allowIdPInit,
-			pre: func(d *etree.Document) { setAttr(find(d, "SubjectConfirmationData"), "InResponseTo", requestID) },
+			pre:  func(d *etree.Document) { setAttr(find(d, "SubjectConfirmationData"), "InResponseTo", requestID) },
 			want: ReasonInResponseToMismatch},
 	})
 }

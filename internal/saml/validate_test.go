@@ -252,16 +252,20 @@ func TestRuleSignature(t *testing.T) {
 				return samltest.Signing{SignOptions: samltest.SignOptions{KeyInfoCert: f.idp1.Cert}}
 			}, want: ReasonSignatureInvalid},
 		{name: "attacker key without KeyInfo",
-			key:  func(f *fixtures) *samltest.Keypair { return f.attacker },
-			sign: func(*fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{OmitKeyInfo: true}} },
+			key: func(f *fixtures) *samltest.Keypair { return f.attacker },
+			sign: func(*fixtures) samltest.Signing {
+				return samltest.Signing{SignOptions: samltest.SignOptions{OmitKeyInfo: true}}
+			},
 			want: ReasonSignatureInvalid},
 		{name: "trusted key with a lying KeyInfo is accepted (KeyInfo is not trust)",
 			sign: func(f *fixtures) samltest.Signing {
 				return samltest.Signing{SignOptions: samltest.SignOptions{KeyInfoCert: f.attacker.Cert}}
 			}},
 		{name: "no KeyInfo, several trusted certificates",
-			key:  func(f *fixtures) *samltest.Keypair { return f.idp2 },
-			sign: func(*fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{OmitKeyInfo: true}} },
+			key: func(f *fixtures) *samltest.Keypair { return f.idp2 },
+			sign: func(*fixtures) samltest.Signing {
+				return samltest.Signing{SignOptions: samltest.SignOptions{OmitKeyInfo: true}}
+			},
 			idp: func(f *fixtures, i IdP) IdP {
 				i.Certificates = []*x509.Certificate{f.idp1.Cert, f.idp2.Cert}
 				return i
@@ -271,11 +275,15 @@ func TestRuleSignature(t *testing.T) {
 		{name: "no trusted certificate configured",
 			idp: func(_ *fixtures, i IdP) IdP { i.Certificates = nil; return i }, want: ReasonUntrustedCertificate},
 		{name: "SHA-1 refused by default", flavor: samltest.ADFS,
-			sign: func(*fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}} },
+			sign: func(*fixtures) samltest.Signing {
+				return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}}
+			},
 			want: ReasonWeakSignatureAlgorithm},
 		{name: "SHA-1 accepted with a warning when allowed", flavor: samltest.ADFS,
-			sign: func(*fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}} },
-			idp:  allow(func(i *IdP) { i.AllowSHA1 = true }),
+			sign: func(*fixtures) samltest.Signing {
+				return samltest.Signing{SignOptions: samltest.SignOptions{SHA1: true}}
+			},
+			idp: allow(func(i *IdP) { i.AllowSHA1 = true }),
 			check: func(t *testing.T, a *Assertion) {
 				if !equalStrings(a.Warnings, []string{WarningSHA1Signature}) {
 					t.Fatalf("warnings %v", a.Warnings)
@@ -303,8 +311,10 @@ func TestRuleSignature(t *testing.T) {
 			ref.Parent().AddChild(ref.Copy())
 		}, want: ReasonSignatureWrapping},
 		{name: "expired signing certificate",
-			idp:  func(f *fixtures, i IdP) IdP { i.Certificates = []*x509.Certificate{expiredCert(f)}; return i },
-			sign: func(f *fixtures) samltest.Signing { return samltest.Signing{SignOptions: samltest.SignOptions{KeyInfoCert: expiredCert(f)}} },
+			idp: func(f *fixtures, i IdP) IdP { i.Certificates = []*x509.Certificate{expiredCert(f)}; return i },
+			sign: func(f *fixtures) samltest.Signing {
+				return samltest.Signing{SignOptions: samltest.SignOptions{KeyInfoCert: expiredCert(f)}}
+			},
 			want: ReasonCertificateExpired},
 		{name: "not yet valid signing certificate",
 			idp:  func(f *fixtures, i IdP) IdP { i.Certificates = []*x509.Certificate{futureCert(f)}; return i },
