@@ -5,8 +5,12 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,9 +38,11 @@ type App struct {
 	Mailer   mail.Sender
 	Accounts *account.Service
 	Sessions *session.Service
-	Registry *prometheus.Registry
-	Metrics  *metrics.Metrics
-	Now      func() time.Time
+	// SecretKey encrypts secrets at rest (see config secret_key).
+	SecretKey []byte
+	Registry  *prometheus.Registry
+	Metrics   *metrics.Metrics
+	Now       func() time.Time
 
 	sql *sqlstore.Store
 }
@@ -98,6 +104,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 
 func (a *App) build() error {
 	cfg := a.Config
+	key, err := loadSecretKey(cfg, a.Log)
+	if err != nil {
+		return err
+	}
+	a.SecretKey = key
 	if cfg.SMTP.Host != "" {
 		m, err := mail.NewSMTP(mail.SMTPConfig{
 			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
@@ -131,4 +142,42 @@ func (a *App) build() error {
 func (a *App) Close() error {
 	a.Accounts.Wait()
 	return a.sql.Close()
+}
+
+// loadSecretKey returns the configured secret key, or the one kept in
+// <data_dir>/secret.key, creating it (0600) on first start.
+func loadSecretKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return base64.StdEncoding.DecodeString(cfg.SecretKey)
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("app: %s is not a base64 32-byte key", path)
+		}
+		return k, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("app: read secret key: %w", err)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("app: generate secret key: %w", err)
+	}
+	// O_EXCL: two processes starting at once must not each write a key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return loadSecretKey(cfg, log)
+		}
+		return nil, fmt.Errorf("app: write secret key: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		return nil, fmt.Errorf("app: write secret key: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		log.Warn("generated a secret key in the data directory; nodes sharing this database must all use the same secret_key", "path", path)
+	}
+	return k, nil
 }

@@ -32,6 +32,11 @@ type Config struct {
 	// ProductName is shown on sign-in pages before the organization is known
 	// and more than one organization exists.
 	ProductName string `yaml:"product_name"`
+	// SecretKey (base64 of 32 random bytes) encrypts secrets at rest, such
+	// as the SP private keys of IdP connections. Empty: a key is generated
+	// once into <data_dir>/secret.key. Nodes sharing a PostgreSQL database
+	// must share this key.
+	SecretKey string `yaml:"secret_key"`
 
 	Log      LogConfig      `yaml:"log"`
 	HTTP     HTTPConfig     `yaml:"http"`
@@ -39,6 +44,21 @@ type Config struct {
 	Tokens   TokensConfig   `yaml:"tokens"`
 	Throttle ThrottleConfig `yaml:"throttle"`
 	SMTP     SMTPConfig     `yaml:"smtp"`
+	DNS      DNSConfig      `yaml:"dns"`
+	SAML     SAMLConfig     `yaml:"saml"`
+}
+
+// DNSConfig selects the resolver used to verify domain ownership.
+type DNSConfig struct {
+	// Resolver is host:port of a DNS server; empty uses the system's.
+	Resolver string `yaml:"resolver"`
+}
+
+// SAMLConfig tunes single sign-on.
+type SAMLConfig struct {
+	// MetadataRefresh is how often metadata fetched from a URL is refreshed;
+	// a failed refresh keeps the last good copy.
+	MetadataRefresh time.Duration `yaml:"metadata_refresh"`
 }
 
 // LogConfig controls structured logs.
@@ -103,6 +123,7 @@ func Default() Config {
 		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,
 			BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
 		SMTP: SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
+		SAML: SAMLConfig{MetadataRefresh: 24 * time.Hour},
 	}
 }
 

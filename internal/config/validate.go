@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -119,6 +120,17 @@ func (c Config) Validate() []Problem {
 			add("smtp.password", "must be set when smtp.username is set")
 		}
 	}
+	if c.SecretKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.SecretKey); err != nil || len(k) != 32 {
+			add("secret_key", "must be the base64 encoding of 32 random bytes (openssl rand -base64 32)")
+		}
+	}
+	if c.DNS.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNS.Resolver); err != nil {
+			add("dns.resolver", "must be host:port, e.g. 127.0.0.1:53 (%q)", c.DNS.Resolver)
+		}
+	}
+	positive("saml.metadata_refresh", c.SAML.MetadataRefresh)
 	return ps
 }
 
