@@ -132,8 +132,14 @@ func (s *smtpSender) Send(ctx context.Context, m Message) error {
 	defer cancel()
 
 	if err := s.deliver(ctx, deadline, c); err != nil {
+		// The connection's deadline is the context's, so a read may time
+		// out a moment before the context notices; either way the caller
+		// should be able to match context.DeadlineExceeded.
+		var netErr net.Error
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%w)", err, ctxErr)
+		} else if errors.As(err, &netErr) && netErr.Timeout() {
+			err = fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
 		}
 		return fmt.Errorf("mail: sending to %s via %s: %w", c.to, s.addr, err)
 	}
