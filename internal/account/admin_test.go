@@ -15,6 +15,7 @@ import (
 )
 
 func TestLastOwner(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
@@ -53,6 +54,7 @@ func TestLastOwner(t *testing.T) {
 }
 
 func TestLastOwnerConcurrent(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
@@ -94,6 +96,7 @@ func TestLastOwnerConcurrent(t *testing.T) {
 }
 
 func TestCrossOrgIsolation(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		orgA, _ := e.setup()
@@ -142,6 +145,7 @@ func TestCrossOrgIsolation(t *testing.T) {
 }
 
 func TestMembers(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -195,6 +199,7 @@ func TestMembers(t *testing.T) {
 }
 
 func TestSuspendAndRevokeSessions(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -241,6 +246,7 @@ func TestSuspendAndRevokeSessions(t *testing.T) {
 }
 
 func TestInvitation(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -283,6 +289,7 @@ func TestInvitation(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
@@ -356,6 +363,7 @@ func TestAPITokens(t *testing.T) {
 }
 
 func TestRecoveryLink(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()

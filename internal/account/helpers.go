@@ -247,6 +247,16 @@ func checkID(field, what, id string) error {
 	return nil
 }
 
+// checkIP vets the client address a caller passes in. It becomes part of a
+// throttle key and of audit events, so it must be storable text; a real
+// address (IPv6 with zone included) is far shorter than the limit.
+func checkIP(ip string) error {
+	if !utf8.ValidString(ip) || len(ip) > 100 || strings.ContainsFunc(ip, unicode.IsControl) {
+		return &InvalidInputError{Field: "ip", Message: "The client address is not valid."}
+	}
+	return nil
+}
+
 // humanDuration renders a TTL for a mail: "30 minutes", "1 hour", "7 days".
 func humanDuration(d time.Duration) string {
 	plural := func(n int64, unit string) string {

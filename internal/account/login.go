@@ -26,6 +26,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 	if !utf8.ValidString(password) {
 		return storage.Account{}, &InvalidInputError{Field: "password", Message: "The password contains characters that are not valid text."}
 	}
+	if err := checkIP(ip); err != nil {
+		return storage.Account{}, err
+	}
 	now := s.clock()
 	norm, err := NormalizeEmail(email)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -69,10 +70,15 @@ func TestAuthenticate(t *testing.T) {
 
 		_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", "bad\xffpassword", testIP)
 		wantInvalid(t, "invalid UTF-8 password", err, "password")
+		_, err = e.svc.Authenticate(e.ctx, "grace\xff@acme.example", pw, testIP)
+		wantInvalid(t, "invalid UTF-8 email", err, "email")
+		_, err = e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "192.0.2.1\x00")
+		wantInvalid(t, "control character in the address", err, "ip")
 	})
 }
 
 func TestThrottling(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st, func(c *account.Config) {
 			// Only the per-email counter in this test; a 16s cap.
@@ -131,6 +137,7 @@ func TestThrottling(t *testing.T) {
 }
 
 func TestThrottlingDefaults(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()

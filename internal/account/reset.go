@@ -28,6 +28,9 @@ func (s *Service) RequestReset(ctx context.Context, email, ip string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkIP(ip); err != nil {
+		return err
+	}
 	now := s.clock()
 
 	// Every request counts, whether or not the account exists, so the

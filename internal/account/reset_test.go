@@ -14,6 +14,7 @@ import (
 const newPassword = "a brand new passphrase"
 
 func TestResetFlow(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -105,6 +106,7 @@ func containsInvalidation(invs []storage.Invalidation, kind, key string) bool {
 }
 
 func TestResetWithoutPriorPassword(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -135,6 +137,7 @@ func TestResetWithoutPriorPassword(t *testing.T) {
 }
 
 func TestResetLinks(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -203,6 +206,7 @@ func TestResetLinks(t *testing.T) {
 }
 
 func TestResetRequestsRevealNothing(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -235,6 +239,7 @@ func TestResetRequestsRevealNothing(t *testing.T) {
 }
 
 func TestResetRateLimit(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -277,6 +282,7 @@ func TestResetRateLimit(t *testing.T) {
 }
 
 func TestConcurrentCompleteReset(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
@@ -314,6 +320,7 @@ func TestConcurrentCompleteReset(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()

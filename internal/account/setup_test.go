@@ -11,6 +11,7 @@ import (
 )
 
 func TestSetupLinkLifecycle(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		in := account.SetupInput{OrgName: "Acme Corp", Email: ownerEmail, DisplayName: "Ada", Password: ownerPassword}
@@ -100,6 +101,7 @@ func TestSetupLinkLifecycle(t *testing.T) {
 }
 
 func TestCreateOrganizationSlugs(t *testing.T) {
+	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		long := strings.Repeat("Very Long Name ", 5)
