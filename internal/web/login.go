@@ -322,7 +322,7 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	// Every session of the account was revoked; this browser's cookie, if
 	// any, is dead too.
 	h.Sessions.ClearCookie(w)
-	heading, msg := "Password changed", "Sign in with your new password. For your safety, every session that was signed in to your account was signed out."
+	heading, msg := "Password changed", "Sign in with your new password. For your safety, you've been signed out everywhere you were signed in."
 	if invite {
 		heading, msg = "Password set", "Your password is ready. Sign in with it now."
 	}

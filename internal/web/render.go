@@ -61,6 +61,20 @@ func (v *view) FieldError(field string) string { return v.Errors[field] }
 var templateFuncs = template.FuncMap{
 	"asset":     assetURL,
 	"csrfField": func() string { return httpserver.CSRFField },
+	"breakable": breakable,
+}
+
+// breakable escapes s and lets a long email address wrap after its "@"
+// and dots rather than mid-word on narrow screens.
+func breakable(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == '@' || r == '.' {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // pages maps a page file to its template set (base layout + that page).
