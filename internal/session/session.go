@@ -56,6 +56,9 @@ type StartParams struct {
 	Method    string // "password", "sso", "setup", "recovery"
 	IP        string
 	UserAgent string
+	// For SSO sign-ins: the IdP connection and the IdP's authentication instant.
+	ConnectionID string
+	IdPAuthnAt   time.Time
 }
 
 // Service manages sessions.
@@ -132,6 +135,9 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		ExpiresAt:   now.Add(s.cfg.MaxLifetime),
 		IP:          p.IP,
 		UserAgent:   p.UserAgent,
+
+		ConnectionID: p.ConnectionID,
+		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
 	}
 	gen := s.cache.gen.Load()
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
@@ -149,7 +155,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 			TargetID:   sess.ID,
 			IP:         p.IP,
 			UserAgent:  p.UserAgent,
-			Details:    map[string]string{"method": p.Method},
+			Details:    startDetails(p),
 		})
 	})
 	if err != nil {
@@ -269,4 +275,12 @@ func (s *Service) List(ctx context.Context, accountID string) ([]storage.Session
 		}
 	}
 	return live, nil
+}
+
+func startDetails(p StartParams) map[string]string {
+	d := map[string]string{"method": p.Method}
+	if p.ConnectionID != "" {
+		d["connection_id"] = p.ConnectionID
+	}
+	return d
 }

@@ -34,6 +34,11 @@ type Store interface {
 	Throttles
 	Audit
 	Invalidations
+	Domains
+	IdPConnections
+	Policies
+	SSOLinks
+	SAMLState
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn
@@ -139,6 +144,10 @@ type Session struct {
 	UserAgent    string
 	RevokedAt    time.Time // zero while live
 	RevokeReason string
+	// For Method "sso": the IdP connection and the IdP's authentication
+	// instant. The session does not depend on the IdP after sign-in.
+	ConnectionID string
+	IdPAuthnAt   time.Time
 }
 
 // Sessions stores server-side sessions.

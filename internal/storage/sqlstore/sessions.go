@@ -8,16 +8,17 @@ import (
 )
 
 const sessionCols = `id, token_hash, account_id, org_id, method, created_at, last_seen_at,
-	idle_timeout_us, expires_at, ip, user_agent, revoked_at, revoke_reason`
+	idle_timeout_us, expires_at, ip, user_agent, revoked_at, revoke_reason, connection_id, idp_authn_at`
 
 func scanSession(r scanner) (storage.Session, error) {
 	var x storage.Session
-	var created, lastSeen, idle, expires, revoked int64
+	var created, lastSeen, idle, expires, revoked, authnAt int64
 	if err := r.Scan(&x.ID, &x.TokenHash, &x.AccountID, &x.OrgID, &x.Method, &created, &lastSeen,
-		&idle, &expires, &x.IP, &x.UserAgent, &revoked, &x.RevokeReason); err != nil {
+		&idle, &expires, &x.IP, &x.UserAgent, &revoked, &x.RevokeReason, &x.ConnectionID, &authnAt); err != nil {
 		return x, err
 	}
 	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.RevokedAt = fromUS(created), fromUS(lastSeen), fromUS(expires), fromUS(revoked)
+	x.IdPAuthnAt = fromUS(authnAt)
 	x.IdleTimeout = time.Duration(idle) * time.Microsecond
 	return x, nil
 }
@@ -26,9 +27,10 @@ func scanSession(r scanner) (storage.Session, error) {
 // ErrNotFound when the account does not exist.
 func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		x.ID, x.TokenHash, x.AccountID, x.OrgID, x.Method, us(x.CreatedAt), us(x.LastSeenAt),
-		x.IdleTimeout.Microseconds(), us(x.ExpiresAt), x.IP, x.UserAgent, us(x.RevokedAt), x.RevokeReason)
+		x.IdleTimeout.Microseconds(), us(x.ExpiresAt), x.IP, x.UserAgent, us(x.RevokedAt), x.RevokeReason,
+		x.ConnectionID, us(x.IdPAuthnAt))
 	return wrapErr(err, "create session %q", x.ID)
 }
 

@@ -21,6 +21,9 @@ func newSession(accountID, id string, created time.Time) storage.Session {
 		ExpiresAt:   created.Add(12 * time.Hour),
 		IP:          "203.0.113.7",
 		UserAgent:   "Mozilla/5.0",
+		// SSO fields round-trip like the rest.
+		ConnectionID: "conn-" + id,
+		IdPAuthnAt:   created.Add(-time.Minute),
 	}
 }
 
@@ -28,6 +31,7 @@ func storedSession(x storage.Session) storage.Session {
 	x.CreatedAt, x.LastSeenAt = storage.Truncate(x.CreatedAt), storage.Truncate(x.LastSeenAt)
 	x.ExpiresAt, x.RevokedAt = storage.Truncate(x.ExpiresAt), storage.Truncate(x.RevokedAt)
 	x.IdleTimeout = x.IdleTimeout.Truncate(time.Microsecond)
+	x.IdPAuthnAt = storage.Truncate(x.IdPAuthnAt)
 	return x
 }
 
