@@ -34,11 +34,12 @@ func TestGenerateMetadataTestdata(t *testing.T) {
 	files := []struct {
 		name, tmpl string
 		sign       bool
+		dsPrefix   string
 		bom        bool
 	}{
-		{"entra_federationmetadata.xml", entraMetadataTemplate, true, true},
-		{"okta_metadata.xml", oktaMetadataTemplate, false, false},
-		{"adfs_federationmetadata.xml", adfsMetadataTemplate, true, false},
+		{"entra_federationmetadata.xml", entraMetadataTemplate, true, "", true},
+		{"okta_metadata.xml", oktaMetadataTemplate, false, "", false},
+		{"adfs_federationmetadata.xml", adfsMetadataTemplate, true, "ds", false},
 	}
 	for _, f := range files {
 		doc := etree.NewDocument()
@@ -46,7 +47,7 @@ func TestGenerateMetadataTestdata(t *testing.T) {
 			t.Fatalf("%s: %v", f.name, err)
 		}
 		if f.sign {
-			if err := samltest.Sign(doc.Root(), idp1, samltest.SignOptions{}); err != nil {
+			if err := samltest.Sign(doc.Root(), idp1, samltest.SignOptions{Prefix: f.dsPrefix}); err != nil {
 				t.Fatal(err)
 			}
 		}
