@@ -29,8 +29,11 @@ type Domains interface {
 	// RecordDomainCheck stores the outcome of a DNS check. verifiedAt zero
 	// records a failure (with lastError); non-zero marks it verified, and
 	// returns ErrConflict if another organization verified the name first.
+	// A failure never takes a verification away (a DNS hiccup must not end
+	// SSO enforcement; DeleteDomain does that), and a repeated success keeps
+	// the first VerifiedAt. ErrNotFound if the domain is not orgID's.
 	RecordDomainCheck(ctx context.Context, orgID, id string, checkedAt, verifiedAt time.Time, lastError string) error
-	DeleteDomain(ctx context.Context, orgID, id string) error
+	DeleteDomain(ctx context.Context, orgID, id string) error // ErrNotFound if not orgID's
 }
 
 // SSO modes of a policy.
@@ -83,6 +86,9 @@ type IdPConnections interface {
 	ListIdPConnections(ctx context.Context, orgID string) ([]IdPConnection, error) // orgID "" lists all (metadata refresher)
 	// UpdateIdPConnection updates by closure like UpdateAccount (version-checked).
 	UpdateIdPConnection(ctx context.Context, id string, fn func(c *IdPConnection) error) (IdPConnection, error)
+	// DeleteIdPConnection deletes the connection with its SSO links, pending
+	// AuthnRequests and replay-cache entries. ErrConflict while a policy
+	// uses it; ErrNotFound if it is not orgID's.
 	DeleteIdPConnection(ctx context.Context, orgID, id string) error
 }
 
@@ -102,7 +108,9 @@ type Policy struct {
 
 // Policies stores authentication policies and their explicit members.
 type Policies interface {
-	CreatePolicy(ctx context.Context, p Policy) error // ErrConflict on duplicate name in org or a second default
+	// CreatePolicy: ErrConflict on duplicate name in org or a second default;
+	// ErrNotFound if ConnectionID is not a connection of the same org.
+	CreatePolicy(ctx context.Context, p Policy) error
 	GetPolicy(ctx context.Context, orgID, id string) (Policy, error)
 	GetPolicyByName(ctx context.Context, orgID, name string) (Policy, error)
 	ListPolicies(ctx context.Context, orgID string) ([]Policy, error) // default first, then by name
@@ -130,7 +138,9 @@ type SSOLink struct {
 
 // SSOLinks stores account links.
 type SSOLinks interface {
-	CreateSSOLink(ctx context.Context, l SSOLink) error // ErrConflict if the subject is linked already
+	// CreateSSOLink: ErrConflict if the subject is linked already;
+	// ErrNotFound unless the connection and the account exist in one org.
+	CreateSSOLink(ctx context.Context, l SSOLink) error
 	GetSSOLink(ctx context.Context, connectionID, subject string) (SSOLink, error)
 	TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error
 	// SetAccountGroups replaces the account's groups (names as the IdP sends them).
@@ -159,7 +169,8 @@ type SAMLState interface {
 	// ErrConflict if used already. The caller checks binding and expiry.
 	UseAuthnRequest(ctx context.Context, id string, at time.Time) (AuthnRequest, error)
 	// RememberAssertion records an assertion ID until expiresAt; ErrConflict
-	// if it was seen before (a replay).
+	// if it was seen before (a replay). A remembered ID keeps conflicting
+	// until DeleteExpiredSAMLState purges it, even past its expiresAt.
 	RememberAssertion(ctx context.Context, connectionID, assertionID string, expiresAt time.Time) error
 	DeleteExpiredSAMLState(ctx context.Context, now time.Time) (int, error)
 }

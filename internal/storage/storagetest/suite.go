@@ -29,6 +29,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Throttles", throttleTests},
 		{"Audit", auditTests},
 		{"Invalidations", invalidationTests},
+		{"Domains", domainTests},
+		{"IdPConnections", idpTests},
+		{"Policies", policyTests},
+		{"SSOLinks", ssoLinkTests},
+		{"SAMLState", samlStateTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
