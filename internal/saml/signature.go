@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -219,6 +220,7 @@ func stripSpace(s string) string {
 // that element only; the original tree may hold anything an attacker added
 // around the signed content.
 func verifySignature(signed, sig *etree.Element, info sigInfo, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, *Error) {
+	trusted = slices.DeleteFunc(slices.Clone(trusted), func(c *x509.Certificate) bool { return c == nil })
 	if len(trusted) == 0 {
 		return nil, nil, fail(ReasonUntrustedCertificate, "the IdP connection has no trusted signing certificate")
 	}

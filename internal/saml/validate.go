@@ -157,6 +157,9 @@ func (c *validation) warn(w string) {
 
 func (v *Validator) validate(idp IdP, sp SP, samlResponse, expected string) (*Assertion, *Error) {
 	c := &validation{idp: idp, sp: sp, now: v.now(), skew: v.skew(), expected: expected}
+	if e := checkConfig(idp, sp); e != nil {
+		return nil, e
+	}
 
 	raw, e := decodeBody(samlResponse, v.maxBody())
 	if e != nil {
@@ -281,6 +284,20 @@ func (v *Validator) validate(idp IdP, sp SP, samlResponse, expected string) (*As
 	}
 	out.Warnings = c.warnings
 	return out, nil
+}
+
+// checkConfig refuses a connection with empty identifiers: an empty
+// EntityID or ACS URL would match an assertion that simply omits the field.
+func checkConfig(idp IdP, sp SP) *Error {
+	switch {
+	case idp.EntityID == "":
+		return fail(ReasonIssuerMismatch, "the IdP connection has no entity ID configured")
+	case sp.EntityID == "":
+		return fail(ReasonAudienceMismatch, "the SP entity ID is not configured")
+	case sp.ACSURL == "":
+		return fail(ReasonRecipientMismatch, "the SP ACS URL is not configured")
+	}
+	return nil
 }
 
 // parseDocument runs the token-level checks and builds the tree.
