@@ -306,6 +306,14 @@ func TestRuleSignature(t *testing.T) {
 			tr.Space = find(d, "Transforms").Space
 			tr.CreateAttr("Algorithm", "http://www.w3.org/TR/1999/REC-xpath-19991116")
 		}, want: ReasonWeakSignatureAlgorithm},
+		{name: "duplicated IDs: Response reuses the Assertion's ID", post: func(d *etree.Document) {
+			setAttr(d.Root(), "ID", baseOptions(samltest.Entra).AssertionID)
+		}, want: ReasonSignatureWrapping},
+		{name: "duplicated IDs: an Extensions element with the Assertion's ID", post: func(d *etree.Document) {
+			ext := etree.NewElement("samlp:Extensions")
+			ext.CreateElement("x").CreateAttr("ID", baseOptions(samltest.Entra).AssertionID)
+			d.Root().InsertChildAt(1, ext)
+		}, want: ReasonSignatureWrapping},
 		{name: "two References in SignedInfo", post: func(d *etree.Document) {
 			ref := find(d, "Reference")
 			ref.Parent().AddChild(ref.Copy())
