@@ -1,0 +1,383 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// DefaultName is the name of the policy EnsureDefault creates.
+const DefaultName = "Default"
+
+// maxNameLen bounds policy names: they are shown in the console.
+const maxNameLen = 100
+
+// Service manages an organization's policies and routes sign-ins.
+type Service struct {
+	store storage.Store
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Service. log and now may be nil (discard, time.Now).
+func New(store storage.Store, log *slog.Logger, now func() time.Time) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, log: log, now: now}
+}
+
+// clock is now at storage precision, so returned records equal later reads.
+func (s *Service) clock() time.Time { return storage.Truncate(s.now()) }
+
+// UpdateInput changes a policy; nil fields stay as they are.
+type UpdateInput struct {
+	SSO *string // storage.SSOEnforced, SSOOptional or SSOOff
+	// Connection is a connection slug or ID of the same organization; ""
+	// clears it (only valid with SSO off).
+	Connection *string
+	// Force enforces SSO through a connection nobody has test-signed-in
+	// through. It is allowed, and audited as an override.
+	Force bool
+}
+
+// List returns the organization's policies, the default first.
+func (s *Service) List(ctx context.Context, orgID string) ([]storage.Policy, error) {
+	ps, err := s.store.ListPolicies(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("policy: list policies: %w", err)
+	}
+	return ps, nil
+}
+
+// Get returns the organization's policy by name or ID.
+func (s *Service) Get(ctx context.Context, orgID, nameOrID string) (storage.Policy, error) {
+	return s.find(ctx, s.store, orgID, nameOrID)
+}
+
+// Members returns the IDs of the accounts explicitly under the policy
+// (accounts that fall to the default are not listed).
+func (s *Service) Members(ctx context.Context, orgID, nameOrID string) ([]string, error) {
+	p, err := s.find(ctx, s.store, orgID, nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.store.ListPolicyMembers(ctx, orgID, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("policy: list members of %q: %w", p.Name, err)
+	}
+	return ids, nil
+}
+
+// EnsureDefault returns the organization's default policy, creating it
+// (SSO off) if it has none. Safe to call concurrently and repeatedly.
+func (s *Service) EnsureDefault(ctx context.Context, orgID string) (storage.Policy, error) {
+	var p storage.Policy
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		var err error
+		p, err = s.ensureDefaultTx(ctx, tx, orgID, s.clock())
+		return err
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		// Another node created it between our read and our insert.
+		return s.defaultPolicy(ctx, s.store, orgID)
+	}
+	return p, err
+}
+
+func (s *Service) ensureDefaultTx(ctx context.Context, tx storage.Store, orgID string, now time.Time) (storage.Policy, error) {
+	p, err := s.defaultPolicy(ctx, tx, orgID)
+	if err == nil || !errors.Is(err, account.ErrNotFound) {
+		return p, err
+	}
+	if _, err := tx.GetOrganization(ctx, orgID); err != nil {
+		return p, mapErr(err, "organization "+quote(orgID))
+	}
+	p = storage.Policy{
+		ID: uuid.NewString(), OrgID: orgID, Name: DefaultName, IsDefault: true, SSO: storage.SSOOff,
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if err := tx.CreatePolicy(ctx, p); err != nil {
+		return p, fmt.Errorf("policy: create default policy: %w", err)
+	}
+	err = s.record(ctx, tx, now, storage.AuditEvent{
+		OrgID: orgID, Action: "policy.create", TargetType: "policy", TargetID: p.ID,
+		Details: map[string]string{"name": p.Name, "sso": p.SSO, "default": "true"},
+	})
+	return p, err
+}
+
+// defaultPolicy finds the org's default; account.ErrNotFound if none.
+func (s *Service) defaultPolicy(ctx context.Context, st storage.Policies, orgID string) (storage.Policy, error) {
+	ps, err := st.ListPolicies(ctx, orgID)
+	if err != nil {
+		return storage.Policy{}, fmt.Errorf("policy: list policies: %w", err)
+	}
+	for _, p := range ps {
+		if p.IsDefault {
+			return p, nil
+		}
+	}
+	return storage.Policy{}, mapErr(storage.ErrNotFound, "default policy")
+}
+
+// Create adds a named policy. sso is storage.SSOEnforced, SSOOptional or
+// SSOOff; connection (slug or ID) is required unless SSO is off. Enforcing
+// at creation needs a tested connection (there is no override here: create
+// it optional, then Update with Force).
+func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
+	name, err := cleanName(name)
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	if err := checkSSO(sso); err != nil {
+		return storage.Policy{}, err
+	}
+	now := s.clock()
+	p := storage.Policy{ID: uuid.NewString(), OrgID: orgID, Name: name, SSO: sso, CreatedAt: now, UpdatedAt: now, Version: 1}
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if _, err := s.ensureDefaultTx(ctx, tx, orgID, now); err != nil {
+			return err
+		}
+		var conn storage.IdPConnection
+		if connection != "" {
+			if conn, err = findConnection(ctx, tx, orgID, connection); err != nil {
+				return err
+			}
+			p.ConnectionID = conn.ID
+		}
+		if err := checkConnection(p); err != nil {
+			return err
+		}
+		if p.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
+			return untested(conn)
+		}
+		// Checked first: a failing INSERT would poison a PostgreSQL tx, and
+		// the message should name the policy.
+		if _, err := tx.GetPolicyByName(ctx, orgID, name); err == nil {
+			return mapErr(storage.ErrConflict, "a policy named "+quote(name))
+		}
+		if err := tx.CreatePolicy(ctx, p); err != nil {
+			return mapErr(err, "a policy named "+quote(name))
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "policy.create", TargetType: "policy", TargetID: p.ID,
+			Details: map[string]string{"name": p.Name, "sso": p.SSO, "connection": conn.Slug},
+		})
+	})
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	return p, nil
+}
+
+// Update changes a policy's SSO mode and connection. Enforcing SSO (turning
+// it on, or pointing an enforced policy at another connection) is refused
+// unless an admin completed a test sign-in through the connection, because
+// a wrong certificate or entity ID would otherwise lock every member out;
+// in.Force overrides, and the override is audited.
+func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateInput) (storage.Policy, error) {
+	if in.SSO != nil {
+		if err := checkSSO(*in.SSO); err != nil {
+			return storage.Policy{}, err
+		}
+	}
+	now := s.clock()
+	var out storage.Policy
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		cur, err := s.find(ctx, tx, orgID, nameOrID)
+		if err != nil {
+			return err
+		}
+		next := cur
+		var conn storage.IdPConnection
+		if in.Connection != nil && *in.Connection != "" {
+			if conn, err = findConnection(ctx, tx, orgID, *in.Connection); err != nil {
+				return err
+			}
+			next.ConnectionID = conn.ID
+		} else if in.Connection != nil {
+			next.ConnectionID = ""
+		} else if next.ConnectionID != "" {
+			if conn, err = tx.GetIdPConnection(ctx, next.ConnectionID); err != nil || conn.OrgID != orgID {
+				return mapErr(storage.ErrNotFound, "the policy's IdP connection")
+			}
+		}
+		if in.SSO != nil {
+			next.SSO = *in.SSO
+		}
+		if err := checkConnection(next); err != nil {
+			return err
+		}
+		if next.SSO == cur.SSO && next.ConnectionID == cur.ConnectionID {
+			out = cur // nothing to change, nothing to audit
+			return nil
+		}
+		details := map[string]string{
+			"name": cur.Name, "sso": next.SSO, "previous_sso": cur.SSO, "connection": conn.Slug,
+		}
+		if next.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
+			if !in.Force {
+				return untested(conn)
+			}
+			details["override"] = "untested_connection"
+		}
+		out, err = tx.UpdatePolicy(ctx, orgID, cur.ID, func(p *storage.Policy) error {
+			if p.Version != cur.Version {
+				return fmt.Errorf("policy %q changed meanwhile: %w", cur.Name, storage.ErrConflict)
+			}
+			p.SSO, p.ConnectionID, p.UpdatedAt = next.SSO, next.ConnectionID, now
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("policy: update %q: %w", cur.Name, err)
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "policy.update", TargetType: "policy", TargetID: cur.ID, Details: details,
+		})
+	})
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	return out, nil
+}
+
+// Delete removes a named policy; its members fall back to the default.
+func (s *Service) Delete(ctx context.Context, orgID, nameOrID string) error {
+	now := s.clock()
+	return s.store.InTx(ctx, func(tx storage.Store) error {
+		p, err := s.find(ctx, tx, orgID, nameOrID)
+		if err != nil {
+			return err
+		}
+		if p.IsDefault {
+			return ErrDefaultPolicy
+		}
+		if err := tx.DeletePolicy(ctx, orgID, p.ID); err != nil {
+			return mapErr(err, "policy "+quote(nameOrID))
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "policy.delete", TargetType: "policy", TargetID: p.ID,
+			Details: map[string]string{"name": p.Name},
+		})
+	})
+}
+
+// SetMember puts the organization's account with the email under the
+// named policy; policyName "" sends it back to the default policy.
+func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string) error {
+	norm, err := account.NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	return s.store.InTx(ctx, func(tx storage.Store) error {
+		acct, err := tx.GetAccountByEmail(ctx, norm)
+		if err == nil && acct.OrgID != orgID {
+			err = storage.ErrNotFound // another org's account reads as missing
+		}
+		if err != nil {
+			return mapErr(err, "account "+quote(norm))
+		}
+		policyID, shown := "", DefaultName+" (default)"
+		if policyName != "" {
+			p, err := s.find(ctx, tx, orgID, policyName)
+			if err != nil {
+				return err
+			}
+			policyID, shown = p.ID, p.Name
+			if p.IsDefault {
+				policyID = "" // no explicit membership in the catch-all
+			}
+		}
+		if err := tx.SetPolicyMember(ctx, orgID, acct.ID, policyID); err != nil {
+			return mapErr(err, "account "+quote(norm))
+		}
+		return s.record(ctx, tx, now, storage.AuditEvent{
+			OrgID: orgID, Action: "policy.member_set", TargetType: "account", TargetID: acct.ID,
+			Details: map[string]string{"email": norm, "policy": shown, "policy_id": policyID},
+		})
+	})
+}
+
+// find returns the org's policy by ID, else by name.
+func (s *Service) find(ctx context.Context, st storage.Policies, orgID, nameOrID string) (storage.Policy, error) {
+	if strings.TrimSpace(nameOrID) == "" {
+		return storage.Policy{}, invalid("policy", "Name the policy.")
+	}
+	p, err := st.GetPolicy(ctx, orgID, nameOrID)
+	if errors.Is(err, storage.ErrNotFound) {
+		p, err = st.GetPolicyByName(ctx, orgID, strings.TrimSpace(nameOrID))
+	}
+	if err != nil {
+		return p, mapErr(err, "policy "+quote(nameOrID))
+	}
+	return p, nil
+}
+
+// findConnection returns the org's connection by slug, else by ID. Another
+// organization's connection reads as missing.
+func findConnection(ctx context.Context, st storage.IdPConnections, orgID, slugOrID string) (storage.IdPConnection, error) {
+	c, err := st.GetIdPConnectionBySlug(ctx, slugOrID)
+	if err != nil || c.OrgID != orgID {
+		c, err = st.GetIdPConnection(ctx, slugOrID)
+	}
+	if err == nil && c.OrgID != orgID {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		return c, mapErr(err, "IdP connection "+quote(slugOrID))
+	}
+	return c, nil
+}
+
+func checkSSO(sso string) error {
+	switch sso {
+	case storage.SSOEnforced, storage.SSOOptional, storage.SSOOff:
+		return nil
+	}
+	return invalid("sso", `SSO must be "enforced", "optional" or "off".`)
+}
+
+func checkConnection(p storage.Policy) error {
+	if p.SSO != storage.SSOOff && p.ConnectionID == "" {
+		return invalid("connection", "Choose the IdP connection members sign in through.")
+	}
+	return nil
+}
+
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", invalid("name", "Give the policy a name.")
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "", invalid("name", "The policy name contains characters that are not allowed.")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return "", invalid("name", fmt.Sprintf("The policy name must be at most %d characters.", maxNameLen))
+	}
+	return name, nil
+}
+
+// record writes an audit event through tx with the service's clock.
+func (s *Service) record(ctx context.Context, tx storage.Audit, now time.Time, e storage.AuditEvent) error {
+	e.Time = now
+	if err := audit.Record(ctx, tx, e); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	return nil
+}
