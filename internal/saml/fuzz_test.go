@@ -3,6 +3,7 @@ package saml
 import (
 	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,49 +38,95 @@ func fuzzConfigs(f *fixtures) []fuzzConfig {
 //
 //	go test -run x -fuzz FuzzValidate -fuzztime 60s ./internal/saml/
 func FuzzValidate(f *testing.F) {
-	fx := loadFixtures(f)
-	configs := fuzzConfigs(fx)
-	known := make([][]*Assertion, len(configs))
+	o := newOracle(f)
 	for _, g := range golden {
-		raw := readGolden(f, g.file)
-		f.Add(raw)
-		for i, c := range configs {
-			if a, err := testValidator().Validate(c.idp, testSP(fx), samltest.Encode(raw), c.expected); err == nil {
-				known[i] = append(known[i], a)
+		f.Add(readGolden(f, g.file))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { o.check(t, raw) })
+}
+
+// oracle validates a document under every fuzzConfig and fails the test if
+// the result is anything but a rejection or a known-good assertion.
+type oracle struct {
+	sp      SP
+	configs []fuzzConfig
+	known   [][]*Assertion
+}
+
+func newOracle(tb testing.TB) *oracle {
+	fx := loadFixtures(tb)
+	o := &oracle{sp: testSP(fx), configs: fuzzConfigs(fx)}
+	o.known = make([][]*Assertion, len(o.configs))
+	for _, g := range golden {
+		raw := readGolden(tb, g.file)
+		for i, c := range o.configs {
+			if a, err := testValidator().Validate(c.idp, o.sp, samltest.Encode(raw), c.expected); err == nil {
+				o.known[i] = append(o.known[i], a)
 			}
 		}
 	}
-	for i, k := range known {
+	for i, k := range o.known {
 		if len(k) == 0 {
-			f.Fatalf("config %d accepts no golden response", i)
+			tb.Fatalf("config %d accepts no golden response", i)
 		}
 	}
-	sp := testSP(fx)
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		form := samltest.Encode(raw)
-		for i, c := range configs {
-			a, err := testValidator().Validate(c.idp, sp, form, c.expected)
-			if err != nil {
-				if a != nil {
-					t.Fatal("assertion returned with an error")
-				}
-				if ReasonOf(err) == "" {
-					t.Fatalf("error %v is not a *saml.Error", err)
-				}
-				continue
+	return o
+}
+
+func (o *oracle) check(t *testing.T, raw []byte) {
+	t.Helper()
+	form := samltest.Encode(raw)
+	for i, c := range o.configs {
+		a, err := testValidator().Validate(c.idp, o.sp, form, c.expected)
+		if err != nil {
+			if a != nil {
+				t.Fatal("assertion returned with an error")
 			}
-			ok := false
-			for _, k := range known[i] {
-				if reflect.DeepEqual(a, k) {
-					ok = true
-					break
-				}
+			if ReasonOf(err) == "" {
+				t.Fatalf("error %v is not a *saml.Error", err)
 			}
-			if !ok {
-				t.Fatalf("config %d accepted a response whose signed content changed: %+v", i, a)
+			continue
+		}
+		ok := false
+		for _, k := range o.known[i] {
+			if reflect.DeepEqual(a, k) {
+				ok = true
+				break
 			}
 		}
-	})
+		if !ok {
+			t.Fatalf("config %d accepted a response whose signed content changed: %+v", i, a)
+		}
+	}
+}
+
+// TestRandomMutations runs the fuzz oracle over a fixed, seeded set of
+// random mutations of every golden response (byte changes, deletions,
+// duplicated spans), so plain `go test` covers more than the seeds.
+func TestRandomMutations(t *testing.T) {
+	o := newOracle(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, g := range golden {
+		raw := readGolden(t, g.file)
+		for range 40 {
+			m := append([]byte(nil), raw...)
+			for range 1 + r.IntN(4) {
+				switch r.IntN(3) {
+				case 0:
+					m[r.IntN(len(m))] = byte(r.IntN(256))
+				case 1:
+					p := r.IntN(len(m))
+					m = append(m[:p], m[min(len(m), p+1+r.IntN(50)):]...)
+				default:
+					p := r.IntN(len(m))
+					dup := append([]byte(nil), m[p:min(len(m), p+1+r.IntN(2000))]...)
+					at := r.IntN(len(m))
+					m = append(m[:at], append(dup, m[at:]...)...)
+				}
+			}
+			o.check(t, m)
+		}
+	}
 }
 
 // TestGenerateFuzzCorpus writes attack documents as seed files for
