@@ -139,6 +139,12 @@
 //     a self-contained element, as Entra, Okta and ADFS produce).
 //   - IdP.Certificates is the trust anchor; chains, CRLs and OCSP are not
 //     consulted (SAML metadata trust is by pinned certificate).
+//   - RSA signing keys under 2048 bits are refused
+//     (weak_signature_algorithm) whatever the connection allows.
+//   - ECDSA signature methods pass the algorithm policy, but goxmldsig
+//     v1.6.1 verifies only DER-encoded ECDSA values, not the r||s form of
+//     RFC 4051, so such signatures currently fail as signature_invalid. No
+//     IdP we target signs with ECDSA.
 //
 // # Tests and tools
 //

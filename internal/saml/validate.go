@@ -68,6 +68,8 @@ const (
 	DefaultMaxSkew      = 3 * time.Minute
 	MaxAllowedSkew      = 3 * time.Minute
 	DefaultMaxBodyBytes = defaultMaxBodyBytes
+
+	minRSABits = 2048
 )
 
 // Assertion is what a validated Response asserts about the user.
@@ -321,6 +323,12 @@ func parseDocument(raw []byte) (*etree.Element, *Error) {
 func (c *validation) checkCertificate(cert *x509.Certificate, info sigInfo) *Error {
 	if info.sha1 {
 		c.warn(WarningSHA1Signature)
+	}
+	// 1024-bit RSA has been deprecated since 2013 and every IdP we target
+	// signs with 2048 bits or more; a short key is refused whatever the
+	// connection allows.
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); ok && pub.N.BitLen() < minRSABits {
+		return fail(ReasonWeakSignatureAlgorithm, "signing certificate %s has a %d-bit RSA key, minimum %d", Fingerprint(cert), pub.N.BitLen(), minRSABits)
 	}
 	if c.now.Before(cert.NotBefore) || c.now.After(cert.NotAfter) {
 		if !c.idp.AllowExpiredCertificates {

@@ -1,8 +1,11 @@
 package saml
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,6 +321,9 @@ func TestRuleSignature(t *testing.T) {
 			ref := find(d, "Reference")
 			ref.Parent().AddChild(ref.Copy())
 		}, want: ReasonSignatureWrapping},
+		{name: "1024-bit RSA signing key", key: func(*fixtures) *samltest.Keypair { return weakKey(t) },
+			idp:  func(_ *fixtures, i IdP) IdP { i.Certificates = []*x509.Certificate{weakKey(t).Cert}; return i },
+			want: ReasonWeakSignatureAlgorithm},
 		{name: "expired signing certificate",
 			idp: func(f *fixtures, i IdP) IdP { i.Certificates = []*x509.Certificate{expiredCert(f)}; return i },
 			sign: func(f *fixtures) samltest.Signing {
@@ -361,4 +367,25 @@ func TestRuleSignature(t *testing.T) {
 				}
 			}, want: ReasonSignatureInvalid},
 	})
+}
+
+var weak struct {
+	once sync.Once
+	kp   *samltest.Keypair
+}
+
+// weakKey is a 1024-bit RSA keypair, generated once per test run.
+func weakKey(t *testing.T) *samltest.Keypair {
+	weak.once.Do(func() {
+		key, err := rsa.GenerateKey(rand.Reader, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := samltest.NewCertificate(key, "weak", keyFrom, keyUntil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weak.kp = &samltest.Keypair{Key: key, Cert: cert}
+	})
+	return weak.kp
 }
