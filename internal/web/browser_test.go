@@ -349,5 +349,7 @@ func TestBrowserJourney(t *testing.T) {
 		shot("login-dark-phone")
 		do("dark desktop", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(e.srv.URL+"/forgot"), chromedp.WaitVisible(css("#email")))
 		shot("forgot-dark")
+		do("404", chromedp.Navigate(e.srv.URL+"/no-such-page"), chromedp.WaitVisible(css(".status-code")))
+		shot("not-found-dark")
 	}
 }
