@@ -1,0 +1,275 @@
+package sso
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Result is a successful sign-in. The handler starts the session (Method
+// "sso", ConnectionID, IdPAuthnAt = AuthnInstant) and redirects to ReturnTo
+// after validating it.
+type Result struct {
+	Account storage.Account
+	// ReturnTo is the return URL stored by Begin, or for an IdP-initiated
+	// sign-in the RelayState: in both cases a candidate the handler must
+	// validate (same origin or a registered app) before redirecting.
+	ReturnTo     string
+	Test         bool
+	ConnectionID string
+	AuthnInstant time.Time
+	// JIT is set when the account was created by this sign-in.
+	JIT bool
+	// Warnings are relaxed rules (saml.Warning* codes) and provisioning
+	// notes for the admin's SSO health page.
+	Warnings []string
+}
+
+// WarningGroupsOverage: the IdP sent a link instead of the groups (Entra
+// ID's overage, over 150 groups), so the account's groups were kept.
+const WarningGroupsOverage = "groups_overage: the IdP sent a link instead of the user's groups (more than 150); existing groups were kept — consider SCIM group sync"
+
+// Complete checks a SAMLResponse posted to the connection's ACS URL and
+// signs the person in: it returns the account (found by its SSO link,
+// linked by email within the connection's organization, or provisioned
+// just in time). browserSecret is the value of the cookie Begin's secret
+// was put in ("" if the browser has none).
+//
+// Every refusal is a *Rejection, logged at warn and audited as
+// "sso.rejected" in a transaction of its own; the response's checks, the
+// request's consumption, the replay-cache entry and the account changes run
+// in one transaction, so a rejected response leaves nothing else behind.
+func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, browserSecret string) (Result, error) {
+	conn, err := s.store.GetIdPConnectionBySlug(ctx, slug)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Result{}, s.rejected(ctx, nil, reject(ReasonUnknownConnection, "no connection with slug %q", trunc(slug, 60)))
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("sso: complete: load connection: %w", err)
+	}
+	requestID, rej := peekInResponseTo(samlResponse, s.opts.MaxResponseBytes)
+	if rej != nil {
+		return Result{}, s.rejected(ctx, &conn, rej)
+	}
+	if requestID == "" && !conn.AllowIdPInitiated {
+		return Result{}, s.rejected(ctx, &conn, reject(ReasonUnsolicitedNotAllowed, "the response answers no request and IdP-initiated sign-in is off for this connection"))
+	}
+	idpCfg, spCfg, err := s.idps.ValidatorConfig(conn)
+	if err != nil {
+		s.log.ErrorContext(ctx, "SSO connection cannot be used", "connection", conn.Slug, "err", err)
+		return Result{}, s.rejected(ctx, &conn, reject(ReasonConnectionMisconfigured, "%v", err))
+	}
+
+	var res Result
+	var detail attemptDetail
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		res, detail = Result{ConnectionID: conn.ID}, attemptDetail{}
+		now := s.clock()
+		if requestID != "" {
+			req, rej := s.useRequest(ctx, tx, conn, requestID, browserSecret, now)
+			if rej != nil {
+				return rej
+			}
+			res.ReturnTo, res.Test = req.ReturnTo, req.Test
+		} else {
+			res.ReturnTo = relayState
+		}
+		a, err := s.validator.Validate(idpCfg, spCfg, samlResponse, requestID)
+		if err != nil {
+			var se *saml.Error
+			if errors.As(err, &se) {
+				return &Rejection{Reason: se.Reason, Detail: se.Detail}
+			}
+			return reject(saml.ReasonMalformed, "%v", err)
+		}
+		res.AuthnInstant = a.AuthnInstant
+		res.Warnings = append(res.Warnings, a.Warnings...)
+		// Keyed by connection: assertion IDs are only unique per issuer.
+		if err := tx.RememberAssertion(ctx, conn.ID, a.ID, a.NotOnOrAfter); errors.Is(err, storage.ErrConflict) {
+			return reject(ReasonReplayed, "assertion %q was already used", trunc(a.ID, 80))
+		} else if err != nil {
+			return fmt.Errorf("sso: replay cache: %w", err)
+		}
+		id, err := saml.MapIdentity(a, saml.Mapping(conn.AttributeMap))
+		if err != nil {
+			return reject(ReasonIdentityUnusable, "%v", err)
+		}
+		detail.subject = id.Subject
+		email, err := account.NormalizeEmail(id.Email)
+		if err != nil {
+			return reject(ReasonIdentityUnusable, "the IdP's email %q is not a usable address", trunc(id.Email, 100))
+		}
+		detail.email = email
+		if rej := s.checkDomain(ctx, tx, conn, email); rej != nil {
+			return rej
+		}
+		acct, jit, warnings, err := s.link(ctx, tx, conn, a, id, email, now)
+		if err != nil {
+			return err
+		}
+		res.Account, res.JIT = acct, jit
+		res.Warnings = append(res.Warnings, warnings...)
+		if res.Test {
+			if _, err := tx.UpdateIdPConnection(ctx, conn.ID, func(c *storage.IdPConnection) error {
+				c.TestedAt = now
+				return nil
+			}); err != nil {
+				return fmt.Errorf("sso: record test sign-in: %w", err)
+			}
+		}
+		details := map[string]string{
+			"connection": conn.Slug, "connection_id": conn.ID, "subject": id.Subject,
+			"jit": strconv.FormatBool(jit), "test": strconv.FormatBool(res.Test),
+			"idp_initiated": strconv.FormatBool(requestID == ""),
+		}
+		if len(res.Warnings) > 0 {
+			details["warnings"] = strings.Join(res.Warnings, "; ")
+		}
+		return record(ctx, tx, now, storage.AuditEvent{
+			OrgID: conn.OrgID, ActorType: "account", ActorID: acct.ID, ActorEmail: acct.Email,
+			Action: "sso.login", TargetType: "account", TargetID: acct.ID, Details: details,
+		})
+	})
+	var r *Rejection
+	if errors.As(err, &r) {
+		return Result{}, s.rejectedAttempt(ctx, &conn, r, detail)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("sso: complete: %w", err)
+	}
+	return res, nil
+}
+
+// attemptDetail is what a rejection's log line and audit event may add
+// about who a validated response said the person was.
+type attemptDetail struct{ subject, email string }
+
+// useRequest consumes the pending AuthnRequest the response claims to
+// answer and checks it was started by this browser, for this connection,
+// recently. A response obtained in another browser (login CSRF, a stolen
+// response) fails here even though its signature is good.
+func (s *Service) useRequest(ctx context.Context, tx storage.Store, conn storage.IdPConnection, id, browserSecret string, now time.Time) (storage.AuthnRequest, *Rejection) {
+	req, err := tx.UseAuthnRequest(ctx, id, now)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return req, reject(ReasonInResponseToMismatch, "the response answers request %q, which Gatehouse did not send or has purged", id)
+	case errors.Is(err, storage.ErrConflict):
+		return req, reject(ReasonRequestReused, "request %q was already answered", id)
+	case err != nil:
+		return req, reject(ReasonInResponseToMismatch, "cannot look up request %q: %v", id, err)
+	}
+	want := []byte(req.BrowserHash)
+	got := []byte(hashSecret(browserSecret))
+	if browserSecret == "" || subtle.ConstantTimeCompare(want, got) != 1 {
+		return req, reject(ReasonInResponseToMismatch, "request %q was started in another browser", id)
+	}
+	if req.ConnectionID != conn.ID {
+		return req, reject(ReasonInResponseToMismatch, "request %q was sent through another connection", id)
+	}
+	if !now.Before(req.ExpiresAt) {
+		return req, reject(ReasonRequestExpired, "request %q expired at %s", id, req.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return req, nil
+}
+
+// checkDomain enforces that a connection signs in only addresses of its
+// own organization's verified domains: an IdP of org A asserting
+// bob@b.example must never reach org B's account, nor create one.
+func (s *Service) checkDomain(ctx context.Context, tx storage.Store, conn storage.IdPConnection, email string) error {
+	_, domain, _ := strings.Cut(email, "@")
+	d, err := tx.GetVerifiedDomain(ctx, domain)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return reject(ReasonEmailDomainNotVerified, "the domain %q is not verified by the connection's organization", domain)
+	case err != nil:
+		return fmt.Errorf("sso: look up domain: %w", err)
+	case d.OrgID != conn.OrgID:
+		return reject(ReasonCrossOrganization, "the domain %q is verified by another organization", domain)
+	}
+	return nil
+}
+
+// rejected logs and audits a rejection (in its own transaction: the
+// attempt's own changes were rolled back) and returns it with its Code.
+func (s *Service) rejected(ctx context.Context, conn *storage.IdPConnection, r *Rejection) error {
+	return s.rejectedAttempt(ctx, conn, r, attemptDetail{})
+}
+
+func (s *Service) rejectedAttempt(ctx context.Context, conn *storage.IdPConnection, r *Rejection, who attemptDetail) error {
+	info := reqctx.From(ctx)
+	r.Code = info.RequestID
+	if r.Code == "" {
+		r.Code = shortCode()
+	}
+	orgID, slug := "", ""
+	if conn != nil {
+		orgID, slug = conn.OrgID, conn.Slug
+	}
+	r.Detail = trunc(r.Detail, 500)
+	s.log.WarnContext(ctx, "SAML sign-in rejected", "reason", r.Reason, "detail", r.Detail, "code", r.Code,
+		"connection", slug, "org_id", orgID, "subject", trunc(who.subject, 100), "email", trunc(who.email, 100))
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		details := map[string]string{"detail": r.Detail, "code": r.Code}
+		if conn != nil {
+			details["connection"], details["connection_id"] = conn.Slug, conn.ID
+		}
+		// Only set once the response was validated: these are the IdP's
+		// words, not an attacker's.
+		if who.subject != "" {
+			details["subject"] = trunc(who.subject, 200)
+		}
+		if who.email != "" {
+			details["email"] = who.email
+		}
+		return record(ctx, tx, s.clock(), storage.AuditEvent{
+			OrgID: orgID, ActorType: audit.ActorAnonymous, Action: "sso.rejected", Outcome: audit.OutcomeFailure,
+			Reason: r.Reason, TargetType: "idp_connection", TargetID: targetID(conn), Details: details,
+		})
+	})
+	if err != nil {
+		// The rejection stands either way; the person gets the same answer.
+		s.log.ErrorContext(ctx, "cannot audit a SAML rejection", "reason", r.Reason, "code", r.Code, "err", err)
+	}
+	return r
+}
+
+func targetID(c *storage.IdPConnection) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+func record(ctx context.Context, tx storage.Audit, now time.Time, e storage.AuditEvent) error {
+	e.Time = now
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	if err := audit.Record(ctx, tx, e); err != nil {
+		return fmt.Errorf("sso: %w", err)
+	}
+	return nil
+}
+
+// trunc shortens attacker-controlled text for logs, on a rune boundary.
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

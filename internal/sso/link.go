@@ -1,0 +1,170 @@
+package sso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// maxDisplayName bounds names copied from the IdP.
+const maxDisplayName = 100
+
+// link finds the account the identity signs in to, inside tx:
+//   - by the SSO link (connection, subject), so an email changed at the IdP
+//     moves the account's email instead of creating a second account;
+//   - else by email in the connection's organization, which gets linked;
+//   - else, with JIT on, a new member account without a password.
+//
+// The caller has checked that email's domain is verified by the
+// connection's organization.
+func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPConnection, a *saml.Assertion, id saml.Identity, email string, now time.Time) (acct storage.Account, jit bool, warnings []string, err error) {
+	l, err := tx.GetSSOLink(ctx, conn.ID, id.Subject)
+	switch {
+	case err == nil:
+		if acct, err = tx.GetAccount(ctx, l.AccountID); err != nil {
+			return acct, false, nil, fmt.Errorf("sso: linked account: %w", err)
+		}
+		if acct.OrgID != conn.OrgID {
+			// Storage refuses such links; never act on one anyway.
+			return acct, false, nil, reject(ReasonCrossOrganization, "subject %q is linked to an account of another organization", trunc(id.Subject, 80))
+		}
+		if acct.Status != storage.StatusActive {
+			return acct, false, nil, reject(ReasonAccountSuspended, "account %s is %s", acct.ID, acct.Status)
+		}
+		if acct.Email != email {
+			if acct, err = s.changeEmail(ctx, tx, conn, acct, email, now); err != nil {
+				return acct, false, nil, err
+			}
+		}
+	case errors.Is(err, storage.ErrNotFound):
+		acct, err = tx.GetAccountByEmail(ctx, email)
+		switch {
+		case err == nil && acct.OrgID != conn.OrgID:
+			return acct, false, nil, reject(ReasonCrossOrganization, "an account of another organization has this email")
+		case err == nil:
+			if acct.Status != storage.StatusActive {
+				return acct, false, nil, reject(ReasonAccountSuspended, "account %s is %s", acct.ID, acct.Status)
+			}
+		case errors.Is(err, storage.ErrNotFound):
+			if !conn.JIT {
+				return acct, false, nil, reject(ReasonAccountNotProvisioned, "no account has this email and just-in-time provisioning is off")
+			}
+			if acct, err = s.provision(ctx, tx, conn, id, email, now); err != nil {
+				return acct, false, nil, err
+			}
+			jit = true
+		default:
+			return acct, false, nil, fmt.Errorf("sso: look up account by email: %w", err)
+		}
+		err = tx.CreateSSOLink(ctx, storage.SSOLink{ConnectionID: conn.ID, Subject: id.Subject, AccountID: acct.ID, CreatedAt: now, LastLoginAt: now})
+		if err != nil {
+			return acct, false, nil, fmt.Errorf("sso: link account: %w", err)
+		}
+		if err := record(ctx, tx, now, storage.AuditEvent{
+			OrgID: conn.OrgID, ActorType: "system", Action: "sso.link", TargetType: "account", TargetID: acct.ID,
+			Details: map[string]string{"connection": conn.Slug, "subject": id.Subject, "email": email},
+		}); err != nil {
+			return acct, false, nil, err
+		}
+	default:
+		return acct, false, nil, fmt.Errorf("sso: look up SSO link: %w", err)
+	}
+
+	if err := tx.TouchSSOLink(ctx, conn.ID, id.Subject, now); err != nil {
+		return acct, false, nil, fmt.Errorf("sso: touch SSO link: %w", err)
+	}
+	switch {
+	case id.GroupsOverage:
+		// The list is incomplete: applying it would take memberships away.
+		warnings = append(warnings, WarningGroupsOverage)
+	case hasAttribute(a, groupsAttribute(conn)):
+		if err := tx.SetAccountGroups(ctx, acct.ID, id.Groups); err != nil {
+			return acct, false, nil, fmt.Errorf("sso: set groups: %w", err)
+		}
+	}
+	// An IdP that sends no groups attribute at all says nothing about
+	// groups; keep what SCIM or an earlier sign-in stored.
+	return acct, jit, warnings, nil
+}
+
+// changeEmail follows an email change at the IdP. The new domain was
+// checked by the caller; the address must not belong to another account.
+func (s *Service) changeEmail(ctx context.Context, tx storage.Store, conn storage.IdPConnection, acct storage.Account, email string, now time.Time) (storage.Account, error) {
+	other, err := tx.GetAccountByEmail(ctx, email)
+	switch {
+	case err == nil && other.ID != acct.ID:
+		return acct, reject(ReasonEmailConflict, "the IdP changed the email of account %s to one another account has", acct.ID)
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return acct, fmt.Errorf("sso: look up new email: %w", err)
+	}
+	old := acct.Email
+	acct, err = tx.UpdateAccount(ctx, acct.ID, func(a *storage.Account) error {
+		a.Email, a.UpdatedAt = email, now
+		return nil
+	})
+	if err != nil {
+		return acct, fmt.Errorf("sso: update email: %w", err)
+	}
+	return acct, record(ctx, tx, now, storage.AuditEvent{
+		OrgID: conn.OrgID, ActorType: "system", Action: "account.email_change", TargetType: "account", TargetID: acct.ID,
+		Details: map[string]string{"from": old, "to": email, "source": "sso", "connection": conn.Slug},
+	})
+}
+
+// provision creates the account for a first sign-in (JIT): a member with
+// no password, named as the IdP names the person.
+func (s *Service) provision(ctx context.Context, tx storage.Store, conn storage.IdPConnection, id saml.Identity, email string, now time.Time) (storage.Account, error) {
+	a := storage.Account{
+		ID: uuid.NewString(), OrgID: conn.OrgID, Email: email, DisplayName: cleanDisplayName(id.DisplayName),
+		Role: storage.RoleMember, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return a, fmt.Errorf("sso: create account: %w", err)
+	}
+	stored, err := tx.GetAccount(ctx, a.ID)
+	if err != nil {
+		return a, fmt.Errorf("sso: read back new account: %w", err)
+	}
+	return stored, record(ctx, tx, now, storage.AuditEvent{
+		OrgID: conn.OrgID, ActorType: "system", Action: "account.create", TargetType: "account", TargetID: a.ID,
+		Details: map[string]string{"email": email, "role": string(a.Role), "source": "sso_jit", "connection": conn.Slug},
+	})
+}
+
+// cleanDisplayName keeps printable text from the IdP, bounded.
+func cleanDisplayName(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if utf8.RuneCountInString(s) > maxDisplayName {
+		s = string([]rune(s)[:maxDisplayName])
+	}
+	return strings.TrimSpace(s)
+}
+
+func groupsAttribute(c storage.IdPConnection) string {
+	if n := strings.TrimSpace(c.AttributeMap[saml.MapGroups]); n != "" {
+		return n
+	}
+	return saml.DefaultMapping()[saml.MapGroups]
+}
+
+func hasAttribute(a *saml.Assertion, name string) bool {
+	_, ok := a.Attributes[name]
+	return ok
+}

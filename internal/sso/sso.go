@@ -1,0 +1,200 @@
+// Package sso is Gatehouse's SAML service-provider login: Begin sends the
+// browser to the IdP with an AuthnRequest bound to that browser, Complete
+// checks what comes back and finds, links or provisions the account. It
+// knows nothing of HTTP: the handler owns cookies, the form post and the
+// session.
+//
+// Complete is written for hostile input. A Response is only ever trusted
+// after saml.Validator accepted it against the connection's settings, and
+// every rejection changes nothing but the audit log.
+package sso
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Options tune the service.
+type Options struct {
+	// MaxSkew is the clock skew tolerated on SAML time checks; default
+	// (and maximum) 3 minutes.
+	MaxSkew time.Duration
+	// RequestTTL is how long a browser has to come back from the IdP;
+	// default 10 minutes.
+	RequestTTL time.Duration
+	// MaxResponseBytes limits the SAMLResponse form value; default
+	// saml.DefaultMaxBodyBytes.
+	MaxResponseBytes int
+}
+
+// Service is the SAML login service.
+type Service struct {
+	store     storage.Store
+	idps      *idp.Service
+	log       *slog.Logger
+	now       func() time.Time
+	opts      Options
+	validator *saml.Validator
+}
+
+// New returns a Service. log and now may be nil (discard, time.Now).
+func New(store storage.Store, idps *idp.Service, log *slog.Logger, now func() time.Time, opts Options) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if opts.MaxSkew <= 0 {
+		opts.MaxSkew = saml.DefaultMaxSkew
+	}
+	if opts.RequestTTL <= 0 {
+		opts.RequestTTL = 10 * time.Minute
+	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = saml.DefaultMaxBodyBytes
+	}
+	v := &saml.Validator{Now: now, MaxSkew: opts.MaxSkew, MaxBodyBytes: opts.MaxResponseBytes}
+	return &Service{store: store, idps: idps, log: log, now: now, opts: opts, validator: v}
+}
+
+// clock is now at storage precision, so returned records equal later reads.
+func (s *Service) clock() time.Time { return storage.Truncate(s.now()) }
+
+// maxReturnToLen bounds the stored return URL; the handler validates it.
+const maxReturnToLen = 2048
+
+// ErrUnknownConnection: Begin was asked for a slug no connection has.
+var ErrUnknownConnection = errors.New("There is no SSO connection at this address.")
+
+// Begin starts an SP-initiated sign-in through the connection named by
+// slug. It returns the IdP URL to redirect the browser to, and a secret the
+// handler must put in a short-lived, HttpOnly, Secure, SameSite=None cookie
+// (the IdP's POST back is cross-site) and pass to Complete: the response is
+// accepted only in the browser that started the sign-in.
+//
+// returnTo is stored as given; the handler must validate it (same origin or
+// a registered app) both here and when Complete returns it. test marks an
+// admin's test sign-in, whose success lets a policy enforce SSO through
+// this connection; only admins of the connection's organization may start
+// one (the handler checks).
+func (s *Service) Begin(ctx context.Context, slug, returnTo string, test bool) (redirectURL, browserSecret string, err error) {
+	conn, err := s.store.GetIdPConnectionBySlug(ctx, slug)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", "", ErrUnknownConnection
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sso: begin: load connection: %w", err)
+	}
+	if len(returnTo) > maxReturnToLen {
+		returnTo = "" // never fail a sign-in over where to land afterwards
+	}
+	now := s.clock()
+	id, reqXML := saml.NewAuthnRequest(saml.AuthnRequestParams{
+		SPEntityID: s.idps.SPEntityID(conn), ACSURL: s.idps.ACSURL(conn), IdPSSOURL: conn.SSOURL,
+		NameIDFormat: idp.NameIDFormatURI(conn), Now: now,
+	})
+	browserSecret, err = newSecret()
+	if err != nil {
+		return "", "", err
+	}
+	var signer *rsa.PrivateKey
+	if conn.SignRequests {
+		key, _, err := s.idps.SPKey(conn)
+		if err != nil {
+			return "", "", fmt.Errorf("sso: begin: %w", err)
+		}
+		signer = key
+	}
+	// RelayState is the request ID: opaque, short, and already public in
+	// the SAMLRequest. The return URL stays on our side, in the stored
+	// request, so it is never exposed to or altered at the IdP.
+	redirectURL, err = saml.RedirectURL(conn.SSOURL, reqXML, id, signer)
+	if err != nil {
+		return "", "", fmt.Errorf("sso: begin: connection %q: %w", conn.Slug, err)
+	}
+	err = s.store.CreateAuthnRequest(ctx, storage.AuthnRequest{
+		ID: id, ConnectionID: conn.ID, BrowserHash: hashSecret(browserSecret), ReturnTo: returnTo, Test: test,
+		CreatedAt: now, ExpiresAt: now.Add(s.opts.RequestTTL),
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("sso: begin: store AuthnRequest: %w", err)
+	}
+	return redirectURL, browserSecret, nil
+}
+
+// newSecret returns 32 random bytes as unpadded base64url.
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sso: read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// hashSecret is how the browser secret is stored: hex SHA-256.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// shortCode is a code a person can read out to their admin when no
+// request ID is at hand; it is in the log line and the audit event.
+func shortCode() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return base32.StdEncoding.EncodeToString(b)
+}
+
+// Rejection is the error Complete returns for a response it refuses.
+// Reason is a stable snake_case code (the saml.Reason* codes plus this
+// package's own); Detail may quote attacker-controlled values and is for
+// logs and the admin's test page only, never for the end user's page; Code
+// identifies the attempt in logs and the audit log, for the person to send
+// to their admin.
+type Rejection struct {
+	Reason string
+	Detail string
+	Code   string
+}
+
+func (r *Rejection) Error() string {
+	if r.Detail == "" {
+		return "sso: sign-in rejected: " + r.Reason
+	}
+	return "sso: sign-in rejected: " + r.Reason + ": " + r.Detail
+}
+
+// Reasons Complete adds to saml's.
+const (
+	ReasonUnknownConnection       = "unknown_connection"
+	ReasonInResponseToMismatch    = saml.ReasonInResponseToMismatch
+	ReasonRequestReused           = "request_reused"
+	ReasonRequestExpired          = "request_expired"
+	ReasonUnsolicitedNotAllowed   = saml.ReasonUnsolicitedNotAllowed
+	ReasonReplayed                = "replayed"
+	ReasonIdentityUnusable        = "identity_unusable"
+	ReasonEmailDomainNotVerified  = "email_domain_not_verified"
+	ReasonCrossOrganization       = "cross_organization"
+	ReasonEmailConflict           = "email_conflict"
+	ReasonAccountNotProvisioned   = "account_not_provisioned"
+	ReasonAccountSuspended        = "account_suspended"
+	ReasonConnectionMisconfigured = "connection_misconfigured"
+)
+
+func reject(reason, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
