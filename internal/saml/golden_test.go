@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"sync"
 	"time"
 
 	"testing"
@@ -98,4 +99,28 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestConcurrentValidate: one Validator serves every request of a node.
+func TestConcurrentValidate(t *testing.T) {
+	f := loadFixtures(t)
+	v := testValidator()
+	form := samltest.Encode(readGolden(t, "okta_response_and_assertion_signed.xml"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				if _, err := v.Validate(testIdP(f, samltest.Okta), testSP(f), form, requestID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
