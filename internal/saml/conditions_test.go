@@ -47,7 +47,7 @@ func TestRuleBinding(t *testing.T) {
 			setAttr(d.Root(), "Destination", "https://evil.example/acs")
 		}, want: ReasonDestinationMismatch},
 		{name: "wrong Destination under the Response signature", flavor: samltest.Okta,
-			edit: func(o *samltest.Options) {}, pre: func(d *etree.Document) {
+			pre: func(d *etree.Document) {
 				setAttr(d.Root(), "Destination", "https://gatehouse.test/saml/acs?tenant=other")
 			}, want: ReasonDestinationMismatch},
 		{name: "Destination absent on a signed Response is accepted", flavor: samltest.Okta,

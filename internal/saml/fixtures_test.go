@@ -266,6 +266,4 @@ func (r *countingReader) Read(p []byte) (int, error) {
 
 var _ io.Reader = (*countingReader)(nil)
 
-func asError(err error, target **Error) bool { return errors.As(err, target) }
-
 func asAny[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -192,7 +192,7 @@ func TestRuleBodyAndStatus(t *testing.T) {
 		o.StatusMessage = "AADSTS700016"
 	}}.run(t, f)
 	var e *Error
-	if !asError(err, &e) || !strings.Contains(e.Detail, "status:Responder") || !strings.Contains(e.Detail, "AADSTS700016") {
+	if !asAny(err, &e) || !strings.Contains(e.Detail, "status:Responder") || !strings.Contains(e.Detail, "AADSTS700016") {
 		t.Fatalf("status detail missing from %v", err)
 	}
 }
@@ -355,7 +355,6 @@ func TestRuleSignature(t *testing.T) {
 			post: func(d *etree.Document) { find(d, "NameID").SetText("admin@corp.example") },
 			want: ReasonSignatureInvalid},
 		{name: "both signed, inner Assertion signature broken", flavor: samltest.Okta,
-			pre: func(d *etree.Document) {},
 			post: func(d *etree.Document) {
 				// Re-sign the Response over a broken Assertion signature,
 				// so only the inner signature is wrong.
