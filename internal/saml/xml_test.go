@@ -29,6 +29,8 @@ func TestRuleXML(t *testing.T) {
 			return []byte(strings.Replace(string(b), "<samlp:Status>", `<!ENTITY x "y"><samlp:Status>`, 1))
 		}, want: ReasonDoctypeForbidden},
 		{name: "XML declaration is allowed", raw: prepend(`<?xml version="1.0" encoding="UTF-8"?>`)},
+		{name: "UTF-8 byte order mark is allowed", raw: prepend("\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>")},
+		{name: "two byte order marks", raw: prepend("\xef\xbb\xbf\xef\xbb\xbf"), want: ReasonMalformed},
 		{name: "processing instruction", raw: prepend(`<?xml-stylesheet href="https://evil.example/x.xsl"?>`), want: ReasonMalformed},
 		{name: "XML declaration not first", raw: prepend(`<!-- hi --><?xml version="1.0"?>`), want: ReasonMalformed},
 		{name: "UTF-16 declared", raw: prepend(`<?xml version="1.0" encoding="UTF-16"?>`), want: ReasonMalformed},

@@ -42,6 +42,9 @@ func decodeBody(s string, maxBytes int) ([]byte, *Error) {
 	if len(raw) > maxBytes {
 		return nil, fail(ReasonTooLarge, "decoded SAMLResponse is %d bytes, limit %d", len(raw), maxBytes)
 	}
+	// A UTF-8 byte order mark is legal XML that encoding/xml reports as
+	// text before the root; drop it rather than refuse the document.
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	if len(raw) == 0 {
 		return nil, fail(ReasonMalformed, "empty SAMLResponse")
 	}
