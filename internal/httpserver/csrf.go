@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -77,9 +78,18 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		}
 		sent := r.Header.Get(CSRFHeader)
 		if sent == "" {
-			// PostFormValue parses the (already size-limited) body once;
-			// handlers read r.PostForm afterwards.
-			sent = r.PostFormValue(CSRFField)
+			// Parse the (already size-limited) body once; handlers read
+			// r.PostForm afterwards. A body over the limit is a 413, not a
+			// CSRF failure.
+			if err := ParseForm(r); err != nil {
+				if errors.Is(err, ErrBodyTooLarge) {
+					s.renderError(w, r, http.StatusRequestEntityTooLarge, "payload_too_large", "That was more than we accept. Shorten what you entered and try again.")
+				} else {
+					s.renderError(w, r, http.StatusBadRequest, "invalid_request", err.Error())
+				}
+				return
+			}
+			sent = r.PostForm.Get(CSRFField)
 		}
 		if token == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
 			s.renderError(w, r, http.StatusForbidden, "csrf", "Your session on this page expired or the form was tampered with. Go back, reload the page and try again.")
@@ -99,6 +109,12 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
+	}
+	if origin == "null" {
+		// Browsers send "null" under strict referrer policies and after
+		// cross-origin redirects; trust it only when the browser itself
+		// vouches that the request is same-origin.
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 	}
 	if s.origin != "" {
 		return origin == s.origin

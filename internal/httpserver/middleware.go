@@ -130,8 +130,10 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
-		// Links carry one-time tokens in their query; never leak them.
-		h.Set("Referrer-Policy", "no-referrer")
+		// Links carry one-time tokens in their query: never send a referrer
+		// to another site. same-origin (not no-referrer) keeps Origin on our
+		// own form posts, which the CSRF check relies on.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if s.opts.Secure {

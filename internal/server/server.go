@@ -23,7 +23,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	mux := http.NewServeMux()
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
-		ProductName: a.Config.ProductName,
+		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
 	}
 	pages.Register(mux)
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Store: a.Store, Log: a.Log, Now: a.Now}
