@@ -65,6 +65,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBG()
 	go a.Sessions.Run(bg)
+	go func() {
+		// Refreshes IdP metadata fetched from URLs; returns when bg ends.
+		if err := a.IdPs.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("metadata refresher stopped", "err", err)
+		}
+	}()
 
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", dbKind(cfg.DatabaseURL))

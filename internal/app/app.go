@@ -22,10 +22,15 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 )
@@ -38,6 +43,10 @@ type App struct {
 	Mailer   mail.Sender
 	Accounts *account.Service
 	Sessions *session.Service
+	Domains  *domain.Service
+	IdPs     *idp.Service
+	Policies *policy.Service
+	SSO      *sso.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -135,6 +144,16 @@ func (a *App) build() error {
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
 	}, a.Log, a.Now)
+	box, err := secretbox.New(a.SecretKey)
+	if err != nil {
+		return err
+	}
+	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
+	a.IdPs = idp.New(a.Store, box, idp.Config{
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/"), MetadataRefresh: cfg.SAML.MetadataRefresh,
+	}, a.Log, a.Now)
+	a.Policies = policy.New(a.Store, a.Log, a.Now)
+	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
 	return nil
 }
 
