@@ -74,7 +74,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 
 	var res Result
 	var detail attemptDetail
-	err = s.store.InTx(ctx, func(tx storage.Store) error {
+	attempt := func(tx storage.Store) error {
 		res, detail = Result{ConnectionID: conn.ID}, attemptDetail{}
 		now := s.clock()
 		if requestID != "" {
@@ -141,8 +141,16 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 			OrgID: conn.OrgID, ActorType: "account", ActorID: acct.ID, ActorEmail: acct.Email,
 			Action: "sso.login", TargetType: "account", TargetID: acct.ID, Details: details,
 		})
-	})
+	}
+	err = s.store.InTx(ctx, attempt)
 	var r *Rejection
+	if err != nil && !errors.As(err, &r) && errors.Is(err, storage.ErrConflict) {
+		// Two first sign-ins of one person at once (two tabs, two nodes)
+		// both try to create the account or the link; the loser's
+		// transaction was rolled back whole, so running it again simply
+		// finds what the winner created.
+		err = s.store.InTx(ctx, attempt)
+	}
 	if errors.As(err, &r) {
 		return Result{}, s.rejectedAttempt(ctx, &conn, r, detail)
 	}
