@@ -92,6 +92,15 @@ var ErrUnknownConnection = errors.New("There is no SSO connection at this addres
 // this connection; only admins of the connection's organization may start
 // one (the handler checks).
 func (s *Service) Begin(ctx context.Context, slug, returnTo string, test bool) (redirectURL, browserSecret string, err error) {
+	return s.BeginInBrowser(ctx, slug, returnTo, test, "")
+}
+
+// BeginInBrowser is Begin for a browser that already holds a secret from
+// an earlier Begin (the cookie is still there): reusing it keeps sign-ins
+// started in two tabs both completable, where a new secret would overwrite
+// the cookie and strand the first tab. A value that is not one of our
+// secrets is ignored and a new one issued.
+func (s *Service) BeginInBrowser(ctx context.Context, slug, returnTo string, test bool, existingSecret string) (redirectURL, browserSecret string, err error) {
 	conn, err := s.store.GetIdPConnectionBySlug(ctx, slug)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", "", ErrUnknownConnection
@@ -107,9 +116,11 @@ func (s *Service) Begin(ctx context.Context, slug, returnTo string, test bool) (
 		SPEntityID: s.idps.SPEntityID(conn), ACSURL: s.idps.ACSURL(conn), IdPSSOURL: conn.SSOURL,
 		NameIDFormat: idp.NameIDFormatURI(conn), Now: now,
 	})
-	browserSecret, err = newSecret()
-	if err != nil {
-		return "", "", err
+	browserSecret = existingSecret
+	if !wellFormedSecret(browserSecret) {
+		if browserSecret, err = newSecret(); err != nil {
+			return "", "", err
+		}
 	}
 	var signer *rsa.PrivateKey
 	if conn.SignRequests {
@@ -143,6 +154,46 @@ func newSecret() (string, error) {
 		return "", fmt.Errorf("sso: read random: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// wellFormedSecret reports whether s looks like newSecret's output.
+func wellFormedSecret(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == 32
+}
+
+// PurgeExpired deletes AuthnRequests and replay-cache entries that expired
+// before now. A purged assertion ID no longer counts as seen, which is safe:
+// its assertion is past its own validity and the validator refuses it.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	n, err := s.store.DeleteExpiredSAMLState(ctx, s.clock())
+	if err != nil {
+		return 0, fmt.Errorf("sso: purge expired SAML state: %w", err)
+	}
+	return n, nil
+}
+
+// purgeEvery is how often Run purges; the tables only grow by one row per
+// sign-in attempt, so this is about tidiness, not correctness.
+const purgeEvery = 10 * time.Minute
+
+// Run purges expired SAML state every ten minutes until ctx ends. Every
+// node may run it.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if n, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "purging expired SAML state failed", "err", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "purged expired SAML state", "rows", n)
+		}
+	}
 }
 
 // hashSecret is how the browser secret is stored: hex SHA-256.

@@ -410,3 +410,30 @@ func testSignedRequests(t *testing.T, e *env) {
 		t.Errorf("return URL round trip: %+v, %v", res, err)
 	}
 }
+
+func TestTwoTabsAndPurge(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		first := e.begin("/one", false)
+		u, secret, err := e.svc.BeginInBrowser(e.ctx, e.conn.Slug, "/two", false, first.secret)
+		if err != nil || secret != first.secret {
+			t.Fatalf("second tab: secret reused %v, %v", secret == first.secret, err)
+		}
+		id2, _ := requestID(t, u)
+		for _, c := range []struct{ id, want string }{{first.requestID, "/one"}, {id2, "/two"}} {
+			res, err := e.complete(e.response(alice, c.id, nil), "", secret)
+			if err != nil || res.ReturnTo != c.want {
+				t.Errorf("tab %s: %+v, %v", c.want, res.ReturnTo, err)
+			}
+		}
+		if _, s2, _ := e.svc.BeginInBrowser(e.ctx, e.conn.Slug, "/", false, "forged"); s2 == "forged" || !wellFormedSecret(s2) {
+			t.Errorf("a malformed existing secret was kept: %q", s2)
+		}
+		// Past every expiry, the purge removes requests and replay entries.
+		e.clock.Advance(2 * time.Hour)
+		n, err := e.svc.PurgeExpired(e.ctx)
+		if err != nil || n != 5 { // 3 requests + 2 assertions
+			t.Errorf("PurgeExpired = %d, %v", n, err)
+		}
+	})
+}
