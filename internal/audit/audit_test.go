@@ -53,12 +53,12 @@ func TestRecordRejectsIncompleteEvents(t *testing.T) {
 		"no time":   {Action: "login.success"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m := &memAudit{}
-			if err := audit.Record(ctx, m, e); err == nil {
+			s := storagetest.NewSQLite(t)
+			if err := audit.Record(ctx, s, e); err == nil {
 				t.Fatal("Record accepted an incomplete event")
 			}
-			if len(m.events) != 0 {
-				t.Fatalf("an incomplete event was written: %+v", m.events)
+			if evs, _ := s.ListAudit(ctx, storage.AuditFilter{}); len(evs) != 0 {
+				t.Fatalf("an incomplete event was written: %+v", evs)
 			}
 		})
 	}
@@ -211,28 +211,61 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	})
 }
 
+// bulk appends n events to the no-organization chain in one transaction,
+// which keeps thousands of events quick on SQLite.
+func bulk(t *testing.T, s storage.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	err := s.InTx(ctx, func(tx storage.Store) error {
+		for i := range n {
+			if err := audit.Record(ctx, tx, storage.AuditEvent{Action: "login.success", Time: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestVerifyWalksEveryPage(t *testing.T) {
 	ctx := context.Background()
-	m := &memAudit{}
-	for i := range 2500 {
-		if err := audit.Record(ctx, m, storage.AuditEvent{Action: "login.success", Time: t0.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := audit.Verify(ctx, m, "")
+	s := storagetest.NewSQLite(t)
+	bulk(t, s, 2500)
+	res, err := audit.Verify(ctx, s, "")
 	if err != nil || !res.OK || res.Events != 2500 {
 		t.Fatalf("Verify = %+v, %v; want OK over 2500 events", res, err)
 	}
 	// A break on the third page is found.
-	m.events[2099].Reason = "edited"
-	res, err = audit.Verify(ctx, m, "")
+	db := s.(interface{ DB() *sql.DB }).DB()
+	if _, err := db.ExecContext(ctx, `UPDATE audit_events SET reason = 'edited' WHERE org_id = '' AND seq = 2100`); err != nil {
+		t.Fatal(err)
+	}
+	res, err = audit.Verify(ctx, s, "")
 	if err != nil || res.OK || res.BrokenAt != 2100 || res.Events != 2100 {
 		t.Fatalf("Verify = %+v, %v; want broken at 2100", res, err)
 	}
-	// A chain whose first event links to something is missing its start.
-	m = &memAudit{events: []storage.AuditEvent{{Seq: 1, Action: "x", PrevHash: "ab"}}}
-	m.events[0].Hash = storage.HashAuditEvent(m.events[0])
-	if res, _ := audit.Verify(ctx, m, ""); res.OK || res.BrokenAt != 1 {
+}
+
+// A chain whose first event links to something is missing its start, even
+// when that event's own hash was recomputed to match.
+func TestVerifyDetectsMissingStart(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.NewSQLite(t)
+	bulk(t, s, 3)
+	evs, err := s.ListAudit(ctx, storage.AuditFilter{})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("ListAudit = %d events, %v", len(evs), err)
+	}
+	first := evs[0]
+	first.PrevHash = "ab"
+	first.Hash = storage.HashAuditEvent(first)
+	db := s.(interface{ DB() *sql.DB }).DB()
+	if _, err := db.ExecContext(ctx, `UPDATE audit_events SET prev_hash = $1, hash = $2 WHERE org_id = '' AND seq = 1`, first.PrevHash, first.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := audit.Verify(ctx, s, ""); res.OK || res.BrokenAt != 1 {
 		t.Fatalf("Verify = %+v; want broken at 1", res)
 	}
 }
@@ -319,14 +352,22 @@ func TestExportJSONL(t *testing.T) {
 	})
 }
 
+// countingAudit counts the queries an export makes against a real store.
+type countingAudit struct {
+	storage.Audit
+	lists int
+}
+
+func (c *countingAudit) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	c.lists++
+	return c.Audit.ListAudit(ctx, f)
+}
+
 func TestExportPagesThroughEverything(t *testing.T) {
 	ctx := context.Background()
-	m := &memAudit{}
-	for i := range 2345 {
-		if err := audit.Record(ctx, m, storage.AuditEvent{Action: "login.success", Time: t0.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := storagetest.NewSQLite(t)
+	bulk(t, s, 2345)
+	m := &countingAudit{Audit: s}
 	var buf bytes.Buffer
 	if err := audit.ExportJSONL(ctx, m, storage.AuditFilter{Limit: 10}, &buf); err != nil {
 		t.Fatal(err)
