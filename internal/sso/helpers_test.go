@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -68,6 +69,7 @@ type env struct {
 	orgA   string // verifies corp.example
 	orgB   string // verifies b.example
 	conn   storage.IdPConnection
+	admin  storage.Account
 }
 
 func newEnv(t *testing.T, st storage.Store) *env {
@@ -143,6 +145,21 @@ func (e *env) account(orgID, email string, status storage.AccountStatus) storage
 	return a
 }
 
+// adminCtx is a request context acting as an admin of org A (created on
+// first use).
+func (e *env) adminCtx() context.Context {
+	e.t.Helper()
+	if e.admin.ID == "" {
+		e.admin = e.account(e.orgA, "admin@corp.example", storage.StatusActive)
+		var err error
+		e.admin, err = e.st.UpdateAccount(e.ctx, e.admin.ID, func(a *storage.Account) error { a.Role = storage.RoleAdmin; return nil })
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return reqctx.WithActor(e.ctx, "account", e.admin.ID, e.admin.Email)
+}
+
 // user is what the test IdP asserts.
 type user struct {
 	email    string
@@ -181,7 +198,11 @@ type login struct {
 
 func (e *env) begin(returnTo string, test bool) login {
 	e.t.Helper()
-	u, secret, err := e.svc.Begin(e.ctx, e.conn.Slug, returnTo, test)
+	ctx := e.ctx
+	if test {
+		ctx = e.adminCtx()
+	}
+	u, secret, err := e.svc.Begin(ctx, e.conn.Slug, returnTo, test)
 	if err != nil {
 		e.t.Fatal(err)
 	}

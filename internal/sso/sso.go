@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -89,8 +90,8 @@ var ErrUnknownConnection = errors.New("There is no SSO connection at this addres
 // returnTo is stored as given; the handler must validate it (same origin or
 // a registered app) both here and when Complete returns it. test marks an
 // admin's test sign-in, whose success lets a policy enforce SSO through
-// this connection; only admins of the connection's organization may start
-// one (the handler checks).
+// this connection; only an admin of the connection's organization, named
+// as ctx's actor (reqctx), may start one (ErrTestNotAllowed otherwise).
 func (s *Service) Begin(ctx context.Context, slug, returnTo string, test bool) (redirectURL, browserSecret string, err error) {
 	return s.BeginInBrowser(ctx, slug, returnTo, test, "")
 }
@@ -107,6 +108,11 @@ func (s *Service) BeginInBrowser(ctx context.Context, slug, returnTo string, tes
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("sso: begin: load connection: %w", err)
+	}
+	if test {
+		if err := s.checkTester(ctx, conn); err != nil {
+			return "", "", err
+		}
 	}
 	if len(returnTo) > maxReturnToLen {
 		returnTo = "" // never fail a sign-in over where to land afterwards
@@ -145,6 +151,31 @@ func (s *Service) BeginInBrowser(ctx context.Context, slug, returnTo string, tes
 		return "", "", fmt.Errorf("sso: begin: store AuthnRequest: %w", err)
 	}
 	return redirectURL, browserSecret, nil
+}
+
+// ErrTestNotAllowed: only an admin of the connection's organization may
+// start a test sign-in, because its success unlocks SSO enforcement.
+var ErrTestNotAllowed = errors.New("Only an admin of this organization can run a test sign-in.")
+
+// checkTester requires ctx's actor (reqctx) to be an active admin account
+// of the connection's organization. The handler checks this too; the
+// service does not rely on it.
+func (s *Service) checkTester(ctx context.Context, conn storage.IdPConnection) error {
+	info := reqctx.From(ctx)
+	if info.ActorType != "account" || info.ActorID == "" {
+		return ErrTestNotAllowed
+	}
+	a, err := s.store.GetAccount(ctx, info.ActorID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrTestNotAllowed
+	}
+	if err != nil {
+		return fmt.Errorf("sso: begin: look up tester: %w", err)
+	}
+	if a.OrgID != conn.OrgID || !a.Role.IsAdmin() || a.Status != storage.StatusActive {
+		return ErrTestNotAllowed
+	}
+	return nil
 }
 
 // newSecret returns 32 random bytes as unpadded base64url.

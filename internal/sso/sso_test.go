@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"reflect"
@@ -319,6 +320,17 @@ func testGroups(t *testing.T, e *env) {
 func testTestLogin(t *testing.T, e *env) {
 	if !e.conn.TestedAt.IsZero() {
 		t.Fatal("new connection already tested")
+	}
+	// Only an admin of the connection's org may start a test sign-in.
+	member := e.account(e.orgA, "member@corp.example", storage.StatusActive)
+	outsider := e.account(e.orgB, "admin@b.example", storage.StatusActive)
+	if _, err := e.st.UpdateAccount(e.ctx, outsider.ID, func(a *storage.Account) error { a.Role = storage.RoleOwner; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, ctx := range []context.Context{e.ctx, reqctx.WithActor(e.ctx, "account", member.ID, member.Email), reqctx.WithActor(e.ctx, "account", outsider.ID, outsider.Email)} {
+		if _, _, err := e.svc.Begin(ctx, e.conn.Slug, "/", true); !errors.Is(err, ErrTestNotAllowed) {
+			t.Errorf("test sign-in started by a non-admin: %v", err)
+		}
 	}
 	l := e.begin("/admin/sso", true)
 	e.clock.Advance(time.Minute)
