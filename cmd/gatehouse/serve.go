@@ -71,6 +71,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 			log.Error("metadata refresher stopped", "err", err)
 		}
 	}()
+	go func() {
+		// Purges used AuthnRequests and expired replay-cache entries.
+		if err := a.SSO.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("SSO state purger stopped", "err", err)
+		}
+	}()
 
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", dbKind(cfg.DatabaseURL))
