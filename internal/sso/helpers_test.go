@@ -59,7 +59,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	st     storage.Store
 	clock  *clock
@@ -72,7 +72,7 @@ type env struct {
 	admin  storage.Account
 }
 
-func newEnv(t *testing.T, st storage.Store) *env {
+func newEnv(t testing.TB, st storage.Store) *env {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
 	box, err := secretbox.New(k)
