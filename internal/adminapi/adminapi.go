@@ -1,9 +1,9 @@
 // Package adminapi is Gatehouse's JSON admin API under /api/v1. Callers
 // authenticate with an organization API token (Authorization: Bearer gh_…)
 // and act on that organization only. Handlers hold no business rules: they
-// decode and check the shape of input, call the account, session and audit
-// services the console and the CLI use too, and map their errors to stable
-// JSON error codes. docs/API.md and docs/openapi.yaml describe the contract.
+// decode and check the shape of input, call the account, session, audit,
+// domain, IdP connection and policy services the console and the CLI use
+// too, and map their errors to stable JSON error codes. docs/API.md and docs/openapi.yaml describe the contract.
 package adminapi
 
 import (
@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -38,12 +41,24 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodePayloadTooLarge  = "payload_too_large"
 	CodeInternal         = "internal_error"
+
+	// SSO configuration.
+	CodeVerificationFailed  = "verification_failed"  // 422: the domain's TXT record is missing or wrong
+	CodeDomainTaken         = "domain_taken"         // 409: another organization verified the domain
+	CodeConnectionUntested  = "connection_untested"  // 409: enforcing SSO before a tested sign-in
+	CodeConnectionInUse     = "connection_in_use"    // 409: a policy signs people in through it
+	CodeDefaultPolicy       = "default_policy"       // 409: the default policy cannot be deleted
+	CodeMetadataUnavailable = "metadata_unavailable" // 422: the IdP's metadata URL failed
 )
 
-// Handler serves the admin API. Its fields are its dependencies.
+// Handler serves the admin API. Its fields are its dependencies. Domains,
+// IdPs and Policies may be nil: their endpoints then do not exist (404).
 type Handler struct {
 	Accounts *account.Service
 	Sessions *session.Service
+	Domains  *domain.Service
+	IdPs     *idp.Service
+	Policies *policy.Service
 	Store    storage.Store
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -67,6 +82,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.routes = http.NewServeMux()
 	routes := h.routeTable()
 	for _, rt := range routes {
+		if !h.serves(rt.pattern) {
+			continue
+		}
 		handler := h.authenticate(rt.fn)
 		mux.Handle(rt.pattern, handler)
 		h.routes.Handle(rt.pattern, handler)
@@ -96,7 +114,48 @@ func (h *Handler) routeTable() []route {
 		{"GET /api/v1/audit", h.listAudit},
 		{"GET /api/v1/audit/export", h.exportAudit},
 		{"GET /api/v1/audit/verify", h.verifyAudit},
+
+		{"GET /api/v1/domains", h.listDomains},
+		{"POST /api/v1/domains", h.addDomain},
+		{"GET /api/v1/domains/{id}", h.getDomain},
+		{"DELETE /api/v1/domains/{id}", h.removeDomain},
+		{"POST /api/v1/domains/{id}/verify", h.verifyDomain},
+
+		{"GET /api/v1/idps", h.listIdPs},
+		{"POST /api/v1/idps", h.createIdP},
+		{"GET /api/v1/idps/{id}", h.getIdP},
+		{"PATCH /api/v1/idps/{id}", h.updateIdP},
+		{"DELETE /api/v1/idps/{id}", h.removeIdP},
+		{"POST /api/v1/idps/{id}/certificates", h.addIdPCertificate},
+		{"DELETE /api/v1/idps/{id}/certificates/{fingerprint}", h.removeIdPCertificate},
+		{"POST /api/v1/idps/{id}/refresh-metadata", h.refreshIdPMetadata},
+		{"GET /api/v1/idps/{id}/sp-metadata", h.spMetadata},
+
+		{"GET /api/v1/policies", h.listPolicies},
+		{"POST /api/v1/policies", h.createPolicy},
+		{"GET /api/v1/policies/{ref}", h.getPolicy},
+		{"PATCH /api/v1/policies/{ref}", h.updatePolicy},
+		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
+		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
+		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
 	}
+}
+
+// serves reports whether the service behind the route is configured: the
+// SSO services are optional, so a Handler built without them still serves
+// the rest (and their paths answer 404).
+func (h *Handler) serves(pattern string) bool {
+	_, path, _ := strings.Cut(pattern, " ")
+	for prefix, ok := range map[string]bool{
+		Prefix + "/domains":  h.Domains != nil,
+		Prefix + "/idps":     h.IdPs != nil,
+		Prefix + "/policies": h.Policies != nil,
+	} {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return ok
+		}
+	}
+	return true
 }
 
 // fallback answers every /api/v1 request no route matched, in JSON.
@@ -198,7 +257,28 @@ func badRequest(w http.ResponseWriter, message, field string) {
 // answered with a generic message and the request ID, never its details.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *account.InvalidInputError
+	var domainInvalid *domain.InvalidInputError
+	var domainErr *domain.Error
 	switch {
+	// The SSO services' refusals first: some of them are also input
+	// errors, but say more than "invalid".
+	case errors.Is(err, policy.ErrUntestedConnection):
+		writeError(w, http.StatusConflict, CodeConnectionUntested,
+			err.Error()+` To enforce it anyway, send "force": true; the override is recorded in the audit log.`, "sso")
+	case errors.Is(err, policy.ErrDefaultPolicy):
+		writeError(w, http.StatusConflict, CodeDefaultPolicy, err.Error(), "")
+	case errors.Is(err, idp.ErrInUse):
+		writeError(w, http.StatusConflict, CodeConnectionInUse, err.Error(), "")
+	case errors.As(err, &domainInvalid):
+		badRequest(w, domainInvalid.Message, domainInvalid.Field)
+	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrNotFound):
+		writeError(w, http.StatusNotFound, CodeNotFound, domainErr.Message, "")
+	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrAlreadyAdded):
+		writeError(w, http.StatusConflict, CodeConflict, domainErr.Message, "")
+	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrTakenByOtherOrg):
+		writeError(w, http.StatusConflict, CodeDomainTaken, domainErr.Message, "")
+	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrNotVerified):
+		writeError(w, http.StatusUnprocessableEntity, CodeVerificationFailed, domainErr.Message, "")
 	case errors.As(err, &invalid):
 		badRequest(w, invalid.Message, invalid.Field)
 	case errors.Is(err, account.ErrLastOwner):

@@ -16,8 +16,11 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -32,6 +35,10 @@ type env struct {
 	store    storage.Store
 	accounts *account.Service
 	sessions *session.Service
+	domains  *domain.Service
+	idps     *idp.Service
+	policies *policy.Service
+	dns      *dnsServer
 	url      string
 	outbox   string
 
@@ -50,9 +57,14 @@ func newEnv(t *testing.T) *env {
 	accounts := account.New(store, &mail.Outbox{Dir: outbox, Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
 	sessions := session.New(store, session.Config{}, log, time.Now)
+	dns := startDNS(t)
+	domains := domain.New(store, dns.addr, log, time.Now)
+	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
+	policies := policy.New(store, log, time.Now)
 
 	mux := http.NewServeMux()
-	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Store: store, Log: log, Now: time.Now}
+	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
+		Store: store, Log: log, Now: time.Now}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.
@@ -63,7 +75,8 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewServer(mw.Handler(mux))
 	t.Cleanup(srv.Close)
 
-	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions, url: srv.URL, outbox: outbox}
+	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
+		domains: domains, idps: idps, policies: policies, dns: dns, url: srv.URL, outbox: outbox}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

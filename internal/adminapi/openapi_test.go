@@ -54,6 +54,10 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Organization": Organization{}, "Member": Member{}, "Session": Session{}, "Token": Token{},
 		"CreatedToken": CreatedToken{}, "AuditPage": AuditPage{}, "VerifyResult": VerifyResult{},
 		"AddMemberRequest": addMemberRequest{}, "UpdateMemberRequest": updateMemberRequest{},
+		"Domain": Domain{}, "TXTRecord": TXTRecord{}, "AddDomainRequest": addDomainRequest{},
+		"Connection": Connection{}, "Certificate": Certificate{}, "CreateIdPRequest": createIdPRequest{},
+		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
+		"Policy": Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
 		"Error": errorBody{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
