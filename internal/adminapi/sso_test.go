@@ -55,7 +55,9 @@ func TestDomains(t *testing.T) {
 
 	// Not published yet: 422 with the reason in words, recorded on the domain.
 	r = e.do("POST", "/api/v1/domains/"+d.ID+"/verify", e.tokenA, nil)
-	var eb struct{ Error struct{ Code, Message string } }
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
 	r.json(t, &eb)
 	if r.status != 422 || eb.Error.Code != "verification_failed" || !strings.Contains(eb.Error.Message, "No TXT record "+d.TXTRecord.Value+" found at corp.example") {
 		t.Errorf("verify before publishing = %d %s", r.status, r.body)
@@ -219,7 +221,9 @@ func TestIdPs(t *testing.T) {
 	}
 	dev.failing.Store(true)
 	r = e.do("POST", "/api/v1/idps/contoso-entra/refresh-metadata", e.tokenA, nil)
-	var eb struct{ Error struct{ Code, Message string } }
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
 	r.json(t, &eb)
 	if r.status != 422 || eb.Error.Code != "metadata_unavailable" || !strings.Contains(eb.Error.Message, "503") || !strings.Contains(eb.Error.Message, "last good copy") {
 		t.Errorf("refresh while the IdP is down = %d %s", r.status, r.body)
@@ -284,7 +288,9 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 		{"POST", "/api/v1/policies", `{"name":"Engineering","sso":"enforced","connection":"okta"}`},
 	} {
 		r := e.do(c.method, c.path, e.tokenA, []byte(c.body))
-		var eb struct{ Error struct{ Code, Message, Field string } }
+		var eb struct {
+			Error struct{ Code, Message, Field string }
+		}
 		r.json(t, &eb)
 		if r.status != 409 || eb.Error.Code != "connection_untested" || !strings.Contains(eb.Error.Message, "Run a test sign-in through Okta") ||
 			!strings.Contains(eb.Error.Message, `"force": true`) {
@@ -571,7 +577,9 @@ func TestSSOBadInputWritesNothing(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before, counts := e.auditCount(), e.ssoCounts(e.orgA.ID)
 			r := e.do(c.method, c.path, e.tokenA, c.body)
-			var eb struct{ Error struct{ Code, Message, Field string } }
+			var eb struct {
+				Error struct{ Code, Message, Field string }
+			}
 			r.json(t, &eb)
 			if r.status != c.status || eb.Error.Code != c.code || eb.Error.Field != c.field || eb.Error.Message == "" {
 				t.Errorf("%s %s = %d %s, want %d %s field %q", c.method, c.path, r.status, r.body, c.status, c.code, c.field)
