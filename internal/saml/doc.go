@@ -63,8 +63,9 @@
 //     wrapping: content outside the signature is never read.
 //  8. EncryptedAssertion is decrypted with SP.DecryptionKey (crewjam's
 //     xmlenc: RSA-OAEP key transport, AES-CBC/GCM; RSA PKCS#1 v1.5 is
-//     refused), then run through the same token, structure and signature
-//     checks. Either the Response or the decrypted Assertion must be signed.
+//     refused; at most 3 EncryptedKeys are tried, each being an RSA
+//     private-key operation on attacker input), then run through the same
+//     token, structure and signature checks. Either the Response or the decrypted Assertion must be signed.
 //  9. Issuer of the Assertion (and of the Response, if present) equals
 //     IdP.EntityID; every AudienceRestriction lists SP.EntityID; Destination,
 //     if present, equals SP.ACSURL; one bearer SubjectConfirmation has

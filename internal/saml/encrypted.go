@@ -2,12 +2,21 @@ package saml
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
 )
 
 const xencTypeElement = "http://www.w3.org/2001/04/xmlenc#Element"
+
+// maxEncryptedKeys bounds the EncryptedKeys beside an EncryptedData that
+// decryptData tries. Each attempt is an RSA private-key operation on
+// attacker-supplied ciphertext (~2 ms), so without a bound one 256 KiB POST
+// carrying ~200 decoy keys costs ~0.4 s of CPU, about 60 times a real
+// response. An IdP encrypts the content key once per recipient certificate,
+// and each connection publishes one, so a couple cover a rollover.
+const maxEncryptedKeys = 3
 
 // decryptAssertion decrypts an EncryptedAssertion with the SP's key and
 // returns the plaintext Assertion as the root of a new tree, after the same
@@ -69,6 +78,9 @@ func decryptData(sp SP, enc, data *etree.Element) ([]byte, error) {
 	keys := children(enc, nsXEnc, "EncryptedKey")
 	if len(keys) == 0 {
 		return nil, errors.New("no EncryptedKey")
+	}
+	if len(keys) > maxEncryptedKeys {
+		return nil, fmt.Errorf("%d EncryptedKey elements; at most %d are tried", len(keys), maxEncryptedKeys)
 	}
 	var lastErr error
 	for _, ek := range keys {

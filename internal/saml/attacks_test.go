@@ -1,0 +1,66 @@
+package saml
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
+)
+
+// Attacks found in the security review that the rule tests did not cover.
+// Each case was written first, seen to fail (the attack worked), then fixed.
+
+// spreadKeys moves the content key of an encrypted assertion out of the
+// EncryptedData's KeyInfo to beside it (the Shibboleth layout), after
+// `decoys` copies whose ciphertext is corrupted. Every decoy costs the SP
+// one RSA private-key operation before the real key is found.
+func spreadKeys(decoys int) func(*etree.Document) {
+	return func(d *etree.Document) {
+		ea := find(d, "EncryptedAssertion")
+		data := ea.SelectElement("EncryptedData")
+		ki := data.SelectElement("KeyInfo")
+		ek := ki.SelectElement("EncryptedKey")
+		data.RemoveChild(ki)
+		ek.RemoveAttr("Id") // copies must not repeat an ID
+		if k := ek.SelectElement("KeyInfo"); k != nil {
+			ek.RemoveChild(k)
+		}
+		cv := ek.FindElement(".//CipherValue")
+		good := cv.Text()
+		bad := []byte(good)
+		bad[10] ^= 1
+		cv.SetText(string(bad))
+		for range decoys {
+			ea.AddChild(ek.Copy())
+		}
+		cv.SetText(good)
+		ea.AddChild(ek)
+	}
+}
+
+func TestAttackEncryptedKeyFlood(t *testing.T) {
+	encrypt := func(f *fixtures) samltest.Signing { return samltest.Signing{EncryptFor: f.sp.Cert} }
+	runRules(t, []ruleCase{
+		// A legitimate multi-recipient layout still works.
+		{name: "one wrong key before the right one", sign: encrypt, post: spreadKeys(1)},
+		{name: "as many keys as allowed", sign: encrypt, post: spreadKeys(maxEncryptedKeys - 1)},
+		// 200 decoys cost ~0.4 s of RSA decryption per POST, about 60 times a
+		// normal response, from anyone holding a pending request (or from
+		// anyone at all when IdP-initiated sign-in is on). Only a few keys
+		// are ever tried.
+		{name: "EncryptedKey flood", sign: encrypt, post: spreadKeys(maxEncryptedKeys), want: ReasonEncryptedAssertionFailed},
+	})
+
+	// The refusal must come before the RSA work: time a large flood.
+	f := loadFixtures(t)
+	start := time.Now()
+	_, err := ruleCase{sign: encrypt, post: spreadKeys(150)}.run(t, f)
+	wantReason(t, err, ReasonEncryptedAssertionFailed)
+	if !strings.Contains(err.Error(), "EncryptedKey") {
+		t.Errorf("detail does not say why: %v", err)
+	}
+	t.Logf("150 decoy keys refused in %v", time.Since(start))
+}
