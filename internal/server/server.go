@@ -1,6 +1,6 @@
 // Package server is the one place that mounts every route: the sign-in
-// pages, the JSON admin API and the operational endpoints, wrapped in the
-// httpserver middleware.
+// pages (with the SAML endpoints under /saml/), the JSON admin API and the
+// operational endpoints, wrapped in the httpserver middleware.
 package server
 
 import (
@@ -24,6 +24,8 @@ func Handler(a *app.App) (http.Handler, error) {
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
+		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Directory: a.Store,
+		Secure: a.Config.Secure(),
 	}
 	pages.Register(mux)
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Store: a.Store, Log: a.Log, Now: a.Now}

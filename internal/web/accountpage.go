@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -18,6 +19,9 @@ type accountView struct {
 	OrgName string
 	Role    string
 	Others  int // sessions besides this one
+	// HasPassword is false for accounts that only ever signed in with
+	// SSO: the page offers to set a password instead of changing one.
+	HasPassword bool
 }
 
 // sessionRow is one line of the sessions list.
@@ -58,12 +62,13 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	now := h.now()
 	rows := make([]sessionRow, 0, len(sessions))
 	others := 0
+	conns := map[string]string{} // connection ID → name, looked up once per page
 	for _, s := range sessions {
 		row := sessionRow{
 			ID:         s.ID,
 			Device:     DeviceSummary(s.UserAgent),
 			IP:         s.IP,
-			Method:     methodWords[s.Method],
+			Method:     h.methodText(r.Context(), s, conns),
 			SignedIn:   s.CreatedAt,
 			SignedInAt: s.CreatedAt.UTC().Format("2 Jan 2006, 15:04 UTC"),
 			LastSeen:   s.LastSeenAt,
@@ -97,9 +102,31 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		Account: &accountView{
 			Name: name, Email: v.Account.Email, OrgName: org,
 			Role: roleWords[v.Account.Role], Others: others,
+			HasPassword: v.Account.PasswordHash != "",
 		},
 		Sessions: rows,
 	})
+}
+
+// methodText says how session s was signed in, naming the IdP connection
+// of an SSO sign-in ("with single sign-on (Corp Entra)") when it still
+// exists. names caches connection names across one page's sessions.
+func (h *Handler) methodText(ctx context.Context, s storage.Session, names map[string]string) string {
+	words := methodWords[s.Method]
+	if s.Method != "sso" || s.ConnectionID == "" || h.IdPs == nil {
+		return words
+	}
+	name, ok := names[s.ConnectionID]
+	if !ok {
+		if c, err := h.IdPs.Get(ctx, s.OrgID, s.ConnectionID); err == nil {
+			name = c.Name
+		}
+		names[s.ConnectionID] = name
+	}
+	if name == "" {
+		return words
+	}
+	return words + " (" + name + ")"
 }
 
 var roleWords = map[storage.Role]string{

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,8 +9,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
-	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // notices are the fixed success messages a redirect can ask for with
@@ -44,15 +45,6 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// loginMethod decides how email signs in. Today every account uses a
-// password; the policy engine (SSO enforced or optional, emergency
-// failback) plugs in here and may answer "sso" with a redirect target.
-// Unknown emails must get the same answer as a password account.
-func (h *Handler) loginMethod(acct storage.Account, known bool) string {
-	_, _ = acct, known
-	return "password"
-}
-
 func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
@@ -74,33 +66,116 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	acct, known := h.accountByEmail(r.Context(), email)
-	switch h.loginMethod(acct, known) {
-	default: // "password"
-		h.renderPasswordStep(w, r, http.StatusOK, email, returnTo, "", "")
+	d, err := h.route(r.Context(), email)
+	if err != nil {
+		h.serverError(w, r, "route sign-in", err)
+		return
 	}
+	if d.Method == policy.MethodSSO {
+		h.renderSSORedirect(w, r, email, d.ConnectionSlug, returnTo)
+		return
+	}
+	h.renderPasswordStep(w, r, http.StatusOK, email, returnTo, "", "", d)
 }
 
-// renderPasswordStep shows step 2 for email. The organization is the
-// account's when email names one; otherwise the same fallback every
-// sign-in page uses.
-func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, email, returnTo, errMsg, wait string) {
-	var org string
-	if acct, ok := h.accountByEmail(r.Context(), email); ok {
-		org = h.orgName(r.Context(), &acct)
-	} else {
-		org = h.orgName(r.Context(), nil)
+// route asks the policy engine how email signs in. Without the policy and
+// SSO services every address gets the password step. The engine gives an
+// unknown email the same answer as a password account, so whatever the
+// pages do with the decision cannot enumerate accounts; an address it
+// cannot read gets the password step, whose answer is as uninformative.
+func (h *Handler) route(ctx context.Context, email string) (policy.Decision, error) {
+	password := policy.Decision{Method: policy.MethodPassword}
+	if h.Policies == nil || h.SSO == nil {
+		return password, nil
 	}
+	d, err := h.Policies.Route(ctx, email)
+	var invalid *account.InvalidInputError
+	switch {
+	case errors.As(err, &invalid):
+		return password, nil
+	case err != nil:
+		return policy.Decision{}, err
+	}
+	if d.ConnectionSlug == "" && d.Method != policy.MethodPassword {
+		return password, nil // never a dead end
+	}
+	return d, nil
+}
+
+// renderPasswordStep shows step 2 for email: the password form, and with
+// a "choice" decision the button to sign in through SSO above it. The
+// organization named is the one that verified email's domain, which is
+// the same for known and unknown addresses.
+func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, email, returnTo, errMsg, wait string, d policy.Decision) {
 	v := &view{
 		Title:    "Sign in",
-		Org:      org,
+		Org:      h.emailOrgName(r.Context(), email),
 		Email:    email,
 		ReturnTo: returnTo,
 		Error:    errMsg,
 		WaitText: wait,
 		Focus:    "password",
 	}
+	if d.Method == policy.MethodChoice {
+		v.SSOHref = ssoLoginPath(d.ConnectionSlug, returnTo)
+		v.SSOName = h.ssoLabel(r.Context(), email, d.ConnectionSlug)
+		if errMsg == "" {
+			v.Focus = "" // the SSO button comes first; nothing is in error
+		}
+	}
 	h.render(w, r, status, "password", v)
+}
+
+// renderSSORedirect sends the browser on to /saml/{slug}/login. It is a
+// page that refreshes itself rather than a 303: Chrome applies the sign-in
+// form's CSP form-action 'self' to every redirect that follows a form
+// submission, so a redirect chain from this POST to the IdP's origin would
+// be blocked. The refresh is a new navigation (replacing this page in the
+// history), and the page keeps a link for browsers that do not refresh.
+func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, email, slug, returnTo string) {
+	target := ssoLoginPath(slug, returnTo)
+	h.render(w, r, http.StatusOK, "sso_redirect", &view{
+		Title:   "Continue to single sign-on",
+		Org:     h.emailOrgName(r.Context(), email),
+		Email:   email,
+		Refresh: target,
+		SSOHref: target,
+		SSOName: h.ssoLabel(r.Context(), email, slug),
+	})
+}
+
+// ssoLoginPath is /saml/{slug}/login, with return_to when it is not the
+// default.
+func ssoLoginPath(slug, returnTo string) string {
+	p := "/saml/" + url.PathEscape(slug) + "/login"
+	if returnTo != "" && returnTo != defaultReturnTo {
+		p += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	return p
+}
+
+// ssoLabel names the SSO button: "Corp Entra SSO", or "your
+// organization's SSO" when the connection cannot be named. The connection
+// is looked up in the organization that verified email's domain, which is
+// the only one whose policy can send the address there.
+func (h *Handler) ssoLabel(ctx context.Context, email, slug string) string {
+	const fallback = "your organization's SSO"
+	if h.IdPs == nil {
+		return fallback
+	}
+	o, ok := h.emailOrg(ctx, email)
+	if !ok {
+		return fallback
+	}
+	c, err := h.IdPs.GetBySlug(ctx, o.ID, slug)
+	if err != nil || strings.TrimSpace(c.Name) == "" {
+		return fallback
+	}
+	name := strings.TrimSpace(c.Name)
+	if !strings.Contains(strings.ToLower(name), "sso") {
+		name += " SSO"
+	}
+	return name
 }
 
 // --- step 2: the password ---
@@ -127,6 +202,18 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 		h.loginPasswordGet(w, r)
 		return
 	}
+	// Where SSO is enforced the password is not an alternative, even for
+	// someone who posts it directly: send them to the IdP instead, without
+	// looking at what they typed.
+	d, err := h.route(r.Context(), email)
+	if err != nil {
+		h.serverError(w, r, "route sign-in", err)
+		return
+	}
+	if d.Method == policy.MethodSSO {
+		h.renderSSORedirect(w, r, email, d.ConnectionSlug, returnTo)
+		return
+	}
 	acct, err := h.Accounts.Authenticate(r.Context(), email, r.PostForm.Get("password"), httpserver.ClientIP(r))
 	var throttled *account.ThrottledError
 	var invalid *account.InvalidInputError
@@ -137,13 +224,13 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 		retryAfter(w, throttled.RetryAfter)
 		wait := waitText(throttled.RetryAfter)
 		h.renderPasswordStep(w, r, http.StatusTooManyRequests, email, returnTo,
-			"Too many sign-in attempts. Wait "+wait+", then try again.", wait)
+			"Too many sign-in attempts. Wait "+wait+", then try again.", wait, d)
 		return
 	case errors.Is(err, account.ErrBadCredentials), errors.As(err, &invalid):
 		// Unknown email, wrong password, no password set, suspended: one
 		// answer, so the page says nothing about which.
 		h.Metrics.SignIn("password", "failure")
-		h.renderPasswordStep(w, r, http.StatusUnauthorized, email, returnTo, account.ErrBadCredentials.Error(), "")
+		h.renderPasswordStep(w, r, http.StatusUnauthorized, email, returnTo, account.ErrBadCredentials.Error(), "", d)
 		return
 	default:
 		h.serverError(w, r, "authenticate", err)

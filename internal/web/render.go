@@ -53,6 +53,16 @@ type view struct {
 
 	Account  *accountView
 	Sessions []sessionRow
+
+	// SSO: the "Continue with … SSO" button (SSOHref, SSOName), the page
+	// that moves on to it by itself (Refresh, a same-origin path), the
+	// rejection page's reason and code, and the test sign-in's result.
+	SSOHref string
+	SSOName string
+	Refresh string
+	Reason  string
+	Code    string
+	Test    *testResult
 }
 
 // FieldError returns field's error message, or "".

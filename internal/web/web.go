@@ -17,10 +17,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -31,6 +35,24 @@ type Handler struct {
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
+
+	// The SSO services. Each may be nil: without Policies every email gets
+	// the password step; without SSO the /saml/ routes are not mounted;
+	// without Domains the pages after the email step name no organization
+	// the email's domain would pick.
+	Domains  *domain.Service
+	Policies *policy.Service
+	SSO      *sso.Service
+	IdPs     *idp.Service
+	// Directory answers the reads the public SAML pages need that no
+	// service offers: storage.Store satisfies it. Without it the metadata
+	// endpoint is not mounted and the test sign-in page lists no groups.
+	Directory Directory
+	// Secure is set when Gatehouse is served over HTTPS (config
+	// public_url): the SAML browser-binding cookie is then __Host-,
+	// Secure and SameSite=None.
+	Secure bool
+
 	// ProductName is shown where no organization name applies; default "Gatehouse".
 	ProductName string
 	// ResetLinkTTL is how long a reset link works, as told on the "check
@@ -66,6 +88,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))
 	mux.Handle("POST /account/sessions/revoke-others", h.RequireSession(http.HandlerFunc(h.revokeOthers)))
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
+
+	h.registerSAML(mux)
 }
 
 func (h *Handler) now() time.Time {
@@ -155,18 +179,21 @@ func (h *Handler) RequireSession(next http.Handler) http.Handler {
 // already holds is ended first, and a fresh token is always issued, so a
 // cookie planted before sign-in never becomes an authenticated one.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, acct storage.Account, method string) error {
+	return h.startSessionWith(w, r, session.StartParams{Account: acct, Method: method})
+}
+
+// startSessionWith is startSession for p (an SSO sign-in adds its
+// connection and the IdP's authentication instant); the client's address
+// and browser are filled in from r.
+func (h *Handler) startSessionWith(w http.ResponseWriter, r *http.Request, p session.StartParams) error {
 	if old := h.Sessions.TokenFromRequest(r); old != "" {
 		if err := h.Sessions.Logout(r.Context(), old); err != nil && !errors.Is(err, session.ErrInvalid) {
 			h.log().WarnContext(r.Context(), "ending the previous session before sign-in failed", "err", err)
 		}
 	}
-	ctx := reqctx.WithActor(r.Context(), "account", acct.ID, acct.Email)
-	token, sess, err := h.Sessions.Start(ctx, session.StartParams{
-		Account:   acct,
-		Method:    method,
-		IP:        httpserver.ClientIP(r),
-		UserAgent: r.UserAgent(),
-	})
+	ctx := reqctx.WithActor(r.Context(), "account", p.Account.ID, p.Account.Email)
+	p.IP, p.UserAgent = httpserver.ClientIP(r), r.UserAgent()
+	token, sess, err := h.Sessions.Start(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -192,23 +219,38 @@ func (h *Handler) orgName(ctx context.Context, acct *storage.Account) string {
 	return h.product()
 }
 
-// accountByEmail finds the account an email names, in whichever
-// organization holds it. Emails are unique across the deployment.
-func (h *Handler) accountByEmail(ctx context.Context, email string) (storage.Account, bool) {
-	norm, err := account.NormalizeEmail(email)
+// emailOrg returns the organization that verified email's domain, if any.
+// It is public information (anyone can look up the TXT record), and the
+// same for every address of the domain, known or not, so pages that use it
+// cannot tell whether an account exists.
+func (h *Handler) emailOrg(ctx context.Context, email string) (storage.Organization, bool) {
+	if h.Domains == nil {
+		return storage.Organization{}, false
+	}
+	orgID, ok, err := h.Domains.ManagedBy(ctx, email)
 	if err != nil {
-		return storage.Account{}, false
+		h.log().WarnContext(ctx, "cannot tell which organization manages an email domain", "err", err)
+		return storage.Organization{}, false
 	}
-	orgs, err := h.Accounts.ListOrganizations(ctx)
+	if !ok {
+		return storage.Organization{}, false
+	}
+	o, err := h.Accounts.GetOrganization(ctx, orgID)
 	if err != nil {
-		return storage.Account{}, false
+		return storage.Organization{}, false
 	}
-	for _, o := range orgs {
-		if a, err := h.Accounts.GetMember(ctx, o.ID, norm); err == nil {
-			return a, true
-		}
+	return o, true
+}
+
+// emailOrgName names the organization on the pages after the email step:
+// the one that verified the email's domain, otherwise the fallback every
+// sign-in page uses. Never the account's own organization, which would
+// tell a known address from an unknown one.
+func (h *Handler) emailOrgName(ctx context.Context, email string) string {
+	if o, ok := h.emailOrg(ctx, email); ok && o.Name != "" {
+		return o.Name
 	}
-	return storage.Account{}, false
+	return h.orgName(ctx, nil)
 }
 
 // --- small helpers ---
