@@ -2,12 +2,14 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,10 +21,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -62,6 +69,10 @@ type env struct {
 	store    storage.Store
 	accounts *account.Service
 	sessions *session.Service
+	domains  *domain.Service
+	idps     *idp.Service
+	policies *policy.Service
+	sso      *sso.Service
 	metrics  *metrics.Metrics
 	handler  *web.Handler
 	srv      *httptest.Server
@@ -71,6 +82,10 @@ type env struct {
 
 type envOptions struct {
 	mailer func(publicURL string) mail.Sender // default: an outbox in t.TempDir()
+	store  storage.Store                      // default: a fresh SQLite store
+	// dnsResolver is the DNS server (host:port) domain verification asks;
+	// default the system's.
+	dnsResolver string
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -79,7 +94,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	e := &env{t: t, store: storagetest.NewSQLite(t), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	st := o.store
+	if st == nil {
+		st = storagetest.NewSQLite(t)
+	}
+	e := &env{t: t, store: st, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
 
 	// The server must exist before the services, which put its URL in links.
 	var handler http.Handler
@@ -94,6 +113,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		mailer = &mail.Outbox{Dir: e.outbox}
 	}
 	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
 	t.Cleanup(e.accounts.Wait)
 	e.sessions = session.New(e.store, session.Config{}, log, e.clock.Now)
@@ -102,10 +124,22 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	go func() { e.sessions.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	box, err := secretbox.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
+	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	e.policies = policy.New(e.store, log, e.clock.Now)
+	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
+
 	e.metrics = metrics.New(prometheus.NewRegistry())
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
+		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store,
 	}
 	mux := http.NewServeMux()
 	e.handler.Register(mux)
