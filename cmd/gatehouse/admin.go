@@ -14,6 +14,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -25,9 +27,11 @@ import (
 
 var adminCmd = &cobra.Command{
 	Use:   "admin",
-	Short: "Manage organizations, members, sessions, API tokens and the audit log from the server",
-	Long: `Manage Gatehouse directly against its database. These commands work on the
-server even when the web interface is down. Every change is written to the
+	Short: "Manage organizations, members, sessions, API tokens, SSO and the audit log from the server",
+	Long: `Manage Gatehouse directly against its database: organizations, members,
+sessions, API tokens, email domains, SAML IdP connections, authentication
+policies and the audit log. These commands work on the server even when the
+web interface is down. Every change is written to the
 audit log with the actor "cli" and your operating-system user name.
 
 Output is a table for people; add --json for scripts.`,
@@ -136,16 +140,28 @@ func memberFlag(ctx context.Context, a *app.App, cmd *cobra.Command, org storage
 var fieldFlags = map[string]string{
 	"email": "email", "display_name": "name", "name": "name", "role": "role", "slug": "slug",
 	"org_id": "org", "organization": "org", "id": "id", "account_id": "email",
+	"metadata_url": "metadata-url", "metadata_xml": "metadata-file", "entity_id": "entity-id",
+	"sso_url": "sso-url", "certificates": "cert-file", "certificate": "cert-file",
+	"name_id_format": "name-id-format", "attribute_map": "map", "sso": "sso", "connection": "idp",
 }
 
 // cliErr names the flag at fault in an invalid-input error; service error
 // texts are already sentences for people, so they are kept as they are.
 func cliErr(err error) error {
+	if errors.Is(err, policy.ErrUntestedConnection) {
+		// Also an input error, but the flag is not at fault: say how to
+		// override instead.
+		return fmt.Errorf("%s To enforce it anyway, add --force; the override is recorded in the audit log.", err)
+	}
 	var invalid *account.InvalidInputError
 	if errors.As(err, &invalid) {
 		if f, ok := fieldFlags[invalid.Field]; ok {
 			return fmt.Errorf("--%s: %s", f, invalid.Message)
 		}
+	}
+	var domainInvalid *domain.InvalidInputError
+	if errors.As(err, &domainInvalid) {
+		return fmt.Errorf("--name: %s", domainInvalid.Message)
 	}
 	return err
 }
