@@ -122,79 +122,8 @@ func TestBrowserJourney(t *testing.T) {
 			return s
 		}
 	})
-	shots := os.Getenv("GATEHOUSE_SCREENSHOTS")
-	if shots != "" {
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	deadline, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(deadline,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	defer cancelCtx()
-
-	// Start the browser on ctx with no per-step timeout: a timeout on the
-	// first call's context would stop the whole browser.
-	started := time.Now()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		stepCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		start := time.Now()
-		defer func() { t.Logf("%-32s %v", step, time.Since(start).Round(time.Millisecond)) }()
-		if err := chromedp.Do(stepCtx, actions...); err != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\nat %s:\n%s", step, err, loc, body)
-		}
-	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	path := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, _ := url.Parse(loc)
-		return u.Path
-	}
-	shot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
-		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	b := newBrowser(t, chromium)
+	ctx, deadline, do, textOf, path, shot, css := b.ctx, b.deadline, b.do, b.text, b.path, b.shot, b.css
 	submit := css("main button[type=submit]")
 
 	// 1. The first-admin link creates the owner and signs them in.
@@ -323,7 +252,7 @@ func TestBrowserJourney(t *testing.T) {
 	shot("account")
 
 	// 7. The same pages on a phone and in dark mode, for the screenshots.
-	if shots != "" {
+	if b.shots != "" {
 		phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))
 		do("phone account", phone, chromedp.Reload(), chromedp.WaitVisible(css(".profile")))
 		shot("account-phone")
@@ -353,3 +282,107 @@ func TestBrowserJourney(t *testing.T) {
 		shot("not-found-dark")
 	}
 }
+
+// browser is a headless Chromium for one test, with the helpers the
+// browser tests share. Screenshots go to $GATEHOUSE_SCREENSHOTS when set.
+type browser struct {
+	t        *testing.T
+	ctx      context.Context // the browser's; steps add their own timeout
+	deadline context.Context // the whole test's
+	shots    string
+}
+
+// newBrowser starts Chromium at chromium (testenv.ChromiumPath) with the
+// flags that keep it offline and quiet.
+func newBrowser(t *testing.T, chromium string) *browser {
+	t.Helper()
+	shots := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if shots != "" {
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(deadline,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelCtx)
+
+	// Start the browser on ctx with no per-step timeout: a timeout on the
+	// first call's context would stop the whole browser.
+	started := time.Now()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
+	return &browser{t: t, ctx: ctx, deadline: deadline, shots: shots}
+}
+
+// do runs one step's actions with a 15-second timeout; on failure it
+// reports where the browser was and what the page said.
+func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	stepCtx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	defer func() { b.t.Logf("%-32s %v", step, time.Since(start).Round(time.Millisecond)) }()
+	if err := chromedp.Do(stepCtx, actions...); err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		body, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+		b.t.Fatalf("%s: %v\nat %s:\n%s", step, err, loc, body)
+	}
+}
+
+// text is the visible text of the first element matching sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// location is the page's URL.
+func (b *browser) location() *url.URL {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// path is the page's URL path.
+func (b *browser) path() string { b.t.Helper(); return b.location().Path }
+
+// shot saves a full-page screenshot as name.png when screenshots are on.
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	if b.shots == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) css(s string) chromedp.CSS { return chromedp.CSS(s) }

@@ -63,6 +63,8 @@ type view struct {
 	Reason  string
 	Code    string
 	Test    *testResult
+
+	Wide bool // the wider page layout (/account has it by its Account)
 }
 
 // FieldError returns field's error message, or "".

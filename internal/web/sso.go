@@ -344,6 +344,7 @@ func (h *Handler) renderTestResult(w http.ResponseWriter, r *http.Request, res s
 		Title: "Test sign-in succeeded",
 		Org:   h.orgName(ctx, &acct),
 		Test:  tr,
+		Wide:  true,
 	})
 }
 
