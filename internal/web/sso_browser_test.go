@@ -162,7 +162,7 @@ func TestBrowserSSO(t *testing.T) {
 		chromedp.Click(css("main button[type=submit]")),
 		chromedp.WaitVisible(css(`a[href^="/saml/`+conn.Slug+`/login"]`)),
 	)
-	if s := b.text(`a[href^="/saml/`+conn.Slug+`/login"]`); s != "Continue with Dev IdP SSO" {
+	if s := b.text(`a[href^="/saml/` + conn.Slug + `/login"]`); s != "Continue with Dev IdP SSO" {
 		t.Errorf("SSO button = %q", s)
 	}
 	if s := b.text("main form button[type=submit]"); s != "Sign in with password" {
