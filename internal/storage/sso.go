@@ -142,6 +142,9 @@ type SSOLinks interface {
 	// ErrNotFound unless the connection and the account exist in one org.
 	CreateSSOLink(ctx context.Context, l SSOLink) error
 	GetSSOLink(ctx context.Context, connectionID, subject string) (SSOLink, error)
+	// ListAccountSSOLinks returns every link of the account, at any
+	// connection, ordered by connection ID then creation time.
+	ListAccountSSOLinks(ctx context.Context, accountID string) ([]SSOLink, error)
 	TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error
 	// SetAccountGroups replaces the account's groups (names as the IdP sends them).
 	SetAccountGroups(ctx context.Context, accountID string, groups []string) error

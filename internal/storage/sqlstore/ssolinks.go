@@ -54,6 +54,18 @@ func (s *Store) GetSSOLink(ctx context.Context, connectionID, subject string) (s
 	return l, wrapErr(err, "get SSO link at connection %q", connectionID)
 }
 
+// ListAccountSSOLinks returns the account's links (sso_links_account
+// index), ordered by connection then creation.
+func (s *Store) ListAccountSSOLinks(ctx context.Context, accountID string) ([]storage.SSOLink, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT `+ssoLinkCols+` FROM sso_links
+		WHERE account_id = $1 ORDER BY connection_id, created_at, subject`, accountID)
+	if err != nil {
+		return nil, wrapErr(err, "list SSO links of account %q", accountID)
+	}
+	out, err := collect(rows, scanSSOLink)
+	return out, wrapErr(err, "list SSO links of account %q", accountID)
+}
+
 // TouchSSOLink moves LastLoginAt forward (never backward).
 func (s *Store) TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error {
 	res, err := s.q().ExecContext(ctx, `UPDATE sso_links SET last_login_at = $3

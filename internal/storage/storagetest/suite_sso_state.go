@@ -257,6 +257,16 @@ var ssoLinkTests = []namedTest{
 		wantErr(t, "GetSSOLink", err, nil)
 		wantUTCMicros(t, "LastLoginAt only moves forward", got.LastLoginAt, later)
 
+		links, err := s.ListAccountSSOLinks(ctx, "b")
+		wantErr(t, "ListAccountSSOLinks", err, nil)
+		wantEqual(t, "b's links", links, []storage.SSOLink{
+			storedLink(newLink("c1", "00000000-0000-0000-0000-0000000000AA", "b")),
+			storedLink(newLink("c2", l.Subject, "b")),
+		})
+		links, err = s.ListAccountSSOLinks(ctx, "nobody")
+		wantErr(t, "ListAccountSSOLinks(no links)", err, nil)
+		wantEqual(t, "no links", len(links), 0)
+
 		_, err = s.GetSSOLink(ctx, "c1", "nope")
 		wantErr(t, "GetSSOLink(missing)", err, storage.ErrNotFound)
 		wantErr(t, "TouchSSOLink(missing)", s.TouchSSOLink(ctx, "c1", "nope", later), storage.ErrNotFound)
