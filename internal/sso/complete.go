@@ -115,7 +115,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 		if rej := s.checkDomain(ctx, tx, conn, email); rej != nil {
 			return rej
 		}
-		acct, jit, warnings, err := s.link(ctx, tx, conn, a, id, email, now)
+		acct, jit, warnings, err := s.link(ctx, tx, conn, a, id, email, res.Test, now)
 		if err != nil {
 			return err
 		}

@@ -21,12 +21,16 @@ const maxDisplayName = 100
 // link finds the account the identity signs in to, inside tx:
 //   - by the SSO link (connection, subject), so an email changed at the IdP
 //     moves the account's email instead of creating a second account;
-//   - else by email in the connection's organization, which gets linked;
+//   - else by email in the connection's organization, which gets linked —
+//     unless the account is already linked to another subject of this
+//     connection (see below);
 //   - else, with JIT on, a new member account without a password.
 //
-// The caller has checked that email's domain is verified by the
-// connection's organization.
-func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPConnection, a *saml.Assertion, id saml.Identity, email string, now time.Time) (acct storage.Account, jit bool, warnings []string, err error) {
+// Either way an admin or owner account is signed in only as allowSSO
+// permits. The caller has checked that email's domain is verified by the
+// connection's organization. test marks an admin's test sign-in, which
+// starts no session.
+func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPConnection, a *saml.Assertion, id saml.Identity, email string, test bool, now time.Time) (acct storage.Account, jit bool, warnings []string, err error) {
 	l, err := tx.GetSSOLink(ctx, conn.ID, id.Subject)
 	switch {
 	case err == nil:
@@ -39,6 +43,12 @@ func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPCo
 		}
 		if acct.Status != storage.StatusActive {
 			return acct, false, nil, reject(ReasonAccountSuspended, "account %s is %s", acct.ID, acct.Status)
+		}
+		// An existing link is no licence either: an admin linked while under
+		// an SSO policy and since made the break-glass account must not
+		// stay reachable through the IdP.
+		if err := s.allowSSO(ctx, tx, conn, acct, test); err != nil {
+			return acct, false, nil, err
 		}
 		if acct.Email != email {
 			if acct, err = s.changeEmail(ctx, tx, conn, acct, email, now); err != nil {
@@ -53,6 +63,12 @@ func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPCo
 		case err == nil:
 			if acct.Status != storage.StatusActive {
 				return acct, false, nil, reject(ReasonAccountSuspended, "account %s is %s", acct.ID, acct.Status)
+			}
+			if err := s.checkUnlinked(ctx, tx, conn, acct, id.Subject); err != nil {
+				return acct, false, nil, err
+			}
+			if err := s.allowSSO(ctx, tx, conn, acct, test); err != nil {
+				return acct, false, nil, err
 			}
 		case errors.Is(err, storage.ErrNotFound):
 			if !conn.JIT {
@@ -94,6 +110,61 @@ func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPCo
 	// An IdP that sends no groups attribute at all says nothing about
 	// groups; keep what SCIM or an earlier sign-in stored.
 	return acct, jit, warnings, nil
+}
+
+// checkUnlinked refuses to link acct, found by the asserted email, to
+// subject when the connection already links acct to another subject. The
+// IdP has told us before who this account is; a second identity now
+// claiming its address is an email attribute the user could edit, an
+// address recycled for a new hire, or two IdP records sharing a mail —
+// in every case linking would hand the account to someone else (the same
+// rule changeEmail applies to a linked identity whose email moves onto
+// another account). Links through other connections do not count: an
+// organization moving to a new IdP links each account once per connection.
+func (s *Service) checkUnlinked(ctx context.Context, tx storage.Store, conn storage.IdPConnection, acct storage.Account, subject string) error {
+	links, err := tx.ListAccountSSOLinks(ctx, acct.ID)
+	if err != nil {
+		return fmt.Errorf("sso: look up links of account: %w", err)
+	}
+	for _, l := range links {
+		if l.ConnectionID == conn.ID && l.Subject != subject {
+			return reject(ReasonEmailConflict, "account %s is already linked to another identity of this connection (subject %q), not to %q",
+				acct.ID, trunc(l.Subject, 80), trunc(subject, 80))
+		}
+	}
+	return nil
+}
+
+// allowSSO decides whether the IdP may sign in acct, which the caller
+// found by link or email. Members may (the organization's IdP speaks for
+// its verified domains, and JIT roll-outs start while the default policy
+// still has SSO off). An admin or owner may only when the account's
+// policy signs it in through this very connection (SSO enforced or
+// optional): the break-glass admin's policy has SSO off precisely so that
+// whoever controls the IdP — or an IdP user able to set their email
+// attribute — cannot assert their way into an admin account, past
+// Gatehouse's MFA. Automatic linking of admins is opt-in through policy,
+// as IdPs such as Okta and Keycloak make linking by email opt-in.
+//
+// A test sign-in is exempt: an admin of the organization started it (and
+// proved so to Begin), and it starts no session. The link it may create
+// grants nothing later, since every later sign-in passes here again.
+func (s *Service) allowSSO(ctx context.Context, tx storage.Store, conn storage.IdPConnection, acct storage.Account, test bool) error {
+	if test || !acct.Role.IsAdmin() {
+		return nil
+	}
+	p, err := tx.PolicyFor(ctx, acct.OrgID, acct.ID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return reject(ReasonSSONotAllowed, "admin account %s falls under no policy, so no policy lets it sign in through this connection", acct.ID)
+	case err != nil:
+		return fmt.Errorf("sso: look up policy of account: %w", err)
+	}
+	if (p.SSO == storage.SSOEnforced || p.SSO == storage.SSOOptional) && p.ConnectionID == conn.ID {
+		return nil
+	}
+	return reject(ReasonSSONotAllowed, "admin account %s is under policy %q (SSO %s), which does not sign it in through this connection",
+		acct.ID, trunc(p.Name, 100), p.SSO)
 }
 
 // changeEmail follows an email change at the IdP. The new domain was

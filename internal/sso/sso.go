@@ -277,6 +277,11 @@ const (
 	ReasonConnectionMisconfigured = "connection_misconfigured"
 )
 
+// ReasonSSONotAllowed: an admin or owner account whose policy does not sign
+// it in through this connection (SSO off — the break-glass account — or
+// another connection). See Service.allowSSO.
+const ReasonSSONotAllowed = "sso_not_allowed_for_account"
+
 func reject(reason, format string, args ...any) *Rejection {
 	return &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
