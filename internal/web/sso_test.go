@@ -367,3 +367,54 @@ func TestSSOPagesKeepTheRules(t *testing.T) {
 		}
 	}
 }
+
+// TestSSOParallelTabs: sign-ins started in two tabs of one browser both
+// complete, in either order, and a successful one leaves the cookie for
+// the other.
+func TestSSOParallelTabs(t *testing.T) {
+	e := newEnv(t)
+	dev := e.startDevIdP()
+	org, conn := e.corpOrg(dev, nil)
+	e.setSSO(org.ID, storage.SSOEnforced, conn)
+
+	c := e.client()
+	first := c.startSSO(erinEmail, "/account?tab=1")
+	second := c.startSSO(erinEmail, "/account?tab=2")
+	postSecond := dev.signInAtIdP(t, second, erinEmail, erinPassword)
+	postFirst := dev.signInAtIdP(t, first, erinEmail, erinPassword)
+	for _, tc := range []struct {
+		post idpForm
+		want string
+	}{{postSecond, "/account?tab=2"}, {postFirst, "/account?tab=1"}} {
+		r := c.postACS(tc.post, dev.srv.URL)
+		if r.status != http.StatusSeeOther || r.location() != tc.want {
+			t.Fatalf("tab landing on %s: %d → %q\n%s", tc.want, r.status, r.location(), text(r.body))
+		}
+	}
+}
+
+// TestSSOBindingCookieOnHTTPS: behind https the binding cookie is
+// __Host-, Secure and SameSite=None, so the IdP's cross-site post carries
+// it.
+func TestSSOBindingCookieOnHTTPS(t *testing.T) {
+	e := newEnv(t)
+	e.handler.Secure = true
+	dev := e.startDevIdP()
+	_, conn := e.corpOrg(dev, nil)
+	r := e.client().get("/saml/" + conn.Slug + "/login")
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("begin: %d", r.status)
+	}
+	var got *http.Cookie
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		if strings.HasPrefix(ck.Name, "__Host-gatehouse_saml") {
+			got = ck
+		}
+	}
+	if got == nil {
+		t.Fatalf("no __Host-gatehouse_saml cookie in %q", r.header.Values("Set-Cookie"))
+	}
+	if !got.Secure || !got.HttpOnly || got.SameSite != http.SameSiteNoneMode || got.Path != "/" || got.Domain != "" || got.MaxAge != 600 {
+		t.Errorf("cookie = %+v", got)
+	}
+}
