@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -12,9 +13,28 @@ import (
 // account ID, so an unknown email throttles exactly like a known one and the
 // throttle says nothing about which accounts exist.
 func acctKey(email string) string  { return "acct:" + email }
-func ipKey(ip string) string       { return "ip:" + ip }
+func ipKey(ip string) string       { return "ip:" + throttleAddr(ip) }
 func resetKey(email string) string { return "reset:" + email }
-func resetIPKey(ip string) string  { return "resetip:" + ip }
+func resetIPKey(ip string) string  { return "resetip:" + throttleAddr(ip) }
+
+// throttleAddr is the part of a client address that per-address limits
+// count. An IPv6 subscriber is usually given a whole /64 (RFC 6177), so
+// keyed by the full address a sprayer could take a fresh address for every
+// guess and never reach the limit: IPv6 counts per /64. An IPv4-mapped IPv6
+// address is the IPv4 address it carries, and a zone says nothing about
+// the sender. Anything that does not parse (callers outside HTTP) is kept
+// as given.
+func throttleAddr(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
 func throttleKeys(email, ip string) []string {
 	keys := make([]string, 0, 2)
 	if email != "" {
