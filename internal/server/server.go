@@ -28,7 +28,8 @@ func Handler(a *app.App) (http.Handler, error) {
 		Secure: a.Config.Secure(),
 	}
 	pages.Register(mux)
-	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Store: a.Store, Log: a.Log, Now: a.Now}
+	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
+		Store: a.Store, Log: a.Log, Now: a.Now}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
