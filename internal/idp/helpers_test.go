@@ -81,7 +81,9 @@ func newEnv(t *testing.T, st storage.Store) *env {
 		t.Fatal(err)
 	}
 	c := &clock{t: t0}
-	svc := New(st, box, Config{PublicURL: "https://gatehouse.test/"}, nil, c.Now)
+	// The metadata test servers listen on loopback, which the fetch guard
+	// refuses unless allowed (see TestMetadataSSRF).
+	svc := New(st, box, Config{PublicURL: "https://gatehouse.test/", MetadataAllowedNetworks: LoopbackNetworks}, nil, c.Now)
 	svc.genKey = func() (*rsa.PrivateKey, error) { return spKey, nil }
 	return &env{t: t, ctx: context.Background(), st: st, box: box, clock: c, svc: svc}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +33,18 @@ type Config struct {
 	// MetadataRefresh is how old fetched metadata may get before Run
 	// fetches it again; default 24h.
 	MetadataRefresh time.Duration
-	// HTTPClient fetches metadata; nil means http.DefaultClient (FetchMetadata
-	// bounds the time and size either way).
+	// HTTPClient fetches metadata; nil means a client that refuses to
+	// connect to loopback, private, link-local and other non-public
+	// addresses (see fetch.go), except MetadataAllowedNetworks and, when
+	// PublicURL is itself on loopback (development), loopback. A client
+	// given here replaces that guard entirely. FetchMetadata bounds the
+	// time and size either way.
 	HTTPClient *http.Client
+	// MetadataAllowedNetworks are non-public networks metadata may still
+	// be fetched from, e.g. an intranet ADFS farm's. Any organization's
+	// admin can then make the server fetch from them, so list only what
+	// every tenant may reach.
+	MetadataAllowedNetworks []netip.Prefix
 }
 
 // Service is the IdP connection service.
@@ -55,6 +65,9 @@ func New(store storage.Store, box *secretbox.Box, cfg Config, log *slog.Logger, 
 		cfg.MetadataRefresh = 24 * time.Hour
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = metadataClient(cfg)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
