@@ -80,7 +80,9 @@ func newEnv(t testing.TB, st storage.Store) *env {
 		t.Fatal(err)
 	}
 	c := &clock{t: t0}
-	idps := idp.New(st, box, idp.Config{PublicURL: "https://gatehouse.test"}, nil, c.Now)
+	// The development IdP of TestDevIdPRoundTrip serves its metadata on
+	// loopback, which the metadata fetch guard refuses unless allowed.
+	idps := idp.New(st, box, idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, nil, c.Now)
 	e := &env{
 		t: t, ctx: context.Background(), st: st, clock: c, idps: idps,
 		svc:    New(st, idps, nil, c.Now, Options{}),
