@@ -59,7 +59,9 @@ func newEnv(t *testing.T) *env {
 	sessions := session.New(store, session.Config{}, log, time.Now)
 	dns := startDNS(t)
 	domains := domain.New(store, dns.addr, log, time.Now)
-	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
+	// The development IdP (startDevIdP) serves its metadata on loopback,
+	// which the metadata fetch guard refuses unless allowed.
+	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)
 	policies := policy.New(store, log, time.Now)
 
 	mux := http.NewServeMux()
