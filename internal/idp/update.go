@@ -104,11 +104,14 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in UpdateInput) 
 				*d = v.(bool)
 			}
 		}
+		var voided bool
 		out, err = tx.UpdateIdPConnection(ctx, id, func(c *storage.IdPConnection) error {
 			changed = changed[:0]
 			if c.OrgID != orgID {
 				return storage.ErrNotFound
 			}
+			before := *c
+			defer func() { voided = voidTest(before, c) }()
 			if in.Name != nil && name != c.Name {
 				set("name", &c.Name, name)
 			}
@@ -167,6 +170,9 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in UpdateInput) 
 			return nil
 		}
 		details := map[string]string{"changed": strings.Join(slices.Compact(changed), ",")}
+		if voided {
+			details["test_voided"] = "true"
+		}
 		for _, f := range []struct {
 			k string
 			v *bool
@@ -183,6 +189,35 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in UpdateInput) 
 		return cur, err
 	}
 	return out, nil
+}
+
+// voidTest clears after.TestedAt, and reports so, when an admin's change
+// from before to after can break sign-ins that worked in the test: another
+// entity ID or SSO URL, a trusted certificate removed, another NameID
+// format or attribute mapping, signed requests switched, or SHA-1 or
+// expired certificates no longer tolerated. Enforcing SSO requires a test
+// sign-in precisely because such mistakes lock everyone out; a test of the
+// old settings proves nothing about the new ones. Renaming, adding a
+// certificate or the JIT and IdP-initiated switches keep the test.
+// Metadata refreshes (RefreshMetadata) are the IdP's own changes, e.g. a
+// certificate rollover, and keep it too.
+func voidTest(before storage.IdPConnection, after *storage.IdPConnection) bool {
+	if before.TestedAt.IsZero() {
+		return false
+	}
+	void := before.EntityID != after.EntityID || before.SSOURL != after.SSOURL ||
+		before.NameIDFormat != after.NameIDFormat || !maps.Equal(before.AttributeMap, after.AttributeMap) ||
+		before.SignRequests != after.SignRequests ||
+		(before.AllowSHA1 && !after.AllowSHA1) || (before.AllowExpiredCerts && !after.AllowExpiredCerts)
+	for _, p := range before.SigningCertsPEM {
+		if !slices.Contains(after.SigningCertsPEM, p) {
+			void = true
+		}
+	}
+	if void {
+		after.TestedAt = time.Time{}
+	}
+	return void
 }
 
 // applySource copies what was read from metadata onto c.
@@ -244,6 +279,7 @@ func (s *Service) changeCerts(ctx context.Context, orgID, id, action, fp string,
 	var out storage.IdPConnection
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
 		var err error
+		var voided bool
 		out, err = tx.UpdateIdPConnection(ctx, id, func(c *storage.IdPConnection) error {
 			if c.OrgID != orgID {
 				return storage.ErrNotFound
@@ -259,18 +295,23 @@ func (s *Service) changeCerts(ctx context.Context, orgID, id, action, fp string,
 			for i, cert := range certs {
 				fps[i] = saml.Fingerprint(cert)
 			}
+			before := *c
 			if err := fn(c, fps); err != nil {
 				return err
 			}
+			voided = voidTest(before, c)
 			c.UpdatedAt = now
 			return nil
 		})
 		if err != nil {
 			return mapErr(err, "IdP connection "+quote(id))
 		}
+		details := map[string]string{"fingerprint": fp, "certificates": strconv.Itoa(len(out.SigningCertsPEM))}
+		if voided {
+			details["test_voided"] = "true"
+		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
-			OrgID: orgID, Action: action, TargetType: "idp_connection", TargetID: id,
-			Details: map[string]string{"fingerprint": fp, "certificates": strconv.Itoa(len(out.SigningCertsPEM))},
+			OrgID: orgID, Action: action, TargetType: "idp_connection", TargetID: id, Details: details,
 		})
 	})
 	if err != nil {
