@@ -3,19 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os/signal"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
-	"github.com/gatehouse-id/gatehouse/internal/saml"
 )
 
 // devdns is the honest local path for domain verification: Gatehouse does
@@ -120,123 +117,15 @@ func parseDevDNSRecords(specs []string) (map[string][]string, error) {
 	return out, nil
 }
 
-// devDNS is a running development DNS server.
-type devDNS struct {
-	addr    string
-	servers []*dns.Server
-
-	mu      sync.Mutex
-	records map[string][]string // FQDN → values
-}
-
-// startDevDNS serves records on listen, a loopback host:port (port 0
-// picks a port free for both UDP and TCP).
-func startDevDNS(listen string, records map[string][]string) (*devDNS, error) {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil, fmt.Errorf("--listen %q must be host:port, e.g. 127.0.0.1:5353", listen)
+// startDevDNS starts the server on listen (--listen), naming the flag in
+// the errors about the address itself.
+func startDevDNS(listen string, records map[string][]string) (*devdns.Server, error) {
+	s, err := devdns.Start(listen, records)
+	switch {
+	case errors.Is(err, devdns.ErrNotHostPort):
+		return nil, fmt.Errorf("--listen %q %w", listen, devdns.ErrNotHostPort)
+	case errors.Is(err, devdns.ErrNotLoopback):
+		return nil, fmt.Errorf("--listen %q: %w", listen, devdns.ErrNotLoopback)
 	}
-	if !saml.IsLoopbackHost(host) {
-		return nil, fmt.Errorf("--listen %q: devdns listens on loopback addresses only (127.0.0.1, ::1, localhost)", listen)
-	}
-	var pc net.PacketConn
-	var ln net.Listener
-	for attempt := 0; ln == nil; attempt++ {
-		if attempt == 20 {
-			return nil, fmt.Errorf("no port free for both UDP and TCP on %s", host)
-		}
-		p, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s (UDP): %w", listen, err)
-		}
-		l, err := net.Listen("tcp", p.LocalAddr().String())
-		if err != nil {
-			_ = p.Close()
-			if port != "0" {
-				return nil, fmt.Errorf("listen on %s (TCP): %w", listen, err)
-			}
-			continue
-		}
-		pc, ln = p, l
-	}
-	s := &devDNS{addr: pc.LocalAddr().String(), records: map[string][]string{}}
-	for n, vs := range records {
-		s.records[n] = append([]string(nil), vs...)
-	}
-	handler := dns.HandlerFunc(s.serve)
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go func() { _ = srv.ActivateAndServe() }()
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			s.Close()
-			return nil, errors.New("the DNS server did not start")
-		}
-		s.servers = append(s.servers, srv)
-	}
-	return s, nil
-}
-
-// Addr is the host:port the server answers on.
-func (s *devDNS) Addr() string { return s.addr }
-
-// Set replaces the TXT values of name.
-func (s *devDNS) Set(name string, values ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.records[dns.Fqdn(strings.ToLower(name))] = values
-}
-
-// Close stops the server.
-func (s *devDNS) Close() {
-	for _, srv := range s.servers {
-		_ = srv.Shutdown()
-	}
-}
-
-func (s *devDNS) serve(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	s.mu.Lock()
-	for _, q := range r.Question {
-		values, known := s.records[strings.ToLower(q.Name)]
-		if !known {
-			m.Rcode = dns.RcodeNameError
-			continue
-		}
-		if q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY {
-			continue // the name exists, without records of that type
-		}
-		for _, v := range values {
-			m.Answer = append(m.Answer, &dns.TXT{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 5},
-				Txt: chunk(v, 255),
-			})
-		}
-	}
-	s.mu.Unlock()
-	if opt := r.IsEdns0(); opt != nil {
-		m.SetEdns0(opt.UDPSize(), false)
-	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-		size := dns.MinMsgSize
-		if opt := r.IsEdns0(); opt != nil {
-			size = int(opt.UDPSize())
-		}
-		m.Truncate(size) // sets TC, so the resolver retries over TCP
-	}
-	_ = w.WriteMsg(m)
-}
-
-// chunk splits v into TXT character-strings of at most n bytes.
-func chunk(v string, n int) []string {
-	var out []string
-	for len(v) > n {
-		out = append(out, v[:n])
-		v = v[n:]
-	}
-	return append(out, v)
+	return s, err
 }

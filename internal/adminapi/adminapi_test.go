@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -38,7 +39,7 @@ type env struct {
 	domains  *domain.Service
 	idps     *idp.Service
 	policies *policy.Service
-	dns      *dnsServer
+	dns      *devdns.Server
 	url      string
 	outbox   string
 
@@ -57,8 +58,12 @@ func newEnv(t *testing.T) *env {
 	accounts := account.New(store, &mail.Outbox{Dir: outbox, Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
 	sessions := session.New(store, session.Config{}, log, time.Now)
-	dns := startDNS(t)
-	domains := domain.New(store, dns.addr, log, time.Now)
+	dns, err := devdns.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Close)
+	domains := domain.New(store, dns.Addr(), log, time.Now)
 	// The development IdP (startDevIdP) serves its metadata on loopback,
 	// which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)

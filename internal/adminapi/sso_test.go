@@ -69,7 +69,7 @@ func TestDomains(t *testing.T) {
 	}
 
 	// A wrong value is named as such.
-	e.dns.addTXT("corp.example", "gatehouse-verification=someone-elses")
+	e.dns.Add("corp.example", "gatehouse-verification=someone-elses")
 	r = e.do("POST", "/api/v1/domains/corp.example/verify", e.tokenA, []byte(`{}`))
 	r.json(t, &eb)
 	if r.status != 422 || eb.Error.Code != "verification_failed" || !strings.Contains(eb.Error.Message, "does not match") {
@@ -77,7 +77,7 @@ func TestDomains(t *testing.T) {
 	}
 
 	// Published: verified.
-	e.dns.addTXT("corp.example", d.TXTRecord.Value)
+	e.dns.Add("corp.example", d.TXTRecord.Value)
 	r = e.do("POST", "/api/v1/domains/"+d.ID+"/verify", e.tokenA, nil)
 	r.json(t, &d)
 	if r.status != 200 || !d.Verified || d.VerifiedAt == nil || d.LastError != "" {
@@ -94,7 +94,7 @@ func TestDomains(t *testing.T) {
 	if r.status != 201 || db.TXTRecord.Value == d.TXTRecord.Value {
 		t.Fatalf("org B's claim = %d %s", r.status, r.body)
 	}
-	e.dns.addTXT("corp.example", db.TXTRecord.Value)
+	e.dns.Add("corp.example", db.TXTRecord.Value)
 	r = e.do("POST", "/api/v1/domains/"+db.ID+"/verify", e.tokenB, nil)
 	if r.status != 409 || r.errCode(t) != "domain_taken" {
 		t.Errorf("org B verifying a taken domain = %d %s", r.status, r.body)
@@ -423,7 +423,7 @@ func TestSSOOrganizationIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.dns.addTXT("beta.example", e.domains.TXTRecord(db))
+	e.dns.Add("beta.example", e.domains.TXTRecord(db))
 
 	before, countsB := e.auditCount(), e.ssoCounts(e.orgB.ID)
 	const ghost = "0b5e7a43-0000-4000-8000-000000000000"

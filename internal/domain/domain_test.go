@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -37,15 +38,20 @@ func (c *clock) advance(d time.Duration) {
 
 type env struct {
 	store storage.Store
-	dns   *dnsServer
+	dns   *devdns.Server
 	clk   *clock
 	svc   *domain.Service
 }
 
 func newEnv(t *testing.T, s storage.Store) *env {
 	t.Helper()
-	e := &env{store: s, dns: startDNS(t), clk: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}}
-	e.svc = domain.New(s, e.dns.addr, slog.New(slog.DiscardHandler), e.clk.now)
+	dns, err := devdns.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Close)
+	e := &env{store: s, dns: dns, clk: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}}
+	e.svc = domain.New(s, dns.Addr(), slog.New(slog.DiscardHandler), e.clk.now)
 	return e
 }
 
@@ -208,8 +214,8 @@ func TestVerify(t *testing.T) {
 
 		t.Run("Success", func(t *testing.T) {
 			d := e.add(t, "a", "ok.example")
-			e.dns.addTXT("ok.example", "v=spf1 include:spf.protection.outlook.com -all")
-			e.dns.addTXT("ok.example", "  "+e.svc.TXTRecord(d)+" ") // stray spaces are forgiven
+			e.dns.Add("ok.example", "v=spf1 include:spf.protection.outlook.com -all")
+			e.dns.Add("ok.example", "  "+e.svc.TXTRecord(d)+" ") // stray spaces are forgiven
 			e.clk.advance(time.Minute)
 			got, err := e.svc.Verify(ctx, "a", d.ID)
 			if err != nil {
@@ -229,17 +235,17 @@ func TestVerify(t *testing.T) {
 				}
 			}
 			// Verifying again is a no-op: no lookup, no event, same time.
-			q, n := e.dns.queries.Load(), len(e.events(t, "a"))
+			q, n := e.dns.Queries(), len(e.events(t, "a"))
 			e.clk.advance(time.Minute)
 			again, err := e.svc.Verify(ctx, "a", d.ID)
-			if err != nil || again != got || e.dns.queries.Load() != q || len(e.events(t, "a")) != n {
-				t.Fatalf("second Verify = %+v, %v (queries %d→%d)", again, err, q, e.dns.queries.Load())
+			if err != nil || again != got || e.dns.Queries() != q || len(e.events(t, "a")) != n {
+				t.Fatalf("second Verify = %+v, %v (queries %d→%d)", again, err, q, e.dns.Queries())
 			}
 		})
 
 		t.Run("WrongToken", func(t *testing.T) {
 			d := e.add(t, "a", "wrong.example")
-			e.dns.addTXT("wrong.example", "gatehouse-verification=not-this-one")
+			e.dns.Add("wrong.example", "gatehouse-verification=not-this-one")
 			got, err := e.svc.Verify(ctx, "a", d.ID)
 			wantErrIs(t, "Verify", err, domain.ErrNotVerified)
 			want := "The gatehouse-verification TXT record at wrong.example does not match this organization's. Publish exactly " +
@@ -252,7 +258,7 @@ func TestVerify(t *testing.T) {
 
 		t.Run("MissingRecordThenAdded", func(t *testing.T) {
 			d := e.add(t, "a", "later.example")
-			e.dns.addTXT("later.example", "google-site-verification=abc")
+			e.dns.Add("later.example", "google-site-verification=abc")
 			got, err := e.svc.Verify(ctx, "a", d.ID)
 			wantErrIs(t, "Verify before publishing", err, domain.ErrNotVerified)
 			want := "No TXT record " + e.svc.TXTRecord(d) + " found at later.example. DNS changes can take a while to appear."
@@ -265,7 +271,7 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("stored LastError = %q", stored.LastError)
 			}
 
-			e.dns.addTXT("later.example", e.svc.TXTRecord(d))
+			e.dns.Add("later.example", e.svc.TXTRecord(d))
 			e.clk.advance(time.Hour)
 			got, err = e.svc.Verify(ctx, "a", d.ID)
 			if err != nil || got.VerifiedAt.IsZero() || got.LastError != "" {
@@ -290,21 +296,21 @@ func TestVerify(t *testing.T) {
 			want := e.svc.TXTRecord(d)
 			records := [][]string{{want[:10], want[10:]}}
 			for i := range 4 {
-				records = append(records, chunks(fmt.Sprintf("v=DKIM1; k=rsa; p=%d", i)+strings.Repeat("M", 600), 255))
+				records = append(records, devdns.SplitTXT(fmt.Sprintf("v=DKIM1; k=rsa; p=%d", i)+strings.Repeat("M", 600)))
 			}
-			e.dns.setTXT("long.example", records...)
-			tcp := e.dns.tcpQueries.Load()
+			e.dns.SetRecords("long.example", records...)
+			tcp := e.dns.TCPQueries()
 			if _, err := e.svc.Verify(ctx, "a", d.ID); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if e.dns.tcpQueries.Load() == tcp {
+			if e.dns.TCPQueries() == tcp {
 				t.Fatal("the answer did not need TCP; make the records longer")
 			}
 		})
 
 		t.Run("DNSFailure", func(t *testing.T) {
 			d := e.add(t, "a", "broken.example")
-			e.dns.setServfail("broken.example", true)
+			e.dns.SetServfail("broken.example", true)
 			got, err := e.svc.Verify(ctx, "a", d.ID)
 			wantErrIs(t, "Verify", err, domain.ErrNotVerified)
 			want := "Could not look up the TXT records of broken.example: the DNS server did not answer properly. Try again in a few minutes."
@@ -324,8 +330,8 @@ func TestSecondOrgToVerifyIsRefused(t *testing.T) {
 		da := e.add(t, "a", "corp.example")
 		db := e.add(t, "b", "corp.example")
 		// Both publish their records; a verifies first.
-		e.dns.addTXT("corp.example", e.svc.TXTRecord(da))
-		e.dns.addTXT("corp.example", e.svc.TXTRecord(db))
+		e.dns.Add("corp.example", e.svc.TXTRecord(da))
+		e.dns.Add("corp.example", e.svc.TXTRecord(db))
 		if _, err := e.svc.Verify(adminCtx(t, "a"), "a", da.ID); err != nil {
 			t.Fatalf("a verifies: %v", err)
 		}
@@ -366,7 +372,7 @@ func TestConcurrentVerifyOneWinner(t *testing.T) {
 			org := fmt.Sprintf("org%d", i)
 			e.org(t, org)
 			ds[i] = e.add(t, org, "contested.example")
-			e.dns.addTXT("contested.example", e.svc.TXTRecord(ds[i]))
+			e.dns.Add("contested.example", e.svc.TXTRecord(ds[i]))
 		}
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -411,7 +417,7 @@ func TestOrgIsolation(t *testing.T) {
 		e.org(t, "a")
 		e.org(t, "b")
 		da := e.add(t, "a", "a-corp.example")
-		e.dns.addTXT("a-corp.example", e.svc.TXTRecord(da))
+		e.dns.Add("a-corp.example", e.svc.TXTRecord(da))
 		before := len(e.events(t, "a"))
 		bctx := adminCtx(t, "b")
 
