@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -25,7 +26,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		Accounts: a.Accounts, Sessions: a.Sessions, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Directory: a.Store,
-		Secure: a.Config.Secure(),
+		Secure: a.Config.Secure(), Limiter: ratelimit.New(a.Store, a.Now),
 	}
 	pages.Register(mux)
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
@@ -140,6 +141,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Accounts: e.accounts, Sessions: e.sessions, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store,
+		Limiter: ratelimit.New(e.store, e.clock.Now),
 	}
 	mux := http.NewServeMux()
 	e.handler.Register(mux)

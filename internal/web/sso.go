@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -77,6 +79,22 @@ type testResult struct {
 	Warnings   []string
 }
 
+// Per-address limits. Starting a sign-in stores an AuthnRequest, and every
+// rejected response writes an audit event, so an anonymous client must not
+// be able to do either without bound. The budgets are generous because a
+// whole office may share one address at nine in the morning.
+var (
+	ssoBeginLimit  = ratelimit.Rule{Name: "sso_begin", Max: 600, Window: 5 * time.Minute}
+	acsRejectLimit = ratelimit.Rule{Name: "sso_rejected", Max: 50, Window: 15 * time.Minute}
+)
+
+// tooMany answers a rate-limited request with 429 and Retry-After.
+func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	h.Metrics.SignIn("sso", "throttled")
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+	h.ErrorPage(w, r, http.StatusTooManyRequests, "Too many single sign-on attempts from your network. Wait a few minutes and try again.")
+}
+
 func (h *Handler) registerSAML(mux *http.ServeMux) {
 	if h.SSO == nil {
 		return
@@ -138,6 +156,13 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		// The service checks the tester again, by the actor.
 		ctx = reqctx.WithActor(ctx, "account", admin.ID, admin.Email)
+	}
+	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
+		h.serverError(w, r, "rate limit", err)
+		return
+	} else if !ok {
+		h.tooMany(w, r, wait)
+		return
 	}
 	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, returnTo, test, h.bindingSecret(r))
 	switch {
@@ -209,11 +234,23 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slug := r.PathValue("slug")
+	ip := httpserver.ClientIP(r)
+	if over, wait, err := h.Limiter.Exceeded(r.Context(), acsRejectLimit, ip); err != nil {
+		h.serverError(w, r, "rate limit", err)
+		return
+	} else if over {
+		// Refused before validation: no audit event per attempt.
+		h.tooMany(w, r, wait)
+		return
+	}
 	res, err := h.SSO.Complete(r.Context(), slug, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"), h.bindingSecret(r))
 	var rej *sso.Rejection
 	switch {
 	case errors.As(err, &rej):
 		h.Metrics.SignIn("sso", "failure")
+		if err := h.Limiter.Count(r.Context(), acsRejectLimit, ip); err != nil {
+			h.Log.WarnContext(r.Context(), "count rejected SAML response", "err", err)
+		}
 		h.ssoRejected(w, r, slug, rej)
 		return
 	case err != nil:

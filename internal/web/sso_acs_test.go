@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -167,4 +168,35 @@ func (e *env) sessionCount(t *testing.T) int {
 		}
 	}
 	return n
+}
+
+// A client posting rejected responses again and again is refused before
+// validation once it has used its budget, so it cannot fill the audit log;
+// the refusal says when to try again.
+func TestACSRejectionsAreRateLimited(t *testing.T) {
+	e := newEnv(t)
+	dev := e.startDevIdP()
+	_, conn := e.corpOrg(dev, nil)
+	acsPath := "/saml/" + conn.Slug + "/acs"
+	c := e.client()
+	garbage := url.Values{"SAMLResponse": {"not a response"}}.Encode()
+	for i := 0; i < 50; i++ {
+		if r := c.postRaw(acsPath, garbage, nil); r.status != http.StatusBadRequest {
+			t.Fatalf("rejection %d: status %d", i+1, r.status)
+		}
+	}
+	before := e.auditCount()
+	r := c.postRaw(acsPath, garbage, nil)
+	expect(t, r, http.StatusTooManyRequests, "Too many single sign-on attempts")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the 429")
+	}
+	if e.auditCount() != before {
+		t.Error("a rate-limited post was still validated and audited")
+	}
+	// The budget comes back after the window.
+	e.clock.Advance(16 * time.Minute)
+	if r := c.postRaw(acsPath, garbage, nil); r.status != http.StatusBadRequest {
+		t.Errorf("after the window: status %d, want the post validated again", r.status)
+	}
 }

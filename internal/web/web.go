@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
@@ -48,6 +49,9 @@ type Handler struct {
 	// service offers: storage.Store satisfies it. Without it the metadata
 	// endpoint is not mounted and the test sign-in page lists no groups.
 	Directory Directory
+	// Limiter bounds SSO sign-ins started and rejected SAML responses per
+	// client address; nil disables the limits.
+	Limiter *ratelimit.Limiter
 	// Secure is set when Gatehouse is served over HTTPS (config
 	// public_url): the SAML browser-binding cookie is then __Host-,
 	// Secure and SameSite=None.
