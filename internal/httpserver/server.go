@@ -114,8 +114,8 @@ func (s *Server) clientIP(r *http.Request) string {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(strings.TrimSpace(hops[i]))
+		if !ok {
 			break // a malformed hop: stop believing anything left of it
 		}
 		a = a.Unmap()
@@ -125,6 +125,21 @@ func (s *Server) clientIP(r *http.Request) string {
 		peer = a
 	}
 	return peer.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with
+// the client's port as Azure Application Gateway writes it
+// ("203.0.113.7:50123", "[2001:db8::7]:443"). Refusing the port form would
+// make every client behind such a proxy look like the proxy itself, so
+// that one sprayer's failures throttle everyone's sign-in.
+func parseHop(h string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

@@ -41,6 +41,13 @@ func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
 		{"two trusted hops", "10.0.0.2:5000", "198.51.100.7, 10.0.0.3", "198.51.100.7"},
 		{"garbage hop stops the walk", "10.0.0.2:5000", "198.51.100.7, not-an-ip", "10.0.0.2"},
 		{"IPv4-mapped IPv6 peer", "[::ffff:203.0.113.9]:5000", "", "203.0.113.9"},
+		// Azure Application Gateway (and some other proxies) write the
+		// client's port into the hop. Read as garbage, every client behind
+		// the proxy became the proxy: one sprayer's failures throttled
+		// everyone's sign-in, and the sprayer itself was never told apart.
+		{"hop with a port", "10.0.0.2:5000", "198.51.100.7:50123", "198.51.100.7"},
+		{"IPv6 hop with a port", "10.0.0.2:5000", "[2001:db8::7]:443", "2001:db8::7"},
+		{"client-written port does not hide the real hop", "10.0.0.2:5000", "1.2.3.4:80, 198.51.100.7:50123", "198.51.100.7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
