@@ -54,6 +54,9 @@ func TestPeekInResponseTo(t *testing.T) {
 		{"long ID", enc(`<samlp:Response ` + ns + ` InResponseTo="_` + strings.Repeat("a", 200) + `"/>`), "", saml.ReasonInResponseToMismatch},
 		{"other namespace", enc(`<samlp:Response xmlns:samlp="urn:x" InResponseTo="_a"/>`), "", saml.ReasonMalformed},
 		{"assertion root", enc(`<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"/>`), "", saml.ReasonMalformed},
+		// The validator accepts a UTF-8 byte order mark (some IdPs write
+		// one); the peek must not refuse what the validator accepts.
+		{"byte order mark", enc("\xef\xbb\xbf<?xml version=\"1.0\"?><samlp:Response " + ns + ` InResponseTo="_abc"/>`), "_abc", ""},
 	} {
 		id, rej := peekInResponseTo(c.in, 1<<16)
 		reason := ""

@@ -42,6 +42,9 @@ func peekInResponseTo(samlResponse string, maxBytes int) (string, *Rejection) {
 	if err != nil {
 		return bad(saml.ReasonMalformed, "SAMLResponse is not base64")
 	}
+	// A UTF-8 byte order mark is legal XML that saml.Validator accepts;
+	// encoding/xml would read it as text before the root.
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	if len(raw) == 0 {
 		return bad(saml.ReasonMalformed, "empty SAMLResponse")
 	}
