@@ -33,7 +33,8 @@ func NormalizeEmail(s string) (string, error) {
 		return bad("This email address is too long.")
 	}
 	if strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError || strings.ContainsRune(emailSpecials, r)
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError || strings.ContainsRune(emailSpecials, r) ||
+			invisible(r)
 	}) {
 		return bad("Enter one email address, like name@example.com, without spaces.")
 	}
@@ -51,4 +52,15 @@ func NormalizeEmail(s string) (string, error) {
 		return bad("Enter an email address like name@example.com.")
 	}
 	return s, nil
+}
+
+// invisible reports format characters (zero-width space and joiners, bidi
+// overrides, soft hyphen, byte order mark) and other default-ignorable code
+// points (Hangul fillers): an address containing one renders exactly like
+// another account's, so the console, the audit log and the email claim
+// apps receive would show a lookalike of someone else. The price is the
+// rare local part in a script that uses ZWJ/ZWNJ (IDNA2008 allows them in
+// domains only in context, and domains must be given in xn-- form anyway).
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
