@@ -130,7 +130,8 @@ func MapIdentity(a *Assertion, m Mapping) (Identity, error) {
 	if err != nil {
 		return id, fmt.Errorf("The IdP sent several different subject identifiers in %q", mm[MapSubject])
 	}
-	if subject == "" {
+	subjectIsNameID := subject == ""
+	if subjectIsNameID {
 		subject = a.NameID
 	}
 	id.Subject = subject
@@ -143,6 +144,12 @@ func MapIdentity(a *Assertion, m Mapping) (Identity, error) {
 		return id, err
 	}
 	id.Email = email
+	// A transient NameID names the user for this one response (core
+	// §8.3.8). As the subject it would link a new identity at every
+	// sign-in, and a returning user could never be recognized.
+	if subjectIsNameID && a.NameIDFormat == NameIDFormatTransient {
+		return id, fmt.Errorf("The IdP sent a transient NameID, which changes at every sign-in, and no %q attribute: have it send a persistent NameID, or map the subject to a stable attribute", mm[MapSubject])
+	}
 
 	id.GivenName = firstValue(a, mm[MapGivenName])
 	id.Surname = firstValue(a, mm[MapSurname])

@@ -158,6 +158,20 @@ func TestMapIdentity(t *testing.T) {
 			errSubstr: "format \"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"",
 		},
 		{
+			name:   "transient NameID as the only subject",
+			nameID: "_b7e0a4c2", format: NameIDFormatTransient,
+			attrs: mapEdit(mapEntraAttrs("alice@corp.example"), func(a map[string][]string) {
+				delete(a, ClaimObjectID)
+			}),
+			errSubstr: "transient NameID",
+		},
+		{
+			name:   "transient NameID beside a stable subject attribute",
+			nameID: "_b7e0a4c2", format: NameIDFormatTransient,
+			attrs: mapEntraAttrs("alice@corp.example"),
+			want:  alice,
+		},
+		{
 			name:   "emailAddress NameID that is not an address falls through to the claim",
 			nameID: "alice", format: NameIDFormatEmailAddress,
 			attrs: mapEntraAttrs("alice@corp.example"),

@@ -1,10 +1,13 @@
 package sso
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 )
@@ -175,5 +178,35 @@ func testAdminTestBeforeEnforcement(t *testing.T, e *env) {
 	l = e.begin("/", false)
 	e.rejected(ReasonSSONotAllowed, func() (Result, error) {
 		return e.complete(e.response(admin, l.requestID, nil), l.relay, l.secret)
+	})
+}
+
+// TestTransientNameIDIsNoSubject: a transient NameID names the user for one
+// response only. Used as the link subject (no subject attribute mapped),
+// every sign-in created another link row, and the refusal to link a second
+// subject to a linked account then locked the user out on their second
+// sign-in. Such a connection is refused from the first sign-in, with a
+// detail that tells the admin what to change.
+func TestTransientNameIDIsNoSubject(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		u := user{email: "tess@corp.example", oid: ""}
+		transient := func(o *samltest.Options) {
+			o.NameID, o.NameIDFormat = "_"+uuid.NewString(), saml.NameIDFormatTransient
+			var attrs []samltest.Attribute
+			for _, a := range o.Attributes {
+				if a.Name != samltest.ClaimObjectID {
+					attrs = append(attrs, a)
+				}
+			}
+			o.Attributes = attrs
+		}
+		l := e.begin("/", false)
+		r := e.rejected(ReasonIdentityUnusable, func() (Result, error) {
+			return e.complete(e.response(u, l.requestID, transient), l.relay, l.secret)
+		})
+		if !strings.Contains(r.Detail, "transient") {
+			t.Errorf("detail %q does not name the cause", r.Detail)
+		}
 	})
 }
