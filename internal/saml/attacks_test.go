@@ -64,3 +64,60 @@ func TestAttackEncryptedKeyFlood(t *testing.T) {
 	}
 	t.Logf("150 decoy keys refused in %v", time.Since(start))
 }
+
+// TestXSWNamespaceVariants are wrapping attempts that play on namespaces
+// rather than on element order. None worked; they are kept so that a
+// change to element matching (by prefix instead of resolved namespace, or
+// reading the received tree instead of the verified one) is caught.
+func TestXSWNamespaceVariants(t *testing.T) {
+	f := loadFixtures(t)
+	for _, c := range []struct {
+		name   string
+		attack func(*etree.Document)
+	}{
+		{"signed Assertion moved to another namespace, evil one in its place", func(d *etree.Document) {
+			a := assertionOf(d)
+			insertBefore(d.Root(), a, evilAssertion(a, "_evil"))
+			a.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:1.0:assertion")
+		}},
+		{"evil Assertion under a prefix bound to the assertion namespace, carrying the Signature", func(d *etree.Document) {
+			a := assertionOf(d)
+			evil := evilAssertion(a, "_evil")
+			evil.Space = "x"
+			evil.CreateAttr("xmlns:x", "urn:oasis:names:tc:SAML:2.0:assertion")
+			for _, ch := range a.ChildElements() {
+				if ch.Tag == "Signature" {
+					insertAfterIssuerOf(evil, ch.Copy())
+				}
+			}
+			d.Root().InsertChildAt(a.Index(), evil)
+			remove(a)
+		}},
+		{"Signature rebound to another namespace, NameID changed", func(d *etree.Document) {
+			for _, ch := range append(assertionOf(d).ChildElements(), d.Root().ChildElements()...) {
+				if ch.Tag == "Signature" {
+					ch.CreateAttr("xmlns", "urn:evil")
+				}
+			}
+			find(d, "NameID").SetText(evilNameID)
+		}},
+		{"default namespace undeclared on NameID", func(d *etree.Document) {
+			find(d, "NameID").CreateAttr("xmlns", "")
+		}},
+	} {
+		for _, w := range []samltest.Where{samltest.SignAssertion, samltest.SignResponse} {
+			t.Run(c.name, func(t *testing.T) {
+				doc := buildDoc(samltest.Entra, nil)
+				finish(t, testIssuer(f, samltest.Entra), doc, samltest.Signing{Where: w})
+				c.attack(doc)
+				form := samltest.Encode(serialize(t, doc))
+				for _, v := range []*Validator{testValidator(), {Now: testValidator().Now, skipAssertionCount: true}} {
+					a, err := v.Validate(testIdP(f, samltest.Entra), testSP(f), form, requestID)
+					if err == nil {
+						t.Fatalf("accepted (NameID %q)", a.NameID)
+					}
+				}
+			})
+		}
+	}
+}
