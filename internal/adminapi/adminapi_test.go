@@ -132,33 +132,78 @@ func (r response) errCode(t *testing.T) string {
 	return b.Error.Code
 }
 
-// do sends a request with token (none if ""); body is sent verbatim.
+// do sends a request to the env's API with token (none if ""); body is
+// sent verbatim.
 func (e *env) do(method, path, token string, body []byte) response {
 	e.t.Helper()
+	auth := ""
+	if token != "" {
+		auth = "Bearer " + token
+	}
+	return send(e.t, e.url+path, method, auth, body)
+}
+
+// send makes a request with the Authorization header given (none if "");
+// body, if any, is sent verbatim as JSON.
+func send(t *testing.T, url, method, authorization string, body []byte) response {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, e.url+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// crossOrgCase is a request with org A's token naming a record of org B
+// (path), and its twin naming one that does not exist.
+type crossOrgCase struct{ method, path, twin, body string }
+
+// wantCrossOrgNotFound requires every case to answer 404 not_found, the same
+// as its twin but for the names: recordNames in the answer to path,
+// missingNames in the answer to twin. Org B's records must not be
+// distinguishable from records that do not exist.
+func (e *env) wantCrossOrgNotFound(t *testing.T, cases []crossOrgCase, recordNames, missingNames []string) {
+	t.Helper()
+	mask := func(b []byte, names []string) string {
+		s := string(b)
+		for _, n := range names {
+			s = strings.ReplaceAll(s, n, "REF")
+		}
+		return s
+	}
+	for _, c := range cases {
+		var body []byte
+		if c.body != "" {
+			body = []byte(c.body)
+		}
+		r := e.do(c.method, c.path, e.tokenA, body)
+		if r.status != 404 || r.errCode(t) != "not_found" {
+			t.Errorf("%s %s with org A's token = %d %s, want 404", c.method, c.path, r.status, r.body)
+		}
+		twin := e.do(c.method, c.twin, e.tokenA, body)
+		if got, want := mask(r.body, recordNames), mask(twin.body, missingNames); got != want || twin.status != r.status {
+			t.Errorf("%s %s: org B's record answers\n%s\nbut a missing one\n%s", c.method, c.path, got, want)
+		}
+	}
 }
 
 // auditCount counts every audit event, in every chain.
@@ -213,19 +258,9 @@ func TestAuthenticationRequired(t *testing.T) {
 	}
 	for _, path := range []string{"/api/v1/organization", "/api/v1/members", "/api/v1/audit", "/api/v1/nonexistent"} {
 		for _, c := range cases {
-			req, _ := http.NewRequest("GET", e.url+path, nil)
-			if c.header != "" {
-				req.Header.Set("Authorization", c.header)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			r := response{status: res.StatusCode, header: res.Header, body: b}
+			r := send(t, e.url+path, "GET", c.header, nil)
 			if r.status != http.StatusUnauthorized || r.errCode(t) != "unauthorized" {
-				t.Errorf("%s %s: status %d %s, want 401 unauthorized", c.name, path, r.status, b)
+				t.Errorf("%s %s: status %d %s, want 401 unauthorized", c.name, path, r.status, r.body)
 			}
 			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s %s: WWW-Authenticate = %q", c.name, path, r.header.Get("WWW-Authenticate"))
@@ -439,9 +474,7 @@ func TestOrganizationIsolation(t *testing.T) {
 	// Each request names one of org B's records; its twin names nothing.
 	// The two answers must be the same but for the name itself.
 	const ghostID, ghostEmail = "0b5e7a43-0000-4000-8000-000000000000", "ghost@beta.test"
-	for _, c := range []struct {
-		method, path, twin, body string
-	}{
+	e.wantCrossOrgNotFound(t, []crossOrgCase{
 		{"GET", "/api/v1/members/" + e.ownerB.ID, "/api/v1/members/" + ghostID, ""},
 		{"GET", "/api/v1/members/owner@beta.test", "/api/v1/members/" + ghostEmail, ""},
 		{"PATCH", "/api/v1/members/" + e.ownerB.ID, "/api/v1/members/" + ghostID, `{"role":"member"}`},
@@ -449,27 +482,7 @@ func TestOrganizationIsolation(t *testing.T) {
 		{"POST", "/api/v1/members/" + e.ownerB.ID + "/revoke-sessions", "/api/v1/members/" + ghostID + "/revoke-sessions", ""},
 		{"GET", "/api/v1/members/" + e.ownerB.ID + "/sessions", "/api/v1/members/" + ghostID + "/sessions", ""},
 		{"DELETE", "/api/v1/tokens/" + e.tokB.ID, "/api/v1/tokens/" + ghostID, ""},
-	} {
-		var body []byte
-		if c.body != "" {
-			body = []byte(c.body)
-		}
-		r := e.do(c.method, c.path, e.tokenA, body)
-		if r.status != 404 || r.errCode(t) != "not_found" {
-			t.Errorf("%s %s with org A's token = %d %s, want 404", c.method, c.path, r.status, r.body)
-		}
-		twin := e.do(c.method, c.twin, e.tokenA, body)
-		mask := func(b []byte, ids ...string) string {
-			s := string(b)
-			for _, id := range ids {
-				s = strings.ReplaceAll(s, id, "ID")
-			}
-			return s
-		}
-		if got, want := mask(r.body, e.ownerB.ID, "owner@beta.test", e.tokB.ID), mask(twin.body, ghostID, ghostEmail); got != want || twin.status != r.status {
-			t.Errorf("%s %s: org B's record answers\n%s\nbut a missing one\n%s", c.method, c.path, got, want)
-		}
-	}
+	}, []string{e.ownerB.ID, "owner@beta.test", e.tokB.ID}, []string{ghostID, ghostEmail})
 	if e.auditCount() != before {
 		t.Errorf("cross-organization requests wrote audit events")
 	}
@@ -738,25 +751,11 @@ func TestPostgresSmoke(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/members", strings.NewReader(`{"email":"pg@pg.test","role":"owner"}`))
-	req.Header.Set("Authorization", "Bearer "+secret)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 201 {
-		t.Fatalf("POST /members on PostgreSQL = %d", res.StatusCode)
-	}
-	req, _ = http.NewRequest("GET", srv.URL+"/api/v1/audit/verify", nil)
-	req.Header.Set("Authorization", "Bearer "+secret)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if r := send(t, srv.URL+"/api/v1/members", "POST", "Bearer "+secret, []byte(`{"email":"pg@pg.test","role":"owner"}`)); r.status != 201 {
+		t.Fatalf("POST /members on PostgreSQL = %d %s", r.status, r.body)
 	}
 	var v adminapi.VerifyResult
-	_ = json.NewDecoder(res.Body).Decode(&v)
-	res.Body.Close()
+	send(t, srv.URL+"/api/v1/audit/verify", "GET", "Bearer "+secret, nil).json(t, &v)
 	if !v.OK || v.Events < 3 {
 		t.Errorf("verify on PostgreSQL = %+v", v)
 	}

@@ -271,15 +271,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 	if _, err := e.policies.EnsureDefault(e.ctx, e.orgA.ID); err != nil {
 		t.Fatal(err)
 	}
-	r := e.do("POST", "/api/v1/idps", e.tokenA, body(map[string]any{
-		"name": "Okta", "entity_id": "http://www.okta.com/exk1", "sso_url": "https://corp.okta.com/app/sso/saml",
-		"certificates_pem": []string{string(idpKey.CertPEM())},
-	}))
-	var conn adminapi.Connection
-	r.json(t, &conn)
-	if r.status != 201 {
-		t.Fatalf("create connection = %d %s", r.status, r.body)
-	}
+	conn := e.addManualIdP(e.tokenA, "Okta", "http://www.okta.com/exk1", "https://corp.okta.com/app/sso/saml")
 
 	before := e.auditCount()
 	for _, c := range []struct{ method, path, body string }{
@@ -302,7 +294,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 	}
 
 	// Force: enforced, and the override is in the audit log.
-	r = e.do("PATCH", "/api/v1/policies/default", e.tokenA, []byte(`{"sso":"enforced","connection":"okta","force":true}`))
+	r := e.do("PATCH", "/api/v1/policies/default", e.tokenA, []byte(`{"sso":"enforced","connection":"okta","force":true}`))
 	var p adminapi.Policy
 	r.json(t, &p)
 	if r.status != 200 || p.SSO != "enforced" || !p.IsDefault || p.ConnectionID != conn.ID || p.ConnectionSlug != "okta" || p.Name != "Default" {
@@ -410,15 +402,7 @@ func TestSSOOrganizationIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := e.do("POST", "/api/v1/idps", e.tokenB, body(map[string]any{
-		"name": "Beta IdP", "entity_id": "https://idp.beta.example/", "sso_url": "https://idp.beta.example/sso",
-		"certificates_pem": []string{string(idpKey.CertPEM())},
-	}))
-	var cb adminapi.Connection
-	rb.json(t, &cb)
-	if rb.status != 201 {
-		t.Fatalf("org B connection = %d %s", rb.status, rb.body)
-	}
+	cb := e.addManualIdP(e.tokenB, "Beta IdP", "https://idp.beta.example/", "https://idp.beta.example/sso")
 	pb, err := e.policies.Create(e.ctx, e.orgB.ID, "Beta staff", "optional", cb.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +412,7 @@ func TestSSOOrganizationIsolation(t *testing.T) {
 	before, countsB := e.auditCount(), e.ssoCounts(e.orgB.ID)
 	const ghost = "0b5e7a43-0000-4000-8000-000000000000"
 	fp := saml.Fingerprint(idpKey.Cert)
-	for _, c := range []struct{ method, path, twin, body string }{
+	e.wantCrossOrgNotFound(t, []crossOrgCase{
 		{"GET", "/api/v1/domains/" + db.ID, "/api/v1/domains/" + ghost, ""},
 		{"GET", "/api/v1/domains/beta.example", "/api/v1/domains/ghost.example", ""},
 		{"POST", "/api/v1/domains/" + db.ID + "/verify", "/api/v1/domains/" + ghost + "/verify", ""},
@@ -446,27 +430,7 @@ func TestSSOOrganizationIsolation(t *testing.T) {
 		{"DELETE", "/api/v1/policies/" + pb.ID, "/api/v1/policies/" + ghost, ""},
 		{"PUT", "/api/v1/policies/" + pb.ID + "/members/owner@acme.test", "/api/v1/policies/" + ghost + "/members/owner@acme.test", ""},
 		{"PUT", "/api/v1/policies/default/members/owner@beta.test", "/api/v1/policies/default/members/ghost@beta.test", ""},
-	} {
-		var b []byte
-		if c.body != "" {
-			b = []byte(c.body)
-		}
-		r := e.do(c.method, c.path, e.tokenA, b)
-		if r.status != 404 || r.errCode(t) != "not_found" {
-			t.Errorf("%s %s with org A's token = %d %s, want 404", c.method, c.path, r.status, r.body)
-		}
-		twin := e.do(c.method, c.twin, e.tokenA, b)
-		mask := func(b []byte, ids ...string) string {
-			s := string(b)
-			for _, id := range ids {
-				s = strings.ReplaceAll(s, id, "REF")
-			}
-			return s
-		}
-		if got, want := mask(r.body, db.ID, "beta.example", cb.ID, cb.Slug, pb.ID, "owner@beta.test"), mask(twin.body, ghost, "ghost.example", "ghost@beta.test"); got != want || twin.status != r.status {
-			t.Errorf("%s %s: org B's record answers\n%s\nbut a missing one\n%s", c.method, c.path, got, want)
-		}
-	}
+	}, []string{db.ID, "beta.example", cb.ID, cb.Slug, pb.ID, "owner@beta.test"}, []string{ghost, "ghost.example", "ghost@beta.test"})
 	// A connection of org B cannot be named in org A's policy either.
 	r := e.do("POST", "/api/v1/policies", e.tokenA, []byte(`{"name":"Sneaky","sso":"optional","connection":"`+cb.Slug+`"}`))
 	if r.status != 400 || r.errCode(t) != "invalid_request" {
@@ -603,19 +567,12 @@ func TestSSOServicesOptional(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	for _, path := range []string{"/api/v1/domains", "/api/v1/idps", "/api/v1/policies/default", "/api/v1/members"} {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+e.tokenA)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
 		want := 404
 		if path == "/api/v1/members" {
 			want = 200
 		}
-		if res.StatusCode != want {
-			t.Errorf("GET %s = %d, want %d", path, res.StatusCode, want)
+		if r := send(t, srv.URL+path, "GET", "Bearer "+e.tokenA, nil); r.status != want {
+			t.Errorf("GET %s = %d, want %d", path, r.status, want)
 		}
 	}
 }
