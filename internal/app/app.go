@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,8 +150,17 @@ func (a *App) build() error {
 		return err
 	}
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
+	var allowed []netip.Prefix
+	for _, p := range cfg.SAML.MetadataAllowedNetworks {
+		pfx, err := config.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("app: saml.metadata_allowed_networks: %w", err)
+		}
+		allowed = append(allowed, pfx)
+	}
 	a.IdPs = idp.New(a.Store, box, idp.Config{
 		PublicURL: strings.TrimRight(cfg.PublicURL, "/"), MetadataRefresh: cfg.SAML.MetadataRefresh,
+		MetadataAllowedNetworks: allowed,
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})

@@ -59,6 +59,12 @@ type SAMLConfig struct {
 	// MetadataRefresh is how often metadata fetched from a URL is refreshed;
 	// a failed refresh keeps the last good copy.
 	MetadataRefresh time.Duration `yaml:"metadata_refresh"`
+	// MetadataAllowedNetworks lists non-public networks (CIDRs) that IdP
+	// metadata URLs may point to, e.g. an intranet ADFS farm. Without it,
+	// metadata is never fetched from loopback, private or link-local
+	// addresses, so an organization admin cannot aim the server at
+	// internal services.
+	MetadataAllowedNetworks []string `yaml:"metadata_allowed_networks"`
 }
 
 // LogConfig controls structured logs.

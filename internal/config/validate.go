@@ -131,6 +131,11 @@ func (c Config) Validate() []Problem {
 		}
 	}
 	positive("saml.metadata_refresh", c.SAML.MetadataRefresh)
+	for i, p := range c.SAML.MetadataAllowedNetworks {
+		if _, err := ParsePrefix(p); err != nil {
+			add(fmt.Sprintf("saml.metadata_allowed_networks[%d]", i), "must be an IP address or CIDR (%q)", p)
+		}
+	}
 	return ps
 }
 
