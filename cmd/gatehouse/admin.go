@@ -58,6 +58,50 @@ func withApp(fn adminRun) func(cmd *cobra.Command, args []string) error {
 	}
 }
 
+// orgRun is an admin subcommand on the organization --org names.
+type orgRun func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error
+
+// withOrg opens the app and resolves --org before fn runs.
+func withOrg(fn orgRun) func(cmd *cobra.Command, args []string) error {
+	return withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+		org, err := orgFlag(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, a, cmd, out, org)
+	})
+}
+
+// memberRun is an admin subcommand on the member --email names in org.
+type memberRun func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error
+
+// withMember is withOrg that also resolves --email before fn runs.
+func withMember(fn memberRun) func(cmd *cobra.Command, args []string) error {
+	return withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
+		m, err := memberFlag(ctx, a, cmd, org)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, a, cmd, out, org, m)
+	})
+}
+
+// addOrgFlag gives each command the --org flag withOrg reads.
+func addOrgFlag(cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		c.Flags().String("org", "", "organization slug or ID (required)")
+	}
+}
+
+// addMemberFlags gives each command --org and the member's --email, as
+// withMember reads them.
+func addMemberFlags(cmds ...*cobra.Command) {
+	addOrgFlag(cmds...)
+	for _, c := range cmds {
+		c.Flags().String("email", "", "the member's email (required)")
+	}
+}
+
 func jsonOutput(cmd *cobra.Command) bool {
 	v, _ := cmd.Flags().GetBool("json")
 	return v
@@ -68,6 +112,32 @@ func printJSON(out io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// report prints v with --json, else the sentence format makes of args.
+func report(cmd *cobra.Command, out io.Writer, v any, format string, args ...any) error {
+	if jsonOutput(cmd) {
+		return printJSON(out, v)
+	}
+	_, err := fmt.Fprintf(out, format, args...)
+	return err
+}
+
+// printList prints items with --json as {"<key>": [their API form]},
+// else as a table, one row an item.
+func printList[T, J any](cmd *cobra.Command, out io.Writer, key string, items []T, toJSON func(T) J, header []string, row func(T) []string) error {
+	if jsonOutput(cmd) {
+		list := make([]J, 0, len(items))
+		for _, it := range items {
+			list = append(list, toJSON(it))
+		}
+		return printJSON(out, map[string]any{key: list})
+	}
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return table(out, header, rows)
 }
 
 // table writes rows under a header, aligned with tabwriter. Cells are
@@ -116,6 +186,32 @@ func requireFlags(cmd *cobra.Command, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// preRun checks a command's flags before anything is opened.
+type preRun func(cmd *cobra.Command, args []string) error
+
+// requires is the PreRunE of a command whose string flags names must be given.
+func requires(names ...string) preRun {
+	return func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, names...) }
+}
+
+// and runs check once p has passed.
+func (p preRun) and(check func(cmd *cobra.Command) error) preRun {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := p(cmd, args); err != nil {
+			return err
+		}
+		return check(cmd)
+	}
+}
+
+// valid turns a flag parser into a check of the flag, for preRun.and.
+func valid[T any](parse func(cmd *cobra.Command) (T, error)) func(cmd *cobra.Command) error {
+	return func(cmd *cobra.Command) error {
+		_, err := parse(cmd)
+		return err
+	}
 }
 
 func flag(cmd *cobra.Command, name string) string {

@@ -164,19 +164,12 @@ var adminAuditExportCmd = &cobra.Command{
 	Use:   "export --org ORG [--actor …] [--action …] [--since …] [--until …] > audit.jsonl",
 	Short: "Write an organization's audit events as JSON lines to stdout",
 	Args:  cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "org"); err != nil {
-			return err
-		}
+	PreRunE: requires("org").and(func(cmd *cobra.Command) error {
 		_, err := auditFilterFlags(cmd, time.Now(), false)
 		return err
-	},
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+	}),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		f, err := auditFilterFlags(cmd, a.Now(), false)
-		if err != nil {
-			return err
-		}
-		org, err := orgFlag(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -195,12 +188,8 @@ var adminAuditVerifyCmd = &cobra.Command{
 	Use:     "verify --org ORG",
 	Short:   "Recompute an organization's audit hash chain; exit 1 if it was tampered with",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		res, err := audit.Verify(ctx, a.Store, org.ID)
 		if err != nil {
 			return fmt.Errorf("verify the audit log: %w", err)
@@ -291,8 +280,7 @@ func init() {
 	adminAuditListCmd.Flags().String("org", "", "organization slug or ID (default: every organization)")
 	adminAuditListCmd.Flags().Int("limit", 100, "at most this many events (1–1000)")
 	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
-	adminAuditExportCmd.Flags().String("org", "", "organization slug or ID (required)")
-	adminAuditVerifyCmd.Flags().String("org", "", "organization slug or ID (required)")
+	addOrgFlag(adminAuditExportCmd, adminAuditVerifyCmd)
 	adminAuditCmd.AddCommand(adminAuditListCmd, adminAuditExportCmd, adminAuditVerifyCmd)
 	adminCmd.AddCommand(adminAuditCmd)
 }

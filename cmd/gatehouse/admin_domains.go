@@ -35,12 +35,8 @@ var adminDomainAddCmd = &cobra.Command{
 	Use:     "add --org ORG --name DOMAIN",
 	Short:   "Claim a domain and print the TXT record to publish",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		d, err := a.Domains.Add(ctx, org.ID, flag(cmd, "name"))
 		if err != nil {
 			return cliErr(err)
@@ -63,22 +59,15 @@ var adminDomainVerifyCmd = &cobra.Command{
 	Use:   "verify --org ORG --name DOMAIN [--dns-resolver HOST:PORT]",
 	Short: "Look the domain's TXT record up now and mark it verified",
 	Args:  cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "org", "name"); err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name").and(func(cmd *cobra.Command) error {
 		if r := flag(cmd, "dns-resolver"); r != "" {
 			if _, _, err := net.SplitHostPort(r); err != nil {
 				return fmt.Errorf("--dns-resolver must be host:port, e.g. 127.0.0.1:5353, not %q", r)
 			}
 		}
 		return nil
-	},
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	}),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		svc := a.Domains
 		if r := flag(cmd, "dns-resolver"); r != "" {
 			svc = domain.New(a.Store, r, a.Log, a.Now)
@@ -91,15 +80,10 @@ var adminDomainVerifyCmd = &cobra.Command{
 		if d, err = svc.Verify(ctx, org.ID, d.ID); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.DomainFrom(svc, d))
-		}
 		if wasVerified {
-			_, err = fmt.Fprintf(out, "%s was already verified for %s (since %s).\n", d.Name, org.Slug, when(d.VerifiedAt))
-			return err
+			return report(cmd, out, adminapi.DomainFrom(svc, d), "%s was already verified for %s (since %s).\n", d.Name, org.Slug, when(d.VerifiedAt))
 		}
-		_, err = fmt.Fprintf(out, "Verified %s for %s: its accounts are now managed by the organization.\n", d.Name, org.Slug)
-		return err
+		return report(cmd, out, adminapi.DomainFrom(svc, d), "Verified %s for %s: its accounts are now managed by the organization.\n", d.Name, org.Slug)
 	}),
 }
 
@@ -107,32 +91,21 @@ var adminDomainListCmd = &cobra.Command{
 	Use:     "list --org ORG",
 	Short:   "List an organization's domains and their TXT records",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		ds, err := a.Domains.List(ctx, org.ID)
 		if err != nil {
 			return cliErr(err)
 		}
-		list := make([]adminapi.Domain, 0, len(ds))
-		for _, d := range ds {
-			list = append(list, adminapi.DomainFrom(a.Domains, d))
-		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"domains": list})
-		}
-		rows := make([][]string, 0, len(list))
-		for i, d := range list {
-			status := "pending"
-			if d.Verified {
-				status = "verified"
-			}
-			rows = append(rows, []string{d.Name, status, when(ds[i].VerifiedAt), when(ds[i].LastCheckedAt), d.TXTRecord.Value, d.LastError})
-		}
-		return table(out, []string{"NAME", "STATUS", "VERIFIED", "LAST CHECK", "TXT RECORD", "LAST ERROR"}, rows)
+		toJSON := func(d storage.Domain) adminapi.Domain { return adminapi.DomainFrom(a.Domains, d) }
+		return printList(cmd, out, "domains", ds, toJSON,
+			[]string{"NAME", "STATUS", "VERIFIED", "LAST CHECK", "TXT RECORD", "LAST ERROR"}, func(d storage.Domain) []string {
+				status := "pending"
+				if !d.VerifiedAt.IsZero() {
+					status = "verified"
+				}
+				return []string{d.Name, status, when(d.VerifiedAt), when(d.LastCheckedAt), a.Domains.TXTRecord(d), d.LastError}
+			})
 	}),
 }
 
@@ -140,12 +113,8 @@ var adminDomainRemoveCmd = &cobra.Command{
 	Use:     "remove --org ORG --name DOMAIN",
 	Short:   "Remove a domain: its accounts are no longer managed by the organization",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		d, err := domainFlag(ctx, a.Domains, org, flag(cmd, "name"))
 		if err != nil {
 			return err
@@ -153,11 +122,7 @@ var adminDomainRemoveCmd = &cobra.Command{
 		if err := a.Domains.Remove(ctx, org.ID, d.ID); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"removed": adminapi.DomainFrom(a.Domains, d)})
-		}
-		_, err = fmt.Fprintf(out, "Removed %s from %s.\n", d.Name, org.Slug)
-		return err
+		return report(cmd, out, map[string]any{"removed": adminapi.DomainFrom(a.Domains, d)}, "Removed %s from %s.\n", d.Name, org.Slug)
 	}),
 }
 
@@ -171,11 +136,9 @@ func domainFlag(ctx context.Context, svc *domain.Service, org storage.Organizati
 }
 
 func init() {
-	for _, c := range []*cobra.Command{adminDomainAddCmd, adminDomainVerifyCmd, adminDomainListCmd, adminDomainRemoveCmd} {
-		c.Flags().String("org", "", "organization slug or ID (required)")
-		if c != adminDomainListCmd {
-			c.Flags().String("name", "", "the domain, e.g. corp.example (required)")
-		}
+	addOrgFlag(adminDomainAddCmd, adminDomainVerifyCmd, adminDomainListCmd, adminDomainRemoveCmd)
+	for _, c := range []*cobra.Command{adminDomainAddCmd, adminDomainVerifyCmd, adminDomainRemoveCmd} {
+		c.Flags().String("name", "", "the domain, e.g. corp.example (required)")
 	}
 	adminDomainVerifyCmd.Flags().String("dns-resolver", "", "DNS server to ask, host:port (default: dns.resolver from the configuration, else the system's)")
 	adminDomainCmd.AddCommand(adminDomainAddCmd, adminDomainVerifyCmd, adminDomainListCmd, adminDomainRemoveCmd)

@@ -132,17 +132,13 @@ var adminIdPAddCmd = &cobra.Command{
   gatehouse admin idp add --org acme --name ADFS --entity-id http://adfs.corp.example/adfs/services/trust \
       --sso-url https://adfs.corp.example/adfs/ls/ --cert-file adfs-signing.pem`,
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
+	PreRunE: requires("org", "name"),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		in, err := idpCreateInput(cmd)
 		if err != nil {
 			return err
 		}
-		return withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-			org, err := orgFlag(ctx, a, cmd)
-			if err != nil {
-				return err
-			}
+		return withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 			c, err := a.IdPs.Create(ctx, org.ID, in)
 			if err != nil {
 				return cliErr(err)
@@ -200,18 +196,14 @@ func connectionFlag(ctx context.Context, a *app.App, cmd *cobra.Command, org sto
 }
 
 // idpCommand builds an idp subcommand that works on the connection --slug
-// names.
-func idpCommand(use, short string, fn func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, c storage.IdPConnection) error) *cobra.Command {
+// names; the string flags required must be given too.
+func idpCommand(use, short string, fn func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, c storage.IdPConnection) error, required ...string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     use,
 		Short:   short,
 		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "slug") },
-		RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-			org, err := orgFlag(ctx, a, cmd)
-			if err != nil {
-				return err
-			}
+		PreRunE: requires(append([]string{"org", "slug"}, required...)...),
+		RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 			c, err := connectionFlag(ctx, a, cmd, org)
 			if err != nil {
 				return err
@@ -219,7 +211,7 @@ func idpCommand(use, short string, fn func(ctx context.Context, a *app.App, cmd 
 			return fn(ctx, a, cmd, out, org, c)
 		}),
 	}
-	cmd.Flags().String("org", "", "organization slug or ID (required)")
+	addOrgFlag(cmd)
 	cmd.Flags().String("slug", "", "the connection's slug (or ID) (required)")
 	return cmd
 }
@@ -312,40 +304,30 @@ var adminIdPListCmd = &cobra.Command{
 	Use:     "list --org ORG",
 	Short:   "List an organization's IdP connections",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		cs, err := a.IdPs.List(ctx, org.ID)
 		if err != nil {
 			return cliErr(err)
 		}
 		now := a.Now()
-		list := make([]adminapi.Connection, 0, len(cs))
-		for _, c := range cs {
-			list = append(list, adminapi.ConnectionFrom(a.IdPs, c, now))
-		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"idps": list})
-		}
-		rows := make([][]string, 0, len(list))
-		for _, c := range list {
-			var first time.Time
-			for _, cert := range c.Certificates {
-				if first.IsZero() || cert.NotAfter.Before(first) {
-					first = cert.NotAfter
+		toJSON := func(c storage.IdPConnection) adminapi.Connection { return adminapi.ConnectionFrom(a.IdPs, c, now) }
+		return printList(cmd, out, "idps", cs, toJSON,
+			[]string{"SLUG", "NAME", "SOURCE", "ENTITY ID", "CERTS", "FIRST EXPIRY", "TESTED", "WARNINGS"}, func(sc storage.IdPConnection) []string {
+				c := toJSON(sc)
+				var first time.Time
+				for _, cert := range c.Certificates {
+					if first.IsZero() || cert.NotAfter.Before(first) {
+						first = cert.NotAfter
+					}
 				}
-			}
-			tested := "never"
-			if c.TestedAt != nil {
-				tested = when(*c.TestedAt)
-			}
-			rows = append(rows, []string{c.Slug, c.Name, strings.ReplaceAll(c.Source, "_", " "), c.EntityID,
-				strconv.Itoa(len(c.Certificates)), when(first), tested, strconv.Itoa(len(c.Warnings))})
-		}
-		return table(out, []string{"SLUG", "NAME", "SOURCE", "ENTITY ID", "CERTS", "FIRST EXPIRY", "TESTED", "WARNINGS"}, rows)
+				tested := "never"
+				if c.TestedAt != nil {
+					tested = when(*c.TestedAt)
+				}
+				return []string{c.Slug, c.Name, strings.ReplaceAll(c.Source, "_", " "), c.EntityID,
+					strconv.Itoa(len(c.Certificates)), when(first), tested, strconv.Itoa(len(c.Warnings))}
+			})
 	}),
 }
 
@@ -354,11 +336,8 @@ var adminIdPRemoveCmd = idpCommand("remove --org ORG --slug SLUG", "Remove a con
 		if err := a.IdPs.Remove(ctx, org.ID, c.ID); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"removed": adminapi.ConnectionFrom(a.IdPs, c, a.Now())})
-		}
-		_, err := fmt.Fprintf(out, "Removed the IdP connection %s from %s, with its SSO links.\n", c.Slug, org.Slug)
-		return err
+		return report(cmd, out, map[string]any{"removed": adminapi.ConnectionFrom(a.IdPs, c, a.Now())},
+			"Removed the IdP connection %s from %s, with its SSO links.\n", c.Slug, org.Slug)
 	})
 
 var adminIdPCertCmd = &cobra.Command{Use: "cert", Short: "Trust or stop trusting IdP signing certificates (rollover)"}
@@ -374,14 +353,7 @@ var adminIdPCertAddCmd = func() *cobra.Command {
 				return cliErr(err)
 			}
 			return printCerts(cmd, out, a, org, c, "Added the certificate.")
-		})
-	pre := c.PreRunE
-	c.PreRunE = func(cmd *cobra.Command, args []string) error {
-		if err := pre(cmd, args); err != nil {
-			return err
-		}
-		return requireFlags(cmd, "cert-file")
-	}
+		}, "cert-file")
 	c.Flags().String("cert-file", "", "PEM (or base64 DER) certificate file, - for stdin (required)")
 	return c
 }()
@@ -394,14 +366,7 @@ var adminIdPCertRemoveCmd = func() *cobra.Command {
 				return cliErr(err)
 			}
 			return printCerts(cmd, out, a, org, c, "Removed the certificate.")
-		})
-	pre := c.PreRunE
-	c.PreRunE = func(cmd *cobra.Command, args []string) error {
-		if err := pre(cmd, args); err != nil {
-			return err
-		}
-		return requireFlags(cmd, "fingerprint")
-	}
+		}, "fingerprint")
 	c.Flags().String("fingerprint", "", "the certificate's SHA-256 fingerprint, as idp show prints it (required)")
 	return c
 }()
@@ -436,11 +401,8 @@ var adminIdPRefreshCmd = idpCommand("refresh --org ORG --slug SLUG", "Fetch the 
 		} else if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.ConnectionFrom(a.IdPs, c, a.Now()))
-		}
-		_, err = fmt.Fprintf(out, "Refreshed %s from %s: entity ID %s, %d signing certificate(s).\n", c.Slug, c.MetadataURL, c.EntityID, len(c.SigningCertsPEM))
-		return err
+		return report(cmd, out, adminapi.ConnectionFrom(a.IdPs, c, a.Now()),
+			"Refreshed %s from %s: entity ID %s, %d signing certificate(s).\n", c.Slug, c.MetadataURL, c.EntityID, len(c.SigningCertsPEM))
 	})
 
 var adminIdPSPMetadataCmd = idpCommand("sp-metadata --org ORG --slug SLUG > sp.xml", "Print Gatehouse's SP metadata for the connection, to upload to the IdP",
@@ -535,8 +497,8 @@ func idpUpdateInput(cmd *cobra.Command) (idp.UpdateInput, error) {
 }
 
 func init() {
+	addOrgFlag(adminIdPAddCmd, adminIdPListCmd)
 	f := adminIdPAddCmd.Flags()
-	f.String("org", "", "organization slug or ID (required)")
 	f.String("name", "", "display name, e.g. \"Contoso Entra ID\" (required)")
 	f.String("slug", "", "short name in the connection's URLs; cannot change later (default: derived from --name)")
 	f.String("metadata-url", "", "the IdP's metadata URL (https; http only for localhost)")
@@ -551,7 +513,6 @@ func init() {
 	f.Bool("allow-sha1", false, "accept SHA-1 signatures (insecure)")
 	f.Bool("allow-expired-certs", false, "accept signatures made with an expired certificate")
 	f.StringArray("map", nil, "attribute mapping FIELD=ATTRIBUTE, FIELD one of email, given_name, surname, display_name, groups, subject (repeatable)")
-	adminIdPListCmd.Flags().String("org", "", "organization slug or ID (required)")
 	adminIdPCertCmd.AddCommand(adminIdPCertAddCmd, adminIdPCertRemoveCmd)
 	adminIdPCmd.AddCommand(adminIdPAddCmd, adminIdPShowCmd, adminIdPListCmd, adminIdPUpdateCmd, adminIdPRemoveCmd,
 		adminIdPCertCmd, adminIdPRefreshCmd, adminIdPSPMetadataCmd)

@@ -22,17 +22,13 @@ var adminOrgCreateCmd = &cobra.Command{
 	Use:     "create --name NAME [--slug SLUG]",
 	Short:   "Create an organization",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "name") },
+	PreRunE: requires("name"),
 	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
 		o, err := a.Accounts.CreateOrganization(ctx, flag(cmd, "name"), flag(cmd, "slug"))
 		if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.OrganizationFrom(o))
-		}
-		_, err = fmt.Fprintf(out, "Created organization %q: slug %s, id %s\n", o.Name, o.Slug, o.ID)
-		return err
+		return report(cmd, out, adminapi.OrganizationFrom(o), "Created organization %q: slug %s, id %s\n", o.Name, o.Slug, o.ID)
 	}),
 }
 
@@ -45,18 +41,10 @@ var adminOrgListCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		if jsonOutput(cmd) {
-			list := make([]adminapi.Organization, 0, len(orgs))
-			for _, o := range orgs {
-				list = append(list, adminapi.OrganizationFrom(o))
-			}
-			return printJSON(out, map[string]any{"organizations": list})
-		}
-		rows := make([][]string, 0, len(orgs))
-		for _, o := range orgs {
-			rows = append(rows, []string{o.Slug, o.Name, o.ID, when(o.CreatedAt)})
-		}
-		return table(out, []string{"SLUG", "NAME", "ID", "CREATED"}, rows)
+		return printList(cmd, out, "organizations", orgs, adminapi.OrganizationFrom,
+			[]string{"SLUG", "NAME", "ID", "CREATED"}, func(o storage.Organization) []string {
+				return []string{o.Slug, o.Name, o.ID, when(o.CreatedAt)}
+			})
 	}),
 }
 
@@ -65,22 +53,12 @@ var adminOrgListCmd = &cobra.Command{
 var adminMemberCmd = &cobra.Command{Use: "member", Short: "Add, list, promote, suspend and reactivate members"}
 
 var adminMemberAddCmd = &cobra.Command{
-	Use:   "add --org ORG --email EMAIL [--name NAME] [--role member|admin|owner] [--invite]",
-	Short: "Add a member to an organization (--invite mails a set-password link)",
-	Args:  cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "org", "email"); err != nil {
-			return err
-		}
-		_, err := roleFlag(cmd)
-		return err
-	},
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+	Use:     "add --org ORG --email EMAIL [--name NAME] [--role member|admin|owner] [--invite]",
+	Short:   "Add a member to an organization (--invite mails a set-password link)",
+	Args:    cobra.NoArgs,
+	PreRunE: requires("org", "email").and(valid(roleFlag)),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		role, _ := roleFlag(cmd)
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
 		invite, _ := cmd.Flags().GetBool("invite")
 		m, err := a.Accounts.AddMember(ctx, org.ID, account.MemberInput{
 			Email: flag(cmd, "email"), DisplayName: flag(cmd, "name"), Role: role, Invite: invite,
@@ -118,69 +96,39 @@ var adminMemberListCmd = &cobra.Command{
 	Use:     "list --org ORG",
 	Short:   "List an organization's members",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		ms, err := a.Accounts.ListMembers(ctx, org.ID)
 		if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			list := make([]adminapi.Member, 0, len(ms))
-			for _, m := range ms {
-				list = append(list, adminapi.MemberFrom(m))
-			}
-			return printJSON(out, map[string]any{"members": list})
-		}
-		rows := make([][]string, 0, len(ms))
-		for _, m := range ms {
-			pw := "no"
-			if m.PasswordHash != "" {
-				pw = "yes"
-			}
-			rows = append(rows, []string{m.Email, m.DisplayName, string(m.Role), string(m.Status), pw, m.ID})
-		}
-		return table(out, []string{"EMAIL", "NAME", "ROLE", "STATUS", "PASSWORD", "ID"}, rows)
+		return printList(cmd, out, "members", ms, adminapi.MemberFrom,
+			[]string{"EMAIL", "NAME", "ROLE", "STATUS", "PASSWORD", "ID"}, func(m storage.Account) []string {
+				pw := "no"
+				if m.PasswordHash != "" {
+					pw = "yes"
+				}
+				return []string{m.Email, m.DisplayName, string(m.Role), string(m.Status), pw, m.ID}
+			})
 	}),
 }
 
 var adminMemberRoleCmd = &cobra.Command{
-	Use:   "role --org ORG --email EMAIL --role member|admin|owner",
-	Short: "Grant or revoke admin (or ownership); the last owner cannot be demoted",
-	Args:  cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "org", "email", "role"); err != nil {
-			return err
-		}
-		_, err := roleFlag(cmd)
-		return err
-	},
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+	Use:     "role --org ORG --email EMAIL --role member|admin|owner",
+	Short:   "Grant or revoke admin (or ownership); the last owner cannot be demoted",
+	Args:    cobra.NoArgs,
+	PreRunE: requires("org", "email", "role").and(valid(roleFlag)),
+	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		role, _ := roleFlag(cmd)
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
-		m, err := memberFlag(ctx, a, cmd, org)
-		if err != nil {
-			return err
-		}
 		before := m.Role
-		if m, err = a.Accounts.SetRole(ctx, org.ID, m.ID, role); err != nil {
+		m, err := a.Accounts.SetRole(ctx, org.ID, m.ID, role)
+		if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.MemberFrom(m))
-		}
 		if before == m.Role {
-			_, err = fmt.Fprintf(out, "%s is already %s; nothing changed.\n", m.Email, m.Role)
-			return err
+			return report(cmd, out, adminapi.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Role)
 		}
-		_, err = fmt.Fprintf(out, "%s is now %s (was %s).\n", m.Email, m.Role, before)
-		return err
+		return report(cmd, out, adminapi.MemberFrom(m), "%s is now %s (was %s).\n", m.Email, m.Role, before)
 	}),
 }
 
@@ -189,32 +137,21 @@ func statusCommand(use, short string, status storage.AccountStatus) *cobra.Comma
 		Use:     use + " --org ORG --email EMAIL",
 		Short:   short,
 		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "email") },
-		RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-			org, err := orgFlag(ctx, a, cmd)
-			if err != nil {
-				return err
-			}
-			m, err := memberFlag(ctx, a, cmd, org)
-			if err != nil {
-				return err
-			}
+		PreRunE: requires("org", "email"),
+		RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 			before := m.Status
-			if m, err = a.Accounts.SetStatus(ctx, org.ID, m.ID, status); err != nil {
+			m, err := a.Accounts.SetStatus(ctx, org.ID, m.ID, status)
+			if err != nil {
 				return cliErr(err)
-			}
-			if jsonOutput(cmd) {
-				return printJSON(out, adminapi.MemberFrom(m))
 			}
 			switch {
 			case before == m.Status:
-				_, err = fmt.Fprintf(out, "%s is already %s; nothing changed.\n", m.Email, m.Status)
+				return report(cmd, out, adminapi.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Status)
 			case status == storage.StatusSuspended:
-				_, err = fmt.Fprintf(out, "Suspended %s; their sessions were ended.\n", m.Email)
+				return report(cmd, out, adminapi.MemberFrom(m), "Suspended %s; their sessions were ended.\n", m.Email)
 			default:
-				_, err = fmt.Fprintf(out, "Reactivated %s.\n", m.Email)
+				return report(cmd, out, adminapi.MemberFrom(m), "Reactivated %s.\n", m.Email)
 			}
-			return err
 		}),
 	}
 }
@@ -232,25 +169,13 @@ var adminSessionRevokeCmd = &cobra.Command{
 	Use:     "revoke --org ORG --email EMAIL",
 	Short:   "Sign a member out everywhere",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "email") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
-		m, err := memberFlag(ctx, a, cmd, org)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "email"),
+	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		n, err := a.Accounts.RevokeSessions(ctx, org.ID, m.ID)
 		if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"revoked": n})
-		}
-		_, err = fmt.Fprintf(out, "Ended %d session(s) of %s.\n", n, m.Email)
-		return err
+		return report(cmd, out, map[string]any{"revoked": n}, "Ended %d session(s) of %s.\n", n, m.Email)
 	}),
 }
 
@@ -259,19 +184,12 @@ func init() {
 	adminOrgCreateCmd.Flags().String("slug", "", "URL-safe short name (default: derived from --name)")
 	adminOrgCmd.AddCommand(adminOrgCreateCmd, adminOrgListCmd)
 
-	adminMemberAddCmd.Flags().String("email", "", "the member's email (required)")
 	adminMemberAddCmd.Flags().String("name", "", "display name")
 	adminMemberAddCmd.Flags().String("role", "member", "member, admin or owner")
 	adminMemberAddCmd.Flags().Bool("invite", false, "mail an invitation with a set-password link")
-	adminMemberRoleCmd.Flags().String("email", "", "the member's email (required)")
 	adminMemberRoleCmd.Flags().String("role", "", "member, admin or owner (required)")
-	adminMemberSuspendCmd.Flags().String("email", "", "the member's email (required)")
-	adminMemberReactivateCmd.Flags().String("email", "", "the member's email (required)")
-	adminSessionRevokeCmd.Flags().String("email", "", "the member's email (required)")
-	for _, c := range []*cobra.Command{adminMemberAddCmd, adminMemberListCmd, adminMemberRoleCmd,
-		adminMemberSuspendCmd, adminMemberReactivateCmd, adminSessionRevokeCmd} {
-		c.Flags().String("org", "", "organization slug or ID (required)")
-	}
+	addOrgFlag(adminMemberListCmd)
+	addMemberFlags(adminMemberAddCmd, adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd, adminSessionRevokeCmd)
 	adminMemberCmd.AddCommand(adminMemberAddCmd, adminMemberListCmd, adminMemberRoleCmd,
 		adminMemberSuspendCmd, adminMemberReactivateCmd)
 	adminSessionCmd.AddCommand(adminSessionRevokeCmd)

@@ -68,22 +68,12 @@ var adminPolicySetCmd = &cobra.Command{
 	Example: `  gatehouse admin policy set --org acme --sso enforced --idp contoso-entra
   gatehouse admin policy set --org acme --name "Break glass" --sso off
   gatehouse admin policy set --org acme --sso enforced --idp contoso-entra --force   # no test sign-in yet (audited)`,
-	Args: cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "org", "name", "sso"); err != nil {
-			return err
-		}
-		_, err := ssoFlag(cmd)
-		return err
-	},
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
+	Args:    cobra.NoArgs,
+	PreRunE: requires("org", "name", "sso").and(valid(ssoFlag)),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		sso, _ := ssoFlag(cmd)
 		force := boolFlag(cmd, "force")
 		name := strings.TrimSpace(flag(cmd, "name"))
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
 		var connID *string
 		var conn storage.IdPConnection
 		if ref := flag(cmd, "idp"); ref != "" {
@@ -148,12 +138,8 @@ var adminPolicyListCmd = &cobra.Command{
 	Use:     "list --org ORG",
 	Short:   "List an organization's policies, the default first",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		ps, err := a.Policies.List(ctx, org.ID)
 		if err != nil {
 			return cliErr(err)
@@ -162,18 +148,15 @@ var adminPolicyListCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"policies": list})
-		}
-		rows := make([][]string, 0, len(list))
-		for _, p := range list {
-			def, members := "", strconv.Itoa(len(p.Members))
-			if p.IsDefault {
-				def, members = "yes", "everyone else"
-			}
-			rows = append(rows, []string{p.Name, def, p.SSO, p.ConnectionSlug, members, p.ID})
-		}
-		if err := table(out, []string{"NAME", "DEFAULT", "SSO", "IDP", "MEMBERS", "ID"}, rows); err != nil {
+		err = printList(cmd, out, "policies", list, func(p adminapi.Policy) adminapi.Policy { return p },
+			[]string{"NAME", "DEFAULT", "SSO", "IDP", "MEMBERS", "ID"}, func(p adminapi.Policy) []string {
+				def, members := "", strconv.Itoa(len(p.Members))
+				if p.IsDefault {
+					def, members = "yes", "everyone else"
+				}
+				return []string{p.Name, def, p.SSO, p.ConnectionSlug, members, p.ID}
+			})
+		if err != nil || jsonOutput(cmd) {
 			return err
 		}
 		if len(list) == 0 || !list[0].IsDefault {
@@ -187,12 +170,8 @@ var adminPolicyShowCmd = &cobra.Command{
 	Use:     "show --org ORG [--name default]",
 	Short:   "Show a policy and its members",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		p, err := policyFlag(ctx, a, org, "name", flag(cmd, "name"))
 		if err != nil {
 			return err
@@ -228,12 +207,8 @@ var adminPolicyDeleteCmd = &cobra.Command{
 	Use:     "delete --org ORG --name NAME",
 	Short:   "Delete a named policy; its members fall back to the default policy",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		p, err := policyFlag(ctx, a, org, "name", flag(cmd, "name"))
 		if err != nil {
 			return err
@@ -241,11 +216,7 @@ var adminPolicyDeleteCmd = &cobra.Command{
 		if err := a.Policies.Delete(ctx, org.ID, p.ID); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"deleted": p.ID})
-		}
-		_, err = fmt.Fprintf(out, "Deleted the policy %q; its members are under the default policy now.\n", p.Name)
-		return err
+		return report(cmd, out, map[string]any{"deleted": p.ID}, "Deleted the policy %q; its members are under the default policy now.\n", p.Name)
 	}),
 }
 
@@ -255,16 +226,8 @@ var adminPolicyMemberAddCmd = &cobra.Command{
 	Use:     "add --org ORG --policy NAME --email EMAIL",
 	Short:   "Put a member under a policy (out of any other)",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "policy", "email") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
-		m, err := memberFlag(ctx, a, cmd, org)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "policy", "email"),
+	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		ref, policyID, shown := flag(cmd, "policy"), "", "the default policy"
 		if !adminapi.IsDefaultRef(ref) {
 			p, err := policyFlag(ctx, a, org, "policy", ref)
@@ -276,11 +239,7 @@ var adminPolicyMemberAddCmd = &cobra.Command{
 		if err := a.Policies.SetMember(ctx, org.ID, m.Email, policyID); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"email": m.Email, "policy_id": policyID})
-		}
-		_, err = fmt.Fprintf(out, "%s is now under %s.\n", m.Email, shown)
-		return err
+		return report(cmd, out, map[string]any{"email": m.Email, "policy_id": policyID}, "%s is now under %s.\n", m.Email, shown)
 	}),
 }
 
@@ -288,16 +247,8 @@ var adminPolicyMemberRemoveCmd = &cobra.Command{
 	Use:     "remove --org ORG --policy NAME --email EMAIL",
 	Short:   "Send a member of a policy back to the default policy",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "policy", "email") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
-		m, err := memberFlag(ctx, a, cmd, org)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "policy", "email"),
+	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		p, err := policyFlag(ctx, a, org, "policy", flag(cmd, "policy"))
 		if err != nil {
 			return err
@@ -308,19 +259,13 @@ var adminPolicyMemberRemoveCmd = &cobra.Command{
 			}
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"email": m.Email, "policy_id": ""})
-		}
-		_, err = fmt.Fprintf(out, "%s left the policy %q and is under the default policy now.\n", m.Email, p.Name)
-		return err
+		return report(cmd, out, map[string]any{"email": m.Email, "policy_id": ""}, "%s left the policy %q and is under the default policy now.\n", m.Email, p.Name)
 	}),
 }
 
 func init() {
-	for _, c := range []*cobra.Command{adminPolicySetCmd, adminPolicyListCmd, adminPolicyShowCmd, adminPolicyDeleteCmd,
-		adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd} {
-		c.Flags().String("org", "", "organization slug or ID (required)")
-	}
+	addOrgFlag(adminPolicySetCmd, adminPolicyListCmd, adminPolicyShowCmd, adminPolicyDeleteCmd)
+	addMemberFlags(adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
 	adminPolicySetCmd.Flags().String("name", adminapi.DefaultPolicyRef, `the policy; "default" is the organization's default policy`)
 	adminPolicySetCmd.Flags().String("sso", "", "enforced, optional or off (required)")
 	adminPolicySetCmd.Flags().String("idp", "", "the IdP connection's slug (required unless SSO is off, or the policy has one)")
@@ -329,7 +274,6 @@ func init() {
 	adminPolicyDeleteCmd.Flags().String("name", "", "the policy (required)")
 	for _, c := range []*cobra.Command{adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd} {
 		c.Flags().String("policy", "", `the policy's name ("default" for the default policy) (required)`)
-		c.Flags().String("email", "", "the member's email (required)")
 	}
 	adminPolicyMemberCmd.AddCommand(adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
 	adminPolicyCmd.AddCommand(adminPolicySetCmd, adminPolicyListCmd, adminPolicyShowCmd, adminPolicyDeleteCmd, adminPolicyMemberCmd)

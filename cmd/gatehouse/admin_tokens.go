@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 var adminTokenCmd = &cobra.Command{Use: "token", Short: "Create, list and revoke admin API tokens"}
@@ -17,12 +18,8 @@ var adminTokenCreateCmd = &cobra.Command{
 	Use:     "create --org ORG --name NAME",
 	Short:   "Create an API token for /api/v1 (the secret is printed once)",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "name") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "name"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		secret, t, err := a.Accounts.CreateAPIToken(ctx, org.ID, flag(cmd, "name"))
 		if err != nil {
 			return cliErr(err)
@@ -42,32 +39,20 @@ var adminTokenListCmd = &cobra.Command{
 	Use:     "list --org ORG",
 	Short:   "List an organization's API tokens (never their secrets)",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		toks, err := a.Accounts.ListAPITokens(ctx, org.ID)
 		if err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			list := make([]adminapi.Token, 0, len(toks))
-			for _, t := range toks {
-				list = append(list, adminapi.TokenFrom(t))
-			}
-			return printJSON(out, map[string]any{"tokens": list})
-		}
-		rows := make([][]string, 0, len(toks))
-		for _, t := range toks {
-			status := "active"
-			if !t.RevokedAt.IsZero() {
-				status = "revoked " + when(t.RevokedAt)
-			}
-			rows = append(rows, []string{t.ID, t.Name, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy})
-		}
-		return table(out, []string{"ID", "NAME", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, rows)
+		return printList(cmd, out, "tokens", toks, adminapi.TokenFrom,
+			[]string{"ID", "NAME", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, func(t storage.APIToken) []string {
+				status := "active"
+				if !t.RevokedAt.IsZero() {
+					status = "revoked " + when(t.RevokedAt)
+				}
+				return []string{t.ID, t.Name, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy}
+			})
 	}),
 }
 
@@ -75,30 +60,20 @@ var adminTokenRevokeCmd = &cobra.Command{
 	Use:     "revoke --org ORG --id ID",
 	Short:   "Revoke an API token; calls with it fail from then on",
 	Args:    cobra.NoArgs,
-	PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "org", "id") },
-	RunE: withApp(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer) error {
-		org, err := orgFlag(ctx, a, cmd)
-		if err != nil {
-			return err
-		}
+	PreRunE: requires("org", "id"),
+	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		id := flag(cmd, "id")
 		if err := a.Accounts.RevokeAPIToken(ctx, org.ID, id); err != nil {
 			return cliErr(err)
 		}
-		if jsonOutput(cmd) {
-			return printJSON(out, map[string]any{"revoked": id})
-		}
-		_, err = fmt.Fprintf(out, "Revoked API token %s of %s.\n", id, org.Slug)
-		return err
+		return report(cmd, out, map[string]any{"revoked": id}, "Revoked API token %s of %s.\n", id, org.Slug)
 	}),
 }
 
 func init() {
 	adminTokenCreateCmd.Flags().String("name", "", "a name saying what the token is for, unique in the organization (required)")
 	adminTokenRevokeCmd.Flags().String("id", "", "the token's ID, from `admin token list` (required)")
-	for _, c := range []*cobra.Command{adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd} {
-		c.Flags().String("org", "", "organization slug or ID (required)")
-	}
+	addOrgFlag(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
 	adminTokenCmd.AddCommand(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
 	adminCmd.AddCommand(adminTokenCmd)
 }
