@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 )
 
 // TestAdminSSOCLI walks the SSO set-up an admin does on the server: claim a
@@ -25,12 +24,7 @@ func TestAdminSSOCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		testAdminSSOCLI(t, &cli{t: t, dataDir: t.TempDir()}, kp)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		testAdminSSOCLI(t, &cli{t: t, dataDir: t.TempDir(), dbURL: storagetest.PostgresDatabaseURL(t)}, kp)
-	})
+	forEachBackend(t, func(t *testing.T, c *cli) { testAdminSSOCLI(t, c, kp) })
 }
 
 // txtValue finds the "Value" line domain add prints.

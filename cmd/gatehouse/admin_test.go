@@ -98,13 +98,19 @@ func (c *cli) auditCount() int {
 	return len(page.Events)
 }
 
-func TestAdminCLI(t *testing.T) {
+// forEachBackend runs test against a fresh SQLite database, then a fresh
+// PostgreSQL one.
+func forEachBackend(t *testing.T, test func(t *testing.T, c *cli)) {
 	t.Run("sqlite", func(t *testing.T) {
-		testAdminCLI(t, &cli{t: t, dataDir: t.TempDir()})
+		test(t, &cli{t: t, dataDir: t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		testAdminCLI(t, &cli{t: t, dataDir: t.TempDir(), dbURL: storagetest.PostgresDatabaseURL(t)})
+		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: storagetest.PostgresDatabaseURL(t)})
 	})
+}
+
+func TestAdminCLI(t *testing.T) {
+	forEachBackend(t, testAdminCLI)
 }
 
 func testAdminCLI(t *testing.T, c *cli) {

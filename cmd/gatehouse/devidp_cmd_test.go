@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"os/exec"
 	"strings"
@@ -18,29 +17,14 @@ import (
 func TestDevIDPCommand(t *testing.T) {
 	state := t.TempDir()
 	run := func() saml.IdPMetadata {
-		cmd := exec.Command(binary, "devidp", "--listen", "127.0.0.1:0", "--state-dir", state,
-			"--user", "alice@example.com:secret", "--user", "bob@example.com:hunter2")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 100)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
+		p := startProc(t, exec.Command(binary, "devidp", "--listen", "127.0.0.1:0", "--state-dir", state,
+			"--user", "alice@example.com:secret", "--user", "bob@example.com:hunter2"))
 		deadline := time.After(30 * time.Second)
 		var metadataURL string
 		var out []string
 		for metadataURL == "" || !strings.Contains(strings.Join(out, "\n"), "bob@example.com") {
 			select {
-			case l, ok := <-lines:
+			case l, ok := <-p.lines:
 				if !ok {
 					t.Fatalf("devidp exited early:\n%s", strings.Join(out, "\n"))
 				}
@@ -49,7 +33,6 @@ func TestDevIDPCommand(t *testing.T) {
 					metadataURL = f[2]
 				}
 			case <-deadline:
-				cmd.Process.Kill()
 				t.Fatalf("no metadata URL printed:\n%s", strings.Join(out, "\n"))
 			}
 		}
@@ -61,20 +44,7 @@ func TestDevIDPCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("devidp did not exit cleanly on SIGINT: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("devidp did not stop on SIGINT")
-		}
+		p.signal(t, syscall.SIGINT, 30*time.Second)
 		return md
 	}
 	first := run()

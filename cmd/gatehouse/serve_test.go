@@ -52,12 +52,56 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// proc is a running gatehouse process whose stdout is read line by line.
+type proc struct {
+	cmd   *exec.Cmd
+	lines chan string // stdout, closed at its end
+	done  chan error  // cmd.Wait's result
+}
+
+// startProc starts cmd; it is killed when the test ends, if still running.
+func startProc(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, lines: make(chan string, 100), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return p
+}
+
+// signal sends sig and requires a clean exit within timeout.
+func (p *proc) signal(t *testing.T, sig os.Signal, timeout time.Duration) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("gatehouse %s exited with %v after %v", p.cmd.Args[1], err, sig)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("gatehouse %s did not stop within %v of %v", p.cmd.Args[1], timeout, sig)
+	}
+}
+
 // node is a running `gatehouse serve` process.
 type node struct {
-	cmd   *exec.Cmd
-	base  string
-	lines chan string // stdout, line by line
-	done  chan error
+	*proc
+	base string
 }
 
 func startNode(t *testing.T, env ...string) *node {
@@ -65,24 +109,8 @@ func startNode(t *testing.T, env ...string) *node {
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = append(os.Environ(), append([]string{"GATEHOUSE_LISTEN=" + addr, "GATEHOUSE_LOG_LEVEL=warn"}, env...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = &testWriter{t}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{cmd: cmd, base: "http://" + addr, lines: make(chan string, 100), done: make(chan error, 1)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			n.lines <- sc.Text()
-		}
-		close(n.lines)
-	}()
-	go func() { n.done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	n := &node{proc: startProc(t, cmd), base: "http://" + addr}
 	// Ready when /readyz answers 200.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -100,20 +128,11 @@ func startNode(t *testing.T, env ...string) *node {
 	}
 }
 
-// stop sends SIGTERM and requires a clean exit within the 10 s shutdown budget.
+// stop sends SIGTERM and requires a clean exit within the 10 s shutdown
+// budget (15 s, for a slow machine); it returns the rest of stdout.
 func (n *node) stop(t *testing.T) string {
 	t.Helper()
-	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-n.done:
-		if err != nil {
-			t.Fatalf("gatehouse serve exited with %v after SIGTERM", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("gatehouse serve did not stop within 15 s of SIGTERM")
-	}
+	n.signal(t, syscall.SIGTERM, 15*time.Second)
 	var out strings.Builder
 	for l := range n.lines {
 		out.WriteString(l + "\n")
