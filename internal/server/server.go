@@ -25,7 +25,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
-		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Directory: a.Store,
+		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Directory: a.Store, Audit: a.Store,
 		Secure: a.Config.Secure(), Limiter: ratelimit.New(a.Store, a.Now),
 	}
 	pages.Register(mux)

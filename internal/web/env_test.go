@@ -140,7 +140,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
-		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store,
+		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store, Audit: e.store,
 		Limiter: ratelimit.New(e.store, e.clock.Now),
 	}
 	mux := http.NewServeMux()

@@ -65,6 +65,10 @@ type view struct {
 	Test    *testResult
 
 	Wide bool // the wider page layout (/account has it by its Account)
+
+	// Admin is set on the admin console's pages: the section navigation
+	// and the widest layout.
+	Admin *adminView
 }
 
 // FieldError returns field's error message, or "".
@@ -74,6 +78,22 @@ var templateFuncs = template.FuncMap{
 	"asset":     assetURL,
 	"csrfField": func() string { return httpserver.CSRFField },
 	"breakable": breakable,
+	"wrapHex":   wrapHex,
+	// nameIDFormats lists the NameID format choices of the connection form.
+	"nameIDFormats": func() []struct{ Value, Label string } { return nameIDFormats },
+}
+
+// wrapHex escapes s (a fingerprint or token) and lets it wrap every 16
+// characters; copying it copies no spaces.
+func wrapHex(s string) template.HTML {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%16 == 0 {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString(template.HTMLEscapeString(string(r)))
+	}
+	return template.HTML(b.String())
 }
 
 // breakable escapes s and lets a long email address wrap after its "@"

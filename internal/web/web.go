@@ -49,6 +49,10 @@ type Handler struct {
 	// service offers: storage.Store satisfies it. Without it the metadata
 	// endpoint is not mounted and the test sign-in page lists no groups.
 	Directory Directory
+	// Audit is the audit log the admin console lists, verifies and
+	// exports (storage.Store satisfies it); without it the console has no
+	// audit section.
+	Audit storage.Audit
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
@@ -94,6 +98,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
 
 	h.registerSAML(mux)
+	h.registerAdmin(mux)
 }
 
 func (h *Handler) now() time.Time {

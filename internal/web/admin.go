@@ -1,0 +1,413 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// The admin console, under /admin, for the owners and admins of an
+// organization, acting on their own organization only:
+//
+//	GET  /admin                                   overview
+//	GET  /admin/domains, POST /admin/domains      email domains (admin_domains.go)
+//	GET  /admin/sso, /admin/sso/new, POST …       IdP connections (admin_sso.go)
+//	GET  /admin/policies, POST …                  authentication policies (admin_policies.go)
+//	GET  /admin/members, POST …                   people (admin_members.go)
+//	GET  /admin/audit, /admin/audit/export        the audit log (admin_audit.go)
+//
+// Like the rest of the package the handlers hold no rules: they read
+// forms, call the same services the JSON API and the CLI use, and turn
+// their errors into sentences on the page. Every change is a POST behind
+// the CSRF check, answered with a redirect (post/redirect/get) on success
+// or the same page with the problem on failure. The signed-in admin is
+// the actor of every audit event the services write.
+//
+// Records of another organization are not found (404), exactly like
+// records that do not exist: the services look up by (organization, ID).
+
+// adminHandlerFunc is a console handler; adm is the signed-in admin, read
+// fresh from storage for this request.
+type adminHandlerFunc func(w http.ResponseWriter, r *http.Request, adm storage.Account)
+
+// registerAdmin mounts the console. Sections whose service is missing are
+// not mounted (their paths answer 404) and not linked.
+func (h *Handler) registerAdmin(mux *http.ServeMux) {
+	handle := func(pattern string, fn adminHandlerFunc) { mux.Handle(pattern, h.requireAdmin(fn)) }
+	handle("GET /admin", h.adminOverview)
+	handle("GET /admin/{$}", h.adminOverview)
+
+	handle("GET /admin/members", h.adminMembers)
+	handle("POST /admin/members", h.adminInvite)
+	handle("GET /admin/members/{id}", h.adminMember)
+	handle("POST /admin/members/{id}/role", h.adminMemberRole)
+	handle("POST /admin/members/{id}/status", h.adminMemberStatus)
+	handle("POST /admin/members/{id}/revoke-sessions", h.adminMemberRevoke)
+
+	if h.Audit != nil {
+		handle("GET /admin/audit", h.adminAudit)
+		handle("GET /admin/audit/export", h.adminAuditExport)
+	}
+	if h.Domains != nil {
+		handle("GET /admin/domains", h.adminDomains)
+		handle("POST /admin/domains", h.adminDomainAdd)
+		handle("GET /admin/domains/{id}", h.adminDomain)
+		handle("POST /admin/domains/{id}/verify", h.adminDomainVerify)
+		handle("GET /admin/domains/{id}/remove", h.adminDomainRemoveConfirm)
+		handle("POST /admin/domains/{id}/remove", h.adminDomainRemove)
+	}
+	if h.IdPs != nil {
+		handle("GET /admin/sso", h.adminConnections)
+		handle("POST /admin/sso", h.adminConnectionCreate)
+		handle("GET /admin/sso/new", h.adminConnectionNew)
+		handle("GET /admin/sso/{ref}", h.adminConnection)
+		handle("POST /admin/sso/{ref}/settings", h.adminConnectionUpdate)
+		handle("POST /admin/sso/{ref}/certificates", h.adminCertificateAdd)
+		handle("POST /admin/sso/{ref}/certificates/remove", h.adminCertificateRemove)
+		handle("POST /admin/sso/{ref}/refresh", h.adminConnectionRefresh)
+		handle("GET /admin/sso/{ref}/remove", h.adminConnectionRemoveConfirm)
+		handle("POST /admin/sso/{ref}/remove", h.adminConnectionRemove)
+	}
+	if h.Policies != nil {
+		handle("GET /admin/policies", h.adminPolicies)
+		handle("POST /admin/policies", h.adminPolicyCreate)
+		handle("POST /admin/policies/{ref}", h.adminPolicyUpdate)
+		handle("POST /admin/policies/{ref}/members", h.adminPolicyMemberAdd)
+		handle("POST /admin/policies/{ref}/members/remove", h.adminPolicyMemberRemove)
+		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)
+		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
+	}
+}
+
+// requireAdmin lets through signed-in owners and admins only. The account
+// is read again from storage rather than trusted from the session cache,
+// so an admin who was just demoted or suspended loses the console at once
+// instead of up to the cache's lifetime later. Anonymous requests go to
+// the sign-in page (RequireSession); members get 403.
+func (h *Handler) requireAdmin(fn adminHandlerFunc) http.Handler {
+	return h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := CurrentSession(r)
+		adm, err := h.Accounts.GetMember(r.Context(), v.Account.OrgID, v.Account.ID)
+		if errors.Is(err, account.ErrNotFound) {
+			h.ErrorPage(w, r, http.StatusForbidden, adminOnly)
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, "read the signed-in admin", err)
+			return
+		}
+		if !adm.Role.IsAdmin() || adm.Status != storage.StatusActive {
+			h.ErrorPage(w, r, http.StatusForbidden, adminOnly)
+			return
+		}
+		ctx := reqctx.WithActor(r.Context(), "account", adm.ID, adm.Email)
+		fn(w, r.WithContext(ctx), adm)
+	}))
+}
+
+const adminOnly = "Only your organization's owners and admins can open the admin console."
+
+// adminView is what every console page shows besides its own content: the
+// section the navigation marks as current and which sections exist.
+type adminView struct {
+	Section     string // overview, domains, sso, policies, members, audit
+	HasDomains  bool
+	HasSSO      bool
+	HasPolicies bool
+	HasAudit    bool
+	CanTest     bool // /saml/{slug}/login?test=1 is mounted
+
+	Overview    *overviewView
+	Domains     []domainRow
+	Domain      *domainRow
+	NewDomain   string // the add form's value after an error
+	Connections []connRow
+	Conn        *connDetail
+	ConnForm    *connForm
+	Policies    []*policyCard
+	NewPolicy   *policyForm
+	ConnOptions []connOption
+	Members     []memberRow
+	Member      *memberRow
+	Invite      *inviteForm
+	Audit       *auditView
+	Confirm     *confirmView
+}
+
+// confirmView is the "are you sure?" page of a removal.
+type confirmView struct {
+	Heading string
+	Message string
+	Detail  string // shown as <code>, e.g. the domain name
+	Action  string // where the form posts
+	Button  string
+	Cancel  string // where "Cancel" goes
+	Fields  map[string]string
+}
+
+// adminPage fills in the parts of v every console page has and renders it.
+func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, page string, adm storage.Account, v *view) {
+	if v.Admin == nil {
+		v.Admin = &adminView{}
+	}
+	a := v.Admin
+	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
+	a.CanTest = h.SSO != nil
+	v.User = &adm
+	v.Org = h.orgName(r.Context(), &adm)
+	if v.Notice == "" {
+		v.Notice = adminNotices[r.URL.Query().Get("notice")]
+	}
+	h.render(w, r, status, page, v)
+}
+
+// adminNotices are the fixed success messages a console redirect can ask
+// for with ?notice=…; only these keys exist, so the query cannot inject
+// text.
+var adminNotices = map[string]string{
+	"domain-added":       "Domain added. Publish the TXT record below, then verify it.",
+	"domain-verified":    "The domain is verified. Accounts with this email domain are now managed by your organization.",
+	"domain-removed":     "The domain was removed. Its accounts are no longer managed by your organization.",
+	"conn-created":       "Connection added. Give your IdP the values below, then run a test sign-in.",
+	"conn-updated":       "Settings saved.",
+	"conn-unchanged":     "Nothing changed.",
+	"conn-voided":        "Settings saved. The change can affect sign-in, so the connection needs a new test sign-in before SSO can be enforced through it.",
+	"conn-removed":       "The connection was removed.",
+	"cert-added":         "Certificate added. Both the old and the new certificate are trusted until you remove one.",
+	"cert-removed":       "Certificate removed.",
+	"metadata-refreshed": "Metadata refreshed from the IdP.",
+	"policy-created":     "Policy created.",
+	"policy-updated":     "Policy saved.",
+	"policy-forced":      "Policy saved. SSO is enforced through a connection that has not been tested; the override is recorded in the audit log.",
+	"policy-deleted":     "Policy deleted. Its members now fall under the default policy.",
+	"member-added":       "Member added to the policy.",
+	"member-removed":     "Member moved back to the default policy.",
+	"invited":            "Member added. An invitation to set a password is on its way to their email.",
+	"added":              "Member added.",
+	"role-changed":       "Role changed.",
+	"suspended":          "Account suspended. Its sessions were signed out.",
+	"reactivated":        "Account reactivated.",
+	"sessions-revoked":   "All of their sessions were signed out.",
+}
+
+// failure is a service error as the console shows it.
+type failure struct {
+	Status  int
+	Message string
+	Field   string // the form field at fault, "" for the whole form
+	// Untested: a policy change was refused because its connection was
+	// never tested; the form offers the override.
+	Untested bool
+}
+
+// classify turns a service error into what the page shows. ok is false for
+// errors that are not the admin's to fix (the caller answers 500).
+func classify(err error) (f failure, ok bool) {
+	var inv *account.InvalidInputError
+	var dInv *domain.InvalidInputError
+	var dErr *domain.Error
+	switch {
+	case errors.Is(err, policy.ErrUntestedConnection):
+		return failure{http.StatusConflict, err.Error(), "sso", true}, true
+	case errors.Is(err, policy.ErrDefaultPolicy):
+		return failure{Status: http.StatusConflict, Message: err.Error()}, true
+	case errors.Is(err, idp.ErrInUse):
+		return failure{Status: http.StatusConflict, Message: err.Error()}, true
+	case errors.As(err, &dInv):
+		return failure{Status: http.StatusBadRequest, Message: dInv.Message, Field: dInv.Field}, true
+	case errors.As(err, &dErr) && errors.Is(err, domain.ErrNotFound):
+		return failure{Status: http.StatusNotFound, Message: dErr.Message}, true
+	case errors.As(err, &dErr) && errors.Is(err, domain.ErrNotVerified):
+		return failure{Status: http.StatusUnprocessableEntity, Message: dErr.Message}, true
+	case errors.As(err, &dErr):
+		return failure{Status: http.StatusConflict, Message: dErr.Message}, true
+	case errors.As(err, &inv):
+		return failure{Status: http.StatusBadRequest, Message: inv.Message, Field: inv.Field}, true
+	case errors.Is(err, account.ErrLastOwner):
+		return failure{Status: http.StatusConflict, Message: account.ErrLastOwner.Error() + " Make someone else an owner first."}, true
+	case errors.Is(err, account.ErrNotFound):
+		return failure{Status: http.StatusNotFound, Message: err.Error()}, true
+	case errors.Is(err, account.ErrExists):
+		return failure{Status: http.StatusConflict, Message: err.Error()}, true
+	case errors.Is(err, storage.ErrConflict):
+		return failure{Status: http.StatusConflict, Message: "Someone else changed this at the same time. Reload the page and try again."}, true
+	}
+	return failure{}, false
+}
+
+// notFound answers a console request for a record that is not the
+// organization's (or does not exist) with the 404 page.
+func (h *Handler) adminNotFound(w http.ResponseWriter, r *http.Request, what string) {
+	h.ErrorPage(w, r, http.StatusNotFound, "There is no such "+what+" in your organization. It may have been removed.")
+}
+
+// seeOther redirects to path with a notice key.
+func seeOther(w http.ResponseWriter, r *http.Request, path, notice string) {
+	if notice != "" {
+		path, frag, _ := strings.Cut(path, "#")
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "notice=" + notice
+		if frag != "" {
+			path += "#" + frag
+		}
+		http.Redirect(w, r, path, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// --- the overview ---
+
+// overviewView is what /admin shows.
+type overviewView struct {
+	OrgName         string
+	OrgSlug         string
+	Members         int
+	Admins          int
+	DomainsVerified int
+	DomainsPending  int
+	Connections     int
+	Policies        []overviewPolicy
+	Warnings        []connWarning
+	Untested        []connRow // connections nobody has test-signed-in through
+}
+
+type overviewPolicy struct {
+	Name       string
+	IsDefault  bool
+	SSO        string
+	Connection string
+	Members    int
+}
+
+type connWarning struct {
+	Connection string
+	Href       string
+	Text       string
+}
+
+func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm storage.Account) {
+	ctx := r.Context()
+	org, err := h.Accounts.GetOrganization(ctx, adm.OrgID)
+	if err != nil {
+		h.serverError(w, r, "read organization", err)
+		return
+	}
+	ov := &overviewView{OrgName: org.Name, OrgSlug: org.Slug}
+	members, err := h.Accounts.ListMembers(ctx, adm.OrgID)
+	if err != nil {
+		h.serverError(w, r, "list members", err)
+		return
+	}
+	ov.Members = len(members)
+	for _, m := range members {
+		if m.Role.IsAdmin() {
+			ov.Admins++
+		}
+	}
+	if h.Domains != nil {
+		ds, err := h.Domains.List(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "list domains", err)
+			return
+		}
+		for _, d := range ds {
+			if d.VerifiedAt.IsZero() {
+				ov.DomainsPending++
+			} else {
+				ov.DomainsVerified++
+			}
+		}
+	}
+	names := map[string]string{}
+	if h.IdPs != nil {
+		cs, err := h.IdPs.List(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "list connections", err)
+			return
+		}
+		ov.Connections = len(cs)
+		now := h.now()
+		for _, c := range cs {
+			names[c.ID] = c.Name
+			for _, text := range h.IdPs.Warnings(c, now) {
+				ov.Warnings = append(ov.Warnings, connWarning{Connection: c.Name, Href: connHref(c), Text: text})
+			}
+			if c.TestedAt.IsZero() {
+				ov.Untested = append(ov.Untested, h.connRow(c, now))
+			}
+		}
+	}
+	if h.Policies != nil {
+		ps, err := h.Policies.List(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "list policies", err)
+			return
+		}
+		hasDefault := false
+		for _, p := range ps {
+			op := overviewPolicy{Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO, Connection: names[p.ConnectionID]}
+			hasDefault = hasDefault || p.IsDefault
+			if !p.IsDefault {
+				ids, err := h.Policies.Members(ctx, adm.OrgID, p.ID)
+				if err != nil {
+					h.serverError(w, r, "list policy members", err)
+					return
+				}
+				op.Members = len(ids)
+			}
+			ov.Policies = append(ov.Policies, op)
+		}
+		if !hasDefault {
+			// Created (SSO off) the first time it is changed.
+			ov.Policies = append([]overviewPolicy{{Name: policy.DefaultName, IsDefault: true, SSO: storage.SSOOff}}, ov.Policies...)
+		}
+	}
+	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
+		Title: "Admin console",
+		Admin: &adminView{Section: "overview", Overview: ov},
+	})
+}
+
+// --- small helpers shared by the console pages ---
+
+// formatTime shows t as "2 Jan 2026, 15:04 UTC", or "" when zero.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// isoTime is t for a <time datetime>.
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// orgMembers maps the organization's account IDs to accounts.
+func (h *Handler) orgMembers(ctx context.Context, orgID string) (map[string]storage.Account, error) {
+	ms, err := h.Accounts.ListMembers(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]storage.Account, len(ms))
+	for _, m := range ms {
+		out[m.ID] = m
+	}
+	return out, nil
+}
