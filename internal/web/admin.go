@@ -282,6 +282,9 @@ type overviewView struct {
 	Policies        []overviewPolicy
 	Warnings        []connWarning
 	Untested        []connRow // connections nobody has test-signed-in through
+	// The set-up steps already done: a verified domain, a tested
+	// connection, a policy with SSO on.
+	DoneDomain, DoneConn, DoneSSO bool
 }
 
 type overviewPolicy struct {
@@ -347,9 +350,12 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			}
 			if c.TestedAt.IsZero() {
 				ov.Untested = append(ov.Untested, h.connRow(c, now))
+			} else {
+				ov.DoneConn = true
 			}
 		}
 	}
+	ov.DoneDomain = ov.DomainsVerified > 0
 	if h.Policies != nil {
 		ps, err := h.Policies.List(ctx, adm.OrgID)
 		if err != nil {
@@ -360,6 +366,7 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 		for _, p := range ps {
 			op := overviewPolicy{Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO, Connection: names[p.ConnectionID]}
 			hasDefault = hasDefault || p.IsDefault
+			ov.DoneSSO = ov.DoneSSO || p.SSO != storage.SSOOff
 			if !p.IsDefault {
 				ids, err := h.Policies.Members(ctx, adm.OrgID, p.ID)
 				if err != nil {

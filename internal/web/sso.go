@@ -69,6 +69,7 @@ type Directory interface {
 // testResult is what the admin's test sign-in page shows.
 type testResult struct {
 	Connection string
+	Slug       string // the connection's console page is /admin/sso/{Slug}
 	Email      string
 	Name       string
 	Groups     []string
@@ -364,7 +365,7 @@ func (h *Handler) renderTestResult(w http.ResponseWriter, r *http.Request, res s
 	}
 	if h.IdPs != nil {
 		if c, err := h.IdPs.Get(ctx, acct.OrgID, res.ConnectionID); err == nil {
-			tr.Connection = c.Name
+			tr.Connection, tr.Slug = c.Name, c.Slug
 		}
 	}
 	if h.Directory != nil {
