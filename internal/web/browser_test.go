@@ -150,9 +150,12 @@ func TestBrowserJourney(t *testing.T) {
 	}
 
 	// 2. Sign out with the header button.
+	// Wait for the sign-in page's email field, which /account does not
+	// have: the welcome notice there would match ".notice" before the
+	// navigation completes.
 	do("sign out",
 		chromedp.Click(css(".topbar-signout button")),
-		chromedp.WaitVisible(css(".notice")),
+		chromedp.WaitVisible(css("#email")),
 	)
 	if n := textOf(".notice"); n != "You're signed out." {
 		t.Errorf("sign-out notice = %q", n)
