@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -93,18 +94,34 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// routeKey holds a *string the innermost wrapper fills with the matched
+// route pattern. The mux sets Pattern on the request it is handed, which
+// is a copy made by the middleware in between, so the outer middleware
+// cannot read it from its own request.
+type routeKey struct{}
+
+// recordRoute runs the mux and then copies the pattern it matched into the
+// holder observe put in the context.
+func recordRoute(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = r.Pattern
+		}
+	})
+}
+
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now() // wall-clock latency, not the injected domain clock
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		route := ""
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		// The mux sets r.Pattern on the request it was handed, which is r:
-		// a bounded label set, unlike raw paths.
-		route := r.Pattern
+		// Route patterns are a bounded label set, unlike raw paths.
 		if route == "" {
 			route = "unmatched"
 		}

@@ -74,7 +74,7 @@ func New(opts Options) (*Server, error) {
 // context (ID, IP) → recovery → logging and metrics → security headers →
 // body limit → CSRF → mux.
 func (s *Server) Handler(mux http.Handler) http.Handler {
-	h := s.csrf(mux)
+	h := s.csrf(recordRoute(mux))
 	h = limitBody(h)
 	h = s.securityHeaders(h)
 	h = s.observe(h)

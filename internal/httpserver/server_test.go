@@ -1,7 +1,9 @@
 package httpserver_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -9,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 )
 
@@ -178,5 +183,46 @@ func TestSecurityHeaders(t *testing.T) {
 	csp := rec.Header().Get("Content-Security-Policy")
 	if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP = %q", csp)
+	}
+}
+
+// Latency is labelled with the route pattern the mux matched, so the
+// histogram stays bounded and says which page was slow.
+func TestMetricsAndLogsNameTheRoute(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	var logs bytes.Buffer
+	srv, err := httpserver.New(httpserver.Options{Metrics: m, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /members/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	h := srv.Handler(mux)
+	for _, p := range []string{"/members/1", "/members/2", "/nowhere"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, f := range families {
+		if f.GetName() != "gatehouse_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "route" {
+					counts[l.GetValue()] += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	if len(counts) != 2 || counts["GET /members/{id}"] != 2 || counts["unmatched"] != 1 {
+		t.Errorf("latency by route = %v; want GET /members/{id}: 2 and unmatched: 1", counts)
+	}
+	if !strings.Contains(logs.String(), `"route":"GET /members/{id}"`) {
+		t.Errorf("access log does not name the route:\n%s", logs.String())
 	}
 }
