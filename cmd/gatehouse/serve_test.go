@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -19,9 +17,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/gatehouse-id/gatehouse/internal/testenv"
+	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 )
 
 var binary string
@@ -234,21 +230,9 @@ func TestServeSQLite(t *testing.T) {
 }
 
 func TestServePostgres(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("gh_serve_%d", time.Now().UnixNano())
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	u, _ := url.Parse(dsn)
-	u.Path = "/" + name
-	runFirstStart(t, "GATEHOUSE_DATA_DIR="+t.TempDir(), "GATEHOUSE_DATABASE_URL="+u.String())
+	// A fresh, unmigrated database, dropped when the test ends.
+	dbURL := storagetest.PostgresDatabaseURL(t)
+	runFirstStart(t, "GATEHOUSE_DATA_DIR="+t.TempDir(), "GATEHOUSE_DATABASE_URL="+dbURL)
 }
 
 func TestConfigValidateReportsAllProblems(t *testing.T) {
