@@ -169,7 +169,7 @@ func CheckPassword(pw, email string) error {
 		return bad(fmt.Sprintf("Choose a password of at most %d characters.", MaxPasswordLen))
 	}
 	lower := strings.ToLower(pw)
-	if _, common := commonPasswords()[lower]; common {
+	if isCommon(lower) {
 		return bad("This password is too common. Choose another.")
 	}
 	if email = strings.ToLower(strings.TrimSpace(email)); email != "" {
@@ -182,6 +182,67 @@ func CheckPassword(pw, email string) error {
 		}
 	}
 	return nil
+}
+
+// isCommon reports whether a lowercased password is a common password or
+// a trivial variation of one. Almost every entry of the list is shorter
+// than the 12-character minimum, so checking only exact matches would
+// stop few passwords; people reach the minimum by decorating a common
+// password ("password1234", "P@ssw0rd2024!", "iloveyouiloveyou"), which
+// guessing tools try first. Repeated and sequential characters
+// ("aaaaaaaaaaaa", "123456789012") count as common too.
+func isCommon(lower string) bool {
+	list := commonPasswords()
+	if _, ok := list[lower]; ok {
+		return true
+	}
+	if strings.Count(lower, lower[:1]) == len(lower) || isSequence(lower) {
+		return true
+	}
+	const decoration = "0123456789!@#$%^&*()-_=+.,;:?~ "
+	core := strings.TrimLeft(strings.TrimRight(lower, decoration), "0123456789")
+	candidates := []string{core, unleet(core)}
+	// "iloveyouiloveyou": a common password repeated.
+	for _, c := range []string{core, unleet(core)} {
+		for k := 2; k <= 4; k++ {
+			if len(c)%k == 0 && strings.Repeat(c[:len(c)/k], k) == c {
+				candidates = append(candidates, c[:len(c)/k])
+			}
+		}
+	}
+	for _, c := range candidates {
+		if len(c) < 4 {
+			continue // "ab12345678901" is not a decorated common password
+		}
+		if _, ok := list[c]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// unleet undoes the usual character substitutions.
+func unleet(s string) string {
+	return strings.NewReplacer("@", "a", "4", "a", "0", "o", "1", "i", "!", "i", "3", "e", "$", "s", "5", "s", "7", "t").Replace(s)
+}
+
+// isSequence reports runs like "123456789012" or "abcdefghijkl", up or down.
+func isSequence(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	step := int(s[1]) - int(s[0])
+	if step != 1 && step != -1 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		d := int(s[i]) - int(s[i-1])
+		// Digits wrap around: 8901, 2109.
+		if d != step && !(step == 1 && s[i-1] == '9' && s[i] == '0') && !(step == -1 && s[i-1] == '0' && s[i] == '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // dummyHash is verified against when there is no real hash to check (unknown

@@ -25,6 +25,18 @@ func TestPasswordPolicy(t *testing.T) {
 		{"129 characters", strings.Repeat("ab3", 43), "Choose a password of at most 128 characters."},
 		{"common password", "qwerty123456", "This password is too common. Choose another."},
 		{"common password in other case", "QwErTy123456", "This password is too common. Choose another."},
+		// Nearly every listed password is shorter than 12 characters:
+		// people reach the minimum by decorating one, and so do guessers.
+		{"common password plus digits", "password1234", "This password is too common. Choose another."},
+		{"common password with substitutions and a year", "P@ssw0rd2024!", "This password is too common. Choose another."},
+		{"common password after digits", "2024sunshine!", "This password is too common. Choose another."},
+		{"common password repeated", "iloveyouiloveyou", "This password is too common. Choose another."},
+		{"one character repeated", "aaaaaaaaaaaa", "This password is too common. Choose another."},
+		{"digit sequence", "123456789012", "This password is too common. Choose another."},
+		{"descending sequence", "9876543210987", "This password is too common. Choose another."},
+		{"letter sequence", "abcdefghijkl", "This password is too common. Choose another."},
+		{"short word plus digits is not a common password", "ab12345678901", ""},
+		{"passphrase", "correct horse battery staple", ""},
 		{"the email", email, "Don't use your email address as your password."},
 		{"the email in upper case", strings.ToUpper(email), "Don't use your email address as your password."},
 		{"the email's local part", "Grace.Hopper", "Don't use your email address as your password."},
