@@ -218,6 +218,9 @@ func (h *Handler) adminPolicyUpdate(w http.ResponseWriter, r *http.Request, adm 
 	if !h.parseForm(w, r) {
 		return
 	}
+	// The default policy is created (SSO off, audited) if it does not
+	// exist yet, even when the change is then refused: an organization
+	// without one signs everyone in the same way as with one that is off.
 	p, ok := h.policyFor(w, r, adm, true)
 	if !ok {
 		return
