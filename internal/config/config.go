@@ -5,10 +5,11 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -138,17 +139,19 @@ func Default() Config {
 // validates. A validation failure is a *ValidationError listing every problem.
 func Load(path string, environ []string) (Config, error) {
 	cfg := Default()
+	var problems []Problem
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
 		defer f.Close()
-		if err := decodeYAML(f, &cfg); err != nil {
+		ps, err := decodeYAML(f, &cfg)
+		if err != nil {
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
+		problems = ps
 	}
-	var problems []Problem
 	problems = append(problems, applyEnv(&cfg, environ)...)
 	cfg.fillDerived()
 	problems = append(problems, cfg.Validate()...)
@@ -158,20 +161,84 @@ func Load(path string, environ []string) (Config, error) {
 	return cfg, nil
 }
 
-func decodeYAML(r io.Reader, cfg *Config) error {
+// decodeYAML reads the file into cfg key by key, so that every unknown key
+// and every value of the wrong type is reported with its key path, and the
+// rest of the file still applies (Validate then reports its problems too).
+// Only a file that is not YAML at all is a single error.
+func decodeYAML(r io.Reader, cfg *Config) ([]Problem, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
+		return nil, nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true) // a misspelt key is an error, not a silently ignored setting
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return err
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
-	return nil
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	var ps []Problem
+	decodeNode(doc.Content[0], reflect.ValueOf(cfg).Elem(), "", &ps)
+	return ps, nil
+}
+
+func decodeNode(n *yaml.Node, v reflect.Value, prefix string, ps *[]Problem) {
+	at := func(key string) string {
+		if prefix == "" {
+			return key
+		}
+		return prefix + "." + key
+	}
+	if n.Kind != yaml.MappingNode {
+		where := prefix
+		if where == "" {
+			where = "(top level)"
+		}
+		*ps = append(*ps, Problem{Key: where, Message: fmt.Sprintf("line %d: must be a mapping of keys to values", n.Line)})
+		return
+	}
+	fields := map[string]reflect.Value{}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+			fields[tag] = v.Field(i)
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		f, ok := fields[key]
+		if !ok {
+			*ps = append(*ps, Problem{Key: at(key), Message: fmt.Sprintf("line %d: unknown setting (misspelt?)", n.Content[i].Line)})
+			continue
+		}
+		if f.Kind() == reflect.Struct {
+			decodeNode(val, f, at(key), ps)
+			continue
+		}
+		tmp := reflect.New(f.Type())
+		if err := val.Decode(tmp.Interface()); err != nil {
+			*ps = append(*ps, Problem{Key: at(key), Message: fmt.Sprintf("line %d: %s", val.Line, describe(f.Type(), val.Value))})
+			continue
+		}
+		f.Set(tmp.Elem())
+	}
+}
+
+// describe says in words what a value of type t should look like.
+func describe(t reflect.Type, got string) string {
+	switch {
+	case t == durationType:
+		return fmt.Sprintf("%q is not a duration such as 30m or 8h", got)
+	case t.Kind() == reflect.Int:
+		return fmt.Sprintf("%q is not a whole number", got)
+	case t.Kind() == reflect.Slice:
+		return "must be a list, e.g. [10.0.0.0/8]"
+	default:
+		return fmt.Sprintf("%q is not a valid value", got)
+	}
 }
 
 // fillDerived sets defaults that depend on other settings.

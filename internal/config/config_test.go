@@ -98,3 +98,39 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// A misspelt key or a value of the wrong type does not stop the check:
+// every problem in the file is reported with its key path, in words.
+func TestYAMLMistakesAreReportedTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mistakes.yaml")
+	yaml := "sesion:\n  idle_timeout: 1h\nsession:\n  idle_timeout: forever\nthrottle:\n  ip_limit: many\nlog:\n  level: loud\nsmtp:\n  security: ssl\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, nil)
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	want := map[string]string{
+		"sesion":               "unknown setting",
+		"session.idle_timeout": `"forever" is not a duration`,
+		"throttle.ip_limit":    `"many" is not a whole number`,
+		"log.level":            "must be debug, info, warn or error",
+		"smtp.security":        "must be starttls, tls or none",
+	}
+	for _, p := range ve.Problems {
+		if msg, ok := want[p.Key]; ok && strings.Contains(p.Message, msg) {
+			delete(want, p.Key)
+		}
+		if strings.Contains(p.Message, "config.") || strings.Contains(p.Message, "!!str") {
+			t.Errorf("%s: message shows Go internals: %s", p.Key, p.Message)
+		}
+	}
+	for k, msg := range want {
+		t.Errorf("no problem %q reported for %s; got %v", msg, k, ve.Problems)
+	}
+	if strings.Contains(err.Error(), "(1 problems)") {
+		t.Error("bad plural")
+	}
+}

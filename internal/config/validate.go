@@ -26,7 +26,11 @@ func (e *ValidationError) Error() string {
 	for i, p := range e.Problems {
 		lines[i] = "  " + p.String()
 	}
-	return fmt.Sprintf("invalid configuration (%d problems):\n%s", len(e.Problems), strings.Join(lines, "\n"))
+	noun := "problems"
+	if len(e.Problems) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("invalid configuration (%d %s):\n%s", len(e.Problems), noun, strings.Join(lines, "\n"))
 }
 
 // Validate returns every problem with c; none means it is usable.
@@ -100,6 +104,11 @@ func (c Config) Validate() []Problem {
 	if c.Throttle.MaxDelay > time.Hour {
 		add("throttle.max_delay", "must be at most 1h so throttling never becomes a lockout (%s)", c.Throttle.MaxDelay)
 	}
+	switch c.SMTP.Security {
+	case "starttls", "tls", "none":
+	default:
+		add("smtp.security", "must be starttls, tls or none (%q)", c.SMTP.Security)
+	}
 	if c.SMTP.Host != "" {
 		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
 			add("smtp.port", "must be between 1 and 65535 (%d)", c.SMTP.Port)
@@ -107,14 +116,8 @@ func (c Config) Validate() []Problem {
 		if c.SMTP.From == "" {
 			add("smtp.from", "must be set when smtp.host is set")
 		}
-		switch c.SMTP.Security {
-		case "starttls", "tls":
-		case "none":
-			if !IsLoopbackHost(c.SMTP.Host) {
-				add("smtp.security", "none is allowed only for a relay on localhost; use starttls or tls")
-			}
-		default:
-			add("smtp.security", "must be starttls, tls or none (%q)", c.SMTP.Security)
+		if c.SMTP.Security == "none" && !IsLoopbackHost(c.SMTP.Host) {
+			add("smtp.security", "none is allowed only for a relay on localhost; use starttls or tls")
 		}
 		if c.SMTP.Username != "" && c.SMTP.Password == "" {
 			add("smtp.password", "must be set when smtp.username is set")
