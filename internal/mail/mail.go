@@ -87,7 +87,11 @@ type composed struct {
 }
 
 // compose validates m and renders it. from is a header-form address.
-func compose(from string, m Message, now time.Time) (composed, error) {
+// readable writes the body as plain 8-bit text instead of
+// quoted-printable: the development outbox is read by people, who must be
+// able to copy a link out of the file (quoted-printable breaks long lines
+// and escapes "=" in query strings).
+func compose(from string, m Message, now time.Time, readable bool) (composed, error) {
 	fromAddr, err := parseAddress("From", from)
 	if err != nil {
 		return composed{}, err
@@ -120,12 +124,21 @@ func compose(from string, m Message, now time.Time) (composed, error) {
 	header("Message-ID", msgID)
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")
+	text := strings.ReplaceAll(m.Text, "\r\n", "\n")
+	if readable {
+		header("Content-Transfer-Encoding", "8bit")
+		b.WriteString("\r\n")
+		b.WriteString(strings.ReplaceAll(text, "\n", "\r\n"))
+		if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
+			b.WriteString("\r\n")
+		}
+		return composed{from: fromAddr.Address, to: toAddr.Address, data: b.Bytes()}, nil
+	}
 	header("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	// The quoted-printable writer turns every line break into CRLF and
 	// keeps lines under 76 characters, so long links survive every relay.
-	text := strings.ReplaceAll(m.Text, "\r\n", "\n")
 	if _, err := qp.Write([]byte(text)); err != nil {
 		return composed{}, err
 	}
@@ -169,7 +182,7 @@ type Outbox struct {
 // from the log is the point. With Dir empty the message is only logged.
 func (o *Outbox) Send(ctx context.Context, m Message) error {
 	now := time.Now()
-	c, err := compose(outboxFrom, m, now)
+	c, err := compose(outboxFrom, m, now, true)
 	if err != nil {
 		return err
 	}

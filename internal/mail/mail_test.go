@@ -514,6 +514,11 @@ func TestOutboxWritesParseableEML(t *testing.T) {
 			t.Errorf("%s does not parse: %v", f, err)
 		}
 	}
+	// The operator copies the link straight out of the file.
+	first, _ := os.ReadFile(files[0])
+	if !bytes.Contains(first, []byte("https://gatehouse.example/reset?token="+strings.Repeat("a", 90))) {
+		t.Errorf("the link is not readable as is in the .eml file:\n%s", first)
+	}
 
 	msgs, err := ReadOutbox(dir)
 	if err != nil {

@@ -120,7 +120,7 @@ func isLocalhost(host string) bool {
 // Send implements Sender: one connection per message, which is plenty for
 // password resets and invitations and leaves no idle connection to manage.
 func (s *smtpSender) Send(ctx context.Context, m Message) error {
-	c, err := compose(s.cfg.From, m, s.now())
+	c, err := compose(s.cfg.From, m, s.now(), false)
 	if err != nil {
 		return err
 	}
