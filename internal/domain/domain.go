@@ -18,7 +18,7 @@ package domain
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,7 +36,7 @@ import (
 const TXTPrefix = "gatehouse-verification="
 
 // tokenBytes is the verification token's entropy (192 bits); the token is
-// its unpadded base64url text, 32 characters.
+// its hex text, 48 characters.
 const tokenBytes = 24
 
 // lookupTimeout bounds one Verify's DNS lookup, retries included.
@@ -248,7 +248,9 @@ func newToken() (string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("domain: generate verification token: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	// Hex, not base64url: the value is pasted into DNS consoles and
+	// command lines, where a leading "-" or an "_" causes trouble.
+	return hex.EncodeToString(b), nil
 }
 
 // mapNotFound turns storage.ErrNotFound into ErrNotFound.

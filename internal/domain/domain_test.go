@@ -2,7 +2,7 @@ package domain_test
 
 import (
 	"context"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -124,9 +124,9 @@ func TestAdd(t *testing.T) {
 		if d.Name != "corp.example" || d.OrgID != "a" || d.ID == "" || !d.VerifiedAt.IsZero() {
 			t.Fatalf("Add returned %+v", d)
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(d.VerificationToken)
+		raw, err := hex.DecodeString(d.VerificationToken)
 		if err != nil || len(raw) != 24 {
-			t.Fatalf("token %q: want 24 random bytes, base64url without padding (%v)", d.VerificationToken, err)
+			t.Fatalf("token %q: want 24 random bytes in hex (%v)", d.VerificationToken, err)
 		}
 		if got, want := e.svc.TXTRecord(d), "gatehouse-verification="+d.VerificationToken; got != want {
 			t.Fatalf("TXTRecord = %q, want %q", got, want)
