@@ -26,6 +26,9 @@ var (
 	ErrSetupDone = errors.New("Gatehouse is already set up; sign in instead.")
 	// ErrLastOwner: the change would leave the organization without an owner.
 	ErrLastOwner = errors.New("An organization must keep at least one owner.")
+	// ErrOwnerOnly: an admin tried to make someone an owner, or to change
+	// or suspend an owner; only owners may.
+	ErrOwnerOnly = errors.New("Only an owner can make someone an owner, or change or suspend an owner.")
 	// ErrNotFound: no such account, organization or token in this organization.
 	ErrNotFound = errors.New("Not found.")
 	// ErrExists: the email (or organization slug, or token name) is taken.

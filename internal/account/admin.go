@@ -210,6 +210,11 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 			out = a
 			return nil // nothing changes, nothing to audit
 		}
+		if role == storage.RoleOwner || a.Role == storage.RoleOwner {
+			if err := actorIsOwner(ctx, tx, orgID); err != nil {
+				return err
+			}
+		}
 		if a.Role == storage.RoleOwner && a.Status == storage.StatusActive {
 			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
 				return err
@@ -252,6 +257,11 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 			return nil
 		}
 		suspend := status == storage.StatusSuspended
+		if a.Role == storage.RoleOwner {
+			if err := actorIsOwner(ctx, tx, orgID); err != nil {
+				return err
+			}
+		}
 		if suspend && a.Role == storage.RoleOwner {
 			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
 				return err
@@ -351,4 +361,20 @@ func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (
 		return 0, err
 	}
 	return n, nil
+}
+
+// actorIsOwner refuses ownership changes made by a signed-in admin who is
+// not an owner, so an admin cannot promote themselves or lock the owners
+// out. The CLI (run on the server) and API tokens act with the
+// organization's full authority and are not limited here.
+func actorIsOwner(ctx context.Context, tx storage.Store, orgID string) error {
+	info := reqctx.From(ctx)
+	if info.ActorType != "account" {
+		return nil
+	}
+	actor, err := tx.GetAccount(ctx, info.ActorID)
+	if err != nil || actor.OrgID != orgID || actor.Role != storage.RoleOwner {
+		return ErrOwnerOnly
+	}
+	return nil
 }

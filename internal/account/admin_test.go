@@ -407,3 +407,35 @@ func TestRecoveryLink(t *testing.T) {
 		wantErr(t, "expired link", err, account.ErrInvalidLink)
 	})
 }
+
+// An admin who is not an owner cannot promote anyone (themselves included)
+// to owner, nor demote or suspend an owner; an owner can.
+func TestOnlyOwnersChangeOwnership(t *testing.T) {
+	t.Parallel()
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		org, ada := e.setup()
+		mallory := e.member(org, "mallory@acme.example", "mallory wants more", storage.RoleAdmin)
+		asMallory := reqctx.WithActor(e.ctx, "account", mallory.ID, mallory.Email)
+		asAda := reqctx.WithActor(e.ctx, "account", ada.ID, ada.Email)
+		before := len(e.events(org.ID, "account.*"))
+
+		_, err := e.svc.SetRole(asMallory, org.ID, mallory.ID, storage.RoleOwner)
+		wantErr(t, "admin promotes themselves", err, account.ErrOwnerOnly)
+		_, err = e.svc.SetRole(asMallory, org.ID, ada.ID, storage.RoleMember)
+		wantErr(t, "admin demotes the owner", err, account.ErrOwnerOnly)
+		_, err = e.svc.SetStatus(asMallory, org.ID, ada.ID, storage.StatusSuspended)
+		wantErr(t, "admin suspends the owner", err, account.ErrOwnerOnly)
+		if got := len(e.events(org.ID, "account.*")); got != before {
+			t.Fatalf("refused changes wrote %d audit events", got-before)
+		}
+		// Admins still manage members; owners manage ownership.
+		bob := e.member(org, "bob@acme.example", "bob builds bridges", storage.RoleMember)
+		if _, err := e.svc.SetRole(asMallory, org.ID, bob.ID, storage.RoleAdmin); err != nil {
+			t.Fatalf("admin grants admin: %v", err)
+		}
+		if got, err := e.svc.SetRole(asAda, org.ID, mallory.ID, storage.RoleOwner); err != nil || got.Role != storage.RoleOwner {
+			t.Fatalf("owner grants ownership = %+v, %v", got, err)
+		}
+	})
+}

@@ -283,6 +283,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		badRequest(w, invalid.Message, invalid.Field)
 	case errors.Is(err, account.ErrLastOwner):
 		writeError(w, http.StatusConflict, CodeLastOwner, account.ErrLastOwner.Error(), "")
+	case errors.Is(err, account.ErrOwnerOnly):
+		writeError(w, http.StatusForbidden, CodeForbidden, account.ErrOwnerOnly.Error(), "")
 	case errors.Is(err, account.ErrNotFound):
 		// The account service names what it looked for, in the caller's
 		// own words; another organization's record reads exactly the same.

@@ -234,6 +234,8 @@ func classify(err error) (f failure, ok bool) {
 		return failure{Status: http.StatusBadRequest, Message: inv.Message, Field: inv.Field}, true
 	case errors.Is(err, account.ErrLastOwner):
 		return failure{Status: http.StatusConflict, Message: account.ErrLastOwner.Error() + " Make someone else an owner first."}, true
+	case errors.Is(err, account.ErrOwnerOnly):
+		return failure{Status: http.StatusForbidden, Message: account.ErrOwnerOnly.Error()}, true
 	case errors.Is(err, account.ErrNotFound):
 		return failure{Status: http.StatusNotFound, Message: err.Error()}, true
 	case errors.Is(err, account.ErrExists):
