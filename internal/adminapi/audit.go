@@ -141,31 +141,14 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, tok storag
 		name += "-" + o.Slug
 	}
 	name += "-" + h.Now().UTC().Format("20060102T150405Z") + ".jsonl"
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := &countingWriter{w: w}
-	if err := audit.ExportJSONL(r.Context(), h.Store, f, cw); err != nil {
-		if cw.n == 0 {
-			w.Header().Del("Content-Disposition")
-			h.fail(w, r, err)
-			return
-		}
-		// The status is already sent: abort the connection so a cut
-		// export cannot pass for a complete one.
-		h.Log.ErrorContext(r.Context(), "audit export failed midway", "org_id", tok.OrgID, "err", err)
-		panic(http.ErrAbortHandler)
+	err = httpserver.Download(w, name, "application/x-ndjson",
+		func(out io.Writer) error { return audit.ExportJSONL(r.Context(), h.Store, f, out) },
+		func(err error) {
+			h.Log.ErrorContext(r.Context(), "audit export failed midway", "org_id", tok.OrgID, "err", err)
+		})
+	if err != nil {
+		h.fail(w, r, err)
 	}
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
 
 func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {

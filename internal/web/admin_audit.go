@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -191,32 +192,14 @@ func (h *Handler) adminAuditExport(w http.ResponseWriter, r *http.Request, adm s
 		name += "-" + o.Slug
 	}
 	name += "-" + h.now().UTC().Format("20060102T150405Z") + ".jsonl"
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := &countingWriter{w: w}
-	if err := audit.ExportJSONL(r.Context(), h.Audit, f, cw); err != nil {
-		if cw.n == 0 {
-			w.Header().Del("Content-Disposition")
-			w.Header().Del("Content-Type")
-			h.serverError(w, r, "export audit log", err)
-			return
-		}
-		// The status is sent already: cut the connection so a partial
-		// export cannot pass for a complete one.
-		h.log().ErrorContext(r.Context(), "audit export failed midway", "org_id", adm.OrgID, "err", err)
-		panic(http.ErrAbortHandler)
+	err := httpserver.Download(w, name, "application/x-ndjson",
+		func(out io.Writer) error { return audit.ExportJSONL(r.Context(), h.Audit, f, out) },
+		func(err error) {
+			h.log().ErrorContext(r.Context(), "audit export failed midway", "org_id", adm.OrgID, "err", err)
+		})
+	if err != nil {
+		h.serverError(w, r, "export audit log", err)
 	}
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
 
 // verifyWords says a chain verification's result in plain words.
