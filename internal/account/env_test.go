@@ -3,16 +3,9 @@ package account_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"mime"
-	"mime/quotedprintable"
-	"net/mail"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -160,35 +153,13 @@ type sentMail struct {
 func (e *env) mails() []sentMail {
 	e.t.Helper()
 	e.svc.Wait()
-	names, err := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	msgs, err := gmail.ReadOutbox(e.outbox)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	slices.Sort(names) // named by time, then random
-	var out []sentMail
-	for _, name := range names {
-		f, err := os.Open(name)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		m, err := mail.ReadMessage(f)
-		if err != nil {
-			e.t.Fatalf("parse %s: %v", name, err)
-		}
-		body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
-		f.Close()
-		if err != nil {
-			e.t.Fatalf("decode %s: %v", name, err)
-		}
-		to, err := mail.ParseAddress(m.Header.Get("To"))
-		if err != nil {
-			e.t.Fatalf("To of %s: %v", name, err)
-		}
-		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-		if err != nil {
-			e.t.Fatalf("Subject of %s: %v", name, err)
-		}
-		out = append(out, sentMail{To: to.Address, Subject: subject, Text: string(body)})
+	out := make([]sentMail, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, sentMail{To: m.To, Subject: m.Subject, Text: m.Text})
 	}
 	return out
 }
