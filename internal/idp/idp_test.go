@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
@@ -157,10 +158,13 @@ func testCreateFromURL(t *testing.T, e *env) {
 	if n, _ := e.svc.RefreshDue(e.ctx); n != 1 {
 		t.Errorf("failing connection not retried: %d", n)
 	}
-	// Back up: the error clears.
+	// Back up: the error clears. An admin's "Refresh now" names the admin.
 	srv.failing.Store(false)
-	if _, err := e.svc.RefreshMetadata(e.ctx, c.ID); err != nil {
+	if _, err := e.svc.RefreshMetadata(reqctx.WithActor(e.ctx, "account", "admin-1", "admin@corp.example"), c.ID); err != nil {
 		t.Fatal(err)
+	}
+	if evs := e.events(org, "idp.metadata_refresh"); evs[len(evs)-1].ActorType != "account" || evs[len(evs)-1].ActorID != "admin-1" {
+		t.Errorf("admin refresh audited as %s/%s", evs[len(evs)-1].ActorType, evs[len(evs)-1].ActorID)
 	}
 	c, _ = e.svc.Get(e.ctx, org, c.ID)
 	if c.MetadataError != "" || !c.MetadataFetchedAt.Equal(e.clock.Now()) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -358,7 +359,12 @@ func (s *Service) RefreshMetadata(ctx context.Context, id string) (storage.IdPCo
 		}
 		e := storage.AuditEvent{
 			OrgID: out.OrgID, Action: "idp.metadata_refresh", TargetType: "idp_connection", TargetID: id,
-			ActorType: "system", Details: map[string]string{"url": url},
+			Details: map[string]string{"url": url},
+		}
+		if a := reqctx.From(ctx).ActorType; a == "" || a == "anonymous" {
+			// The daily refresher; an admin's "Refresh now" is named
+			// from the request context by audit.Record.
+			e.ActorType = "system"
 		}
 		if fetchErr != nil {
 			e.Outcome, e.Reason, e.Details["error"] = "failure", "metadata_unavailable", out.MetadataError
