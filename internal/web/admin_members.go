@@ -89,6 +89,14 @@ func (h *Handler) adminInvite(w http.ResponseWriter, r *http.Request, adm storag
 	if role == "" {
 		role = storage.RoleMember
 	}
+	// AddMember does not check who acts (the CLI creates owners), but
+	// SetRole lets only an owner make someone an owner: without this an
+	// admin could create an owner account for an address they control
+	// and so promote themselves.
+	if role == storage.RoleOwner && adm.Role != storage.RoleOwner {
+		h.renderMembers(w, r, adm, http.StatusForbidden, form, map[string]string{"invite_role": account.ErrOwnerOnly.Error()})
+		return
+	}
 	_, err := h.Accounts.AddMember(r.Context(), adm.OrgID, account.MemberInput{
 		Email: form.Email, DisplayName: form.Name, Role: role, Invite: form.Send,
 	})

@@ -1,0 +1,34 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// TestAdminCannotInviteAnOwner: an admin who is not an owner may not make
+// anyone an owner (SetRole refuses it), so they must not be able to create
+// a new owner account either, e.g. for an address they control, and so
+// promote themselves.
+func TestAdminCannotInviteAnOwner(t *testing.T) {
+	e := newEnv(t)
+	org, _ := e.setupOwner()
+	e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
+	c := e.client()
+	c.signIn("ada@acme.example", memberPassword)
+
+	before := e.auditCount()
+	r := c.post("/admin/members", url.Values{"email": {"ada.shadow@acme.example"}, "display_name": {"Shadow"}, "role": {"owner"}})
+	expect(t, r, http.StatusForbidden, "Only an owner")
+	if _, err := e.accounts.GetMember(context.Background(), org.ID, "ada.shadow@acme.example"); err == nil {
+		t.Error("an admin created an owner account")
+	}
+	if n := e.auditCount(); n != before {
+		t.Errorf("the refused invitation wrote %d audit events", n-before)
+	}
+	// Admins and members they may still add.
+	expectRedirect(t, c.post("/admin/members", url.Values{"email": {"ann@acme.example"}, "role": {"admin"}}), "/admin/members?notice=added")
+}
