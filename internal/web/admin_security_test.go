@@ -32,3 +32,33 @@ func TestAdminCannotInviteAnOwner(t *testing.T) {
 	// Admins and members they may still add.
 	expectRedirect(t, c.post("/admin/members", url.Values{"email": {"ann@acme.example"}, "role": {"admin"}}), "/admin/members?notice=added")
 }
+
+// TestSSOTestSignInNotForDemotedOrForeignAdmins: a test sign-in (whose
+// success unlocks enforcement) cannot be started by an admin demoted a
+// moment ago, while the session cache still says admin, nor by an admin
+// of another organization.
+func TestSSOTestSignInNotForDemotedOrForeignAdmins(t *testing.T) {
+	e := newEnv(t)
+	org, _ := e.setupOwner()
+	dev := e.startDevIdP()
+	e.verifyDomain(org.ID, corpDomain)
+	conn := e.connect(org.ID, dev, nil)
+	testPath := "/saml/" + conn.Slug + "/login?test=1"
+
+	adm := e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
+	c := e.client()
+	c.signIn(adm.Email, memberPassword)
+	if _, err := e.accounts.SetRole(adminCtx(org.ID), org.ID, adm.ID, storage.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c.get(testPath), http.StatusForbidden)
+
+	orgB, err := e.accounts.CreateOrganization(adminCtx("beta"), "Beta", "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addMember(orgB.ID, "bob@beta.example", storage.RoleOwner)
+	b := e.client()
+	b.signIn("bob@beta.example", memberPassword)
+	expect(t, b.get(testPath), http.StatusNotFound)
+}
