@@ -349,6 +349,11 @@ func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (
 		if err != nil {
 			return err
 		}
+		if a.Role == storage.RoleOwner {
+			if err := actorIsOwner(ctx, tx, orgID); err != nil {
+				return err
+			}
+		}
 		if n, err = revokeAll(ctx, tx, a.ID, "", "admin", now); err != nil {
 			return err
 		}

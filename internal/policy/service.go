@@ -227,6 +227,12 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 			out = cur // nothing to change, nothing to audit
 			return nil
 		}
+		if next.SSO != storage.SSOOff {
+			// Sending an owner's sign-in through a connection is an owner's call.
+			if err := account.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
+				return err
+			}
+		}
 		details := map[string]string{
 			"name": cur.Name, "sso": next.SSO, "previous_sso": cur.SSO, "connection": conn.Slug,
 		}
@@ -292,6 +298,9 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 		}
 		if err != nil {
 			return mapErr(err, "account "+quote(norm))
+		}
+		if err := account.RequireOwnerForMember(ctx, tx, acct); err != nil {
+			return err
 		}
 		policyID, shown := "", DefaultName+" (default)"
 		if policyName != "" {

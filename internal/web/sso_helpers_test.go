@@ -53,9 +53,11 @@ func (e *env) startDevIdP() *devIdP {
 	return &devIdP{IdP: dev, srv: ts}
 }
 
-// adminCtx names an admin of org as the actor of audit events.
+// adminCtx is the context test set-up acts in: the CLI on the server,
+// which has the organization's full authority (owner-only changes
+// included), and names the org in the actor for audit events.
 func adminCtx(orgID string) context.Context {
-	return reqctx.WithActor(context.Background(), "account", "admin-"+orgID, "admin@"+orgID)
+	return reqctx.WithActor(context.Background(), "cli", "admin-"+orgID, "admin@"+orgID)
 }
 
 // verifyDomain claims name for org through the domain service and records
