@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	gmail "github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
 const (
@@ -25,23 +25,7 @@ const (
 	testIP        = "192.0.2.10"
 )
 
-// clock is the injected time source tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 // env is one account service on a fresh store, with a fake clock and a
 // development outbox in a temporary directory.
@@ -64,7 +48,7 @@ func newEnv(t *testing.T, st storage.Store, tweak ...func(*account.Config)) *env
 		t:      t,
 		ctx:    reqctx.With(context.Background(), reqctx.Info{RequestID: "req-test", ActorType: "cli"}),
 		st:     st,
-		clk:    &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
+		clk:    testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		outbox: t.TempDir(),
 	}
 	e.svc = account.New(st, &gmail.Outbox{Dir: e.outbox}, cfg, slog.New(slog.DiscardHandler), e.clk.Now)

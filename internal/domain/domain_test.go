@@ -16,25 +16,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 type env struct {
 	store storage.Store
@@ -50,14 +35,14 @@ func newEnv(t *testing.T, s storage.Store) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(dns.Close)
-	e := &env{store: s, dns: dns, clk: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}}
-	e.svc = domain.New(s, dns.Addr(), slog.New(slog.DiscardHandler), e.clk.now)
+	e := &env{store: s, dns: dns, clk: testenv.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
+	e.svc = domain.New(s, dns.Addr(), slog.New(slog.DiscardHandler), e.clk.Now)
 	return e
 }
 
 func (e *env) org(t *testing.T, id string) {
 	t.Helper()
-	if err := e.store.CreateOrganization(t.Context(), storage.Organization{ID: id, Slug: id, Name: "Org " + id, CreatedAt: e.clk.now()}); err != nil {
+	if err := e.store.CreateOrganization(t.Context(), storage.Organization{ID: id, Slug: id, Name: "Org " + id, CreatedAt: e.clk.Now()}); err != nil {
 		t.Fatalf("CreateOrganization(%s): %v", id, err)
 	}
 }
@@ -216,12 +201,12 @@ func TestVerify(t *testing.T) {
 			d := e.add(t, "a", "ok.example")
 			e.dns.Add("ok.example", "v=spf1 include:spf.protection.outlook.com -all")
 			e.dns.Add("ok.example", "  "+e.svc.TXTRecord(d)+" ") // stray spaces are forgiven
-			e.clk.advance(time.Minute)
+			e.clk.Advance(time.Minute)
 			got, err := e.svc.Verify(ctx, "a", d.ID)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if !got.VerifiedAt.Equal(e.clk.now()) || !got.LastCheckedAt.Equal(e.clk.now()) || got.LastError != "" {
+			if !got.VerifiedAt.Equal(e.clk.Now()) || !got.LastCheckedAt.Equal(e.clk.Now()) || got.LastError != "" {
 				t.Fatalf("verified domain = %+v", got)
 			}
 			wantEvent(t, e.lastEvent(t, "a"), "domain.verify", "success", "", d)
@@ -236,7 +221,7 @@ func TestVerify(t *testing.T) {
 			}
 			// Verifying again is a no-op: no lookup, no event, same time.
 			q, n := e.dns.Queries(), len(e.events(t, "a"))
-			e.clk.advance(time.Minute)
+			e.clk.Advance(time.Minute)
 			again, err := e.svc.Verify(ctx, "a", d.ID)
 			if err != nil || again != got || e.dns.Queries() != q || len(e.events(t, "a")) != n {
 				t.Fatalf("second Verify = %+v, %v (queries %d→%d)", again, err, q, e.dns.Queries())
@@ -250,7 +235,7 @@ func TestVerify(t *testing.T) {
 			wantErrIs(t, "Verify", err, domain.ErrNotVerified)
 			want := "The gatehouse-verification TXT record at wrong.example does not match this organization's. Publish exactly " +
 				e.svc.TXTRecord(d) + ". DNS changes can take a while to appear."
-			if err.Error() != want || got.LastError != want || !got.VerifiedAt.IsZero() || !got.LastCheckedAt.Equal(e.clk.now()) {
+			if err.Error() != want || got.LastError != want || !got.VerifiedAt.IsZero() || !got.LastCheckedAt.Equal(e.clk.Now()) {
 				t.Fatalf("Verify = %+v, %q; want LastError and error %q", got, err, want)
 			}
 			wantEvent(t, e.lastEvent(t, "a"), "domain.verify", "failure", "txt_mismatch", d)
@@ -272,7 +257,7 @@ func TestVerify(t *testing.T) {
 			}
 
 			e.dns.Add("later.example", e.svc.TXTRecord(d))
-			e.clk.advance(time.Hour)
+			e.clk.Advance(time.Hour)
 			got, err = e.svc.Verify(ctx, "a", d.ID)
 			if err != nil || got.VerifiedAt.IsZero() || got.LastError != "" {
 				t.Fatalf("Verify after publishing = %+v, %v", got, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -51,17 +52,7 @@ func keys(t testing.TB) {
 	})
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 type env struct {
 	t     *testing.T
@@ -80,7 +71,7 @@ func newEnv(t *testing.T, st storage.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: t0}
+	c := testenv.NewClock(t0)
 	// The metadata test servers listen on loopback, which the fetch guard
 	// refuses unless allowed (see TestMetadataSSRF).
 	svc := New(st, box, Config{PublicURL: "https://gatehouse.test/", MetadataAllowedNetworks: LoopbackNetworks}, nil, c.Now)

@@ -108,7 +108,7 @@ func TestConcurrentValidationAndRevocation(t *testing.T) {
 		wg.Go(func() {
 			for i := range 300 {
 				if g == 0 && i%10 == 0 {
-					c.Add(time.Second) // every entry needs a touch
+					c.Advance(time.Second) // every entry needs a touch
 				}
 				_, _ = svc.Validate(ctx, toks[(g+i)%len(toks)])
 			}

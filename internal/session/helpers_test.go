@@ -4,32 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
-// clock is an injected clock tests step by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testenv.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testenv.NewClock(time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)) }
 
 var seedN int
 

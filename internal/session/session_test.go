@@ -111,7 +111,7 @@ func TestIdleExpiry(t *testing.T) {
 
 		// Activity keeps the session alive well past one idle timeout.
 		for range 5 {
-			c.Add(7*time.Hour + 59*time.Minute)
+			c.Advance(7*time.Hour + 59*time.Minute)
 			mustValidate(t, svc, tok)
 		}
 		stored, _ := s.GetSession(context.Background(), sess.ID)
@@ -119,7 +119,7 @@ func TestIdleExpiry(t *testing.T) {
 			t.Fatalf("LastSeenAt in storage = %v, want %v (activity must reach the database)", stored.LastSeenAt, c.Now())
 		}
 		// Eight hours without a request end it, on this node and any other.
-		c.Add(8 * time.Hour)
+		c.Advance(8 * time.Hour)
 		mustBeInvalid(t, svc, tok)
 		mustBeInvalid(t, newService(s, c), tok)
 	})
@@ -132,9 +132,9 @@ func TestActivityOnAnotherNodeKeepsSessionAlive(t *testing.T) {
 		tok, _ := start(t, nodeA, seedAccount(t, s, c.Now()))
 		mustValidate(t, nodeA, tok) // cached on A
 
-		c.Add(6 * time.Hour)
+		c.Advance(6 * time.Hour)
 		mustValidate(t, nodeB, tok) // the person's requests now go to B
-		c.Add(6 * time.Hour)
+		c.Advance(6 * time.Hour)
 		// A's copy last saw the session 12h ago, but B saw it 6h ago.
 		mustValidate(t, nodeA, tok)
 	})
@@ -146,10 +146,10 @@ func TestAbsoluteExpiry(t *testing.T) {
 		svc := newService(s, c)
 		tok, sess := start(t, svc, seedAccount(t, s, c.Now()))
 		for c.Now().Add(time.Hour).Before(sess.ExpiresAt) {
-			c.Add(time.Hour)
+			c.Advance(time.Hour)
 			mustValidate(t, svc, tok)
 		}
-		c.Add(sess.ExpiresAt.Sub(c.Now()))
+		c.Advance(sess.ExpiresAt.Sub(c.Now()))
 		if !c.Now().Equal(sess.ExpiresAt) || !sess.ExpiresAt.Equal(sess.CreatedAt.Add(7*24*time.Hour)) {
 			t.Fatalf("clock %v, session expires %v", c.Now(), sess.ExpiresAt)
 		}
@@ -235,9 +235,9 @@ func TestRevokeAllExceptCurrent(t *testing.T) {
 		a := seedAccount(t, s, c.Now())
 		bystander := addAccount(t, s, a.OrgID, c.Now())
 		current, cur := start(t, svc, a)
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		laptop, _ := start(t, svc, a)
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		phone, _ := start(t, svc, a)
 		theirs, _ := start(t, svc, bystander)
 		for _, tok := range []string{current, laptop, phone, theirs} {
@@ -279,9 +279,9 @@ func TestListDropsIdleSessions(t *testing.T) {
 		svc := newService(s, c)
 		a := seedAccount(t, s, c.Now())
 		_, old := start(t, svc, a)
-		c.Add(7 * time.Hour)
+		c.Advance(7 * time.Hour)
 		_, recent := start(t, svc, a)
-		c.Add(2 * time.Hour) // old: 9h idle; recent: 2h
+		c.Advance(2 * time.Hour) // old: 9h idle; recent: 2h
 		list, err := svc.List(context.Background(), a.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -374,7 +374,7 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustValidate(t, svc, tok) // still cached
-		c.Add(30 * time.Second)
+		c.Advance(30 * time.Second)
 		mustBeInvalid(t, svc, tok)
 	})
 }
@@ -389,7 +389,7 @@ func TestPruneRemovesDeadRows(t *testing.T) {
 		if err := s.PublishInvalidation(ctx, "session", sess.ID, c.Now()); err != nil {
 			t.Fatal(err)
 		}
-		c.Add(8*24*time.Hour + time.Minute) // a day past its lifetime
+		c.Advance(8*24*time.Hour + time.Minute) // a day past its lifetime
 		run(t, svc)
 		eventually(t, "expired session and old invalidations pruned", func() bool {
 			_, err := s.GetSession(ctx, sess.ID)

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -46,17 +47,7 @@ func testIdPKey(t testing.TB) *samltest.Keypair {
 	return idpKey
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 type env struct {
 	t      testing.TB
@@ -79,7 +70,7 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: t0}
+	c := testenv.NewClock(t0)
 	// The development IdP of TestDevIdPRoundTrip serves its metadata on
 	// loopback, which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(st, box, idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, nil, c.Now)

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/testenv"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -44,24 +44,7 @@ const (
 	orgName       = "Acme Corp"
 )
 
-// clock is a test clock that moves only when told to, so throttling
-// windows and "last active" texts are deterministic.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = testenv.Clock
 
 // env is a complete web stack: real account and session services on a
 // fresh SQLite store, the real middleware, and an httptest server.
@@ -99,7 +82,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if st == nil {
 		st = storagetest.NewSQLite(t)
 	}
-	e := &env{t: t, store: st, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	e := &env{t: t, store: st, clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second))}
 
 	// The server must exist before the services, which put its URL in links.
 	var handler http.Handler
