@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -235,7 +236,7 @@ func printDevIDP(w io.Writer, idp *devidp.IdP, keyFrom string, users []devidp.Us
 	for _, u := range users {
 		line := "  " + u.Email
 		if name := strings.TrimSpace(u.GivenName + " " + u.Surname); u.DisplayName != "" || name != "" {
-			line += "  (" + firstNonEmpty(u.DisplayName, name) + ")"
+			line += "  (" + cmp.Or(u.DisplayName, name) + ")"
 		}
 		if len(u.Groups) > 0 {
 			line += "  groups: " + strings.Join(u.Groups, ", ")
@@ -246,13 +247,4 @@ func printDevIDP(w io.Writer, idp *devidp.IdP, keyFrom string, users []devidp.Us
 		fmt.Fprintf(w, "\nNote: listening on %s, not only on this computer; anyone who can reach it can sign in as these users.\n", addr)
 	}
 	fmt.Fprintf(w, "\nGive Gatehouse's IdP connection the metadata URL. Press Ctrl-C to stop.\n")
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
