@@ -20,8 +20,8 @@ import (
 // policy. Screenshots of every section go to $GATEHOUSE_SCREENSHOTS.
 func TestBrowserAdminConsole(t *testing.T) {
 	chromium := testenv.ChromiumPath(t)
-	txt := startTXTServer(t)
-	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.addr })
+	txt := startDNS(t)
+	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.Addr() })
 	dev := e.startDevIdP()
 	org, _ := e.setupOwner()
 	e.addMember(org.ID, "mia@acme.example", storage.RoleMember)
@@ -59,7 +59,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	if s := b.text("#form-error"); !strings.Contains(s, "No TXT record") {
 		t.Errorf("refusal = %q", s)
 	}
-	txt.set(corpDomain, value)
+	txt.Add(corpDomain, value)
 	b.do("verify", chromedp.Click(css(`form[action$="/verify"] button`)), chromedp.WaitVisible(css(".notice")))
 	if s := b.text(".notice"); !strings.Contains(s, "verified") {
 		t.Errorf("notice = %q", s)

@@ -14,8 +14,8 @@ import (
 )
 
 func TestAdminDomains(t *testing.T) {
-	txt := startTXTServer(t)
-	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.addr })
+	txt := startDNS(t)
+	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.Addr() })
 	org, owner, c := e.signedInOwner()
 
 	expect(t, c.get("/admin/domains"), http.StatusOK, "No domains yet")
@@ -56,7 +56,7 @@ func TestAdminDomains(t *testing.T) {
 	expect(t, c.get("/admin/domains"), http.StatusOK, "No TXT record", "Pending")
 
 	// Published: verified.
-	txt.set(e.domains.RecordName(d), e.domains.TXTRecord(d))
+	txt.Add(e.domains.RecordName(d), e.domains.TXTRecord(d))
 	expectRedirect(t, c.post("/admin/domains/"+d.ID+"/verify", nil), "/admin/domains/"+d.ID+"?notice=domain-verified")
 	expect(t, c.get("/admin/domains/"+d.ID+"?notice=domain-verified"), http.StatusOK, "The domain is verified", "Verified on")
 	expect(t, c.get("/admin/domains"), http.StatusOK, "corp.example", "Verified")

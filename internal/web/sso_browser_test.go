@@ -2,94 +2,29 @@ package web_test
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/miekg/dns"
 
+	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
-// txtServer is an in-process DNS server (github.com/miekg/dns) on
-// 127.0.0.1 that answers TXT queries from a map, over UDP and TCP on one
-// port: domain verification goes through the resolver path it uses in
-// production.
-type txtServer struct {
-	addr string
-	mu   sync.Mutex
-	txt  map[string][]string // FQDN → records
-}
-
-func startTXTServer(t *testing.T) *txtServer {
+// startDNS starts an in-process DNS server (internal/devdns) on
+// 127.0.0.1 that answers TXT queries from records the test adds: domain
+// verification goes through the resolver path it uses in production.
+func startDNS(t *testing.T) *devdns.Server {
 	t.Helper()
-	s := &txtServer{txt: map[string][]string{}}
-	var pc net.PacketConn
-	var ln net.Listener
-	for attempt := 0; ln == nil; attempt++ {
-		if attempt == 20 {
-			t.Fatal("no UDP+TCP port pair free on 127.0.0.1")
-		}
-		p, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := net.Listen("tcp", p.LocalAddr().String())
-		if err != nil {
-			_ = p.Close()
-			continue
-		}
-		pc, ln = p, l
+	s, err := devdns.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.addr = pc.LocalAddr().String()
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go func() { _ = srv.ActivateAndServe() }()
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("DNS server did not start")
-		}
-		t.Cleanup(func() { _ = srv.Shutdown() })
-	}
+	t.Cleanup(s.Close)
 	return s
-}
-
-func (s *txtServer) set(name, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.txt[dns.Fqdn(name)] = append(s.txt[dns.Fqdn(name)], value)
-}
-
-func (s *txtServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	s.mu.Lock()
-	for _, q := range r.Question {
-		records, ok := s.txt[strings.ToLower(q.Name)]
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-			continue
-		}
-		if q.Qtype != dns.TypeTXT {
-			continue
-		}
-		for _, v := range records {
-			m.Answer = append(m.Answer, &dns.TXT{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: []string{v},
-			})
-		}
-	}
-	s.mu.Unlock()
-	_ = w.WriteMsg(m)
 }
 
 // TestBrowserSSO signs in through the development IdP in a real Chromium:
@@ -100,8 +35,8 @@ func (s *txtServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 // IdP-initiated sign-in, a refused response and an admin's test sign-in.
 func TestBrowserSSO(t *testing.T) {
 	chromium := testenv.ChromiumPath(t)
-	txt := startTXTServer(t)
-	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.addr })
+	txt := startDNS(t)
+	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.Addr() })
 	dev := e.startDevIdP()
 	org, _ := e.setupOwner()
 
@@ -112,7 +47,7 @@ func TestBrowserSSO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt.set(e.domains.RecordName(d), e.domains.TXTRecord(d))
+	txt.Add(e.domains.RecordName(d), e.domains.TXTRecord(d))
 	if d, err = e.domains.Verify(ctx, org.ID, d.ID); err != nil || d.VerifiedAt.IsZero() {
 		t.Fatalf("verify %s: %v", corpDomain, err)
 	}
