@@ -3,47 +3,39 @@ package account
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // Throttle keys. Sign-in counters are keyed by the email string, not the
 // account ID, so an unknown email throttles exactly like a known one and the
-// throttle says nothing about which accounts exist.
+// throttle says nothing about which accounts exist. Per-address counters use
+// ratelimit.ClientKey: an IPv6 subscriber counts per /64, so rotating
+// through its addresses escapes nothing.
 func acctKey(email string) string  { return "acct:" + email }
-func ipKey(ip string) string       { return "ip:" + throttleAddr(ip) }
+func ipKey(ip string) string       { return "ip:" + ratelimit.ClientKey(ip) }
 func resetKey(email string) string { return "reset:" + email }
-func resetIPKey(ip string) string  { return "resetip:" + throttleAddr(ip) }
+func resetIPKey(ip string) string  { return "resetip:" + ratelimit.ClientKey(ip) }
 
-// throttleAddr is the part of a client address that per-address limits
-// count. An IPv6 subscriber is usually given a whole /64 (RFC 6177), so
-// keyed by the full address a sprayer could take a fresh address for every
-// guess and never reach the limit: IPv6 counts per /64. An IPv4-mapped IPv6
-// address is the IPv4 address it carries, and a zone says nothing about
-// the sender. Anything that does not parse (callers outside HTTP) is kept
-// as given.
-func throttleAddr(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		return a.String()
-	}
-	return netip.PrefixFrom(a, 64).Masked().String()
+// throttleKey is one sign-in counter and the failures it allows before
+// delays start.
+type throttleKey struct {
+	key   string
+	limit int
 }
-func throttleKeys(email, ip string) []string {
-	keys := make([]string, 0, 2)
+
+// throttleKeys returns the sign-in counters for email and ip.
+func (c ThrottleConfig) throttleKeys(email, ip string) []throttleKey {
+	keys := make([]throttleKey, 0, 2)
 	if email != "" {
-		keys = append(keys, acctKey(email))
+		keys = append(keys, throttleKey{acctKey(email), c.AccountLimit})
 	}
 	// No address (a caller outside HTTP) means no per-address counter,
 	// rather than one counter shared by every such caller.
 	if ip != "" {
-		keys = append(keys, ipKey(ip))
+		keys = append(keys, throttleKey{ipKey(ip), c.IPLimit})
 	}
 	return keys
 }
@@ -89,24 +81,20 @@ func (c ThrottleConfig) retryAfter(t storage.Throttle, limit int, now time.Time)
 // email and ip imposes at now, or 0.
 func (s *Service) checkThrottle(ctx context.Context, email, ip string, now time.Time) (time.Duration, error) {
 	var wait time.Duration
-	for _, key := range throttleKeys(email, ip) {
-		t, err := s.store.GetThrottle(ctx, key)
+	for _, k := range s.cfg.Throttle.throttleKeys(email, ip) {
+		t, err := s.store.GetThrottle(ctx, k.key)
 		if err != nil {
 			return 0, fmt.Errorf("account: read throttle: %w", err)
 		}
-		limit := s.cfg.Throttle.AccountLimit
-		if key == ipKey(ip) {
-			limit = s.cfg.Throttle.IPLimit
-		}
-		wait = max(wait, s.cfg.Throttle.retryAfter(t, limit, now))
+		wait = max(wait, s.cfg.Throttle.retryAfter(t, k.limit, now))
 	}
 	return wait, nil
 }
 
 // recordLoginFailure counts one failed sign-in against email and ip in tx.
 func (s *Service) recordLoginFailure(ctx context.Context, tx storage.Throttles, email, ip string, now time.Time) error {
-	for _, key := range throttleKeys(email, ip) {
-		if _, err := tx.RecordFailure(ctx, key, now, s.cfg.Throttle.Window); err != nil {
+	for _, k := range s.cfg.Throttle.throttleKeys(email, ip) {
+		if _, err := tx.RecordFailure(ctx, k.key, now, s.cfg.Throttle.Window); err != nil {
 			return fmt.Errorf("account: record failed sign-in: %w", err)
 		}
 	}
