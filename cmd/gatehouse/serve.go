@@ -79,7 +79,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	}()
 
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"database", dbKind(cfg.DatabaseURL))
+		"database", a.Dialect())
 	link, err := a.Accounts.EnsureSetupLink(ctx)
 	if err != nil {
 		return fmt.Errorf("first-admin link: %w", err)
@@ -106,11 +106,4 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	cancelBG()
 	log.Info("stopped")
 	return nil
-}
-
-func dbKind(url string) string {
-	if url == "" {
-		return "sqlite"
-	}
-	return "postgres"
 }

@@ -167,6 +167,9 @@ func (a *App) build() error {
 	return nil
 }
 
+// Dialect names the database in use: "sqlite" or "postgres".
+func (a *App) Dialect() string { return a.sql.Dialect() }
+
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
 	a.Accounts.Wait()
