@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
@@ -215,9 +217,22 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 			h.internal(w, r, err)
 			return
 		}
+		if !textPath(r.URL.Path) {
+			// A path value that is not text names no record. Refused here,
+			// before any handler looks it up: PostgreSQL rejects invalid
+			// UTF-8 and NUL bytes with an error, which would read as a 500.
+			writeError(w, http.StatusNotFound, CodeNotFound, "Not found.", "")
+			return
+		}
 		ctx := reqctx.WithActor(r.Context(), "api_token", tok.ID, tok.Name)
 		fn(w, r.WithContext(ctx), tok)
 	})
+}
+
+// textPath reports whether the decoded path is valid UTF-8 without
+// control characters: the only paths whose values may reach storage.
+func textPath(p string) bool {
+	return utf8.ValidString(p) && !strings.ContainsFunc(p, unicode.IsControl)
 }
 
 // bearer extracts the token of an "Authorization: Bearer" header. The

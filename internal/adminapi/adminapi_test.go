@@ -51,8 +51,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, storagetest.NewSQLite(t))
+}
+
+// newEnvOn is newEnv over store.
+func newEnvOn(t *testing.T, store storage.Store) *env {
+	t.Helper()
 	ctx := reqctx.With(context.Background(), reqctx.Info{ActorType: "system", ActorID: "test"})
-	store := storagetest.NewSQLite(t)
 	log := slog.New(slog.DiscardHandler)
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	accounts := account.New(store, &mail.Outbox{Dir: outbox, Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
@@ -759,4 +764,39 @@ func TestPostgresSmoke(t *testing.T) {
 	if !v.OK || v.Events < 3 {
 		t.Errorf("verify on PostgreSQL = %+v", v)
 	}
+}
+
+// A path value that is not text (invalid UTF-8, NUL, other control
+// characters) names nothing: 404, on both backends. PostgreSQL refuses such
+// bytes in a query, which used to surface as a 500.
+func TestPathValueNotText(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
+		e := newEnvOn(t, store)
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/api/v1/idps/%ff"},
+			{"GET", "/api/v1/idps/a%00b"},
+			{"GET", "/api/v1/domains/%ff"},
+			{"DELETE", "/api/v1/domains/%ff"},
+			{"GET", "/api/v1/policies/%ff"},
+			{"PATCH", "/api/v1/policies/%00"},
+			{"GET", "/api/v1/members/%ff"},
+			{"GET", "/api/v1/members/a%0Ab/sessions"},
+			{"DELETE", "/api/v1/tokens/%ff"},
+			{"DELETE", "/api/v1/idps/x/certificates/%ff"},
+			{"PUT", "/api/v1/policies/default/members/a%ff@acme.test"},
+		} {
+			var body []byte
+			if c.method == "PATCH" {
+				body = []byte(`{"sso":"off"}`)
+			}
+			r := e.do(c.method, c.path, e.tokenA, body)
+			if r.status != 404 || r.errCode(t) != "not_found" {
+				t.Errorf("%s %s = %d %s, want 404 not_found", c.method, c.path, r.status, r.body)
+			}
+		}
+		// Still 401 without a token: authentication comes first.
+		if r := e.do("GET", "/api/v1/idps/%ff", "", nil); r.status != 401 {
+			t.Errorf("GET /api/v1/idps/%%ff without a token = %d, want 401", r.status)
+		}
+	})
 }
