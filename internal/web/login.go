@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // notices are the fixed success messages a redirect can ask for with
@@ -107,9 +108,10 @@ func (h *Handler) route(ctx context.Context, email string) (policy.Decision, err
 // organization named is the one that verified email's domain, which is
 // the same for known and unknown addresses.
 func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, email, returnTo, errMsg, wait string, d policy.Decision) {
+	org, managed := h.emailOrg(r.Context(), email)
 	v := &view{
 		Title:    "Sign in",
-		Org:      h.emailOrgName(r.Context(), email),
+		Org:      h.emailOrgName(r.Context(), org, managed),
 		Email:    email,
 		ReturnTo: returnTo,
 		Error:    errMsg,
@@ -118,7 +120,7 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 	}
 	if d.Method == policy.MethodChoice {
 		v.SSOHref = ssoLoginPath(d.ConnectionSlug, returnTo)
-		v.SSOName = h.ssoLabel(r.Context(), email, d.ConnectionSlug)
+		v.SSOName = h.ssoLabel(r.Context(), org, managed, d.ConnectionSlug)
 		if errMsg == "" {
 			v.Focus = "" // the SSO button comes first; nothing is in error
 		}
@@ -134,13 +136,14 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 // history), and the page keeps a link for browsers that do not refresh.
 func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, email, slug, returnTo string) {
 	target := ssoLoginPath(slug, returnTo)
+	org, managed := h.emailOrg(r.Context(), email)
 	h.render(w, r, http.StatusOK, "sso_redirect", &view{
 		Title:   "Continue to single sign-on",
-		Org:     h.emailOrgName(r.Context(), email),
+		Org:     h.emailOrgName(r.Context(), org, managed),
 		Email:   email,
 		Refresh: target,
 		SSOHref: target,
-		SSOName: h.ssoLabel(r.Context(), email, slug),
+		SSOName: h.ssoLabel(r.Context(), org, managed, slug),
 	})
 }
 
@@ -156,18 +159,15 @@ func ssoLoginPath(slug, returnTo string) string {
 
 // ssoLabel names the SSO button: "Corp Entra SSO", or "your
 // organization's SSO" when the connection cannot be named. The connection
-// is looked up in the organization that verified email's domain, which is
-// the only one whose policy can send the address there.
-func (h *Handler) ssoLabel(ctx context.Context, email, slug string) string {
+// is looked up in org, the organization that verified the email's domain
+// (emailOrg; managed is false when none did), which is the only one whose
+// policy can send the address there.
+func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, managed bool, slug string) string {
 	const fallback = "your organization's SSO"
-	if h.IdPs == nil {
+	if h.IdPs == nil || !managed {
 		return fallback
 	}
-	o, ok := h.emailOrg(ctx, email)
-	if !ok {
-		return fallback
-	}
-	c, err := h.IdPs.GetBySlug(ctx, o.ID, slug)
+	c, err := h.IdPs.GetBySlug(ctx, org.ID, slug)
 	if err != nil || strings.TrimSpace(c.Name) == "" {
 		return fallback
 	}

@@ -252,12 +252,14 @@ func (h *Handler) emailOrg(ctx context.Context, email string) (storage.Organizat
 }
 
 // emailOrgName names the organization on the pages after the email step:
-// the one that verified the email's domain, otherwise the fallback every
-// sign-in page uses. Never the account's own organization, which would
-// tell a known address from an unknown one.
-func (h *Handler) emailOrgName(ctx context.Context, email string) string {
-	if o, ok := h.emailOrg(ctx, email); ok && o.Name != "" {
-		return o.Name
+// org, the one that verified the email's domain (emailOrg; managed is
+// false when none did), otherwise the fallback every sign-in page uses.
+// Never the account's own organization, which would tell a known address
+// from an unknown one. A page looks emailOrg up once and passes it here and
+// to ssoLabel.
+func (h *Handler) emailOrgName(ctx context.Context, org storage.Organization, managed bool) string {
+	if managed && org.Name != "" {
+		return org.Name
 	}
 	return h.orgName(ctx, nil)
 }
