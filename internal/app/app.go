@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,13 +149,9 @@ func (a *App) build() error {
 		return err
 	}
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
-	var allowed []netip.Prefix
-	for _, p := range cfg.SAML.MetadataAllowedNetworks {
-		pfx, err := config.ParsePrefix(p)
-		if err != nil {
-			return fmt.Errorf("app: saml.metadata_allowed_networks: %w", err)
-		}
-		allowed = append(allowed, pfx)
+	allowed, err := config.ParsePrefixes(cfg.SAML.MetadataAllowedNetworks)
+	if err != nil {
+		return fmt.Errorf("app: saml.metadata_allowed_networks: %w", err)
 	}
 	a.IdPs = idp.New(a.Store, box, idp.Config{
 		PublicURL: strings.TrimRight(cfg.PublicURL, "/"), MetadataRefresh: cfg.SAML.MetadataRefresh,

@@ -134,3 +134,22 @@ func TestYAMLMistakesAreReportedTogether(t *testing.T) {
 		t.Error("bad plural")
 	}
 }
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := config.ParsePrefixes([]string{"10.0.0.0/8", " 192.0.2.7 ", "2001:db8::1/48"})
+	if err != nil {
+		t.Fatalf("ParsePrefixes: %v", err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/48"}
+	if len(got) != len(want) {
+		t.Fatalf("ParsePrefixes = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Fatalf("ParsePrefixes[%d] = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if _, err := config.ParsePrefixes([]string{"10.0.0.0/8", "not-an-address"}); err == nil {
+		t.Fatal("ParsePrefixes accepted a bad entry")
+	}
+}

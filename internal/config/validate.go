@@ -166,5 +166,19 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// ParsePrefixes parses every entry of ss with ParsePrefix, stopping at the
+// first that does not parse (Validate reports each of them by key).
+func ParsePrefixes(ss []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(ss))
+	for _, s := range ss {
+		p, err := ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // Secure reports whether cookies must carry the Secure flag (https).
 func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }

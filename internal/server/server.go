@@ -5,8 +5,8 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,13 +51,9 @@ func Handler(a *app.App) (http.Handler, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 
-	proxies := make([]netip.Prefix, 0, len(a.Config.HTTP.TrustedProxies))
-	for _, p := range a.Config.HTTP.TrustedProxies {
-		pfx, err := config.ParsePrefix(p)
-		if err != nil {
-			return nil, err
-		}
-		proxies = append(proxies, pfx)
+	proxies, err := config.ParsePrefixes(a.Config.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server: http.trusted_proxies: %w", err)
 	}
 	srv, err := httpserver.New(httpserver.Options{
 		Log: a.Log, Metrics: a.Metrics, PublicURL: a.Config.PublicURL, Secure: a.Config.Secure(),
