@@ -378,6 +378,9 @@ func actorIsOwner(ctx context.Context, tx storage.Store, orgID string) error {
 		return nil
 	}
 	actor, err := tx.GetAccount(ctx, info.ActorID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("account: read the acting account: %w", err)
+	}
 	if err != nil || actor.OrgID != orgID || actor.Role != storage.RoleOwner {
 		return ErrOwnerOnly
 	}

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -20,16 +21,9 @@ import (
 // change that lets the accounts under policyID sign in through SSO when an
 // active owner is among them.
 func RequireOwnerForPolicy(ctx context.Context, tx storage.Store, orgID, policyID string) error {
-	owners, err := ownerPolicies(ctx, tx, orgID)
-	if err != nil {
-		return err
-	}
-	for _, p := range owners {
-		if p.ID == policyID {
-			return actorIsOwner(ctx, tx, orgID)
-		}
-	}
-	return nil
+	return requireOwnerIfAnOwnerUses(ctx, tx, orgID, func(p storage.Policy) bool {
+		return p.ID == policyID
+	})
 }
 
 // RequireOwnerForConnection refuses, unless the actor may act on owners, a
@@ -37,16 +31,9 @@ func RequireOwnerForPolicy(ctx context.Context, tx storage.Store, orgID, policyI
 // certificates and settings it accepts) while an active owner signs in
 // through it.
 func RequireOwnerForConnection(ctx context.Context, tx storage.Store, orgID, connectionID string) error {
-	owners, err := ownerPolicies(ctx, tx, orgID)
-	if err != nil {
-		return err
-	}
-	for _, p := range owners {
-		if p.ConnectionID == connectionID && p.SSO != storage.SSOOff {
-			return actorIsOwner(ctx, tx, orgID)
-		}
-	}
-	return nil
+	return requireOwnerIfAnOwnerUses(ctx, tx, orgID, func(p storage.Policy) bool {
+		return p.ConnectionID == connectionID && p.SSO != storage.SSOOff
+	})
 }
 
 // RequireOwnerForMember refuses, unless the actor may act on owners, moving
@@ -58,22 +45,34 @@ func RequireOwnerForMember(ctx context.Context, tx storage.Store, a storage.Acco
 	return actorIsOwner(ctx, tx, a.OrgID)
 }
 
-// ownerPolicies returns the policy of every active owner of orgID.
-func ownerPolicies(ctx context.Context, tx storage.Store, orgID string) ([]storage.Policy, error) {
+// requireOwnerIfAnOwnerUses returns ErrOwnerOnly when the actor may not act
+// on owners and the policy of some active owner of orgID matches. The actor
+// is asked first: one read settles it for owners, the CLI and API tokens,
+// so only a non-owner admin's change pays for reading every owner's policy.
+func requireOwnerIfAnOwnerUses(ctx context.Context, tx storage.Store, orgID string, match func(storage.Policy) bool) error {
+	actorErr := actorIsOwner(ctx, tx, orgID)
+	if actorErr == nil || !errors.Is(actorErr, ErrOwnerOnly) {
+		return actorErr
+	}
 	accts, err := tx.ListAccounts(ctx, orgID)
 	if err != nil {
-		return nil, fmt.Errorf("account: list owners: %w", err)
+		return fmt.Errorf("account: list owners: %w", err)
 	}
-	var out []storage.Policy
 	for _, a := range accts {
 		if a.Role != storage.RoleOwner || a.Status != storage.StatusActive {
 			continue
 		}
 		p, err := tx.PolicyFor(ctx, orgID, a.ID)
-		if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue // no default policy yet: nothing routes owners to SSO
 		}
-		out = append(out, p)
+		if err != nil {
+			// Failing to read an owner's policy must not wave the change through.
+			return fmt.Errorf("account: read an owner's policy: %w", err)
+		}
+		if match(p) {
+			return actorErr
+		}
 	}
-	return out, nil
+	return nil
 }
