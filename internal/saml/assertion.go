@@ -7,6 +7,9 @@ import (
 	"github.com/beevik/etree"
 )
 
+// maxAssertionIDBytes bounds the Assertion ID, which the caller stores.
+const maxAssertionIDBytes = 256
+
 // readAssertion checks and extracts the Assertion a, which is either the
 // element goxmldsig returned as verified, or a child of the verified
 // Response. Nothing here looks at the received tree.
@@ -20,6 +23,10 @@ func (c *validation) readAssertion(a *etree.Element) (*Assertion, *Error) {
 	out := &Assertion{ID: attrValue(a, "ID"), Attributes: map[string][]string{}}
 	if out.ID == "" {
 		return nil, fail(ReasonMalformed, "Assertion has no ID")
+	}
+	// The ID keys the replay cache; IdPs send 40 characters or so.
+	if !storableText(out.ID, maxAssertionIDBytes) {
+		return nil, fail(ReasonMalformed, "Assertion ID %q is longer than %d bytes or contains control characters", truncate(out.ID, 80), maxAssertionIDBytes)
 	}
 	issued, ok := parseTime(attrValue(a, "IssueInstant"))
 	if !ok {

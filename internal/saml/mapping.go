@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Claim URIs Entra ID (and ADFS) send, used by DefaultMapping.
@@ -22,6 +23,17 @@ const (
 	// 150 groups (Entra's "overage"): the groups must then be read from
 	// Microsoft Graph or provisioned by SCIM.
 	ClaimGroupsLink = "http://schemas.microsoft.com/claims/groups.link"
+)
+
+// Bounds on the identifiers an assertion hands to storage: the subject keys
+// the SSO link and each group name keys a membership, and PostgreSQL refuses
+// index entries over about 2.7 kB with an error rather than a rejection.
+// They are far above what IdPs send: SAML core §8.3.7 caps persistent
+// NameIDs at 256 characters, and Entra sends at most 150 groups.
+const (
+	maxSubjectBytes   = 1024
+	maxGroups         = 1000
+	maxGroupNameBytes = 1024
 )
 
 // Mapping keys: the Identity fields an attribute can be mapped to.
@@ -106,6 +118,11 @@ type Identity struct {
 	// groups (more than 150): Groups is then incomplete and must not be
 	// used to take group memberships away.
 	GroupsOverage bool
+	// GroupsUnusable says why the groups sent cannot be stored as they are
+	// (more than Gatehouse keeps, or a name too long or with control
+	// characters); Groups is then nil and, as with the overage, the
+	// account's groups must be left alone.
+	GroupsUnusable string
 }
 
 // MapIdentity reads an Identity from a validated assertion. m holds the
@@ -138,6 +155,9 @@ func MapIdentity(a *Assertion, m Mapping) (Identity, error) {
 	if id.Subject == "" {
 		return id, errors.New("The IdP did not send a subject identifier (NameID)")
 	}
+	if !storableText(id.Subject, maxSubjectBytes) {
+		return id, fmt.Errorf("The IdP's subject identifier %q is longer than %d bytes or contains control characters", truncate(id.Subject, 80), maxSubjectBytes)
+	}
 
 	email, err := pickEmail(a, mm[MapEmail])
 	if err != nil {
@@ -157,14 +177,37 @@ func MapIdentity(a *Assertion, m Mapping) (Identity, error) {
 	if id.DisplayName == "" {
 		id.DisplayName = strings.TrimSpace(id.GivenName + " " + id.Surname)
 	}
-	for _, g := range a.Attributes[mm[MapGroups]] {
-		g = strings.TrimSpace(g)
-		if g != "" && !slices.Contains(id.Groups, g) {
-			id.Groups = append(id.Groups, g)
-		}
-	}
+	id.Groups, id.GroupsUnusable = readGroups(a.Attributes[mm[MapGroups]])
 	_, id.GroupsOverage = a.Attributes[ClaimGroupsLink]
 	return id, nil
+}
+
+// readGroups trims and deduplicates the group values, keeping their order.
+// Groups that cannot all be stored are refused as a whole, with the reason:
+// keeping only some would take the others' memberships away.
+func readGroups(vals []string) (groups []string, unusable string) {
+	seen := make(map[string]bool, len(vals))
+	for _, g := range vals {
+		g = strings.TrimSpace(g)
+		if g == "" || seen[g] {
+			continue
+		}
+		if !storableText(g, maxGroupNameBytes) {
+			return nil, fmt.Sprintf("the group %q is longer than %d bytes or contains control characters", truncate(g, 80), maxGroupNameBytes)
+		}
+		if len(groups) == maxGroups {
+			return nil, fmt.Sprintf("more than %d groups were sent", maxGroups)
+		}
+		seen[g] = true
+		groups = append(groups, g)
+	}
+	return groups, ""
+}
+
+// storableText reports whether s is valid UTF-8 of at most maxBytes bytes
+// without control characters.
+func storableText(s string, maxBytes int) bool {
+	return len(s) <= maxBytes && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 func pickEmail(a *Assertion, emailAttr string) (string, error) {

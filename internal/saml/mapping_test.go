@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,25 @@ func TestMapIdentity(t *testing.T) {
 			nameID: "alice", format: NameIDFormatEmailAddress,
 			attrs: mapEntraAttrs("alice@corp.example"),
 			want:  alice,
+		},
+		{
+			name:   "a subject with a control character",
+			nameID: "alice@corp.example", format: NameIDFormatEmailAddress,
+			attrs: mapEdit(mapEntraAttrs("alice@corp.example"), func(a map[string][]string) {
+				a[ClaimObjectID] = []string{"0b5a1f3c\u009f" + mapObjectID}
+			}),
+			errSubstr: "contains control characters",
+		},
+		{
+			name:   "more groups than are kept: none applied",
+			nameID: "alice@corp.example", format: NameIDFormatEmailAddress,
+			attrs: mapEdit(mapEntraAttrs("alice@corp.example"), func(a map[string][]string) {
+				a[ClaimGroups] = nil
+				for i := range maxGroups + 1 {
+					a[ClaimGroups] = append(a[ClaimGroups], strconv.Itoa(i))
+				}
+			}),
+			want: with(func(id *Identity) { id.Groups, id.GroupsUnusable = nil, "more than 1000 groups were sent" }),
 		},
 
 		// Okta: attributes named by the admin, username NameID.

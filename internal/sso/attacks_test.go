@@ -210,3 +210,30 @@ func TestTransientNameIDIsNoSubject(t *testing.T) {
 		}
 	})
 }
+
+// randomText is n bytes of text that does not compress, so PostgreSQL
+// cannot squeeze it under its index entry limit.
+func randomText(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(uuid.NewString())
+	}
+	return b.String()[:n]
+}
+
+// TestUnstorableSubject: a subject no SSO link could hold is refused as an
+// unusable identity, on both backends, not failed as a storage error.
+func TestUnstorableSubject(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		u := alice
+		u.oid = randomText(3000)
+		l := e.begin("/", false)
+		r := e.rejected(ReasonIdentityUnusable, func() (Result, error) {
+			return e.complete(e.response(u, l.requestID, nil), l.relay, l.secret)
+		})
+		if !strings.Contains(r.Detail, "subject identifier") {
+			t.Errorf("detail %q does not name the cause", r.Detail)
+		}
+	})
+}

@@ -41,6 +41,10 @@ type Result struct {
 // ID's overage, over 150 groups), so the account's groups were kept.
 const WarningGroupsOverage = "groups_overage: the IdP sent a link instead of the user's groups (more than 150); existing groups were kept — consider SCIM group sync"
 
+// WarningGroupsUnusable (followed by the reason): the groups sent could not
+// be stored as they were, so the account's groups were kept.
+const WarningGroupsUnusable = "groups_unusable: existing groups were kept because "
+
 // Complete checks a SAMLResponse posted to the connection's ACS URL and
 // signs the person in: it returns the account (found by its SSO link,
 // linked by email within the connection's organization, or provisioned

@@ -102,6 +102,8 @@ func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPCo
 	case id.GroupsOverage:
 		// The list is incomplete: applying it would take memberships away.
 		warnings = append(warnings, WarningGroupsOverage)
+	case id.GroupsUnusable != "":
+		warnings = append(warnings, WarningGroupsUnusable+id.GroupsUnusable)
 	case hasAttribute(a, groupsAttribute(conn)):
 		if err := tx.SetAccountGroups(ctx, acct.ID, id.Groups); err != nil {
 			return acct, false, nil, fmt.Errorf("sso: set groups: %w", err)

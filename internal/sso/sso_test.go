@@ -308,6 +308,18 @@ func testGroups(t *testing.T, e *env) {
 	if g := e.groups(id); len(g) != 2 {
 		t.Errorf("groups after a response without the claim = %v", g)
 	}
+	// A group name no index can hold (PostgreSQL refuses entries over
+	// about 2.7 kB, and random text does not compress below that): the
+	// list cannot be applied whole, so it is not applied at all.
+	huge := alice
+	huge.groups = []string{"engineering", randomText(3000)}
+	res = e.loginAs(huge)
+	if g := e.groups(id); !reflect.DeepEqual(g, []string{"engineering", "everyone"}) {
+		t.Errorf("groups after an unstorable group = %v", g)
+	}
+	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], WarningGroupsUnusable) {
+		t.Errorf("warnings = %v", res.Warnings)
+	}
 	// An explicit new list replaces the old one.
 	moved := alice
 	moved.groups = []string{"sales"}
