@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -92,7 +91,7 @@ var (
 // tooMany answers a rate-limited request with 429 and Retry-After.
 func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	h.Metrics.SignIn("sso", "throttled")
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+	retryAfter(w, wait)
 	h.ErrorPage(w, r, http.StatusTooManyRequests, "Too many single sign-on attempts from your network. Wait a few minutes and try again.")
 }
 
@@ -250,7 +249,7 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &rej):
 		h.Metrics.SignIn("sso", "failure")
 		if err := h.Limiter.Count(r.Context(), acsRejectLimit, ip); err != nil {
-			h.Log.WarnContext(r.Context(), "count rejected SAML response", "err", err)
+			h.log().WarnContext(r.Context(), "count rejected SAML response", "err", err)
 		}
 		h.ssoRejected(w, r, slug, rej)
 		return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -198,5 +199,26 @@ func TestACSRejectionsAreRateLimited(t *testing.T) {
 	e.clock.Advance(16 * time.Minute)
 	if r := c.postRaw(acsPath, garbage, nil); r.status != http.StatusBadRequest {
 		t.Errorf("after the window: status %d, want the post validated again", r.status)
+	}
+}
+
+// failingThrottles is a store whose rate-limit counter cannot be written.
+type failingThrottles struct{ storage.Store }
+
+func (failingThrottles) RecordFailure(context.Context, string, time.Time, time.Duration) (storage.Throttle, error) {
+	return storage.Throttle{}, errors.New("throttle table unavailable")
+}
+
+// A rejection that cannot be counted is still answered with the rejection
+// page, also by a Handler given no logger.
+func TestACSRejectionUncountedWithoutLogger(t *testing.T) {
+	e := newEnv(t)
+	dev := e.startDevIdP()
+	_, conn := e.corpOrg(dev, nil)
+	e.handler.Log = nil
+	e.handler.Limiter = ratelimit.New(failingThrottles{e.store}, e.clock.Now)
+	r := e.client().postRaw("/saml/"+conn.Slug+"/acs", url.Values{"SAMLResponse": {"not a response"}}.Encode(), nil)
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want the 400 rejection page", r.status)
 	}
 }
