@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -72,12 +71,8 @@ func cliContext(ctx context.Context) context.Context {
 func main() {
 	ctx := context.Background()
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
-		var ve *config.ValidationError
-		if errors.As(err, &ve) {
-			fmt.Fprintln(os.Stderr, "gatehouse:", ve.Error())
-		} else {
-			fmt.Fprintln(os.Stderr, "gatehouse:", err)
-		}
+		// A *config.ValidationError's message already lists every problem.
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(1)
 	}
 }
