@@ -62,18 +62,11 @@ ends with the --after value that continues it.`,
 			slugs[c.ID] = c.Slug
 			cf := f
 			cf.OrgID = c.ID
-			evs, err := a.Store.ListAudit(ctx, cf)
+			evs, m, err := adminapi.ListAuditPage(ctx, a.Store, cf)
 			if err != nil {
 				return fmt.Errorf("read the audit log: %w", err)
 			}
-			if len(evs) == f.Limit {
-				cf.AfterSeq, cf.Limit = evs[len(evs)-1].Seq, 1
-				next, err := a.Store.ListAudit(ctx, cf)
-				if err != nil {
-					return fmt.Errorf("read the audit log: %w", err)
-				}
-				more = more || len(next) > 0
-			}
+			more = more || m
 			events = append(events, evs...)
 		}
 		if len(chains) > 1 {
@@ -227,8 +220,8 @@ func auditFilterFlags(cmd *cobra.Command, now time.Time, paging bool) (storage.A
 	}
 	if paging {
 		limit, _ := cmd.Flags().GetInt("limit")
-		if limit < 1 || limit > 1000 {
-			return f, fmt.Errorf("--limit must be from 1 to 1000, not %d", limit)
+		if limit < 1 || limit > adminapi.MaxAuditLimit {
+			return f, fmt.Errorf("--limit must be from 1 to %d, not %d", adminapi.MaxAuditLimit, limit)
 		}
 		f.Limit = limit
 		after, _ := cmd.Flags().GetInt64("after")
@@ -278,7 +271,7 @@ func init() {
 		c.Flags().String("until", "", "only events before: same forms as --since")
 	}
 	adminAuditListCmd.Flags().String("org", "", "organization slug or ID (default: every organization)")
-	adminAuditListCmd.Flags().Int("limit", 100, "at most this many events (1–1000)")
+	adminAuditListCmd.Flags().Int("limit", adminapi.DefaultAuditLimit, fmt.Sprintf("at most this many events (1–%d)", adminapi.MaxAuditLimit))
 	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
 	addOrgFlag(adminAuditExportCmd, adminAuditVerifyCmd)
 	adminAuditCmd.AddCommand(adminAuditListCmd, adminAuditExportCmd, adminAuditVerifyCmd)

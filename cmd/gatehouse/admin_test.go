@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -299,4 +300,40 @@ func tamper(t *testing.T, c *cli, orgID string) {
 	if n, _ := res.RowsAffected(); n != 1 {
 		t.Fatalf("tampered with %d rows", n)
 	}
+}
+
+// audit list pages with --limit and --after, naming the next --after only
+// while following it leads somewhere.
+func TestAdminAuditListPaging(t *testing.T) {
+	c := &cli{t: t, dataDir: t.TempDir()}
+	c.ok("admin", "org", "create", "--name", "Acme", "--slug", "acme")
+	c.ok("admin", "token", "create", "--org", "acme", "--name", "one")
+	c.ok("admin", "token", "create", "--org", "acme", "--name", "two")
+	var all adminapi.AuditPage
+	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json")), &all); err != nil {
+		t.Fatal(err)
+	}
+	n := len(all.Events)
+	if n < 3 || all.NextAfter != nil {
+		t.Fatalf("audit list --org acme = %d events, next_after %v", n, all.NextAfter)
+	}
+	var page adminapi.AuditPage
+	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json", "--limit", strconv.Itoa(n-1))), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != n-1 || page.NextAfter == nil || *page.NextAfter != all.Events[n-2].Seq {
+		t.Fatalf("--limit %d = %d events, next_after %v", n-1, len(page.Events), page.NextAfter)
+	}
+	_, errOut, err := c.run("admin", "audit", "list", "--org", "acme", "--limit", strconv.Itoa(n-1))
+	if want := "continue with --after " + strconv.FormatInt(*page.NextAfter, 10); err != nil || !strings.Contains(errOut, want) {
+		t.Errorf("audit list --limit %d: stderr %q (%v), want %q", n-1, errOut, err, want)
+	}
+	// A page that is exactly full but the last one names no next page.
+	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json", "--limit", strconv.Itoa(n))), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != n || page.NextAfter != nil {
+		t.Errorf("--limit %d = %d events, next_after %v", n, len(page.Events), page.NextAfter)
+	}
+	c.fails("--limit must be from 1 to 1000", "admin", "audit", "list", "--limit", "1001")
 }

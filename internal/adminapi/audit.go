@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,8 +32,31 @@ type VerifyResult struct {
 	Problem  string `json:"problem,omitempty"`
 }
 
-// maxAuditLimit is the largest page storage serves.
-const maxAuditLimit = 1000
+// Page sizes of the audit log: the default, and the largest storage serves.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)
+
+// ListAuditPage returns the events f selects (at most f.Limit, or
+// DefaultAuditLimit when it is 0) and whether more follow them. A full page
+// may be the last one, so one more event is asked for: more is reported
+// only when continuing after the last event leads somewhere.
+func ListAuditPage(ctx context.Context, st storage.Audit, f storage.AuditFilter) (events []storage.AuditEvent, more bool, err error) {
+	if f.Limit == 0 {
+		f.Limit = DefaultAuditLimit
+	}
+	events, err = st.ListAudit(ctx, f)
+	if err != nil || len(events) < f.Limit {
+		return events, false, err
+	}
+	f.AfterSeq, f.Limit = events[len(events)-1].Seq, 1
+	next, err := st.ListAudit(ctx, f)
+	if err != nil {
+		return nil, false, err
+	}
+	return events, len(next) > 0, nil
+}
 
 // auditFilter reads the audit query parameters into a filter for org,
 // refusing unknown parameters so a typo does not silently widen a query.
@@ -66,8 +90,8 @@ func auditFilter(q url.Values, orgID string, allowPaging bool) (storage.AuditFil
 				return f, fmt.Errorf("The query parameter \"limit\" is not supported here; the export is never paged.")
 			}
 			n, perr := strconv.Atoi(v)
-			if perr != nil || n < 1 || n > maxAuditLimit {
-				err = fmt.Errorf("The query parameter \"limit\" must be a number from 1 to %d.", maxAuditLimit)
+			if perr != nil || n < 1 || n > MaxAuditLimit {
+				err = fmt.Errorf("The query parameter \"limit\" must be a number from 1 to %d.", MaxAuditLimit)
 			}
 			f.Limit = n
 		default:
@@ -100,10 +124,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, tok storage.
 		badRequest(w, err.Error(), "")
 		return
 	}
-	if f.Limit == 0 {
-		f.Limit = 100
-	}
-	events, err := h.Store.ListAudit(r.Context(), f)
+	events, more, err := ListAuditPage(r.Context(), h.Store, f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -112,20 +133,9 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, tok storage.
 	for _, e := range events {
 		page.Events = append(page.Events, audit.EntryFrom(e))
 	}
-	if len(events) == f.Limit {
-		// A full page may be the last one; ask for one more event so the
-		// cursor is only given when following it leads somewhere.
+	if more {
 		last := events[len(events)-1].Seq
-		more := f
-		more.AfterSeq, more.Limit = last, 1
-		next, err := h.Store.ListAudit(r.Context(), more)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if len(next) > 0 {
-			page.NextAfter = &last
-		}
+		page.NextAfter = &last
 	}
 	httpserver.WriteJSON(w, http.StatusOK, page)
 }
