@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -134,7 +137,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		IdleTimeout: s.cfg.IdleTimeout,
 		ExpiresAt:   now.Add(s.cfg.MaxLifetime),
 		IP:          p.IP,
-		UserAgent:   p.UserAgent,
+		UserAgent:   cleanUserAgent(p.UserAgent),
 
 		ConnectionID: p.ConnectionID,
 		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
@@ -154,7 +157,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 			TargetType: "session",
 			TargetID:   sess.ID,
 			IP:         p.IP,
-			UserAgent:  p.UserAgent,
+			UserAgent:  sess.UserAgent,
 			Details:    startDetails(p),
 		})
 	})
@@ -275,6 +278,31 @@ func (s *Service) List(ctx context.Context, accountID string) ([]storage.Session
 		}
 	}
 	return live, nil
+}
+
+// maxUserAgent bounds the stored User-Agent, in bytes; real ones are far
+// shorter, and the header itself may be up to the server's header limit.
+const maxUserAgent = 256
+
+// cleanUserAgent makes the browser's User-Agent header storable: valid
+// UTF-8 (PostgreSQL refuses anything else, which would fail the sign-in),
+// no control characters, and at most maxUserAgent bytes cut on a character
+// boundary.
+func cleanUserAgent(ua string) string {
+	ua = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(ua, ""))
+	if len(ua) > maxUserAgent {
+		n := maxUserAgent
+		for n > 0 && !utf8.RuneStart(ua[n]) {
+			n--
+		}
+		ua = ua[:n]
+	}
+	return ua
 }
 
 func startDetails(p StartParams) map[string]string {

@@ -398,3 +398,32 @@ func TestPruneRemovesDeadRows(t *testing.T) {
 		})
 	})
 }
+
+// The browser's User-Agent header reaches Start as the browser sent it: of
+// any length up to the header limit, and not necessarily UTF-8. Neither may
+// keep anyone from signing in, nor fill the sessions table.
+func TestStartStoresAClippedValidUserAgent(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		c := newClock()
+		a := seedAccount(t, s, c.Now())
+		svc := newService(s, c)
+		for _, tc := range []struct{ name, ua, want string }{
+			{"invalid UTF-8", "Mozilla/5.0 \xff\xfe(X11)", "Mozilla/5.0 (X11)"},
+			{"control characters", "Mozilla\t/5.0\x01", "Mozilla/5.0"},
+			{"long", strings.Repeat("é", 300), strings.Repeat("é", maxUserAgent/2)},
+		} {
+			_, sess, err := svc.Start(ctx, StartParams{Account: a, Method: "password", IP: "203.0.113.9", UserAgent: tc.ua})
+			if err != nil {
+				t.Fatalf("%s: Start: %v", tc.name, err)
+			}
+			stored, err := s.GetSession(ctx, sess.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.UserAgent != tc.want || sess.UserAgent != tc.want {
+				t.Errorf("%s: stored user agent %q (returned %q), want %q", tc.name, stored.UserAgent, sess.UserAgent, tc.want)
+			}
+		}
+	})
+}
