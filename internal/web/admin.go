@@ -255,17 +255,15 @@ func (h *Handler) adminNotFound(w http.ResponseWriter, r *http.Request, what str
 // seeOther redirects to path with a notice key.
 func seeOther(w http.ResponseWriter, r *http.Request, path, notice string) {
 	if notice != "" {
-		path, frag, _ := strings.Cut(path, "#")
+		p, frag, _ := strings.Cut(path, "#")
 		sep := "?"
-		if strings.Contains(path, "?") {
+		if strings.Contains(p, "?") {
 			sep = "&"
 		}
-		path += sep + "notice=" + notice
+		path = p + sep + "notice=" + notice
 		if frag != "" {
 			path += "#" + frag
 		}
-		http.Redirect(w, r, path, http.StatusSeeOther)
-		return
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -297,7 +298,7 @@ func (h *Handler) adminPolicyMemberRemove(w http.ResponseWriter, r *http.Request
 		return
 	}
 	m, err := h.Accounts.GetMember(r.Context(), adm.OrgID, email)
-	if err != nil || !contains(ids, m.ID) {
+	if err != nil || !slices.Contains(ids, m.ID) {
 		if _, ok := classify(err); err != nil && !ok {
 			h.serverError(w, r, "read member", err)
 			return

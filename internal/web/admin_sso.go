@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -222,7 +223,7 @@ func (h *Handler) adminConnectionCreate(w http.ResponseWriter, r *http.Request, 
 				fl.Message = "Another connection already uses this slug. Choose another one, or leave it empty."
 			}
 		}
-		if contains(connFormFields, field) {
+		if slices.Contains(connFormFields, field) {
 			v.Errors = map[string]string{field: fl.Message}
 			v.Focus = field
 		} else {
@@ -232,15 +233,6 @@ func (h *Handler) adminConnectionCreate(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	seeOther(w, r, connHref(c), "conn-created")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // connectionFor reads the {ref} path value, a slug or an ID, as one of the
@@ -344,7 +336,7 @@ func (h *Handler) adminConnectionUpdate(w http.ResponseWriter, r *http.Request, 
 			h.adminNotFound(w, r, "SSO connection")
 		default:
 			field := fl.Field
-			if !contains([]string{"name", "name_id_format", "attribute_map"}, field) {
+			if !slices.Contains([]string{"name", "name_id_format", "attribute_map"}, field) {
 				h.renderConnection(w, r, adm, fl.Status, c, &s, fl.Message, nil)
 				return
 			}

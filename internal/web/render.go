@@ -142,12 +142,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	v.CSRF = httpserver.CSRFToken(r)
 	if v.Focus == "" {
-		for _, f := range focusOrder {
-			if v.Errors[f] != "" {
-				v.Focus = f
-				break
-			}
-		}
+		v.Focus = firstError(v.Errors, focusOrder...)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
