@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,6 +58,9 @@ type Service struct {
 	// genKey makes SP keys; tests swap in a cached key, because 2048-bit
 	// generation dominates their run time.
 	genKey func() (*rsa.PrivateKey, error)
+	// spKeys holds the SP keys already opened, by connection ID (see
+	// SPKey).
+	spKeys sync.Map
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).

@@ -308,6 +308,23 @@ func testSealed(t *testing.T, e *env) {
 	if !strings.Contains(raw.SPCertPEM, "BEGIN CERTIFICATE") {
 		t.Errorf("SP certificate not stored")
 	}
+	// Opened once and kept while the row holds the same sealed key…
+	k1, _, err := e.svc.SPKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2, _, err := e.svc.SPKey(raw); err != nil || k2 != k1 {
+		t.Errorf("SP key opened again for an unchanged row (err %v)", err)
+	}
+	// …but a changed sealed key is opened afresh, never answered from memory.
+	tampered := raw
+	tampered.SPKeyPEM = raw.SPKeyPEM[:len(raw.SPKeyPEM)-4] + "AAAA"
+	if tampered.SPKeyPEM == raw.SPKeyPEM {
+		tampered.SPKeyPEM = raw.SPKeyPEM[:len(raw.SPKeyPEM)-4] + "BBBB"
+	}
+	if _, _, err := e.svc.SPKey(tampered); err == nil {
+		t.Error("a tampered SP key was answered from the cache")
+	}
 	// Sealed for this connection only: moved onto another row it does not open.
 	other := raw
 	other.ID = "another-connection"

@@ -74,9 +74,34 @@ func (s *Service) spKeyPair(key *rsa.PrivateKey, c storage.IdPConnection) (seale
 	return sealedKey, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER})), nil
 }
 
+// openedSPKey is an SP key pair as opened from the stored texts.
+type openedSPKey struct {
+	sealedKey, certPEM string
+	key                *rsa.PrivateKey
+	cert               *x509.Certificate
+}
+
 // SPKey opens the connection's SP private key (for signing AuthnRequests
-// and decrypting assertions).
+// and decrypting assertions). It runs on every sign-in, and opening and
+// parsing an RSA key costs about a millisecond, so the result is kept for
+// as long as the connection stores the very same sealed key and
+// certificate: a rotated key, or one moved to another connection, is
+// opened afresh.
 func (s *Service) SPKey(c storage.IdPConnection) (*rsa.PrivateKey, *x509.Certificate, error) {
+	if v, ok := s.spKeys.Load(c.ID); ok {
+		if o := v.(openedSPKey); o.sealedKey == c.SPKeyPEM && o.certPEM == c.SPCertPEM {
+			return o.key, o.cert, nil
+		}
+	}
+	key, cert, err := s.openSPKey(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.spKeys.Store(c.ID, openedSPKey{sealedKey: c.SPKeyPEM, certPEM: c.SPCertPEM, key: key, cert: cert})
+	return key, cert, nil
+}
+
+func (s *Service) openSPKey(c storage.IdPConnection) (*rsa.PrivateKey, *x509.Certificate, error) {
 	if s.box == nil {
 		return nil, nil, errors.New("idp: no secret box configured for SP keys")
 	}
