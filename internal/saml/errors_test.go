@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 )
@@ -44,4 +45,25 @@ func TestMisconfiguredConnection(t *testing.T) {
 				return samltest.Signing{SignOptions: samltest.SignOptions{OmitKeyInfo: true}}
 			}},
 	})
+}
+
+// TestTruncateKeepsUTF8: error details quote the IdP's text and end up in
+// the audit log; cutting inside a character would make them invalid UTF-8.
+func TestTruncateKeepsUTF8(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"},
+		{"abcdef", 3, "abc…"},
+		{"aé", 2, "a…"}, // é is two bytes: never cut in half
+		{"日本", 4, "日…"}, // three-byte runes
+		{"日本", 1, "…"},
+	} {
+		got := truncate(c.in, c.n)
+		if got != c.want || !utf8.ValidString(got) {
+			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Structural limits enforced before any tree is built. Real responses from
@@ -167,9 +168,14 @@ func validQName(n xml.Name) bool {
 	return true
 }
 
+// truncate shortens text for error details, on a rune boundary: details
+// end up in the audit log, which must stay valid UTF-8.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
