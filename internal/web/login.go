@@ -182,11 +182,7 @@ func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, manage
 
 func (h *Handler) loginPasswordGet(w http.ResponseWriter, r *http.Request) {
 	// A refreshed or bookmarked step 2 starts over at step 1.
-	target := "/login"
-	if rt := SafeReturnTo(r.URL.Query().Get("return_to")); rt != defaultReturnTo {
-		target += "?return_to=" + url.QueryEscape(rt)
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, loginPath(r.URL.Query().Get("return_to")), http.StatusSeeOther)
 }
 
 func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {

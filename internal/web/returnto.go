@@ -53,3 +53,12 @@ func safePath(s string) bool {
 }
 
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+
+// loginPath is /login, coming back to returnTo (made safe here) after
+// sign-in when it is not the default.
+func loginPath(returnTo string) string {
+	if rt := SafeReturnTo(returnTo); rt != defaultReturnTo {
+		return "/login?return_to=" + url.QueryEscape(rt)
+	}
+	return "/login"
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -191,7 +190,7 @@ func (h *Handler) mayTest(w http.ResponseWriter, r *http.Request, slug string) (
 		return storage.Account{}, false
 	}
 	if !ok {
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(SafeReturnTo(r.URL.RequestURI())), http.StatusSeeOther)
+		http.Redirect(w, r, loginPath(r.URL.RequestURI()), http.StatusSeeOther)
 		return storage.Account{}, false
 	}
 	if h.IdPs == nil {

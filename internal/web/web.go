@@ -12,7 +12,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -171,9 +170,7 @@ func (h *Handler) RequireSession(next http.Handler) http.Handler {
 		if !ok {
 			target := "/login"
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				if rt := SafeReturnTo(r.URL.RequestURI()); rt != defaultReturnTo {
-					target += "?return_to=" + url.QueryEscape(rt)
-				}
+				target = loginPath(r.URL.RequestURI())
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
