@@ -138,6 +138,14 @@ func race(n int, fn func(i int) error) []error {
 	return errs
 }
 
+// allSucceed fails t unless every goroutine's error is nil.
+func allSucceed(t *testing.T, what string, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		wantErr(t, fmt.Sprintf("%s #%d", what, i), err, nil)
+	}
+}
+
 // oneWinner fails t unless exactly one error is nil and all others match loser.
 func oneWinner(t *testing.T, what string, errs []error, loser error) {
 	t.Helper()

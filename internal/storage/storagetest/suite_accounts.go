@@ -181,9 +181,7 @@ var accountTests = []namedTest{
 			})
 			return err
 		})
-		for i, err := range errs {
-			wantErr(t, fmt.Sprintf("UpdateAccount #%d", i), err, nil)
-		}
+		allSucceed(t, "UpdateAccount", errs)
 		got, err := s.GetAccount(ctxOf(t), "a")
 		wantErr(t, "GetAccount", err, nil)
 		wantEqual(t, "version", got.Version, orig.Version+goroutines)

@@ -370,9 +370,7 @@ var idpTests = []namedTest{
 			})
 			return err
 		})
-		for i, err := range errs {
-			wantErr(t, fmt.Sprintf("UpdateIdPConnection #%d", i), err, nil)
-		}
+		allSucceed(t, "UpdateIdPConnection", errs)
 		got, err := s.GetIdPConnection(ctxOf(t), "c1")
 		wantErr(t, "GetIdPConnection", err, nil)
 		wantEqual(t, "version", got.Version, orig.Version+n)
