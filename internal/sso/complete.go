@@ -76,6 +76,20 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 		return Result{}, s.rejected(ctx, &conn, reject(ReasonConnectionMisconfigured, "%v", err))
 	}
 
+	// Validation is pure CPU (signature, XML checks) and needs nothing from
+	// the database: done once, before the transaction, so the write locks
+	// below are not held across it and a retried transaction does not
+	// verify the signature again. The signed InResponseTo must equal the
+	// request the transaction then consumes.
+	a, err := s.validator.Validate(idpCfg, spCfg, samlResponse, requestID)
+	if err != nil {
+		var se *saml.Error
+		if !errors.As(err, &se) {
+			se = &saml.Error{Reason: saml.ReasonMalformed, Detail: err.Error()}
+		}
+		return Result{}, s.rejected(ctx, &conn, &Rejection{Reason: se.Reason, Detail: se.Detail})
+	}
+
 	var res Result
 	var detail attemptDetail
 	attempt := func(tx storage.Store) error {
@@ -89,14 +103,6 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 			res.ReturnTo, res.Test = req.ReturnTo, req.Test
 		} else {
 			res.ReturnTo = relayState
-		}
-		a, err := s.validator.Validate(idpCfg, spCfg, samlResponse, requestID)
-		if err != nil {
-			var se *saml.Error
-			if errors.As(err, &se) {
-				return &Rejection{Reason: se.Reason, Detail: se.Detail}
-			}
-			return reject(saml.ReasonMalformed, "%v", err)
 		}
 		res.AuthnInstant = a.AuthnInstant
 		res.Warnings = append(res.Warnings, a.Warnings...)
