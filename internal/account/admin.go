@@ -123,6 +123,13 @@ func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (
 		if org, err = tx.GetOrganization(ctx, orgID); err != nil {
 			return mapErr(err, "organization "+strconv.Quote(orgID))
 		}
+		// Creating an owner is granting ownership, like SetRole: otherwise
+		// an admin could invite an address they control as owner.
+		if a.Role == storage.RoleOwner {
+			if err := actorIsOwner(ctx, tx, orgID); err != nil {
+				return err
+			}
+		}
 		details := map[string]string{}
 		if in.Invite {
 			details["invited"] = "true"

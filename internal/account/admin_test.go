@@ -426,6 +426,8 @@ func TestOnlyOwnersChangeOwnership(t *testing.T) {
 		wantErr(t, "admin demotes the owner", err, account.ErrOwnerOnly)
 		_, err = e.svc.SetStatus(asMallory, org.ID, ada.ID, storage.StatusSuspended)
 		wantErr(t, "admin suspends the owner", err, account.ErrOwnerOnly)
+		_, err = e.svc.AddMember(asMallory, org.ID, account.MemberInput{Email: "mallory2@acme.example", Role: storage.RoleOwner})
+		wantErr(t, "admin invites a second self as owner", err, account.ErrOwnerOnly)
 		if got := len(e.events(org.ID, "account.*")); got != before {
 			t.Fatalf("refused changes wrote %d audit events", got-before)
 		}

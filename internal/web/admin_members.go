@@ -89,14 +89,7 @@ func (h *Handler) adminInvite(w http.ResponseWriter, r *http.Request, adm storag
 	if role == "" {
 		role = storage.RoleMember
 	}
-	// AddMember does not check who acts (the CLI creates owners), but
-	// SetRole lets only an owner make someone an owner: without this an
-	// admin could create an owner account for an address they control
-	// and so promote themselves.
-	if role == storage.RoleOwner && adm.Role != storage.RoleOwner {
-		h.renderMembers(w, r, adm, http.StatusForbidden, form, map[string]string{"invite_role": account.ErrOwnerOnly.Error()})
-		return
-	}
+	// AddMember refuses an owner invited by a non-owner (account.ErrOwnerOnly).
 	_, err := h.Accounts.AddMember(r.Context(), adm.OrgID, account.MemberInput{
 		Email: form.Email, DisplayName: form.Name, Role: role, Invite: form.Send,
 	})
@@ -107,6 +100,9 @@ func (h *Handler) adminInvite(w http.ResponseWriter, r *http.Request, adm storag
 			return
 		}
 		field := map[string]string{"email": "invite_email", "display_name": "invite_name", "role": "invite_role"}[fl.Field]
+		if errors.Is(err, account.ErrOwnerOnly) {
+			field = "invite_role"
+		}
 		if errors.Is(err, account.ErrExists) {
 			field, fl.Message = "invite_email", "Someone with this email address already has an account."
 		}
