@@ -59,23 +59,14 @@ func FindPolicy(ctx context.Context, svc *policy.Service, orgID, ref string) (st
 	return storage.Policy{}, fmt.Errorf("%w The organization has no default policy yet; it is created, with SSO off, the first time one is set.", account.ErrNotFound)
 }
 
-// CreatePolicy adds a named policy. The service refuses to enforce SSO at
-// creation through a connection nobody has test-signed-in through, with no
-// override; with force the policy is created with SSO optional and then
-// enforced through the service's audited override.
+// CreatePolicy adds a named policy; with force, SSO may be enforced through
+// a connection nobody has test-signed-in through (the service audits the
+// override on the policy.create event).
 func CreatePolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
-	if IsDefaultRef(name) {
-		return storage.Policy{}, &account.InvalidInputError{Field: "name",
-			Message: `"default" names the organization's default policy, which always exists; change it instead of creating one.`}
+	if force {
+		return svc.CreateForced(ctx, orgID, name, sso, connection)
 	}
-	p, err := svc.Create(ctx, orgID, name, sso, connection)
-	if !force || !errors.Is(err, policy.ErrUntestedConnection) {
-		return p, err
-	}
-	if p, err = svc.Create(ctx, orgID, name, storage.SSOOptional, connection); err != nil {
-		return p, err
-	}
-	return svc.Update(ctx, orgID, p.ID, policy.UpdateInput{SSO: &sso, Force: true})
+	return svc.Create(ctx, orgID, name, sso, connection)
 }
 
 // PoliciesFrom converts policies, naming their connections by slug and

@@ -137,9 +137,19 @@ func (s *Service) defaultPolicy(ctx context.Context, st storage.Policies, orgID 
 
 // Create adds a named policy. sso is storage.SSOEnforced, SSOOptional or
 // SSOOff; connection (slug or ID) is required unless SSO is off. Enforcing
-// at creation needs a tested connection (there is no override here: create
-// it optional, then Update with Force).
+// at creation needs a tested connection (CreateForced overrides).
 func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
+	return s.create(ctx, orgID, name, sso, connection, false)
+}
+
+// CreateForced is Create that may enforce SSO through a connection nobody
+// has test-signed-in through yet; the override is recorded on the
+// policy.create event, in the same transaction as the policy.
+func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
+	return s.create(ctx, orgID, name, sso, connection, true)
+}
+
+func (s *Service) create(ctx context.Context, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
 	name, err := cleanName(name)
 	if err != nil {
 		return storage.Policy{}, err
@@ -163,8 +173,12 @@ func (s *Service) Create(ctx context.Context, orgID, name, sso, connection strin
 		if err := checkConnection(p); err != nil {
 			return err
 		}
+		details := map[string]string{"name": p.Name, "sso": p.SSO, "connection": conn.Slug}
 		if p.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
-			return untested(conn)
+			if !force {
+				return untested(conn)
+			}
+			details["override"] = "untested_connection"
 		}
 		// Checked first: a failing INSERT would poison a PostgreSQL tx, and
 		// the message should name the policy.
@@ -175,8 +189,7 @@ func (s *Service) Create(ctx context.Context, orgID, name, sso, connection strin
 			return mapErr(err, "a policy named "+quote(name))
 		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
-			OrgID: orgID, Action: "policy.create", TargetType: "policy", TargetID: p.ID,
-			Details: map[string]string{"name": p.Name, "sso": p.SSO, "connection": conn.Slug},
+			OrgID: orgID, Action: "policy.create", TargetType: "policy", TargetID: p.ID, Details: details,
 		})
 	})
 	if err != nil {
@@ -374,6 +387,10 @@ func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", invalid("name", "Give the policy a name.")
+	case strings.EqualFold(name, DefaultName):
+		// "default" names the default policy wherever a policy is named
+		// (API paths, CLI flags); a named policy by that name would shadow it.
+		return "", invalid("name", `"default" names the organization's default policy, which always exists; change it instead of creating one.`)
 	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
 		return "", invalid("name", "The policy name contains characters that are not allowed.")
 	case utf8.RuneCountInString(name) > maxNameLen:

@@ -308,3 +308,27 @@ func testMembers(t *testing.T, e *env) {
 		t.Errorf("org B sees org A's policy: %v", err)
 	}
 }
+
+// "default" always names the default policy, so no named policy may take
+// the name; and a forced creation records its override in one event.
+func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		org := e.org("acme")
+		for _, name := range []string{"default", "Default", " DEFAULT "} {
+			var inv *account.InvalidInputError
+			if _, err := e.svc.Create(e.ctx, org, name, storage.SSOOff, ""); !errors.As(err, &inv) || inv.Field != "name" {
+				t.Errorf("Create(%q) = %v, want refused on name", name, err)
+			}
+		}
+		c := e.conn(org, "untested", false)
+		p, err := e.svc.CreateForced(e.ctx, org, "Engineering", storage.SSOEnforced, c.Slug)
+		if err != nil || p.SSO != storage.SSOEnforced {
+			t.Fatalf("CreateForced = %+v, %v", p, err)
+		}
+		evs := e.events(org, "policy.*")
+		if len(evs) != 2 || evs[1].Action != "policy.create" || evs[1].Details["override"] != "untested_connection" {
+			t.Fatalf("events = %+v; want the default's creation, then one policy.create with the override", evs)
+		}
+	})
+}
