@@ -18,6 +18,8 @@ const (
 	pgForeignKeyViolation  = "23503"
 	pgSerializationFailure = "40001"
 	pgDeadlockDetected     = "40P01"
+	// invalid byte sequence for the UTF-8 database, NUL bytes included
+	pgCharacterNotInRepertoire = "22021"
 )
 
 // wrapErr adds context to a database error and maps it to the storage
@@ -36,6 +38,12 @@ func wrapErr(err error, format string, args ...any) error {
 		return fmt.Errorf("sqlstore: %s: %w: %w", what, storage.ErrConflict, err)
 	case isForeignKeyViolation(err):
 		return fmt.Errorf("sqlstore: %s: referenced record %w: %w", what, storage.ErrNotFound, err)
+	case isNotText(err):
+		// A key from a URL path ("/admin/domains/%ff") that PostgreSQL cannot
+		// even represent names no record, as it does on SQLite; without this
+		// such a lookup was a server error on one backend only. Services
+		// validate text before writing, so writes do not get here.
+		return fmt.Errorf("sqlstore: %s: key is not valid text: %w", what, storage.ErrNotFound)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", what, err)
 }
@@ -48,6 +56,11 @@ func isUniqueViolation(err error) bool {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+func isNotText(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pe.Code == pgCharacterNotInRepertoire
 }
 
 func isForeignKeyViolation(err error) bool {
