@@ -66,6 +66,13 @@ func (s *Service) ListOrganizations(ctx context.Context) ([]storage.Organization
 	return orgs, mapErr(err, "organizations")
 }
 
+// SoleOrganization returns the organization of a single-organization
+// deployment, or ErrNotFound when there are none or several.
+func (s *Service) SoleOrganization(ctx context.Context) (storage.Organization, error) {
+	o, err := s.store.SoleOrganization(ctx)
+	return o, mapErr(err, "a single organization")
+}
+
 // MemberInput describes a member to add.
 type MemberInput struct {
 	Email       string

@@ -66,6 +66,10 @@ type Organizations interface {
 	GetOrganization(ctx context.Context, id string) (Organization, error)
 	GetOrganizationBySlug(ctx context.Context, slug string) (Organization, error)
 	ListOrganizations(ctx context.Context) ([]Organization, error)
+	// SoleOrganization returns the organization when exactly one exists
+	// (a single-company deployment), ErrNotFound otherwise. Sign-in pages
+	// ask it on every request, so it must not read the whole table.
+	SoleOrganization(ctx context.Context) (Organization, error)
 }
 
 // Role is an account's role in its organization.

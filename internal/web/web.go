@@ -218,9 +218,8 @@ func (h *Handler) orgName(ctx context.Context, acct *storage.Account) string {
 			return o.Name
 		}
 	}
-	orgs, err := h.Accounts.ListOrganizations(ctx)
-	if err == nil && len(orgs) == 1 && orgs[0].Name != "" {
-		return orgs[0].Name
+	if o, err := h.Accounts.SoleOrganization(ctx); err == nil && o.Name != "" {
+		return o.Name
 	}
 	return h.product()
 }

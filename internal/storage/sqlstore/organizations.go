@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -45,4 +46,21 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]storage.Organization, 
 	}
 	out, err := collect(rows, scanOrg)
 	return out, wrapErr(err, "list organizations")
+}
+
+// SoleOrganization returns the only organization, or ErrNotFound when there
+// are none or several; it reads at most two rows.
+func (s *Store) SoleOrganization(ctx context.Context) (storage.Organization, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT `+orgCols+` FROM organizations ORDER BY slug LIMIT 2`)
+	if err != nil {
+		return storage.Organization{}, wrapErr(err, "sole organization")
+	}
+	out, err := collect(rows, scanOrg)
+	if err != nil {
+		return storage.Organization{}, wrapErr(err, "sole organization")
+	}
+	if len(out) != 1 {
+		return storage.Organization{}, fmt.Errorf("sqlstore: sole organization: %d or more organizations: %w", len(out), storage.ErrNotFound)
+	}
+	return out[0], nil
 }

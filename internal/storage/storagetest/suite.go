@@ -165,6 +165,19 @@ func oneWinner(t *testing.T, what string, errs []error, loser error) {
 }
 
 var organizationTests = []namedTest{
+	{"SoleOrganization", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		_, err := s.SoleOrganization(ctx)
+		wantErr(t, "SoleOrganization of none", err, storage.ErrNotFound)
+		o := mustOrg(t, s, "o")
+		got, err := s.SoleOrganization(ctx)
+		wantErr(t, "SoleOrganization of one", err, nil)
+		o.CreatedAt = storage.Truncate(o.CreatedAt)
+		wantEqual(t, "SoleOrganization", got, o)
+		mustOrg(t, s, "p")
+		_, err = s.SoleOrganization(ctx)
+		wantErr(t, "SoleOrganization of two", err, storage.ErrNotFound)
+	}},
 	{"CreateGetList", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		b := mustOrg(t, s, "b")
