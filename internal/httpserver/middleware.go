@@ -38,15 +38,11 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		ua := r.UserAgent()
-		if len(ua) > 256 {
-			ua = ua[:256]
-		}
 		w.Header().Set("X-Request-ID", id)
 		ctx := reqctx.With(r.Context(), reqctx.Info{
 			RequestID: id,
 			IP:        s.clientIP(r),
-			UserAgent: strings.ToValidUTF8(ua, ""),
+			UserAgent: reqctx.CleanUserAgent(r.UserAgent()),
 			ActorType: "anonymous",
 		})
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -6,6 +6,9 @@ package reqctx
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Info describes the request or command on whose behalf code runs.
@@ -57,4 +60,28 @@ func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (l logHandler) WithGroup(name string) slog.Handler {
 	return logHandler{l.Handler.WithGroup(name)}
+}
+
+// MaxUserAgent bounds a stored or logged User-Agent.
+const MaxUserAgent = 256
+
+// CleanUserAgent makes a browser's User-Agent safe to store and log: valid
+// UTF-8, no control characters, at most MaxUserAgent bytes cut on a
+// character boundary. A header is the browser's to write, and PostgreSQL
+// refuses invalid UTF-8.
+func CleanUserAgent(ua string) string {
+	ua = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(ua, ""))
+	if len(ua) > MaxUserAgent {
+		n := MaxUserAgent
+		for n > 0 && !utf8.RuneStart(ua[n]) {
+			n--
+		}
+		ua = ua[:n]
+	}
+	return ua
 }

@@ -10,14 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -137,7 +135,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		IdleTimeout: s.cfg.IdleTimeout,
 		ExpiresAt:   now.Add(s.cfg.MaxLifetime),
 		IP:          p.IP,
-		UserAgent:   cleanUserAgent(p.UserAgent),
+		UserAgent:   reqctx.CleanUserAgent(p.UserAgent),
 
 		ConnectionID: p.ConnectionID,
 		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
@@ -280,30 +278,8 @@ func (s *Service) List(ctx context.Context, accountID string) ([]storage.Session
 	return live, nil
 }
 
-// maxUserAgent bounds the stored User-Agent, in bytes; real ones are far
-// shorter, and the header itself may be up to the server's header limit.
-const maxUserAgent = 256
-
-// cleanUserAgent makes the browser's User-Agent header storable: valid
-// UTF-8 (PostgreSQL refuses anything else, which would fail the sign-in),
-// no control characters, and at most maxUserAgent bytes cut on a character
-// boundary.
-func cleanUserAgent(ua string) string {
-	ua = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(ua, ""))
-	if len(ua) > maxUserAgent {
-		n := maxUserAgent
-		for n > 0 && !utf8.RuneStart(ua[n]) {
-			n--
-		}
-		ua = ua[:n]
-	}
-	return ua
-}
+// maxUserAgent bounds the stored User-Agent (see reqctx.CleanUserAgent).
+const maxUserAgent = reqctx.MaxUserAgent
 
 func startDetails(p StartParams) map[string]string {
 	d := map[string]string{"method": p.Method}

@@ -198,7 +198,7 @@ func (h *Handler) startSessionWith(w http.ResponseWriter, r *http.Request, p ses
 		}
 	}
 	ctx := reqctx.WithActor(r.Context(), "account", p.Account.ID, p.Account.Email)
-	p.IP, p.UserAgent = httpserver.ClientIP(r), r.UserAgent()
+	p.IP, p.UserAgent = httpserver.ClientIP(r), reqctx.From(r.Context()).UserAgent
 	token, sess, err := h.Sessions.Start(ctx, p)
 	if err != nil {
 		return err
