@@ -131,7 +131,28 @@ func (v *Validator) maxBody() int {
 // Validate does not remember anything: the caller must reject a replayed
 // Assertion ID (see the package documentation).
 func (v *Validator) Validate(idp IdP, sp SP, samlResponse string, expectedRequestID string) (*Assertion, error) {
-	a, e := v.validate(idp, sp, samlResponse, expectedRequestID)
+	raw, err := v.Decode(samlResponse)
+	if err != nil {
+		return nil, err
+	}
+	return v.ValidateDecoded(idp, sp, raw, expectedRequestID)
+}
+
+// Decode turns the SAMLResponse form value into the XML document, within
+// the validator's size limit. A caller that must look at the document
+// before validating it (to find which request it answers) decodes once and
+// passes the bytes to ValidateDecoded.
+func (v *Validator) Decode(samlResponse string) ([]byte, error) {
+	raw, e := decodeBody(samlResponse, v.maxBody())
+	if e != nil {
+		return nil, e
+	}
+	return raw, nil
+}
+
+// ValidateDecoded is Validate for a document Decode returned.
+func (v *Validator) ValidateDecoded(idp IdP, sp SP, raw []byte, expectedRequestID string) (*Assertion, error) {
+	a, e := v.validate(idp, sp, raw, expectedRequestID)
 	if e != nil {
 		return nil, e
 	}
@@ -157,15 +178,13 @@ func (c *validation) warn(w string) {
 	c.warnings = append(c.warnings, w)
 }
 
-func (v *Validator) validate(idp IdP, sp SP, samlResponse, expected string) (*Assertion, *Error) {
+func (v *Validator) validate(idp IdP, sp SP, raw []byte, expected string) (*Assertion, *Error) {
 	c := &validation{idp: idp, sp: sp, now: v.now(), skew: v.skew(), expected: expected}
 	if e := checkConfig(idp, sp); e != nil {
 		return nil, e
 	}
-
-	raw, e := decodeBody(samlResponse, v.maxBody())
-	if e != nil {
-		return nil, e
+	if len(raw) > v.maxBody() {
+		return nil, fail(ReasonTooLarge, "SAMLResponse is %d bytes, limit %d", len(raw), v.maxBody())
 	}
 	root, e := parseDocument(raw)
 	if e != nil {

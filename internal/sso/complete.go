@@ -63,7 +63,12 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 	if err != nil {
 		return Result{}, fmt.Errorf("sso: complete: load connection: %w", err)
 	}
-	requestID, rej := peekInResponseTo(samlResponse, s.opts.MaxResponseBytes)
+	// Decoded once: the peek and the validator read the same bytes.
+	raw, err := s.validator.Decode(samlResponse)
+	if err != nil {
+		return Result{}, s.rejected(ctx, &conn, samlRejection(err))
+	}
+	requestID, rej := peekRoot(raw)
 	if rej != nil {
 		return Result{}, s.rejected(ctx, &conn, rej)
 	}
@@ -81,13 +86,9 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 	// below are not held across it and a retried transaction does not
 	// verify the signature again. The signed InResponseTo must equal the
 	// request the transaction then consumes.
-	a, err := s.validator.Validate(idpCfg, spCfg, samlResponse, requestID)
+	a, err := s.validator.ValidateDecoded(idpCfg, spCfg, raw, requestID)
 	if err != nil {
-		var se *saml.Error
-		if !errors.As(err, &se) {
-			se = &saml.Error{Reason: saml.ReasonMalformed, Detail: err.Error()}
-		}
-		return Result{}, s.rejected(ctx, &conn, &Rejection{Reason: se.Reason, Detail: se.Detail})
+		return Result{}, s.rejected(ctx, &conn, samlRejection(err))
 	}
 
 	var res Result
@@ -168,6 +169,15 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 		return Result{}, fmt.Errorf("sso: complete: %w", err)
 	}
 	return res, nil
+}
+
+// samlRejection turns the validator's error into a Rejection with its reason.
+func samlRejection(err error) *Rejection {
+	var se *saml.Error
+	if !errors.As(err, &se) {
+		se = &saml.Error{Reason: saml.ReasonMalformed, Detail: err.Error()}
+	}
+	return &Rejection{Reason: se.Reason, Detail: se.Detail}
 }
 
 // attemptDetail is what a rejection's log line and audit event may add

@@ -68,3 +68,13 @@ func TestPeekInResponseTo(t *testing.T) {
 		}
 	}
 }
+
+// peekInResponseTo is what Complete does first with a form value: decode it
+// as the validator does, then peek at the root.
+func peekInResponseTo(samlResponse string, maxBytes int) (string, *Rejection) {
+	raw, err := (&saml.Validator{MaxBodyBytes: maxBytes}).Decode(samlResponse)
+	if err != nil {
+		return "", samlRejection(err)
+	}
+	return peekRoot(raw)
+}

@@ -2,11 +2,9 @@ package sso
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 )
@@ -17,36 +15,15 @@ const nsProtocol = "urn:oasis:names:tc:SAML:2.0:protocol"
 // are 33 characters ("_" + 32 hex digits).
 const maxRequestIDLen = 128
 
-// peekInResponseTo reads the root element's InResponseTo from a
-// SAMLResponse form value WITHOUT trusting it: the value only says which
-// pending AuthnRequest to look up, and saml.Validator then checks that the
-// signed content answers exactly that request. It reads no further than
+// peekRoot reads the root element's InResponseTo from a document that
+// saml.Validator.Decode returned, WITHOUT trusting it: the value only says
+// which pending AuthnRequest to look up, and the validator then checks that
+// the signed content answers exactly that request. It reads no further than
 // the root start tag, after refusing anything a DTD could hide in (so no
-// entity can expand into the attribute), and bounds the input like the
-// Validator does. "" means unsolicited.
-func peekInResponseTo(samlResponse string, maxBytes int) (string, *Rejection) {
+// entity can expand into the attribute). "" means unsolicited.
+func peekRoot(raw []byte) (string, *Rejection) {
 	bad := func(reason, detail string) (string, *Rejection) {
 		return "", &Rejection{Reason: reason, Detail: detail}
-	}
-	if len(samlResponse) > maxBytes {
-		return bad(saml.ReasonTooLarge, "SAMLResponse is larger than the limit")
-	}
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, samlResponse)
-	raw, err := base64.StdEncoding.DecodeString(clean)
-	if err != nil {
-		return bad(saml.ReasonMalformed, "SAMLResponse is not base64")
-	}
-	// A UTF-8 byte order mark is legal XML that saml.Validator accepts;
-	// encoding/xml would read it as text before the root.
-	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
-	if len(raw) == 0 {
-		return bad(saml.ReasonMalformed, "empty SAMLResponse")
 	}
 	dec := xml.NewDecoder(bytes.NewReader(raw))
 	dec.Strict = true
