@@ -159,7 +159,10 @@ type AuthnRequest struct {
 	BrowserHash  string
 	ReturnTo     string
 	Test         bool // an admin's test sign-in
-	CreatedAt    time.Time
+	// FlowID is the sign-in flow (LoginFlow) that sent the browser to the
+	// IdP, "" for a sign-in started outside one.
+	FlowID    string
+	CreatedAt time.Time
 	ExpiresAt    time.Time
 	UsedAt       time.Time
 }

@@ -39,6 +39,7 @@ type Store interface {
 	Policies
 	SSOLinks
 	SAMLState
+	LoginFlows
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

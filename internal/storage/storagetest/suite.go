@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Policies", policyTests},
 		{"SSOLinks", ssoLinkTests},
 		{"SAMLState", samlStateTests},
+		{"LoginFlows", loginFlowTests},
 		{"Keys", keyTests},
 	}
 	for _, area := range areas {
