@@ -163,8 +163,8 @@ type AuthnRequest struct {
 	// IdP, "" for a sign-in started outside one.
 	FlowID    string
 	CreatedAt time.Time
-	ExpiresAt    time.Time
-	UsedAt       time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
 }
 
 // SAMLState stores outstanding AuthnRequests and the assertion replay cache,
