@@ -72,6 +72,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		}
 	}()
 	go func() {
+		// Purges sign-in flows that expired.
+		if err := a.SignIn.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("sign-in flow purger stopped", "err", err)
+		}
+	}()
+	go func() {
 		// Purges used AuthnRequests and expired replay-cache entries.
 		if err := a.SSO.Run(bg); err != nil && bg.Err() == nil {
 			log.Error("SSO state purger stopped", "err", err)

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
@@ -47,6 +48,7 @@ type App struct {
 	IdPs     *idp.Service
 	Policies *policy.Service
 	SSO      *sso.Service
+	SignIn   *signin.Engine
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -159,7 +161,11 @@ func (a *App) build() error {
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
-	return nil
+	a.SignIn, err = signin.New(signin.Deps{
+		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
+		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
+	})
+	return err
 }
 
 // Dialect names the database in use: "sqlite" or "postgres".

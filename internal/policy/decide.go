@@ -44,11 +44,33 @@ type Input struct {
 	Connection *storage.IdPConnection
 }
 
-// Decision says which sign-in method to offer.
+// Decision says which sign-in method to offer, and which first factors
+// may actually sign the account in.
+//
+// Method, ConnectionSlug and Reason are the same for an unknown email and
+// for any account under the same policy, so a page built from them cannot
+// tell the two apart. AllowPassword and AllowSSO are the account's own:
+// the sign-in engine consults them only after a first factor was
+// submitted, and answers a refused one exactly like a wrong password.
 type Decision struct {
 	Method         string // MethodPassword, MethodSSO or MethodChoice
 	ConnectionSlug string // set for MethodSSO and MethodChoice
 	Reason         string // Reason* constant, for logs and the console
+
+	// AllowPassword: a correct password signs the account in (the policy
+	// does not enforce SSO, and the account is active).
+	AllowPassword bool
+	// AllowSSO: a sign-in through ConnectionSlug signs the account in.
+	AllowSSO bool
+	// Factors are the further factors required after the first (RFC 8176
+	// amr names). None yet: MFA arrives with the next policy settings.
+	Factors string
+}
+
+// Public is d without what only the account's own state decides: the part
+// a page may show.
+func (d Decision) Public() Decision {
+	return Decision{Method: d.Method, ConnectionSlug: d.ConnectionSlug, Reason: d.Reason}
 }
 
 // Decide returns the sign-in method for in. It never returns a dead end:
@@ -56,6 +78,18 @@ type Decision struct {
 // answer is the password form, so a broken SSO set-up degrades to the
 // failback every account can be recovered through (password reset).
 func Decide(in Input) Decision {
+	d := decide(in)
+	d.AllowPassword = d.Method == MethodPassword || d.Method == MethodChoice
+	d.AllowSSO = d.Method == MethodSSO || d.Method == MethodChoice
+	// A suspended account gets the same page as everyone (no enumeration),
+	// and no first factor may sign it in.
+	if in.Account != nil && in.Account.Status != storage.StatusActive {
+		d.AllowPassword, d.AllowSSO = false, false
+	}
+	return d
+}
+
+func decide(in Input) Decision {
 	password := func(reason string) Decision { return Decision{Method: MethodPassword, Reason: reason} }
 
 	// An organization manages only the accounts of domains it verified. An

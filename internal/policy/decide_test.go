@@ -10,7 +10,7 @@ import (
 const orgA, orgB = "org-a", "org-b"
 
 func acct(org string) *storage.Account {
-	return &storage.Account{ID: "acct-" + org, OrgID: org, Email: "x@" + org + ".example"}
+	return &storage.Account{ID: "acct-" + org, OrgID: org, Email: "x@" + org + ".example", Status: storage.StatusActive}
 }
 
 func pol(org, sso, conn string) *storage.Policy {
@@ -69,7 +69,7 @@ func TestDecideTable(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Decide(c.in); got != c.want {
+			if got := Decide(c.in).Public(); got != c.want {
 				t.Errorf("Decide = %+v, want %+v", got, c.want)
 			}
 		})
@@ -79,7 +79,13 @@ func TestDecideTable(t *testing.T) {
 // TestDecideExhaustive runs every combination of the inputs' shapes and
 // checks the properties the login page relies on.
 func TestDecideExhaustive(t *testing.T) {
-	accounts := []*storage.Account{nil, acct(orgA), acct(orgB)}
+	suspended := acct(orgA)
+	suspended.Status = storage.StatusSuspended
+	admin, owner := acct(orgA), acct(orgA)
+	admin.Role, owner.Role = storage.RoleAdmin, storage.RoleOwner
+	noPassword := acct(orgA) // invited: no password yet
+	noPassword.PasswordHash = ""
+	accounts := []*storage.Account{nil, acct(orgA), acct(orgB), suspended, admin, owner, noPassword}
 	managed := []string{"", orgA, orgB}
 	var policies []*storage.Policy
 	policies = append(policies, nil)
@@ -144,6 +150,15 @@ func checkDecision(t *testing.T, name string, in Input, d Decision) {
 	if d.Reason == "" {
 		t.Errorf("%s: no reason", name)
 	}
+	// What may sign the account in follows the page, and nothing signs a
+	// suspended account in.
+	active := in.Account == nil || in.Account.Status == storage.StatusActive
+	if want := active && d.Method != MethodSSO; d.AllowPassword != want {
+		t.Errorf("%s: AllowPassword = %v, want %v", name, d.AllowPassword, want)
+	}
+	if want := active && d.Method != MethodPassword; d.AllowSSO != want {
+		t.Errorf("%s: AllowSSO = %v, want %v", name, d.AllowSSO, want)
+	}
 	// No enumeration: an unknown email gets the same answer as an account
 	// of the managing org under the same policy, and as any account in a
 	// domain nobody (or another org) manages.
@@ -154,11 +169,11 @@ func checkDecision(t *testing.T, name string, in Input, d Decision) {
 			org = orgA
 		}
 		same.Account = acct(org)
-		if got := Decide(same); got != d {
+		if got := Decide(same); got.Public() != d.Public() {
 			t.Errorf("%s: unknown email answered %+v, account %+v", name, d, got)
 		}
 	}
-	if in.Account != nil && in.Account.OrgID != in.ManagedByOrg && d != Decide(Input{}) {
+	if in.Account != nil && in.Account.OrgID != in.ManagedByOrg && d.Public() != Decide(Input{}).Public() {
 		t.Errorf("%s: unmanaged account answered %+v, unknown unmanaged email %+v", name, d, Decide(Input{}))
 	}
 }

@@ -10,22 +10,41 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
+// Routing is the decision for one typed email, in two parts.
+type Routing struct {
+	// Email is the normalised address.
+	Email string
+	// OrgID is the organization that verified the email's domain, "" if
+	// none did. Public: anyone can look up the TXT record.
+	OrgID string
+	// Page is what the sign-in pages show: it depends only on the email's
+	// domain (the managing organization's default policy, and whether that
+	// organization uses SSO at all), never on the account, so every address
+	// of a domain — unknown, ordinary or break-glass — gets the same page.
+	Page Decision
+	// Account is the decision for the account itself (for an unknown email:
+	// what the default policy would give a new account). The sign-in
+	// engine uses it to pick the IdP connection and to refuse a first
+	// factor the account may not use; pages never show it.
+	Account Decision
+}
+
 // Route decides how the person who typed email signs in. It returns an
 // *account.InvalidInputError for something that is not an email address;
-// otherwise only lookup failures are errors. The Decision for an unknown
-// email equals that of a password account in the same situation.
-func (s *Service) Route(ctx context.Context, email string) (Decision, error) {
+// otherwise only lookup failures are errors.
+func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	norm, err := account.NormalizeEmail(email)
 	if err != nil {
-		return Decision{}, err
+		return Routing{}, err
 	}
+	r := Routing{Email: norm}
 	in := Input{}
 	acct, err := s.store.GetAccountByEmail(ctx, norm)
 	switch {
 	case err == nil:
 		in.Account = &acct
 	case !errors.Is(err, storage.ErrNotFound):
-		return Decision{}, fmt.Errorf("policy: route: look up account: %w", err)
+		return Routing{}, fmt.Errorf("policy: route: look up account: %w", err)
 	}
 	_, domain, _ := strings.Cut(norm, "@")
 	d, err := s.store.GetVerifiedDomain(ctx, domain)
@@ -33,47 +52,93 @@ func (s *Service) Route(ctx context.Context, email string) (Decision, error) {
 	case err == nil:
 		in.ManagedByOrg = d.OrgID
 	case !errors.Is(err, storage.ErrNotFound):
-		return Decision{}, fmt.Errorf("policy: route: look up domain: %w", err)
+		return Routing{}, fmt.Errorf("policy: route: look up domain: %w", err)
 	}
-	if in.ManagedByOrg == "" || (in.Account != nil && in.Account.OrgID != in.ManagedByOrg) {
-		return Decide(in), nil // unmanaged: no policy applies
+	r.OrgID = in.ManagedByOrg
+	if in.ManagedByOrg == "" {
+		r.Account = Decide(in)
+		r.Page = Decide(Input{}).Public()
+		return r, nil
 	}
 
-	var p storage.Policy
-	if in.Account != nil {
-		p, err = s.store.PolicyFor(ctx, in.Account.OrgID, in.Account.ID)
-		if errors.Is(err, storage.ErrNotFound) {
-			err = nil // no default yet: Decide answers password
-		} else if err == nil {
-			in.Policy = &p
-		}
-	} else {
-		// An unknown email in a managed domain falls under the default
-		// policy, so JIT provisioning works when SSO is enforced.
-		p, err = s.defaultPolicy(ctx, s.store, in.ManagedByOrg)
-		if errors.Is(err, account.ErrNotFound) {
-			err = nil
-		} else if err == nil {
-			in.Policy = &p
-		}
-	}
+	policies, err := s.store.ListPolicies(ctx, in.ManagedByOrg)
 	if err != nil {
-		return Decision{}, fmt.Errorf("policy: route: policy: %w", err)
+		return Routing{}, fmt.Errorf("policy: route: policies: %w", err)
 	}
-	if in.Policy != nil && in.Policy.SSO != storage.SSOOff && in.Policy.ConnectionID != "" {
-		c, err := s.store.GetIdPConnection(ctx, in.Policy.ConnectionID)
-		switch {
-		case err == nil:
-			in.Connection = &c
-		case !errors.Is(err, storage.ErrNotFound):
-			return Decision{}, fmt.Errorf("policy: route: IdP connection: %w", err)
+	var def *storage.Policy
+	for i := range policies {
+		if policies[i].IsDefault {
+			def = &policies[i]
 		}
 	}
-	d2 := Decide(in)
-	if d2.Reason == ReasonConnectionMissing {
+	conns := map[string]*storage.IdPConnection{}
+	connection := func(p *storage.Policy) (*storage.IdPConnection, error) {
+		if p == nil || p.SSO == storage.SSOOff || p.ConnectionID == "" {
+			return nil, nil
+		}
+		if c, ok := conns[p.ConnectionID]; ok {
+			return c, nil
+		}
+		c, err := s.store.GetIdPConnection(ctx, p.ConnectionID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			conns[p.ConnectionID] = nil
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("policy: route: IdP connection: %w", err)
+		}
+		conns[p.ConnectionID] = &c
+		return &c, nil
+	}
+
+	// The page: the default policy, as for a new account of the domain.
+	defConn, err := connection(def)
+	if err != nil {
+		return Routing{}, err
+	}
+	r.Page = Decide(Input{ManagedByOrg: in.ManagedByOrg, Policy: def, Connection: defConn}).Public()
+	if r.Page.Method == MethodPassword {
+		// The default keeps the password, but a named policy may send some
+		// people through SSO: offer the button to the whole domain, so
+		// those people find it and nobody learns who they are.
+		for i := range policies {
+			c, err := connection(&policies[i])
+			if err != nil {
+				return Routing{}, err
+			}
+			if c != nil {
+				r.Page = Decision{Method: MethodChoice, ConnectionSlug: c.Slug, Reason: r.Page.Reason}
+				break
+			}
+		}
+	}
+
+	// The account: its own policy (an unknown email falls under the
+	// default, so JIT provisioning works where SSO is enforced).
+	in.Policy = def
+	if in.Account != nil {
+		if in.Account.OrgID != in.ManagedByOrg {
+			in.Policy = nil // managed by another org: Decide answers unmanaged
+		} else {
+			p, err := s.store.PolicyFor(ctx, in.Account.OrgID, in.Account.ID)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				in.Policy = nil // no default yet: Decide answers password
+			case err != nil:
+				return Routing{}, fmt.Errorf("policy: route: policy: %w", err)
+			default:
+				in.Policy = &p
+			}
+		}
+	}
+	if in.Connection, err = connection(in.Policy); err != nil {
+		return Routing{}, err
+	}
+	r.Account = Decide(in)
+	if r.Account.Reason == ReasonConnectionMissing {
 		// Never a dead end, but an admin should hear about it.
 		s.log.WarnContext(ctx, "SSO policy names a missing IdP connection; offering the password form",
 			"org_id", in.ManagedByOrg, "policy", in.Policy.Name)
 	}
-	return d2, nil
+	return r, nil
 }

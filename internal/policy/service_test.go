@@ -79,13 +79,25 @@ func (e *env) events(orgID, action string) []storage.AuditEvent {
 	return evs
 }
 
+// route returns the account's decision for email, without the allow
+// flags; page is what the sign-in pages show for it.
 func (e *env) route(email string) Decision {
 	e.t.Helper()
-	d, err := e.svc.Route(e.ctx, email)
+	return e.routing(email).Account.Public()
+}
+
+func (e *env) page(email string) Decision {
+	e.t.Helper()
+	return e.routing(email).Page
+}
+
+func (e *env) routing(email string) Routing {
+	e.t.Helper()
+	r, err := e.svc.Route(e.ctx, email)
 	if err != nil {
 		e.t.Fatalf("Route(%q): %v", email, err)
 	}
-	return d
+	return r
 }
 
 func TestService(t *testing.T) {
@@ -215,6 +227,7 @@ func testRoute(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	alice := e.account(orgA, "alice@a.example")
+	empty, off := "", storage.SSOOff
 	e.account(orgA, "carol@gmail.example") // an org-A account in a domain nobody verified
 	e.account(orgA, "dave@b.example")      // an org-A account in org B's domain
 
@@ -262,6 +275,40 @@ func testRoute(t *testing.T, e *env) {
 	}
 	if evs := e.events(orgA, "policy.member_set"); len(evs) != 2 || evs[0].TargetID != alice.ID || evs[0].Details["policy"] != "Contractors" {
 		t.Errorf("member_set events = %+v", evs)
+	}
+
+	// A break-glass member (SSO off) in a domain where the default
+	// enforces SSO: the page is the domain's, the same as for anyone, and
+	// only the account's own decision lets the password through.
+	if _, err := e.svc.CreateForced(e.ctx, orgA, "Break-glass", storage.SSOOff, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetMember(e.ctx, orgA, "alice@a.example", "Break-glass"); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"alice@a.example", "newcomer@a.example"} {
+		if p := e.page(email); p != sso {
+			t.Errorf("%s: page %+v, want the domain's SSO page", email, p)
+		}
+	}
+	if r := e.routing("alice@a.example"); !r.Account.AllowPassword || r.Account.AllowSSO {
+		t.Errorf("break-glass account decision: %+v", r.Account)
+	}
+	if r := e.routing("newcomer@a.example"); r.Account.AllowPassword || !r.Account.AllowSSO {
+		t.Errorf("unknown email under the enforced default: %+v", r.Account)
+	}
+	// The default off, a named policy enforcing SSO: the whole domain is
+	// offered the SSO button beside the password.
+	if _, err := e.svc.Update(e.ctx, orgA, "Default", UpdateInput{SSO: &off, Connection: &empty}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Update(e.ctx, orgA, "Contractors", UpdateInput{SSO: &enforced}); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"alice@a.example", "newcomer@a.example"} {
+		if p := e.page(email); p.Method != MethodChoice || p.ConnectionSlug != connA.Slug {
+			t.Errorf("%s: page %+v, want the choice page", email, p)
+		}
 	}
 	var inv *account.InvalidInputError
 	if _, err := e.svc.Route(e.ctx, "not an email"); !errors.As(err, &inv) {

@@ -26,8 +26,11 @@ type Result struct {
 	// ReturnTo is the return URL stored by Begin, or for an IdP-initiated
 	// sign-in the RelayState: in both cases a candidate the handler must
 	// validate (same origin or a registered app) before redirecting.
-	ReturnTo     string
-	Test         bool
+	ReturnTo string
+	Test     bool
+	// FlowID is the sign-in flow that sent the browser to the IdP, "" for
+	// an IdP-initiated sign-in or one started outside a flow.
+	FlowID       string
 	ConnectionID string
 	AuthnInstant time.Time
 	// JIT is set when the account was created by this sign-in.
@@ -101,7 +104,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 			if rej != nil {
 				return rej
 			}
-			res.ReturnTo, res.Test = req.ReturnTo, req.Test
+			res.ReturnTo, res.Test, res.FlowID = req.ReturnTo, req.Test, req.FlowID
 		} else {
 			res.ReturnTo = relayState
 		}

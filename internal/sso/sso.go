@@ -102,6 +102,17 @@ func (s *Service) Begin(ctx context.Context, slug, returnTo string, test bool) (
 // the cookie and strand the first tab. A value that is not one of our
 // secrets is ignored and a new one issued.
 func (s *Service) BeginInBrowser(ctx context.Context, slug, returnTo string, test bool, existingSecret string) (redirectURL, browserSecret string, err error) {
+	return s.begin(ctx, slug, returnTo, test, existingSecret, "")
+}
+
+// BeginForFlow is BeginInBrowser on behalf of the sign-in flow flowID
+// (internal/signin): the stored request names the flow, and Complete
+// returns it, so the IdP's answer continues that flow.
+func (s *Service) BeginForFlow(ctx context.Context, slug, flowID, returnTo, existingSecret string) (redirectURL, browserSecret string, err error) {
+	return s.begin(ctx, slug, returnTo, false, existingSecret, flowID)
+}
+
+func (s *Service) begin(ctx context.Context, slug, returnTo string, test bool, existingSecret, flowID string) (redirectURL, browserSecret string, err error) {
 	conn, err := s.store.GetIdPConnectionBySlug(ctx, slug)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", "", ErrUnknownConnection
@@ -145,7 +156,7 @@ func (s *Service) BeginInBrowser(ctx context.Context, slug, returnTo string, tes
 	}
 	err = s.store.CreateAuthnRequest(ctx, storage.AuthnRequest{
 		ID: id, ConnectionID: conn.ID, BrowserHash: hashSecret(browserSecret), ReturnTo: returnTo, Test: test,
-		CreatedAt: now, ExpiresAt: now.Add(s.opts.RequestTTL),
+		FlowID: flowID, CreatedAt: now, ExpiresAt: now.Add(s.opts.RequestTTL),
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("sso: begin: store AuthnRequest: %w", err)

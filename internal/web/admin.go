@@ -174,6 +174,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 // for with ?notice=…; only these keys exist, so the query cannot inject
 // text.
 var adminNotices = map[string]string{
+	"welcome":            "Welcome! Your organization is ready, and you're signed in as its owner. Next: add your email domain, connect your identity provider, then test it before you enforce single sign-on.",
 	"domain-added":       "Domain added. Publish the TXT record below, then verify it.",
 	"domain-verified":    "The domain is verified. Accounts with this email domain are now managed by your organization.",
 	"domain-removed":     "The domain was removed. Its accounts are no longer managed by your organization.",

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
@@ -120,14 +122,21 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
 
 	e.metrics = metrics.New(prometheus.NewRegistry())
+	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
+		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.handler = &web.Handler{
-		Accounts: e.accounts, Sessions: e.sessions, Metrics: e.metrics,
+		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store, Audit: e.store,
 		Limiter: ratelimit.New(e.store, e.clock.Now),
 	}
 	mux := http.NewServeMux()
-	e.handler.Register(mux)
+	if err := e.handler.Register(mux); err != nil {
+		t.Fatal(err)
+	}
 	hs, err := httpserver.New(httpserver.Options{
 		Log: log, Metrics: e.metrics, PublicURL: e.srv.URL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
 	})
@@ -312,7 +321,32 @@ func (c *client) post(path string, form url.Values) response {
 	if _, ok := form[httpserver.CSRFField]; !ok {
 		form.Set(httpserver.CSRFField, c.csrf())
 	}
+	if path == "/login/password" && !form.Has("flow") && form.Get("email") != "" {
+		// A test that posts a password "directly" first takes the email
+		// step (asking for the password form), as a browser must: the
+		// password step continues a flow.
+		form.Set("flow", c.flowFor(form.Get("email"), form.Get("return_to")))
+	}
 	return c.postRaw(path, form.Encode(), nil)
+}
+
+// flowRe finds the sign-in flow a password page continues.
+var flowRe = regexp.MustCompile(`name="flow" value="([^"]+)"`)
+
+// flowIDRe finds every flow ID on a page (the form field and the
+// /login/sso links), which differ from page to page by design.
+var flowIDRe = regexp.MustCompile(`(name="flow" value="|flow=)[A-Za-z0-9_-]{43}`)
+
+// flowFor takes the email step for email, choosing the password form, and
+// returns the flow it started.
+func (c *client) flowFor(email, returnTo string) string {
+	c.t.Helper()
+	r := c.post("/login", url.Values{"email": {email}, "method": {"password"}, "return_to": {returnTo}})
+	m := flowRe.FindStringSubmatch(r.body)
+	if m == nil {
+		c.t.Fatalf("the email step for %q showed no password form: status %d\n%s", email, r.status, text(r.body))
+	}
+	return html.UnescapeString(m[1])
 }
 
 func (c *client) postRaw(path, body string, header http.Header) response {
@@ -401,6 +435,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // for two addresses can be compared byte for byte.
 func withoutEmail(body, email string) string {
 	body = strings.ReplaceAll(body, "<wbr>", "")
+	body = flowIDRe.ReplaceAllString(body, "${1}FLOW")
 	body = strings.ReplaceAll(body, url.QueryEscape(email), "EMAIL")
 	return strings.ReplaceAll(body, email, "EMAIL")
+}
+
+// auditEvents lists orgID's events with action, oldest first.
+func (e *env) auditEvents(orgID, action string) []storage.AuditEvent {
+	e.t.Helper()
+	evs, err := e.store.ListAudit(context.Background(), storage.AuditFilter{OrgID: orgID, Action: action, Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
 }

@@ -54,13 +54,15 @@ func TestSetupCreatesOwnerAndSignsIn(t *testing.T) {
 	form.Set("password", ownerPassword)
 	form.Set("confirm", ownerPassword)
 	r = c.post("/setup", form)
-	if r.status != http.StatusSeeOther || r.location() != "/account?notice=welcome" {
+	if r.status != http.StatusSeeOther || r.location() != "/admin?notice=welcome" {
 		t.Fatalf("set-up: %d → %q; page:\n%s", r.status, r.location(), text(r.body))
 	}
 	if c.sessionCookie() == "" {
 		t.Fatal("set-up did not sign the owner in")
 	}
-	expect(t, c.get(r.location()), http.StatusOK, "Welcome!", "Olivia Owner", ownerEmail, orgName, "Owner", "This device")
+	// The owner lands in the console, which says what to do next.
+	expect(t, c.get(r.location()), http.StatusOK, "Welcome!", "add your email domain", orgName)
+	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", ownerEmail, orgName, "Owner", "This device")
 	if got := e.signIns("setup", "success"); got != 1 {
 		t.Errorf("setup sign-ins = %v, want 1", got)
 	}
@@ -440,7 +442,7 @@ func TestRecoveryLink(t *testing.T) {
 		t.Fatal("GET /recover signed in")
 	}
 	r := c.post("/recover", url.Values{"token": {tokenOf(t, link)}})
-	if r.status != http.StatusSeeOther || r.location() != "/account" {
+	if r.status != http.StatusSeeOther || r.location() != "/admin" {
 		t.Fatalf("recover: %d → %q", r.status, r.location())
 	}
 	expect(t, c.get("/account"), http.StatusOK, "with a recovery link")

@@ -10,7 +10,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
+	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -22,6 +25,7 @@ var notices = map[string]string{
 	"password-changed": "Your password was changed. Your other sessions were signed out.",
 	"session-revoked":  "That session was signed out.",
 	"others-revoked":   "All your other sessions were signed out.",
+	"start-again":      "Your sign-in took too long or was finished in another tab. Start again below.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")] }
@@ -51,76 +55,61 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
-	email, err := account.NormalizeEmail(r.PostForm.Get("email"))
-	if err != nil {
-		var inv *account.InvalidInputError
-		msg := "Enter an email address like name@example.com."
-		if errors.As(err, &inv) {
-			msg = inv.Message
-		}
+	choosePassword := r.PostForm.Get("method") == "password"
+	step, err := h.SignIn.Identify(r.Context(), h.client(r), r.PostForm.Get("email"), returnTo, choosePassword)
+	var inv *account.InvalidInputError
+	switch {
+	case errors.As(err, &inv):
 		h.render(w, r, http.StatusBadRequest, "login", &view{
 			Title:    "Sign in",
 			Org:      h.orgName(r.Context(), nil),
 			Email:    r.PostForm.Get("email"),
 			ReturnTo: returnTo,
-			Errors:   map[string]string{"email": msg},
+			Errors:   map[string]string{"email": inv.Message},
 		})
 		return
-	}
-	d, err := h.route(r.Context(), email)
-	if err != nil {
-		h.serverError(w, r, "route sign-in", err)
-		return
-	}
-	if d.Method == policy.MethodSSO {
-		h.renderSSORedirect(w, r, email, d.ConnectionSlug, returnTo)
-		return
-	}
-	h.renderPasswordStep(w, r, http.StatusOK, email, returnTo, "", "", d)
-}
-
-// route asks the policy engine how email signs in. Without the policy and
-// SSO services every address gets the password step. The engine gives an
-// unknown email the same answer as a password account, so whatever the
-// pages do with the decision cannot enumerate accounts; an address it
-// cannot read gets the password step, whose answer is as uninformative.
-func (h *Handler) route(ctx context.Context, email string) (policy.Decision, error) {
-	password := policy.Decision{Method: policy.MethodPassword}
-	if h.Policies == nil || h.SSO == nil {
-		return password, nil
-	}
-	d, err := h.Policies.Route(ctx, email)
-	var invalid *account.InvalidInputError
-	switch {
-	case errors.As(err, &invalid):
-		return password, nil
 	case err != nil:
-		return policy.Decision{}, err
+		h.serverError(w, r, "start sign-in", err)
+		return
 	}
-	if d.ConnectionSlug == "" && d.Method != policy.MethodPassword {
-		return password, nil // never a dead end
+	h.setFlowCookie(w, step.Browser)
+	if step.Step == signin.StepSSO {
+		h.renderSSORedirect(w, r, step)
+		return
 	}
-	return d, nil
+	h.renderPasswordStep(w, r, http.StatusOK, step, returnTo, "", "")
 }
 
-// renderPasswordStep shows step 2 for email: the password form, and with
-// a "choice" decision the button to sign in through SSO above it. The
-// organization named is the one that verified email's domain, which is
-// the same for known and unknown addresses.
-func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, email, returnTo, errMsg, wait string, d policy.Decision) {
-	org, managed := h.emailOrg(r.Context(), email)
+// client is who asks the sign-in engine: this browser's flow secret, its
+// address and User-Agent, and the session it already holds.
+func (h *Handler) client(r *http.Request) signin.Client {
+	c := signin.Client{IP: httpserver.ClientIP(r), UserAgent: reqctx.From(r.Context()).UserAgent}
+	if ck, err := r.Cookie(h.flowCookieName()); err == nil && len(ck.Value) <= 128 {
+		c.Browser = ck.Value
+	}
+	c.Session = h.Sessions.TokenFromRequest(r)
+	return c
+}
+
+// renderPasswordStep shows step 2: the password form, and on a choice page
+// the button to sign in through SSO above it. Everything on it comes from
+// the email's domain (step.Page and step.OrgID), the same for known and
+// unknown addresses.
+func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, step signin.Step, returnTo, errMsg, wait string) {
+	org, managed := h.orgByID(r.Context(), step.OrgID)
 	v := &view{
 		Title:    "Sign in",
 		Org:      h.emailOrgName(r.Context(), org, managed),
-		Email:    email,
+		Email:    step.Email,
 		ReturnTo: returnTo,
+		Flow:     step.FlowID,
 		Error:    errMsg,
 		WaitText: wait,
 		Focus:    "password",
 	}
-	if d.Method == policy.MethodChoice {
-		v.SSOHref = ssoLoginPath(d.ConnectionSlug, returnTo)
-		v.SSOName = h.ssoLabel(r.Context(), org, managed, d.ConnectionSlug)
+	if step.Page.Method == policy.MethodChoice || step.Page.Method == policy.MethodSSO {
+		v.SSOHref = flowSSOPath(step.FlowID)
+		v.SSOName = h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug)
 		if errMsg == "" {
 			v.Focus = "" // the SSO button comes first; nothing is in error
 		}
@@ -128,27 +117,33 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 	h.render(w, r, status, "password", v)
 }
 
-// renderSSORedirect sends the browser on to /saml/{slug}/login. It is a
-// page that refreshes itself rather than a 303: Chrome applies the sign-in
-// form's CSP form-action 'self' to every redirect that follows a form
-// submission, so a redirect chain from this POST to the IdP's origin would
-// be blocked. The refresh is a new navigation (replacing this page in the
-// history), and the page keeps a link for browsers that do not refresh.
-func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, email, slug, returnTo string) {
-	target := ssoLoginPath(slug, returnTo)
-	org, managed := h.emailOrg(r.Context(), email)
+// renderSSORedirect sends the browser on to the IdP through /login/sso.
+// It is a page that refreshes itself rather than a 303: Chrome applies the
+// sign-in form's CSP form-action 'self' to every redirect that follows a
+// form submission, so a redirect chain from this POST to the IdP's origin
+// would be blocked. The refresh is a new navigation (replacing this page in
+// the history), and the page keeps a link for browsers that do not
+// refresh, and the way to a password for break-glass accounts.
+func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, step signin.Step) {
+	target := flowSSOPath(step.FlowID)
+	org, managed := h.orgByID(r.Context(), step.OrgID)
 	h.render(w, r, http.StatusOK, "sso_redirect", &view{
-		Title:   "Continue to single sign-on",
-		Org:     h.emailOrgName(r.Context(), org, managed),
-		Email:   email,
-		Refresh: target,
-		SSOHref: target,
-		SSOName: h.ssoLabel(r.Context(), org, managed, slug),
+		Title:    "Continue to single sign-on",
+		Org:      h.emailOrgName(r.Context(), org, managed),
+		Email:    step.Email,
+		ReturnTo: SafeReturnTo(r.PostForm.Get("return_to")),
+		Refresh:  target,
+		SSOHref:  target,
+		SSOName:  h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug),
 	})
 }
 
+// flowSSOPath continues flow through its SSO connection.
+func flowSSOPath(flow string) string { return "/login/sso?flow=" + url.QueryEscape(flow) }
+
 // ssoLoginPath is /saml/{slug}/login, with return_to when it is not the
-// default.
+// default: a sign-in through one connection started outside a flow (a
+// bookmark, an app's link).
 func ssoLoginPath(slug, returnTo string) string {
 	p := "/saml/" + url.PathEscape(slug) + "/login"
 	if returnTo != "" && returnTo != defaultReturnTo {
@@ -160,11 +155,11 @@ func ssoLoginPath(slug, returnTo string) string {
 // ssoLabel names the SSO button: "Corp Entra SSO", or "your
 // organization's SSO" when the connection cannot be named. The connection
 // is looked up in org, the organization that verified the email's domain
-// (emailOrg; managed is false when none did), which is the only one whose
-// policy can send the address there.
+// (managed is false when none did), which is the only one whose policy can
+// send the address there.
 func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, managed bool, slug string) string {
 	const fallback = "your organization's SSO"
-	if h.IdPs == nil || !managed {
+	if h.IdPs == nil || !managed || slug == "" {
 		return fallback
 	}
 	c, err := h.IdPs.GetBySlug(ctx, org.ID, slug)
@@ -178,7 +173,7 @@ func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, manage
 	return name
 }
 
-// --- step 2: the password ---
+// --- step 2: the password, or on to the IdP ---
 
 func (h *Handler) loginPasswordGet(w http.ResponseWriter, r *http.Request) {
 	// A refreshed or bookmarked step 2 starts over at step 1.
@@ -190,54 +185,99 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
-	email := strings.TrimSpace(r.PostForm.Get("email"))
-	if norm, err := account.NormalizeEmail(email); err == nil {
-		email = norm
-	}
-	if email == "" {
-		h.loginPasswordGet(w, r)
-		return
-	}
-	// Where SSO is enforced the password is not an alternative, even for
-	// someone who posts it directly: send them to the IdP instead, without
-	// looking at what they typed.
-	d, err := h.route(r.Context(), email)
-	if err != nil {
-		h.serverError(w, r, "route sign-in", err)
-		return
-	}
-	if d.Method == policy.MethodSSO {
-		h.renderSSORedirect(w, r, email, d.ConnectionSlug, returnTo)
-		return
-	}
-	acct, err := h.Accounts.Authenticate(r.Context(), email, r.PostForm.Get("password"), httpserver.ClientIP(r))
+	flow := r.PostForm.Get("flow")
+	c := h.client(r)
+	out, err := h.SignIn.Password(r.Context(), c, flow, r.PostForm.Get("password"), h.deviceCookie(r))
 	var throttled *account.ThrottledError
-	var invalid *account.InvalidInputError
+	var fe *signin.FlowError
 	switch {
 	case err == nil:
+	case errors.As(err, &fe):
+		h.startAgain(w, r, r.PostForm.Get("email"), returnTo)
+		return
 	case errors.As(err, &throttled):
-		h.Metrics.SignIn("password", "throttled")
 		retryAfter(w, throttled.RetryAfter)
 		wait := waitText(throttled.RetryAfter)
-		h.renderPasswordStep(w, r, http.StatusTooManyRequests, email, returnTo,
-			"Too many sign-in attempts. Wait "+wait+", then try again.", wait, d)
+		h.passwordAgain(w, r, c, flow, returnTo, http.StatusTooManyRequests,
+			"Too many sign-in attempts. Wait "+wait+", then try again.", wait)
 		return
-	case errors.Is(err, account.ErrBadCredentials), errors.As(err, &invalid):
-		// Unknown email, wrong password, no password set, suspended: one
-		// answer, so the page says nothing about which.
-		h.Metrics.SignIn("password", "failure")
-		h.renderPasswordStep(w, r, http.StatusUnauthorized, email, returnTo, account.ErrBadCredentials.Error(), "", d)
+	case errors.Is(err, account.ErrBadCredentials):
+		// Unknown email, wrong password, no password set, suspended, or a
+		// policy that keeps the account on SSO: one answer.
+		h.passwordAgain(w, r, c, flow, returnTo, http.StatusUnauthorized, account.ErrBadCredentials.Error(), "")
 		return
 	default:
-		h.serverError(w, r, "authenticate", err)
+		h.serverError(w, r, "password sign-in", err)
 		return
 	}
-	if err := h.startSession(w, r, acct, "password"); err != nil {
-		h.serverError(w, r, "start session", err)
+	h.signedIn(w, r, out)
+}
+
+// passwordAgain shows the password step of flow once more, with errMsg.
+func (h *Handler) passwordAgain(w http.ResponseWriter, r *http.Request, c signin.Client, flow, returnTo string, status int, errMsg, wait string) {
+	step, err := h.SignIn.Show(r.Context(), c, flow)
+	var fe *signin.FlowError
+	if errors.As(err, &fe) {
+		h.startAgain(w, r, r.PostForm.Get("email"), returnTo)
 		return
 	}
-	h.Metrics.SignIn("password", "success")
-	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	if err != nil {
+		h.serverError(w, r, "show sign-in step", err)
+		return
+	}
+	h.renderPasswordStep(w, r, status, step, returnTo, errMsg, wait)
+}
+
+// startAgain sends a browser whose sign-in cannot continue (expired, used,
+// another browser's) back to the email step, saying why in plain words.
+func (h *Handler) startAgain(w http.ResponseWriter, r *http.Request, email, returnTo string) {
+	q := url.Values{"notice": {"start-again"}}
+	if norm, err := account.NormalizeEmail(email); err == nil {
+		q.Set("email", norm)
+	}
+	if returnTo != "" && returnTo != defaultReturnTo {
+		q.Set("return_to", returnTo)
+	}
+	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+}
+
+// loginSSO sends the browser of a flow on to its IdP.
+func (h *Handler) loginSSO(w http.ResponseWriter, r *http.Request) {
+	flow := r.URL.Query().Get("flow")
+	ctx := r.Context()
+	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
+		h.serverError(w, r, "rate limit", err)
+		return
+	} else if !ok {
+		h.tooMany(w, r, wait)
+		return
+	}
+	redirect, binding, err := h.SignIn.BeginSSO(ctx, h.client(r), flow, h.bindingSecret(r))
+	var fe *signin.FlowError
+	switch {
+	case errors.As(err, &fe), errors.Is(err, signin.ErrNoSSO):
+		h.startAgain(w, r, "", "")
+		return
+	case errors.Is(err, sso.ErrUnknownConnection):
+		h.noConnection(w, r)
+		return
+	case err != nil:
+		h.serverError(w, r, "begin SAML sign-in", err)
+		return
+	}
+	h.setBindingCookie(w, binding)
+	http.Redirect(w, r, redirect, http.StatusSeeOther)
+}
+
+// signedIn puts the session the engine issued on this browser and goes
+// where the person was going (validated again: the flow stored it, but an
+// IdP-initiated RelayState is anyone's words).
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, out signin.Outcome) {
+	h.Sessions.SetCookie(w, out.Token, out.ExpiresAt)
+	if out.Device != "" {
+		h.setDeviceCookie(w, out.Device)
+	}
+	http.Redirect(w, r, SafeReturnTo(out.ReturnTo), http.StatusSeeOther)
 }
 
 // --- sign-out ---

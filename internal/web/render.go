@@ -37,6 +37,7 @@ type view struct {
 
 	Email       string
 	ReturnTo    string
+	Flow        string // the sign-in flow a step's form continues
 	Token       string
 	Invite      bool
 	OrgName     string

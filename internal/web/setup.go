@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
 )
 
 // --- first admin ---
@@ -93,12 +94,13 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "complete setup", err)
 		return
 	}
-	if err := h.startSession(w, r, acct, "setup"); err != nil {
+	// The owner lands in the console, whose overview lists the next steps.
+	out, err := h.SignIn.Link(r.Context(), h.client(r), acct, signin.LinkSetup, "/admin?notice=welcome")
+	if err != nil {
 		h.serverError(w, r, "start session", err)
 		return
 	}
-	h.Metrics.SignIn("setup", "success")
-	http.Redirect(w, r, "/account?notice=welcome", http.StatusSeeOther)
+	h.signedIn(w, r, out)
 }
 
 // setupFields maps the account service's field names to the form's.
@@ -123,7 +125,7 @@ func (h *Handler) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	acct, err := h.Accounts.RedeemRecoveryLink(r.Context(), r.PostForm.Get("token"))
 	if errors.Is(err, account.ErrInvalidLink) || errors.Is(err, account.ErrNotFound) {
-		h.Metrics.SignIn("recovery", "failure")
+		h.SignIn.LinkRefused(signin.LinkRecovery)
 		h.render(w, r, http.StatusBadRequest, "message", &view{
 			Title:   "Link expired",
 			Org:     h.orgName(r.Context(), nil),
@@ -136,10 +138,10 @@ func (h *Handler) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "redeem recovery link", err)
 		return
 	}
-	if err := h.startSession(w, r, acct, "recovery"); err != nil {
+	out, err := h.SignIn.Link(r.Context(), h.client(r), acct, signin.LinkRecovery, "/admin")
+	if err != nil {
 		h.serverError(w, r, "start session", err)
 		return
 	}
-	h.Metrics.SignIn("recovery", "success")
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	h.signedIn(w, r, out)
 }

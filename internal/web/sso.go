@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
-	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -242,39 +242,33 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, wait)
 		return
 	}
-	res, err := h.SSO.Complete(r.Context(), slug, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"), h.bindingSecret(r))
+	out, err := h.SignIn.CompleteSSO(r.Context(), h.client(r), signin.SSOResponse{
+		Slug: slug, SAMLResponse: r.PostForm.Get("SAMLResponse"), RelayState: r.PostForm.Get("RelayState"),
+		Binding: h.bindingSecret(r),
+	})
 	var rej *sso.Rejection
+	var fe *signin.FlowError
 	switch {
 	case errors.As(err, &rej):
-		h.Metrics.SignIn("sso", "failure")
 		if err := h.Limiter.Count(r.Context(), acsRejectLimit, ip); err != nil {
 			h.log().WarnContext(r.Context(), "count rejected SAML response", "err", err)
 		}
 		h.ssoRejected(w, r, slug, rej)
 		return
+	case errors.As(err, &fe):
+		h.startAgain(w, r, "", "")
+		return
 	case err != nil:
-		h.Metrics.SignIn("sso", "failure")
 		h.serverError(w, r, "complete SAML sign-in", err)
 		return
 	}
-	if res.Test {
+	if out.Test != nil {
 		// An admin's test: show what came through and start no session,
 		// so testing with another IdP user does not sign the admin out.
-		h.Metrics.SignIn("sso", "test")
-		h.renderTestResult(w, r, res)
+		h.renderTestResult(w, r, *out.Test)
 		return
 	}
-	err = h.startSessionWith(w, r, session.StartParams{
-		Account: res.Account, Method: "sso", ConnectionID: res.ConnectionID, IdPAuthnAt: res.AuthnInstant,
-	})
-	if err != nil {
-		h.serverError(w, r, "start session", err)
-		return
-	}
-	h.Metrics.SignIn("sso", "success")
-	// ReturnTo is what Begin stored, or an IdP-initiated RelayState that
-	// anyone could have written: validated again either way.
-	http.Redirect(w, r, SafeReturnTo(res.ReturnTo), http.StatusSeeOther)
+	h.signedIn(w, r, out)
 }
 
 // samlACSGet answers a browser that opens the ACS address itself (a

@@ -124,6 +124,9 @@ var (
 )
 
 // refreshTarget is the path a page's meta refresh moves on to.
+// flowSSOPathRe matches the path that continues a flow through SSO.
+var flowSSOPathRe = regexp.MustCompile(`^/login/sso\?flow=[A-Za-z0-9_-]{43}$`)
+
 func refreshTarget(t *testing.T, r response) string {
 	t.Helper()
 	m := refreshRE.FindStringSubmatch(r.body)

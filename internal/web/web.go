@@ -10,9 +10,11 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -24,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -32,14 +35,15 @@ import (
 type Handler struct {
 	Accounts *account.Service
 	Sessions *session.Service
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
-	Now      func() time.Time
+	// SignIn is the sign-in engine every sign-in goes through (required).
+	SignIn  *signin.Engine
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
 
-	// The SSO services. Each may be nil: without Policies every email gets
-	// the password step; without SSO the /saml/ routes are not mounted;
-	// without Domains the pages after the email step name no organization
-	// the email's domain would pick.
+	// The SSO services the pages read. Without SSO the /saml/ routes are
+	// not mounted; without Domains the console has no domains section.
+	// Who signs in how is the engine's to decide, never a nil here.
 	Domains  *domain.Service
 	Policies *policy.Service
 	SSO      *sso.Service
@@ -67,8 +71,26 @@ type Handler struct {
 	ResetLinkTTL time.Duration
 }
 
-// Register mounts every page, /static/ and the friendly 404 catch-all on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// Register mounts every page, /static/ and the friendly 404 catch-all on
+// mux. Missing wiring is an error: a server without its sign-in engine
+// must not start.
+func (h *Handler) Register(mux *http.ServeMux) error {
+	var missing []string
+	if h.Accounts == nil {
+		missing = append(missing, "Accounts")
+	}
+	if h.Sessions == nil {
+		missing = append(missing, "Sessions")
+	}
+	if h.SignIn == nil {
+		missing = append(missing, "SignIn")
+	}
+	if h.Metrics == nil {
+		missing = append(missing, "Metrics")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("web: missing wiring: %s", strings.Join(missing, ", "))
+	}
 	mux.Handle("GET /static/", h.staticHandler())
 	mux.HandleFunc("GET /{$}", h.home)
 	mux.HandleFunc("/", h.notFound)
@@ -80,6 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login", h.loginEmail)
 	mux.HandleFunc("GET /login/password", h.loginPasswordGet)
 	mux.HandleFunc("POST /login/password", h.loginPassword)
+	mux.HandleFunc("GET /login/sso", h.loginSSO)
 	mux.HandleFunc("GET /logout", h.logoutConfirm)
 	mux.HandleFunc("POST /logout", h.logout)
 
@@ -98,6 +121,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 	h.registerSAML(mux)
 	h.registerAdmin(mux)
+	return nil
 }
 
 func (h *Handler) now() time.Time {
@@ -179,32 +203,6 @@ func (h *Handler) RequireSession(next http.Handler) http.Handler {
 		ctx = reqctx.WithActor(ctx, "account", v.Account.ID, v.Account.Email)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// startSession signs acct in on this browser: any session the browser
-// already holds is ended first, and a fresh token is always issued, so a
-// cookie planted before sign-in never becomes an authenticated one.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, acct storage.Account, method string) error {
-	return h.startSessionWith(w, r, session.StartParams{Account: acct, Method: method})
-}
-
-// startSessionWith is startSession for p (an SSO sign-in adds its
-// connection and the IdP's authentication instant); the client's address
-// and browser are filled in from r.
-func (h *Handler) startSessionWith(w http.ResponseWriter, r *http.Request, p session.StartParams) error {
-	if old := h.Sessions.TokenFromRequest(r); old != "" {
-		if err := h.Sessions.Logout(r.Context(), old); err != nil && !errors.Is(err, session.ErrInvalid) {
-			h.log().WarnContext(r.Context(), "ending the previous session before sign-in failed", "err", err)
-		}
-	}
-	ctx := reqctx.WithActor(r.Context(), "account", p.Account.ID, p.Account.Email)
-	p.IP, p.UserAgent = httpserver.ClientIP(r), reqctx.From(r.Context()).UserAgent
-	token, sess, err := h.Sessions.Start(ctx, p)
-	if err != nil {
-		return err
-	}
-	h.Sessions.SetCookie(w, token, sess.ExpiresAt)
-	return nil
 }
 
 // --- organization shown on pages ---

@@ -1,0 +1,313 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/sso"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Results counted in gatehouse_signins_total{method,result}.
+const (
+	resultSuccess   = "success"
+	resultFailure   = "failure"
+	resultThrottled = "throttled"
+	resultBusy      = "busy"
+	resultTest      = "test"
+)
+
+// Password is the password step of flow id. It answers
+// account.ErrBadCredentials for every refusal — wrong password, unknown
+// email, no password, suspended, or a policy that enforces SSO for the
+// account — after the same work and with the same counting, so the answer
+// says nothing about which; *account.ThrottledError when throttled.
+func (e *Engine) Password(ctx context.Context, c Client, id, password, device string) (Outcome, error) {
+	f, err := e.usable(ctx, c, id)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if f.Step != StepPassword && f.Step != StepSSO {
+		return Outcome{}, e.flowRefused(ctx, c, f, FlowOutOfOrder)
+	}
+	// Decided again now, not when the email was typed: the policy may
+	// have changed in between, and the stricter answer must win.
+	r, err := e.policies.Route(ctx, f.Email)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("signin: route: %w", err)
+	}
+	attempt := account.PasswordAttempt{Email: f.Email, Password: password, IP: c.IP, Device: device}
+	if !r.Account.AllowPassword {
+		attempt.Refuse = "password_not_allowed"
+		if r.Account.AllowSSO {
+			attempt.Refuse = "sso_enforced"
+		}
+	}
+	auth, err := e.accounts.Check(ctx, attempt)
+	var throttled *account.ThrottledError
+	switch {
+	case err == nil:
+	case errors.As(err, &throttled):
+		e.metrics.SignIn("password", resultThrottled)
+		return Outcome{}, err
+	case errors.Is(err, account.ErrBadCredentials), isInvalid(err):
+		e.metrics.SignIn("password", resultFailure)
+		return Outcome{}, account.ErrBadCredentials
+	default:
+		return Outcome{}, err
+	}
+	f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		x.Step, x.AccountID = StepAuthenticated, auth.Account.ID
+		x.Methods, x.AuthTime = []string{AMRPassword}, e.clock()
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, err := e.finish(ctx, c, f, auth.Account, session.StartParams{Method: "password"})
+	if err != nil {
+		return Outcome{}, err
+	}
+	out.Device = auth.Device
+	e.metrics.SignIn("password", resultSuccess)
+	return out, nil
+}
+
+func isInvalid(err error) bool {
+	var inv *account.InvalidInputError
+	return errors.As(err, &inv)
+}
+
+// BeginSSO sends flow id's browser to its IdP. The connection is the one
+// the account's own policy names when it allows SSO, otherwise the one the
+// page offered (for an unknown email: the domain's). samlBinding is the
+// browser's SAML binding secret (see sso.BeginInBrowser).
+func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string) (redirectURL, binding string, err error) {
+	f, err := e.usable(ctx, c, id)
+	if err != nil {
+		return "", "", err
+	}
+	if f.Step != StepPassword && f.Step != StepSSO {
+		return "", "", e.flowRefused(ctx, c, f, FlowOutOfOrder)
+	}
+	r, err := e.policies.Route(ctx, f.Email)
+	if err != nil {
+		return "", "", fmt.Errorf("signin: route: %w", err)
+	}
+	slug := r.Page.ConnectionSlug
+	if r.Account.AllowSSO && r.Account.ConnectionSlug != "" {
+		slug = r.Account.ConnectionSlug
+	}
+	if slug == "" {
+		return "", "", ErrNoSSO
+	}
+	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error { x.Step = StepSSO; return nil }); err != nil {
+		return "", "", err
+	}
+	return e.sso.BeginForFlow(ctx, slug, f.ID, f.ReturnTo, samlBinding)
+}
+
+// SSOResponse is what the IdP posted to a connection's ACS, with the
+// browser's SAML binding secret.
+type SSOResponse struct {
+	Slug, SAMLResponse, RelayState, Binding string
+}
+
+// CompleteSSO checks an IdP's response (sso.Complete: every refusal is an
+// *sso.Rejection, audited there) and finishes the sign-in: the flow that
+// sent the browser to the IdP, or for an IdP-initiated sign-in a new
+// one. The browser is bound by the SAML binding secret, not by the flow's
+// cookie: the IdP's post is cross-site, where a SameSite=Lax cookie does
+// not come along.
+func (e *Engine) CompleteSSO(ctx context.Context, c Client, r SSOResponse) (Outcome, error) {
+	res, err := e.sso.Complete(ctx, r.Slug, r.SAMLResponse, r.RelayState, r.Binding)
+	if err != nil {
+		e.metrics.SignIn("sso", resultFailure)
+		return Outcome{}, err
+	}
+	if res.Test {
+		e.metrics.SignIn("sso", resultTest)
+		return Outcome{Account: res.Account, Test: &res}, nil
+	}
+	authTime := e.clock()
+	if !res.AuthnInstant.IsZero() && res.AuthnInstant.Before(authTime) {
+		authTime = storage.Truncate(res.AuthnInstant) // when the person really authenticated
+	}
+	var f storage.LoginFlow
+	if res.FlowID != "" {
+		f, err = e.advance(ctx, res.FlowID, func(x *storage.LoginFlow) error {
+			if !x.UsedAt.IsZero() || !e.clock().Before(x.ExpiresAt) {
+				return &FlowError{Reason: FlowExpired}
+			}
+			x.Step, x.AccountID, x.ConnectionID = StepAuthenticated, res.Account.ID, res.ConnectionID
+			x.Methods, x.AuthTime = []string{AMRSSO}, authTime
+			return nil
+		})
+	} else {
+		now := e.clock()
+		f = storage.LoginFlow{
+			ID: newSecret(), Step: StepAuthenticated, Email: res.Account.Email, AccountID: res.Account.ID,
+			Methods: []string{AMRSSO}, ConnectionID: res.ConnectionID, AuthTime: authTime,
+			ReturnTo: res.ReturnTo, CreatedAt: now, ExpiresAt: now.Add(FlowTTL),
+		}
+		err = e.store.CreateLoginFlow(ctx, f)
+	}
+	if err != nil {
+		e.metrics.SignIn("sso", resultFailure)
+		return Outcome{}, err
+	}
+	out, err := e.finish(ctx, c, f, res.Account, session.StartParams{
+		Method: "sso", ConnectionID: res.ConnectionID, IdPAuthnAt: res.AuthnInstant,
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	e.metrics.SignIn("sso", resultSuccess)
+	return out, nil
+}
+
+// finish issues the session for flow f, which must be authenticated and
+// unspent: spending it is the single-use check, so of two concurrent
+// finishes exactly one issues a session.
+func (e *Engine) finish(ctx context.Context, c Client, f storage.LoginFlow, acct storage.Account, p session.StartParams) (Outcome, error) {
+	if f.Step != StepAuthenticated || f.AccountID != acct.ID {
+		return Outcome{}, e.flowRefused(ctx, c, f, FlowOutOfOrder)
+	}
+	f, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		if !x.UsedAt.IsZero() {
+			return &FlowError{Reason: FlowUsed}
+		}
+		x.Step, x.UsedAt = StepDone, e.clock()
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if c.Session != "" {
+		if err := e.sessions.Logout(ctx, c.Session); err != nil && !errors.Is(err, session.ErrInvalid) {
+			e.log.WarnContext(ctx, "ending the previous session before sign-in failed", "err", err)
+		}
+	}
+	ctx = reqctx.WithActor(ctx, "account", acct.ID, acct.Email)
+	p.Account, p.IP, p.UserAgent = acct, c.IP, c.UserAgent
+	token, sess, err := e.sessions.Start(ctx, p)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("signin: issue session: %w", err)
+	}
+	return Outcome{Account: acct, Token: token, ExpiresAt: sess.ExpiresAt, ReturnTo: f.ReturnTo, Methods: f.Methods}, nil
+}
+
+// advance applies fn to flow id; a concurrent change of the same flow (two
+// submits racing) is refused as a used flow.
+func (e *Engine) advance(ctx context.Context, id string, fn func(*storage.LoginFlow) error) (storage.LoginFlow, error) {
+	f, err := e.store.UpdateLoginFlow(ctx, id, fn)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return f, &FlowError{Reason: FlowUsed}
+	case errors.Is(err, storage.ErrNotFound):
+		return f, &FlowError{Reason: FlowUnknown}
+	}
+	return f, err
+}
+
+// flowRefused audits a refused step of an existing flow (an unknown ID is
+// not audited: anyone can make one up) and returns the error.
+func (e *Engine) flowRefused(ctx context.Context, c Client, f storage.LoginFlow, reason string) error {
+	e.metrics.SignIn("flow", resultFailure)
+	ev := storage.AuditEvent{
+		ID: uuid.NewString(), Time: e.clock(), ActorType: audit.ActorAnonymous, Action: "login.flow_refused",
+		Outcome: audit.OutcomeFailure, Reason: reason, IP: c.IP,
+		Details: map[string]string{"step": f.Step, "age_s": fmt.Sprint(int64(e.clock().Sub(f.CreatedAt) / time.Second))},
+	}
+	if f.Email != "" {
+		ev.Details["email"] = f.Email
+	}
+	if err := e.store.InTx(ctx, func(tx storage.Store) error { return audit.Record(ctx, tx, ev) }); err != nil {
+		e.log.ErrorContext(ctx, "cannot audit a refused sign-in step", "reason", reason, "err", err)
+	}
+	return &FlowError{Reason: reason}
+}
+
+// Rejection is sso.Rejection, so callers of the engine need not import sso
+// to tell a refused response apart.
+type Rejection = sso.Rejection
+
+// Purge deletes flows that expired before now.
+func (e *Engine) Purge(ctx context.Context) (int, error) {
+	n, err := e.store.DeleteExpiredLoginFlows(ctx, e.clock())
+	if err != nil {
+		return 0, fmt.Errorf("signin: purge: %w", err)
+	}
+	return n, nil
+}
+
+// One-time links that sign the person in once the account service
+// redeemed them.
+const (
+	LinkSetup    = "setup"    // the first-admin link: the owner just chose a password
+	LinkRecovery = "recovery" // `gatehouse recover`'s admin link
+)
+
+// Link signs acct in by a one-time link the account service has already
+// redeemed (kind LinkSetup or LinkRecovery): a flow is stored as
+// authenticated and finished like any other, so the session records how it
+// was made and the outcome is counted here.
+func (e *Engine) Link(ctx context.Context, c Client, acct storage.Account, kind, returnTo string) (Outcome, error) {
+	var methods []string
+	switch kind {
+	case LinkSetup:
+		methods = []string{AMRPassword}
+	case LinkRecovery:
+		methods = []string{"recovery"}
+	default:
+		return Outcome{}, fmt.Errorf("signin: unknown link kind %q", kind)
+	}
+	now := e.clock()
+	f := storage.LoginFlow{
+		ID: newSecret(), Step: StepAuthenticated, Email: acct.Email, AccountID: acct.ID, Methods: methods,
+		AuthTime: now, ReturnTo: returnTo, CreatedAt: now, ExpiresAt: now.Add(FlowTTL),
+	}
+	if err := e.store.CreateLoginFlow(ctx, f); err != nil {
+		return Outcome{}, fmt.Errorf("signin: %s link: %w", kind, err)
+	}
+	out, err := e.finish(ctx, c, f, acct, session.StartParams{Method: kind})
+	if err != nil {
+		e.metrics.SignIn(kind, resultFailure)
+		return Outcome{}, err
+	}
+	e.metrics.SignIn(kind, resultSuccess)
+	return out, nil
+}
+
+// LinkRefused counts a one-time link that did not work (the account
+// service already audited why).
+func (e *Engine) LinkRefused(kind string) { e.metrics.SignIn(kind, resultFailure) }
+
+// purgeEvery is how often Run deletes expired flows.
+const purgeEvery = 5 * time.Minute
+
+// Run purges expired flows every few minutes until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if n, err := e.Purge(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "purging expired sign-in flows failed", "err", err)
+		} else if n > 0 {
+			e.log.DebugContext(ctx, "purged expired sign-in flows", "rows", n)
+		}
+	}
+}
