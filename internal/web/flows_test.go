@@ -299,7 +299,13 @@ func TestForgotPasswordAndReset(t *testing.T) {
 	expect(t, c.post("/reset", form), http.StatusBadRequest, "The two passwords don't match")
 	form.Set("password", "password")
 	form.Set("confirm", "password")
-	expect(t, c.post("/reset", form), http.StatusBadRequest)
+	// A refused password shows the form again, still saying whose it is
+	// and still carrying the address for the password manager.
+	r = c.post("/reset", form)
+	expect(t, r, http.StatusBadRequest, "for "+ownerEmail)
+	if !strings.Contains(r.body, `name="username" autocomplete="username" value="`+ownerEmail+`"`) {
+		t.Error("the form shown again lost its hidden username field")
+	}
 	form.Set("password", newPassword)
 	form.Set("confirm", newPassword)
 	r = c.post("/reset", form)

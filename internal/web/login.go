@@ -428,10 +428,13 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, map[string]string{"confirm": msg})
 		return
 	}
-	acct, err = h.Accounts.CompleteReset(r.Context(), token, password)
+	// Not into acct: on a refused password CompleteReset returns no
+	// account, and the form shown again must still say whose it is.
+	done, err := h.Accounts.CompleteReset(r.Context(), token, password)
 	var invalid *account.InvalidInputError
 	switch {
 	case err == nil:
+		acct = done
 	case errors.As(err, &invalid):
 		again(http.StatusBadRequest, map[string]string{"password": invalid.Message})
 		return
