@@ -92,7 +92,7 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			sent = r.PostForm.Get(CSRFField)
 		}
 		if token == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
-			s.renderError(w, r, http.StatusForbidden, "csrf", "Your session on this page expired or the form was tampered with. Go back, reload the page and try again.")
+			s.renderError(w, r, http.StatusForbidden, "csrf", "This page was open so long that its form expired, so nothing was changed. Reload the page and try again.")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, token)))

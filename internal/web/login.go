@@ -25,6 +25,7 @@ var notices = map[string]string{
 	"password-changed": "Your password was changed. Your other sessions were signed out.",
 	"session-revoked":  "That session was signed out.",
 	"others-revoked":   "All your other sessions were signed out.",
+	"session-ended":    "Your session ended, so that wasn't saved. Sign in again to go back to where you were.",
 	"start-again":      "Your sign-in took too long or was finished in another tab. Start again below.",
 }
 

@@ -174,6 +174,13 @@ func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, 
 		message = def
 	}
 	v := &view{Title: heading, Heading: heading, Message: message, Status: status, LinkHref: "/", LinkText: "Go to the start page"}
+	if status == http.StatusForbidden && r.Method == http.MethodPost {
+		// A refused form (its token went stale in a long-open tab): lead
+		// back to the page it was on, not to a dead end.
+		if p := formPage(r); p != "" {
+			v.LinkHref, v.LinkText = p, "Reload the page"
+		}
+	}
 	if status >= 500 {
 		// The database may be what failed: do not ask it for a name.
 		v.RequestID = reqctx.From(r.Context()).RequestID

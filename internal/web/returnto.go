@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -61,4 +62,24 @@ func loginPath(returnTo string) string {
 		return "/login?return_to=" + url.QueryEscape(rt)
 	}
 	return "/login"
+}
+
+// formPage is the page a posted form was on: the Referer's path and query
+// when the Referer is this server (browsers send it for same-origin posts
+// under the pages' referrer policy), else "". It is where a person goes
+// back to when the post itself cannot be carried out (the session ended,
+// the form's token went stale).
+func formPage(r *http.Request) string {
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Host == "" || !strings.EqualFold(ref.Host, r.Host) {
+		return ""
+	}
+	p := ref.EscapedPath()
+	if ref.RawQuery != "" {
+		p += "?" + ref.RawQuery
+	}
+	if !safePath(p) || SafeReturnTo(p) != p {
+		return ""
+	}
+	return p
 }

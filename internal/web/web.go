@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -192,11 +193,18 @@ func (h *Handler) RequireSession(next http.Handler) http.Handler {
 			return
 		}
 		if !ok {
-			target := "/login"
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				target = loginPath(r.URL.RequestURI())
+				http.Redirect(w, r, loginPath(r.URL.RequestURI()), http.StatusSeeOther)
+				return
 			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			// A form posted after the session ended: say so, and come back
+			// to the page the form was on (not to the post's own address,
+			// which only takes forms) once signed in again.
+			q := url.Values{"notice": {"session-ended"}}
+			if p := formPage(r); p != "" && p != defaultReturnTo {
+				q.Set("return_to", p)
+			}
+			http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 			return
 		}
 		ctx := context.WithValue(r.Context(), sessionKey{}, v)
