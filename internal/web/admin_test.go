@@ -79,8 +79,8 @@ func TestAdminAnonymousGoesToSignIn(t *testing.T) {
 		}
 	}
 	before := e.auditCount()
-	if r := c.post("/admin/domains", url.Values{"name": {"corp.example"}}); r.status != http.StatusSeeOther || r.location() != "/login" {
-		t.Errorf("anonymous POST: %d to %q, want 303 to /login", r.status, r.location())
+	if r := c.post("/admin/domains", url.Values{"name": {"corp.example"}}); r.status != http.StatusSeeOther || r.location() != "/login?notice=session-ended" {
+		t.Errorf("anonymous POST: %d to %q, want 303 to /login?notice=session-ended", r.status, r.location())
 	}
 	if n := e.auditCount(); n != before {
 		t.Errorf("anonymous POST wrote %d audit events", n-before)

@@ -140,14 +140,16 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.SendKeys(css("#password"), ownerPassword),
 		chromedp.SendKeys(css("#confirm"), ownerPassword),
 		chromedp.Click(submit),
-		chromedp.WaitVisible(css(".profile")),
+		chromedp.WaitVisible(css(".steps")),
 	)
-	if p := path(); p != "/account" {
+	// The owner lands in the console, with the next steps.
+	if p := path(); p != "/admin" {
 		t.Fatalf("after set-up: %s", p)
 	}
-	if n := textOf(".notice"); !strings.Contains(n, "Welcome") {
+	if n := textOf(".notice"); !strings.Contains(n, "Welcome") || !strings.Contains(n, "email domain") {
 		t.Errorf("welcome notice = %q", n)
 	}
+	shot("setup-welcome")
 
 	// 2. Sign out with the header button.
 	// Wait for the sign-in page's email field, which /account does not

@@ -95,16 +95,16 @@ func TestBrowserSSO(t *testing.T) {
 	b.do("email step (optional SSO)",
 		chromedp.SendKeys(css("#email"), erinEmail),
 		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(`a[href^="/saml/`+conn.Slug+`/login"]`)),
+		chromedp.WaitVisible(css(`a[href^="/login/sso?flow="]`)),
 	)
-	if s := b.text(`a[href^="/saml/` + conn.Slug + `/login"]`); s != "Continue with Dev IdP SSO" {
+	if s := b.text(`a[href^="/login/sso?flow="]`); s != "Continue with Dev IdP SSO" {
 		t.Errorf("SSO button = %q", s)
 	}
 	if s := b.text("main form button[type=submit]"); s != "Sign in with password" {
 		t.Errorf("password button = %q", s)
 	}
 	b.shot("sso-choice")
-	b.do("continue with SSO", chromedp.Click(css(`a[href^="/saml/`+conn.Slug+`/login"]`)))
+	b.do("continue with SSO", chromedp.Click(css(`a[href^="/login/sso?flow="]`)))
 	signInAtIdP("choice")
 	signedInViaSSO("after the choice page")
 	signOut()
