@@ -132,6 +132,13 @@ func TestVerifyDetectsRowsRewrittenBehindTheHead(t *testing.T) {
 		if err != nil || res.OK || res.BrokenAt != 3 || !strings.Contains(res.Problem, "after the chain head") {
 			t.Fatalf("Verify = %+v, %v; want event 3 reported beyond the head", res, err)
 		}
+		// The head row deleted.
+		record(t, s, "org-c", 2)
+		exec(t, s, `DELETE FROM audit_heads WHERE org_id = $1`, "org-c")
+		res, err = audit.Verify(ctx, s, "org-c")
+		if err != nil || res.OK || !strings.Contains(res.Problem, "the chain head is missing") {
+			t.Fatalf("Verify = %+v, %v; want the missing head reported", res, err)
+		}
 	})
 }
 

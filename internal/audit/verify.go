@@ -128,6 +128,8 @@ func checkEnd(last storage.AuditEvent, before storage.AuditHead, hashAtHead stri
 			last.Seq+1, before.Seq, before.Seq, last.Seq)
 	case before.Seq > 0 && hashAtHead != before.Hash:
 		return before.Seq, fmt.Sprintf("event %d does not match the chain head (it or an event before it was rewritten and the hashes recomputed)", before.Seq)
+	case after.Seq == 0 && last.Seq > 0:
+		return 1, fmt.Sprintf("the chain head is missing (deleted), though the chain holds events 1 to %d", last.Seq)
 	case last.Seq > after.Seq:
 		return after.Seq + 1, fmt.Sprintf("events %d to %d lie after the chain head (inserted without advancing it)", after.Seq+1, last.Seq)
 	case last.Seq == after.Seq && last.Hash != after.Hash:
