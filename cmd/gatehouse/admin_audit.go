@@ -178,26 +178,47 @@ var adminAuditExportCmd = &cobra.Command{
 var errChainBroken = errors.New("the audit log does not verify")
 
 var adminAuditVerifyCmd = &cobra.Command{
-	Use:     "verify --org ORG",
-	Short:   "Recompute an organization's audit hash chain; exit 1 if it was tampered with",
-	Args:    cobra.NoArgs,
-	PreRunE: requires("org"),
+	Use:   "verify --org ORG [--expect-head HASH]",
+	Short: "Recompute an organization's audit hash chain; exit 1 if it was tampered with",
+	Long: `Recompute an organization's audit hash chain and compare its end with the
+chain head every append records; exit 1 if an event was changed, removed
+(in the middle or at the end) or reordered.
+
+Someone able to rewrite the database can rewrite the events and the stored
+head together. To catch that, keep the head hash outside the database (this
+command prints it; every append logs it as "audit chain head"; an export
+ends with it) and pass it later with --expect-head: the chain must still
+contain that event unchanged.`,
+	Args: cobra.NoArgs,
+	PreRunE: requires("org").and(func(cmd *cobra.Command) error {
+		if h := flag(cmd, "expect-head"); h != "" && !adminapi.ValidHeadHash(h) {
+			return fmt.Errorf("--expect-head must be a chain head hash: 64 lowercase hex digits, not %q", h)
+		}
+		return nil
+	}),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
-		res, err := audit.Verify(ctx, a.Store, org.ID)
+		res, err := audit.VerifyWith(ctx, a.Store, org.ID, audit.VerifyOptions{ExpectHead: flag(cmd, "expect-head")})
 		if err != nil {
 			return fmt.Errorf("verify the audit log: %w", err)
 		}
-		if jsonOutput(cmd) {
-			if err := printJSON(out, adminapi.VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem}); err != nil {
+		switch {
+		case jsonOutput(cmd):
+			if err := printJSON(out, adminapi.VerifyResultOf(res)); err != nil {
 				return err
 			}
-		} else if res.OK {
-			fmt.Fprintf(out, "The audit log of %s verifies: %d event(s), every hash and link intact.\n", org.Slug, res.Events)
-		} else {
+		case res.OK && res.Head.Seq == 0:
+			fmt.Fprintf(out, "The audit log of %s is empty.\n", org.Slug)
+		case res.OK:
+			fmt.Fprintf(out, "The audit log of %s verifies: %d event(s), every hash and link intact, ending at the chain head.\n", org.Slug, res.Events)
+			fmt.Fprintf(out, "Head: event %d at %s, hash %s\n(keep it outside this database; pass it to --expect-head later)\n",
+				res.Head.Seq, res.Head.Time.UTC().Format(time.RFC3339), res.Head.Hash)
+		case res.BrokenAt > 0:
 			fmt.Fprintf(out, "The audit log of %s is BROKEN at event %d: %s\n", org.Slug, res.BrokenAt, res.Problem)
+		default:
+			fmt.Fprintf(out, "The audit log of %s is BROKEN: %s\n", org.Slug, res.Problem)
 		}
 		if !res.OK {
-			return fmt.Errorf("%w: %s, first break at event %d", errChainBroken, org.Slug, res.BrokenAt)
+			return fmt.Errorf("%w: %s: %s", errChainBroken, org.Slug, res.Problem)
 		}
 		return nil
 	}),
@@ -274,6 +295,7 @@ func init() {
 	adminAuditListCmd.Flags().Int("limit", adminapi.DefaultAuditLimit, fmt.Sprintf("at most this many events (1–%d)", adminapi.MaxAuditLimit))
 	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
 	addOrgFlag(adminAuditExportCmd, adminAuditVerifyCmd)
+	adminAuditVerifyCmd.Flags().String("expect-head", "", "a chain head hash kept outside the database, which the chain must still contain")
 	adminAuditCmd.AddCommand(adminAuditListCmd, adminAuditExportCmd, adminAuditVerifyCmd)
 	adminCmd.AddCommand(adminAuditCmd)
 }

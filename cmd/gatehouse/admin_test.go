@@ -233,7 +233,8 @@ func testAdminCLI(t *testing.T, c *cli) {
 		t.Errorf("audit list across organizations:\n%s", out)
 	}
 
-	// Export: one JSON object per line, as many as the log holds.
+	// Export: one JSON object per line, as many as the log holds, and the
+	// chain head last.
 	out = c.ok("admin", "audit", "export", "--org", "acme")
 	var all adminapi.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json", "--limit", "1000")), &all); err != nil {
@@ -248,7 +249,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 		}
 		lines++
 	}
-	if lines == 0 || lines != len(all.Events) {
+	if lines == 0 || lines != len(all.Events)+1 || !strings.Contains(out[strings.LastIndex(strings.TrimSpace(out), "\n"):], `"record":"head"`) {
 		t.Errorf("export has %d lines, audit list %d events", lines, len(all.Events))
 	}
 

@@ -1,8 +1,10 @@
 package account_test
 
 import (
+	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,40 +283,115 @@ func TestResetRateLimit(t *testing.T) {
 	})
 }
 
+// rendezvous holds the first n callers of arrive, once armed, until all n
+// have arrived, so requests are made to overlap exactly where a race would
+// hurt.
+type rendezvous struct {
+	t       *testing.T
+	n       int
+	armed   atomic.Bool
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+}
+
+func newRendezvous(t *testing.T, n int) *rendezvous {
+	return &rendezvous{t: t, n: n, all: make(chan struct{})}
+}
+
+func (r *rendezvous) arrive() {
+	if !r.armed.Load() {
+		return
+	}
+	r.mu.Lock()
+	r.arrived++
+	if r.arrived == r.n {
+		close(r.all)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.all:
+	case <-time.After(20 * time.Second):
+		r.t.Errorf("only %d of %d requests reached the rendezvous", r.arrived, r.n)
+	}
+}
+
+// tokenReadStore calls meet after each read of a one-time token: inside
+// transactions when inTx, else outside them.
+type tokenReadStore struct {
+	storage.Store
+	inTx bool
+	meet func()
+}
+
+func (s tokenReadStore) GetToken(ctx context.Context, hash string) (storage.OneTimeToken, error) {
+	tok, err := s.Store.GetToken(ctx, hash)
+	if !s.inTx {
+		s.meet()
+	}
+	return tok, err
+}
+
+func (s tokenReadStore) InTx(ctx context.Context, fn func(tx storage.Store) error) error {
+	return s.Store.InTx(ctx, func(tx storage.Store) error {
+		if !s.inTx {
+			return fn(tx)
+		}
+		return fn(tokenReadStore{Store: tx, inTx: false, meet: s.meet})
+	})
+}
+
+// Two submissions of one reset link that both found it unused: exactly one
+// sets the password. The submissions are made to overlap deterministically:
+// on PostgreSQL both transactions have read the link as unused before
+// either goes on; on SQLite, whose write transactions cannot overlap, both
+// have passed the check before the transaction.
 func TestConcurrentCompleteReset(t *testing.T) {
 	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
-		e := newEnv(t, st)
+		const n = 2
+		meet := newRendezvous(t, n)
+		pg := st.(interface{ Dialect() string }).Dialect() == "postgres"
+		e := newEnv(t, tokenReadStore{Store: st, inTx: pg, meet: meet.arrive})
 		org, _ := e.setup()
-		e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
+		acct := e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
 		if err := e.svc.RequestReset(e.ctx, "grace@acme.example", testIP); err != nil {
 			t.Fatal(err)
 		}
 		token := tokenOf(t, linkIn(t, e.mails()[0]))
+		meet.armed.Store(true)
 
-		const n = 6
 		var wg sync.WaitGroup
 		errs := make([]error, n)
+		passwords := []string{newPassword + " one", newPassword + " two"}
 		for i := range n {
-			wg.Go(func() {
-				_, errs[i] = e.svc.CompleteReset(e.ctx, token, newPassword+strings.Repeat("!", i))
-			})
+			wg.Go(func() { _, errs[i] = e.svc.CompleteReset(e.ctx, token, passwords[i]) })
 		}
 		wg.Wait()
-		ok := 0
+		meet.armed.Store(false)
+		won := -1
 		for i, err := range errs {
 			switch {
+			case err == nil && won < 0:
+				won = i
 			case err == nil:
-				ok++
+				t.Errorf("both submissions of one link set a password")
 			case err != account.ErrInvalidLink:
 				t.Errorf("attempt %d: %v, want nil or ErrInvalidLink", i, err)
 			}
 		}
-		if ok != 1 {
-			t.Fatalf("%d of %d concurrent uses of one link succeeded, want exactly 1", ok, n)
+		if won < 0 {
+			t.Fatalf("no submission succeeded: %v", errs)
 		}
 		if got := len(e.events(org.ID, "password_reset.complete")); got != 1 {
 			t.Fatalf("%d password_reset.complete events, want 1", got)
+		}
+		// The winner's password is the one that works.
+		if _, err := e.svc.Authenticate(e.ctx, acct.Email, passwords[won], testIP); err != nil {
+			t.Errorf("the successful submission's password does not sign in: %v", err)
+		}
+		if _, err := e.svc.CompleteReset(e.ctx, token, newPassword+" three"); err != account.ErrInvalidLink {
+			t.Errorf("a third use = %v, want ErrInvalidLink", err)
 		}
 	})
 }

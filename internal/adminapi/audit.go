@@ -24,12 +24,46 @@ type AuditPage struct {
 	NextAfter *int64        `json:"next_after"`
 }
 
-// VerifyResult is the answer to GET /audit/verify.
+// VerifyResult is the answer to GET /audit/verify. Head is the verified
+// chain's newest event (absent when the chain does not verify or is empty):
+// keep its hash outside Gatehouse and pass it back as expect_head.
 type VerifyResult struct {
-	OK       bool   `json:"ok"`
-	Events   int64  `json:"events"`
-	BrokenAt int64  `json:"broken_at,omitempty"`
-	Problem  string `json:"problem,omitempty"`
+	OK       bool        `json:"ok"`
+	Events   int64       `json:"events"`
+	BrokenAt int64       `json:"broken_at,omitempty"`
+	Problem  string      `json:"problem,omitempty"`
+	Head     *VerifyHead `json:"head,omitempty"`
+}
+
+// VerifyHead is the head of a verified chain.
+type VerifyHead struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	Time time.Time `json:"time"`
+}
+
+// VerifyResultOf converts an audit.VerifyResult to its JSON form, shared by
+// the API and the CLI's --json.
+func VerifyResultOf(res audit.VerifyResult) VerifyResult {
+	out := VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem}
+	if res.OK && res.Head.Seq > 0 {
+		out.Head = &VerifyHead{Seq: res.Head.Seq, Hash: res.Head.Hash, Time: res.Head.Time.UTC()}
+	}
+	return out
+}
+
+// ValidHeadHash reports whether s has the form of an audit hash (64
+// lowercase hex digits), as expect_head and --expect-head require.
+func ValidHeadHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Page sizes of the audit log: the default, and the largest storage serves.
@@ -162,10 +196,18 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, tok storag
 }
 
 func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	res, err := audit.Verify(r.Context(), h.Store, tok.OrgID)
+	var opts audit.VerifyOptions
+	for key, vs := range r.URL.Query() {
+		if key != "expect_head" || len(vs) != 1 || !ValidHeadHash(vs[0]) {
+			badRequest(w, "The only query parameter is \"expect_head\", once: a chain head hash of 64 lowercase hex digits.", "")
+			return
+		}
+		opts.ExpectHead = vs[0]
+	}
+	res, err := audit.VerifyWith(r.Context(), h.Store, tok.OrgID, opts)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem})
+	httpserver.WriteJSON(w, http.StatusOK, VerifyResultOf(res))
 }

@@ -132,8 +132,15 @@ func TestVerifyIntactChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (audit.VerifyResult{Events: 50, OK: true}); res != want {
-			t.Fatalf("Verify = %+v, want %+v", res, want)
+		if !res.OK || res.Events != 50 || res.BrokenAt != 0 || res.Problem != "" {
+			t.Fatalf("Verify = %+v, want OK over 50 events", res)
+		}
+		last, err := s.ListAudit(ctx, storage.AuditFilter{OrgID: "org-a", AfterSeq: 49})
+		if err != nil || len(last) != 1 {
+			t.Fatalf("ListAudit = %d events, %v", len(last), err)
+		}
+		if h := res.Head; h.OrgID != "org-a" || h.Seq != 50 || h.Hash != last[0].Hash || !h.Time.Equal(last[0].Time) {
+			t.Fatalf("Verify head = %+v, want event 50 %+v", h, last[0])
 		}
 		res, err = audit.Verify(ctx, s, "org-empty")
 		if err != nil || !res.OK || res.Events != 0 {
@@ -274,9 +281,13 @@ func TestVerifyDetectsMissingStart(t *testing.T) {
 var jsonKeys = []string{"org_id", "seq", "id", "time", "actor_type", "actor_id", "actor_email", "action",
 	"target_type", "target_id", "outcome", "reason", "ip", "user_agent", "request_id", "details", "prev_hash", "hash"}
 
+// headKeys are the keys of an export's head line.
+var headKeys = []string{"record", "org_id", "seq", "hash", "time"}
+
 // readJSONL decodes every line of an export, failing on anything that is not
-// one JSON object per line with exactly jsonKeys.
-func readJSONL(t *testing.T, b []byte) []map[string]any {
+// one JSON object per line with exactly jsonKeys, except a last line with
+// headKeys (returned as head, nil if there is none).
+func readJSONL(t *testing.T, b []byte) (events []map[string]any, head map[string]any) {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -284,6 +295,16 @@ func readJSONL(t *testing.T, b []byte) []map[string]any {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("line %d is not a JSON object: %v\n%s", len(out)+1, err, sc.Text())
+		}
+		if head != nil {
+			t.Fatalf("line %d follows the head line", len(out)+2)
+		}
+		if m["record"] == "head" {
+			if len(m) != len(headKeys) {
+				t.Fatalf("head line keys = %v, want %v", m, headKeys)
+			}
+			head = m
+			continue
 		}
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -296,7 +317,7 @@ func readJSONL(t *testing.T, b []byte) []map[string]any {
 		}
 		out = append(out, m)
 	}
-	return out
+	return out, head
 }
 
 func TestExportJSONL(t *testing.T) {
@@ -310,7 +331,10 @@ func TestExportJSONL(t *testing.T) {
 		if err := audit.ExportJSONL(ctx, s, f, &buf); err != nil {
 			t.Fatal(err)
 		}
-		lines := readJSONL(t, buf.Bytes())
+		lines, head := readJSONL(t, buf.Bytes())
+		if head != nil {
+			t.Errorf("a filtered export has a head line: %v", head)
+		}
 		// Events i with i%4 in {0,1} (login.*) and i%3 == 1 (user1): i = 1, 4, 13, 16.
 		var seqs []float64
 		for _, m := range lines {
@@ -339,10 +363,15 @@ func TestExportJSONL(t *testing.T) {
 		if err := audit.ExportJSONL(ctx, s, storage.AuditFilter{OrgID: "org-a"}, &buf); err != nil {
 			t.Fatal(err)
 		}
-		all := readJSONL(t, buf.Bytes())
+		all, head := readJSONL(t, buf.Bytes())
 		stored, _ := s.ListAudit(ctx, storage.AuditFilter{OrgID: "org-a", Limit: 1000})
 		if len(all) != 20 || len(stored) != 20 {
 			t.Fatalf("exported %d events, stored %d; want 20", len(all), len(stored))
+		}
+		// It ends with the chain head: the last event's seq, hash and time.
+		if head == nil || head["org_id"] != "org-a" || head["seq"] != float64(20) || head["hash"] != stored[19].Hash ||
+			head["time"] != all[19]["time"] {
+			t.Errorf("head line = %v, want event 20 %v", head, all[19])
 		}
 		for i, m := range all {
 			if m["hash"] != stored[i].Hash || m["prev_hash"] != stored[i].PrevHash || m["id"] != stored[i].ID {
@@ -372,8 +401,8 @@ func TestExportPagesThroughEverything(t *testing.T) {
 	if err := audit.ExportJSONL(ctx, m, storage.AuditFilter{Limit: 10}, &buf); err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 2345 {
-		t.Fatalf("exported %d lines, want 2345", n)
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 2345+1 {
+		t.Fatalf("exported %d lines, want 2345 events and the head", n)
 	}
 	if m.lists > 4 {
 		t.Errorf("export used %d queries for 2345 events; want pages of 1000", m.lists)

@@ -61,6 +61,9 @@ type Service struct {
 	// spKeys holds the SP keys already opened, by connection ID (see
 	// SPKey).
 	spKeys sync.Map
+	// tick, when a test sets it, replaces Run's hourly ticker, so the loop
+	// can be driven together with the injected clock.
+	tick <-chan time.Time
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).

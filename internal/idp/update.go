@@ -437,8 +437,12 @@ const refreshTick = time.Hour
 // Run refreshes due metadata now and then every hour, until ctx ends. Every
 // node may run it: refreshing twice is harmless.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(refreshTick)
-	defer t.Stop()
+	tick := s.tick
+	if tick == nil {
+		t := time.NewTicker(refreshTick)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		if _, err := s.RefreshDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "IdP metadata refresh pass failed", "err", err)
@@ -446,7 +450,7 @@ func (s *Service) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-tick:
 		}
 	}
 }

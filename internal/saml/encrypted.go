@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/beevik/etree"
-	"github.com/crewjam/saml/xmlenc"
 )
 
 const xencTypeElement = "http://www.w3.org/2001/04/xmlenc#Element"
@@ -40,7 +39,7 @@ func (c *validation) decryptAssertion(enc *etree.Element) (*etree.Element, *Erro
 	if t, ok := attr(data, "Type"); ok && t != xencTypeElement {
 		return nil, fail(ReasonEncryptedAssertionFailed, "EncryptedData Type %q is not Element", truncate(t, 80))
 	}
-	plaintext, err := decryptData(c.sp, enc, data)
+	plaintext, err := decryptData(c.decrypt, c.sp, enc, data)
 	if err != nil {
 		return nil, failWrap(ReasonEncryptedAssertionFailed, err, "cannot decrypt EncryptedAssertion")
 	}
@@ -67,12 +66,12 @@ func (c *validation) decryptAssertion(enc *etree.Element) (*etree.Element, *Erro
 // decryptData unwraps the content key from an EncryptedKey inside the
 // EncryptedData's KeyInfo (Entra, ADFS) or beside the EncryptedData (Shibboleth
 // style), then decrypts the data.
-func decryptData(sp SP, enc, data *etree.Element) ([]byte, error) {
+func decryptData(decrypt func(any, *etree.Element) ([]byte, error), sp SP, enc, data *etree.Element) ([]byte, error) {
 	if ki, _ := oneChild(data, nsDSig, "KeyInfo"); ki != nil {
 		if ek, _ := oneChild(ki, nsXEnc, "EncryptedKey"); ek != nil {
 			// The CBC and GCM decrypters unwrap a KeyInfo/EncryptedKey
 			// themselves.
-			return xmlenc.Decrypt(sp.DecryptionKey, data)
+			return decrypt(sp.DecryptionKey, data)
 		}
 	}
 	keys := children(enc, nsXEnc, "EncryptedKey")
@@ -84,12 +83,12 @@ func decryptData(sp SP, enc, data *etree.Element) ([]byte, error) {
 	}
 	var lastErr error
 	for _, ek := range keys {
-		key, err := xmlenc.Decrypt(sp.DecryptionKey, ek)
+		key, err := decrypt(sp.DecryptionKey, ek)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		return xmlenc.Decrypt(key, data)
+		return decrypt(key, data)
 	}
 	return nil, lastErr
 }

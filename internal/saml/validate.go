@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 )
 
 // IdP is the trust configuration of one upstream identity provider, as the
@@ -61,6 +62,10 @@ type Validator struct {
 	// that the layers behind it still stop wrapping attacks on their own.
 	// Never set outside tests.
 	skipAssertionCount bool
+	// decrypt replaces xmlenc.Decrypt (each call on an EncryptedKey is one
+	// RSA private-key operation), so tests can count the attempts an
+	// attacker's response costs. Never set outside tests.
+	decrypt func(key any, el *etree.Element) ([]byte, error)
 }
 
 // Defaults for Validator.
@@ -167,6 +172,7 @@ type validation struct {
 	skew     time.Duration
 	expected string
 	warnings []string
+	decrypt  func(key any, el *etree.Element) ([]byte, error)
 }
 
 func (c *validation) warn(w string) {
@@ -179,7 +185,10 @@ func (c *validation) warn(w string) {
 }
 
 func (v *Validator) validate(idp IdP, sp SP, raw []byte, expected string) (*Assertion, *Error) {
-	c := &validation{idp: idp, sp: sp, now: v.now(), skew: v.skew(), expected: expected}
+	c := &validation{idp: idp, sp: sp, now: v.now(), skew: v.skew(), expected: expected, decrypt: v.decrypt}
+	if c.decrypt == nil {
+		c.decrypt = xmlenc.Decrypt
+	}
 	if e := checkConfig(idp, sp); e != nil {
 		return nil, e
 	}

@@ -49,6 +49,9 @@ type Service struct {
 	now       func() time.Time
 	opts      Options
 	validator *saml.Validator
+	// tick, when a test sets it, replaces Run's ten-minute ticker, so the
+	// loop can be driven together with the injected clock.
+	tick <-chan time.Time
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).
@@ -222,13 +225,17 @@ const purgeEvery = 10 * time.Minute
 // Run purges expired SAML state every ten minutes until ctx ends. Every
 // node may run it.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(purgeEvery)
-	defer t.Stop()
+	tick := s.tick
+	if tick == nil {
+		t := time.NewTicker(purgeEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-tick:
 		}
 		if n, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "purging expired SAML state failed", "err", err)

@@ -284,13 +284,29 @@ type AuditFilter struct {
 	Limit    int   // 0 means 100; at most 1000
 }
 
+// AuditHead is the newest position of one organization's chain, recorded
+// by every append beside the events themselves. Deleting the newest events
+// leaves a chain that still links; only the head shows they existed.
+type AuditHead struct {
+	OrgID string
+	Seq   int64     // Seq of the newest event; 0 for a chain never appended to
+	Hash  string    // Hash of that event
+	Time  time.Time // Time of that event
+}
+
 // Audit stores the audit log. There is deliberately no update or delete.
 type Audit interface {
 	// AppendAudit assigns Seq, PrevHash and Hash and inserts the event,
-	// serializing appends per organization so the chain never forks.
+	// serializing appends per organization so the chain never forks. It
+	// advances the chain head in the same transaction and, once that
+	// commits, logs the new head (org_id, seq, hash, time) so a copy of it
+	// leaves the database.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	// ListAudit returns matching events in chain order (ascending Seq).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// AuditHead returns orgID's chain head; a chain never appended to has
+	// the zero head (Seq 0, Hash "").
+	AuditHead(ctx context.Context, orgID string) (AuditHead, error)
 }
 
 // Invalidation tells every node to drop cached state: Kind "session" (Key is

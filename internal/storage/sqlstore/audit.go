@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -77,9 +80,14 @@ func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEvent) error {
 			string(details), ev.PrevHash, ev.Hash); err != nil {
 			return wrapErr(err, "append audit event %q", ev.ID)
 		}
-		if _, err := tx.q().ExecContext(ctx, `UPDATE audit_heads SET hash = $2 WHERE org_id = $1`, ev.OrgID, ev.Hash); err != nil {
+		if _, err := tx.q().ExecContext(ctx, `UPDATE audit_heads SET hash = $2, event_time = $3 WHERE org_id = $1`,
+			ev.OrgID, ev.Hash, us(ev.Time)); err != nil {
 			return wrapErr(err, "append audit event: advance chain head of organization %q", ev.OrgID)
 		}
+		// The head goes to the log only once it is committed: a logged head
+		// that a rollback undid would later read as a truncated chain.
+		head := storage.AuditHead{OrgID: ev.OrgID, Seq: ev.Seq, Hash: ev.Hash, Time: ev.Time}
+		*tx.afterCommit = append(*tx.afterCommit, func() { tx.logHead(ctx, head) })
 		done = ev
 		return nil
 	})
@@ -88,6 +96,31 @@ func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEvent) error {
 	}
 	*e = done
 	return nil
+}
+
+// logHead writes one log line per committed append. The lines are a copy of
+// the chain head outside the database: someone who can rewrite the audit
+// tables (events and head alike) cannot unwrite a log shipped elsewhere.
+func (s *Store) logHead(ctx context.Context, h storage.AuditHead) {
+	s.logger.InfoContext(ctx, "audit chain head", "org_id", h.OrgID, "seq", h.Seq, "hash", h.Hash,
+		"time", h.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// AuditHead returns orgID's chain head, or the zero head of a chain never
+// appended to.
+func (s *Store) AuditHead(ctx context.Context, orgID string) (storage.AuditHead, error) {
+	h := storage.AuditHead{OrgID: orgID}
+	var at int64
+	err := s.q().QueryRowContext(ctx, `SELECT seq, hash, event_time FROM audit_heads WHERE org_id = $1`, orgID).
+		Scan(&h.Seq, &h.Hash, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, nil
+	}
+	if err != nil {
+		return storage.AuditHead{}, wrapErr(err, "read chain head of organization %q", orgID)
+	}
+	h.Time = fromUS(at)
+	return h, nil
 }
 
 // ListAudit returns one organization's matching events in chain order.

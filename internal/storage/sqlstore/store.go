@@ -55,6 +55,9 @@ type Store struct {
 	dialect string
 	logger  *slog.Logger
 	tx      *sql.Tx // nil outside a transaction
+	// afterCommit collects what the transaction does only once it has
+	// committed (e.g. logging the audit head it advanced); nil outside one.
+	afterCommit *[]func()
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -252,13 +255,17 @@ func (s *Store) runTx(ctx context.Context, fn func(tx storage.Store) error) (err
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&Store{db: s.db, dialect: s.dialect, logger: s.logger, tx: tx}); err != nil {
+	var after []func()
+	if err := fn(&Store{db: s.db, dialect: s.dialect, logger: s.logger, tx: tx, afterCommit: &after}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit transaction: %w", err)
 	}
 	committed = true
+	for _, f := range after {
+		f()
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -117,6 +118,26 @@ var auditTests = []namedTest{
 		evs := listAudit(t, s, storage.AuditFilter{OrgID: "o"})
 		wantEqual(t, "seqs", seqs(evs), []int64{1, 2, 3, 4})
 		verifyChain(t, evs)
+	}},
+	{"HeadFollowsAppends", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		h, err := s.AuditHead(ctx, "o")
+		wantErr(t, "AuditHead of an empty chain", err, nil)
+		wantEqual(t, "head of an empty chain", h, storage.AuditHead{OrgID: "o"})
+		mustAppend(t, s, storage.AuditEvent{OrgID: "o", Action: "first", Time: base})
+		last := mustAppend(t, s, storage.AuditEvent{OrgID: "o", Action: "second", Time: base.Add(time.Second)})
+		mustAppend(t, s, storage.AuditEvent{OrgID: "p", Action: "other chain", Time: base.Add(time.Hour)})
+		// A rolled-back append leaves the head where it was.
+		rollback := errors.New("roll back")
+		err = s.InTx(ctx, func(tx storage.Store) error {
+			mustAppend(t, tx, storage.AuditEvent{OrgID: "o", Action: "undone", Time: base.Add(time.Minute)})
+			return rollback
+		})
+		wantErr(t, "InTx", err, rollback)
+		h, err = s.AuditHead(ctx, "o")
+		wantErr(t, "AuditHead", err, nil)
+		wantEqual(t, "head", h, storage.AuditHead{OrgID: "o", Seq: 2, Hash: last.Hash, Time: last.Time})
+		wantUTCMicros(t, "head time", h.Time, base.Add(time.Second))
 	}},
 	{"Filters", auditFilterTests},
 	{"Limits", func(t *testing.T, s storage.Store) {
