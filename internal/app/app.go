@@ -143,6 +143,7 @@ func (a *App) build() error {
 	}, a.Log, a.Now)
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
+		TouchInterval: config.SessionTouchInterval,
 	}, a.Log, a.Now)
 	box, err := secretbox.New(a.SecretKey)
 	if err != nil {
