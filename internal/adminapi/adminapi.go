@@ -42,7 +42,9 @@ const (
 	CodeLastOwner        = "last_owner"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodePayloadTooLarge  = "payload_too_large"
-	CodeInternal         = "internal_error"
+	// CodeUnsupportedMediaType (415): a body not sent as application/json.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeInternal             = "internal_error"
 
 	// SSO configuration.
 	CodeVerificationFailed  = "verification_failed"  // 422: the domain's TXT record is missing or wrong
@@ -312,6 +314,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, CodeConflict, "The change conflicts with another one; try again.", "")
 	case errors.Is(err, httpserver.ErrBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than 64 KiB.", "")
+	case errors.Is(err, httpserver.ErrUnsupportedMediaType):
+		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, err.Error(), "")
 	default:
 		h.internal(w, r, err)
 	}
@@ -351,7 +355,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, optional
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	if err := httpserver.DecodeJSON(w, r, v); err != nil {
-		if errors.Is(err, httpserver.ErrBodyTooLarge) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) || errors.Is(err, httpserver.ErrUnsupportedMediaType) {
 			h.fail(w, r, err)
 			return false
 		}
