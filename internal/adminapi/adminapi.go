@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -227,8 +228,17 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 			return
 		}
 		ctx := reqctx.WithActor(r.Context(), "api_token", tok.ID, tok.Name)
-		fn(w, r.WithContext(ctx), tok)
+		// Whatever an endpoint refuses the token (403) is audited here,
+		// once per token and route a minute.
+		h.deniedAudit().Watch(w, r.WithContext(ctx), tok.OrgID, "forbidden", func(w http.ResponseWriter, r *http.Request) {
+			fn(w, r, tok)
+		})
 	})
+}
+
+// deniedAudit records the API's refusals (see httpserver.DeniedAudit).
+func (h *Handler) deniedAudit() httpserver.DeniedAudit {
+	return httpserver.DeniedAudit{Audit: h.Store, Limiter: ratelimit.New(h.Store, h.Now), Log: h.Log, Now: h.Now}
 }
 
 // textPath reports whether the decoded path is valid UTF-8 without
