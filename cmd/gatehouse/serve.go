@@ -52,14 +52,32 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// The write timeout stays above the request deadline, so that a
+	// request that reaches its deadline can still be sent its 503.
+	writeTimeout := max(60*time.Second, cfg.HTTP.RequestTimeout+10*time.Second)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
+	}
+	var metricsSrv *http.Server
+	var metricsLn net.Listener
+	if cfg.Metrics.Listen != "" {
+		metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s (metrics.listen): %w", cfg.Metrics.Listen, err)
+		}
+		metricsSrv = &http.Server{
+			Handler:           server.MetricsHandler(a),
+			ReadHeaderTimeout: 10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
 	}
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -94,8 +112,16 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "\nGatehouse has no owner yet. Open this link within 1 hour to create the first organization and its owner:\n\n    %s\n\nThe link works once. Restart Gatehouse to get a new one if it expires.\n\n", link)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if metricsSrv != nil {
+		log.Info("metrics listening", "addr", metricsLn.Addr().String())
+		go func() {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -108,6 +134,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		if err := srv.Shutdown(sctx); err != nil {
 			log.Warn("shutdown incomplete", "err", err)
 		}
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
 	}
 	cancelBG()
 	log.Info("stopped")

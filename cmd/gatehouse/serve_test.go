@@ -250,3 +250,40 @@ func TestConfigValidateReportsAllProblems(t *testing.T) {
 		}
 	}
 }
+
+// With metrics.listen set, /metrics answers on that address only: the
+// public listener no longer shows traffic figures to anyone who asks.
+func TestServeMetricsOnTheirOwnListener(t *testing.T) {
+	metricsAddr := freeAddr(t)
+	n := startNode(t, "GATEHOUSE_DATA_DIR="+t.TempDir(), "GATEHOUSE_METRICS_LISTEN="+metricsAddr)
+	defer n.stop(t)
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(n.base + "/metrics"); got != http.StatusNotFound {
+		t.Errorf("main listener /metrics = %d, want 404", got)
+	}
+	if got := status("http://" + metricsAddr + "/metrics"); got != http.StatusOK {
+		t.Errorf("metrics listener /metrics = %d, want 200", got)
+	}
+	if got := status("http://" + metricsAddr + "/login"); got != http.StatusNotFound {
+		t.Errorf("metrics listener serves /login: %d, want 404", got)
+	}
+}
+
+// An idle timeout the activity writes cannot keep up with is refused by
+// `config validate`, by key, in words.
+func TestConfigValidateRefusesAnIdleTimeoutThatSignsActivePeopleOut(t *testing.T) {
+	cmd := exec.Command(binary, "config", "validate")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_SESSION_IDLE_TIMEOUT=90s")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "session.idle_timeout:") || !strings.Contains(string(out), "signs out") {
+		t.Fatalf("idle_timeout 90s: err %v\n%s", err, out)
+	}
+}

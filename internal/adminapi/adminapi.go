@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -42,7 +43,9 @@ const (
 	CodeLastOwner        = "last_owner"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodePayloadTooLarge  = "payload_too_large"
-	CodeInternal         = "internal_error"
+	// CodeUnsupportedMediaType (415): a body not sent as application/json.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeInternal             = "internal_error"
 
 	// SSO configuration.
 	CodeVerificationFailed  = "verification_failed"  // 422: the domain's TXT record is missing or wrong
@@ -225,8 +228,17 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 			return
 		}
 		ctx := reqctx.WithActor(r.Context(), "api_token", tok.ID, tok.Name)
-		fn(w, r.WithContext(ctx), tok)
+		// Whatever an endpoint refuses the token (403) is audited here,
+		// once per token and route a minute.
+		h.deniedAudit().Watch(w, r.WithContext(ctx), tok.OrgID, "forbidden", func(w http.ResponseWriter, r *http.Request) {
+			fn(w, r, tok)
+		})
 	})
+}
+
+// deniedAudit records the API's refusals (see httpserver.DeniedAudit).
+func (h *Handler) deniedAudit() httpserver.DeniedAudit {
+	return httpserver.DeniedAudit{Audit: h.Store, Limiter: ratelimit.New(h.Store, h.Now), Log: h.Log, Now: h.Now}
 }
 
 // textPath reports whether the decoded path is valid UTF-8 without
@@ -312,6 +324,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, CodeConflict, "The change conflicts with another one; try again.", "")
 	case errors.Is(err, httpserver.ErrBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than 64 KiB.", "")
+	case errors.Is(err, httpserver.ErrUnsupportedMediaType):
+		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, err.Error(), "")
 	default:
 		h.internal(w, r, err)
 	}
@@ -351,7 +365,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, optional
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	if err := httpserver.DecodeJSON(w, r, v); err != nil {
-		if errors.Is(err, httpserver.ErrBodyTooLarge) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) || errors.Is(err, httpserver.ErrUnsupportedMediaType) {
 			h.fail(w, r, err)
 			return false
 		}

@@ -97,7 +97,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, dbURL, log)
+	// A database that accepts connections but never answers must fail the
+	// start with a reason, not hang it: the first contact gets the same
+	// deadline as a request.
+	octx, cancel := ctx, context.CancelFunc(func() {})
+	if cfg.HTTP.RequestTimeout > 0 {
+		octx, cancel = context.WithTimeout(ctx, cfg.HTTP.RequestTimeout)
+	}
+	st, err := sqlstore.Open(octx, dbURL, log)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("app: open database: %w", err)
 	}
@@ -145,6 +153,7 @@ func (a *App) build() error {
 	}, a.Log, a.Now)
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
+		TouchInterval: config.SessionTouchInterval,
 	}, a.Log, a.Now)
 	box, err := secretbox.New(a.SecretKey)
 	if err != nil {

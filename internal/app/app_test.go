@@ -1,9 +1,14 @@
 package app_test
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -30,5 +35,57 @@ func TestDialect(t *testing.T) {
 				t.Fatalf("Dialect() = %q, want %q", got, sqlstore.DialectSQLite)
 			}
 		})
+	}
+}
+
+// A PostgreSQL address that accepts connections but never answers used to
+// hang the start for as long as the operating system kept the connection.
+// The first contact now has a request's deadline, and Open says why it
+// failed.
+func TestOpenFailsOnADatabaseThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = "postgres://gatehouse@" + ln.Addr().String() + "/gatehouse?sslmode=disable"
+	cfg.HTTP.RequestTimeout = 500 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		if err == nil {
+			_ = a.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "open database") {
+			t.Fatalf("Open on a silent database: %v", err)
+		}
+	case <-time.After(2 * time.Minute): // generous: the point is that it ends
+		t.Fatal("Open still waiting on a database that never answers")
 	}
 }

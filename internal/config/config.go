@@ -47,6 +47,15 @@ type Config struct {
 	SMTP     SMTPConfig     `yaml:"smtp"`
 	DNS      DNSConfig      `yaml:"dns"`
 	SAML     SAMLConfig     `yaml:"saml"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
+}
+
+// MetricsConfig places the Prometheus endpoint.
+type MetricsConfig struct {
+	// Listen, when set, is a separate address (e.g. 127.0.0.1:9090) that
+	// serves /metrics, and the main listener stops serving it. Empty keeps
+	// /metrics on the main listener.
+	Listen string `yaml:"listen"`
 }
 
 // DNSConfig selects the resolver used to verify domain ownership.
@@ -80,6 +89,10 @@ type HTTPConfig struct {
 	// believed (comma-separated in the environment).
 	TrustedProxies  []string      `yaml:"trusted_proxies"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RequestTimeout is the deadline of every request: the database work
+	// it does is cancelled then, and the client gets 503 with the request
+	// ID instead of waiting on a database that does not answer.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // SessionConfig sets session lifetimes.
@@ -117,6 +130,12 @@ type SMTPConfig struct {
 	ServerName  string `yaml:"server_name"`
 }
 
+// SessionTouchInterval is how often a session's last-seen time is written
+// (at most once per interval, so activity costs no write per request).
+// Idle expiry reads that time, so session.idle_timeout must leave room for
+// it: see Validate.
+const SessionTouchInterval = time.Minute
+
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
@@ -124,7 +143,7 @@ func Default() Config {
 		DataDir:     "./gatehouse-data",
 		ProductName: "Gatehouse",
 		Log:         LogConfig{Level: "info", Format: "json"},
-		HTTP:        HTTPConfig{ShutdownTimeout: 10 * time.Second},
+		HTTP:        HTTPConfig{ShutdownTimeout: 10 * time.Second, RequestTimeout: 30 * time.Second},
 		Session:     SessionConfig{IdleTimeout: 8 * time.Hour, MaxLifetime: 7 * 24 * time.Hour},
 		Tokens:      TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
 		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,

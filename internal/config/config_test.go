@@ -153,3 +153,69 @@ func TestParsePrefixes(t *testing.T) {
 		t.Fatal("ParsePrefixes accepted a bad entry")
 	}
 }
+
+// An idle timeout shorter than twice the interval at which activity is
+// recorded signs out people who are using Gatehouse all along: refused by
+// name, with the reason in words.
+func TestIdleTimeoutBelowTwiceTheTouchIntervalIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		idle string
+		ok   bool
+	}{
+		{"90s", false},
+		{"1m", false},
+		{"119s", false},
+		{"2m", true},
+		{"30m", true},
+	} {
+		t.Run(c.idle, func(t *testing.T) {
+			_, err := config.Load("", []string{"GATEHOUSE_SESSION_IDLE_TIMEOUT=" + c.idle})
+			if c.ok {
+				if err != nil {
+					t.Fatalf("idle_timeout %s refused: %v", c.idle, err)
+				}
+				return
+			}
+			var ve *config.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("idle_timeout %s accepted; want a validation error", c.idle)
+			}
+			found := false
+			for _, p := range ve.Problems {
+				if p.Key == "session.idle_timeout" && strings.Contains(p.Message, "signs out") && strings.Contains(p.Message, "2m0s") {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no plain session.idle_timeout problem for %s: %v", c.idle, ve.Problems)
+			}
+		})
+	}
+}
+
+// The request deadline and the metrics listener are checked like every
+// other setting: by key path, all at once.
+func TestRequestTimeoutAndMetricsListenAreValidated(t *testing.T) {
+	_, err := config.Load("", []string{"GATEHOUSE_HTTP_REQUEST_TIMEOUT=0s", "GATEHOUSE_METRICS_LISTEN=9090"})
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	keys := map[string]bool{}
+	for _, p := range ve.Problems {
+		keys[p.Key] = true
+	}
+	for _, k := range []string{"http.request_timeout", "metrics.listen"} {
+		if !keys[k] {
+			t.Errorf("no problem reported for %s; got %v", k, ve.Problems)
+		}
+	}
+	_, err = config.Load("", []string{"GATEHOUSE_METRICS_LISTEN=127.0.0.1:8080"})
+	if err == nil || !strings.Contains(err.Error(), "metrics.listen") {
+		t.Errorf("metrics.listen equal to listen accepted: %v", err)
+	}
+	cfg, err := config.Load("", []string{"GATEHOUSE_METRICS_LISTEN=127.0.0.1:9090"})
+	if err != nil || cfg.Metrics.Listen != "127.0.0.1:9090" || cfg.HTTP.RequestTimeout <= 0 {
+		t.Errorf("metrics.listen 127.0.0.1:9090 = %+v, %v", cfg.Metrics, err)
+	}
+}

@@ -81,8 +81,16 @@ func (c Config) Validate() []Problem {
 		}
 	}
 	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	positive("http.request_timeout", c.HTTP.RequestTimeout)
 	positive("session.idle_timeout", c.Session.IdleTimeout)
 	positive("session.max_lifetime", c.Session.MaxLifetime)
+	if c.Session.IdleTimeout > 0 && c.Session.IdleTimeout < 2*SessionTouchInterval {
+		// Activity is written at most once per touch interval, so a person
+		// active all along can look idle for almost a whole interval; an
+		// idle timeout that short signs active people out.
+		add("session.idle_timeout", "must be at least %s: a session's last activity is recorded at most once every %s, "+
+			"so a shorter idle timeout signs out people who are using Gatehouse (%s)", 2*SessionTouchInterval, SessionTouchInterval, c.Session.IdleTimeout)
+	}
 	if c.Session.IdleTimeout > c.Session.MaxLifetime && c.Session.MaxLifetime > 0 {
 		add("session.idle_timeout", "must not exceed session.max_lifetime (%s > %s)", c.Session.IdleTimeout, c.Session.MaxLifetime)
 	}
@@ -131,6 +139,13 @@ func (c Config) Validate() []Problem {
 	if c.DNS.Resolver != "" {
 		if _, _, err := net.SplitHostPort(c.DNS.Resolver); err != nil {
 			add("dns.resolver", "must be host:port, e.g. 127.0.0.1:53 (%q)", c.DNS.Resolver)
+		}
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			add("metrics.listen", "must be host:port, e.g. 127.0.0.1:9090, or empty to serve /metrics on listen (%q)", c.Metrics.Listen)
+		} else if c.Metrics.Listen == c.Listen {
+			add("metrics.listen", "must differ from listen (%q): leave it empty to serve /metrics there", c.Metrics.Listen)
 		}
 	}
 	positive("saml.metadata_refresh", c.SAML.MetadataRefresh)

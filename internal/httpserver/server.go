@@ -42,7 +42,11 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// ErrorPage renders HTML errors (404, 403, 413, 500); nil uses plain text.
 	ErrorPage ErrorPage
-	Now       func() time.Time
+	// RequestTimeout is every request's deadline (zero: none). A request
+	// still unanswered then is answered 503 with its request ID, whatever
+	// its handler writes afterwards.
+	RequestTimeout time.Duration
+	Now            func() time.Time
 }
 
 // Server holds the middleware configuration.
@@ -72,10 +76,12 @@ func New(opts Options) (*Server, error) {
 
 // Handler wraps mux in the middleware chain. Outermost first: request
 // context (ID, IP) → recovery → logging and metrics → security headers →
-// body limit → CSRF → mux.
+// deadline → body limit → CSRF → mux. The deadline sits inside logging and
+// metrics so that they record the 503 a late request gets.
 func (s *Server) Handler(mux http.Handler) http.Handler {
 	h := s.csrf(recordRoute(mux))
 	h = limitBody(h)
+	h = s.deadline(h)
 	h = s.securityHeaders(h)
 	h = s.observe(h)
 	h = s.recoverPanics(h)

@@ -19,7 +19,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
-// Handler builds Gatehouse's complete HTTP handler for a.
+// Handler builds Gatehouse's complete HTTP handler for a. /metrics is part
+// of it unless metrics.listen moves it to a listener of its own
+// (MetricsHandler).
 func Handler(a *app.App) (http.Handler, error) {
 	mux := http.NewServeMux()
 	pages := &web.Handler{
@@ -51,7 +53,9 @@ func Handler(a *app.App) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if a.Config.Metrics.Listen == "" {
+		mux.Handle("GET /metrics", metricsEndpoint(a))
+	}
 
 	proxies, err := config.ParsePrefixes(a.Config.HTTP.TrustedProxies)
 	if err != nil {
@@ -59,10 +63,22 @@ func Handler(a *app.App) (http.Handler, error) {
 	}
 	srv, err := httpserver.New(httpserver.Options{
 		Log: a.Log, Metrics: a.Metrics, PublicURL: a.Config.PublicURL, Secure: a.Config.Secure(),
-		TrustedProxies: proxies, ErrorPage: pages.ErrorPage, Now: a.Now,
+		TrustedProxies: proxies, ErrorPage: pages.ErrorPage, Now: a.Now, RequestTimeout: a.Config.HTTP.RequestTimeout,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return srv.Handler(mux), nil
+}
+
+// MetricsHandler serves /metrics alone, for the separate listener that
+// metrics.listen names; every other path is 404.
+func MetricsHandler(a *app.App) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsEndpoint(a))
+	return mux
+}
+
+func metricsEndpoint(a *app.App) http.Handler {
+	return promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -97,21 +98,28 @@ func (h *Handler) requireAdmin(fn adminHandlerFunc) http.Handler {
 	return h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, _ := CurrentSession(r)
 		adm, err := h.Accounts.GetMember(r.Context(), v.Account.OrgID, v.Account.ID)
-		if errors.Is(err, account.ErrNotFound) {
-			h.ErrorPage(w, r, http.StatusForbidden, adminOnly)
-			return
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			h.serverError(w, r, "read the signed-in admin", err)
 			return
 		}
-		if !adm.Role.IsAdmin() || adm.Status != storage.StatusActive {
-			h.ErrorPage(w, r, http.StatusForbidden, adminOnly)
+		if err != nil || !adm.Role.IsAdmin() || adm.Status != storage.StatusActive {
+			denied := r.WithContext(reqctx.WithActor(r.Context(), "account", v.Account.ID, v.Account.Email))
+			h.ErrorPage(w, denied, http.StatusForbidden, adminOnly)
+			h.deniedAudit().Record(denied, v.Account.OrgID, "not_admin")
 			return
 		}
 		ctx := reqctx.WithActor(r.Context(), "account", adm.ID, adm.Email)
-		fn(w, r.WithContext(ctx), adm)
+		// What the console refuses an admin (what only owners may do) is
+		// audited here, once, whichever page refused it.
+		h.deniedAudit().Watch(w, r.WithContext(ctx), adm.OrgID, "forbidden", func(w http.ResponseWriter, r *http.Request) {
+			fn(w, r, adm)
+		})
 	}))
+}
+
+// deniedAudit records the console's refusals (see httpserver.DeniedAudit).
+func (h *Handler) deniedAudit() httpserver.DeniedAudit {
+	return httpserver.DeniedAudit{Audit: h.Audit, Limiter: h.Limiter, Log: h.log(), Now: h.Now}
 }
 
 const adminOnly = "Only your organization's owners and admins can open the admin console."

@@ -26,8 +26,10 @@ func TestAdminCannotInviteAnOwner(t *testing.T) {
 	if _, err := e.accounts.GetMember(context.Background(), org.ID, "ada.shadow@acme.example"); err == nil {
 		t.Error("an admin created an owner account")
 	}
-	if n := e.auditCount(); n != before {
-		t.Errorf("the refused invitation wrote %d audit events", n-before)
+	// Only the refusal itself is recorded (access.denied).
+	if n := e.auditCount(); n != before+1 || len(e.deniedEvents(org.ID)) != 1 {
+		t.Errorf("the refused invitation wrote %d audit events, %d access.denied; want only 1 access.denied",
+			n-before, len(e.deniedEvents(org.ID)))
 	}
 	// Admins and members they may still add.
 	expectRedirect(t, c.post("/admin/members", url.Values{"email": {"ann@acme.example"}, "role": {"admin"}}), "/admin/members?notice=added")

@@ -96,11 +96,12 @@ func TestAdminMembersAreForbidden(t *testing.T) {
 	for _, p := range adminPages {
 		expect(t, c.get(p), http.StatusForbidden, "Only your organization's owners and admins")
 	}
-	before := e.auditCount()
+	before, deniedBefore := e.auditCount(), len(e.deniedEvents(org.ID))
 	expect(t, c.post("/admin/domains", url.Values{"name": {"corp.example"}}), http.StatusForbidden)
 	expect(t, c.post("/admin/members", url.Values{"email": {"x@acme.example"}, "role": {"owner"}}), http.StatusForbidden)
-	if n := e.auditCount(); n != before {
-		t.Errorf("a member's POSTs wrote %d audit events", n-before)
+	// Only the refusals themselves are recorded (access.denied).
+	if n, denied := e.auditCount()-before, len(e.deniedEvents(org.ID))-deniedBefore; n != denied || denied != 2 {
+		t.Errorf("a member's POSTs wrote %d audit events, %d of them access.denied; want only 2 access.denied", n, denied)
 	}
 	// The account page has no admin link for them.
 	if r := c.get("/account"); strings.Contains(r.body, `href="/admin"`) {
