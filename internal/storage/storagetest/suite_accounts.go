@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -51,6 +52,35 @@ var accountTests = []namedTest{
 		list, err = s.ListAccounts(ctx, "nobody")
 		wantErr(t, "ListAccounts(unknown org)", err, nil)
 		wantEqual(t, "ListAccounts(unknown org)", len(list), 0)
+	}},
+	{"EmailSkeleton", func(t *testing.T, s storage.Store) {
+		// The store derives the skeleton from the email on create and on
+		// update; a lookalike is found in its own organization only.
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		mustOrg(t, s, "p")
+		alice := newAccount("o", "alice")
+		alice.Email = "alice@corp.test"
+		wantErr(t, "create alice", s.CreateAccount(ctx, alice), nil)
+		other := newAccount("p", "other")
+		other.Email = "alice@corp2.test"
+		wantErr(t, "create other", s.CreateAccount(ctx, other), nil)
+		skel := emailaddr.Skeleton("\u0430lice@corp.test") // Cyrillic а
+		list, err := s.ListAccountsByEmailSkeleton(ctx, "o", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton", err, nil)
+		wantEqual(t, "lookalike found", list, []storage.Account{stored(alice)})
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "p", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton(other org)", err, nil)
+		wantEqual(t, "no lookalike in another organization", len(list), 0)
+
+		_, err = s.UpdateAccount(ctx, "alice", func(a *storage.Account) error { a.Email = "bob@corp.test"; return nil })
+		wantErr(t, "change email", err, nil)
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "o", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton after the change", err, nil)
+		wantEqual(t, "old skeleton gone", len(list), 0)
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "o", emailaddr.Skeleton("b\u03bfb@corp.test")) // Greek ο
+		wantErr(t, "ListAccountsByEmailSkeleton new", err, nil)
+		wantEqual(t, "new skeleton found", len(list), 1)
 	}},
 	{"NotFound", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
