@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
@@ -58,9 +59,29 @@ func (s *Store) ListAccounts(ctx context.Context, orgID string) ([]storage.Accou
 	return out, wrapErr(err, "list accounts of organization %q", orgID)
 }
 
+// skeletonLockClass is the first key of the transaction-level advisory
+// locks ListAccountsByEmailSkeleton takes on PostgreSQL (the two-key lock
+// space, apart from the migration lock's single key). Arbitrary but fixed.
+const skeletonLockClass int32 = 0x656d6c73 // "emls"
+
 // ListAccountsByEmailSkeleton returns orgID's accounts whose email_skeleton
 // is skeleton, ordered by email.
+//
+// Inside a transaction it first locks (orgID, skeleton) until the
+// transaction ends, so that two transactions each checking "no lookalike
+// yet" and then creating one cannot both pass: the second waits, and its
+// read then sees the first one's committed row. SQLite needs no lock:
+// its write transactions begin IMMEDIATE and so run one at a time.
 func (s *Store) ListAccountsByEmailSkeleton(ctx context.Context, orgID, skeleton string) ([]storage.Account, error) {
+	if s.tx != nil && s.dialect == DialectPostgres {
+		h := fnv.New32a()
+		h.Write([]byte(orgID))
+		h.Write([]byte{0})
+		h.Write([]byte(skeleton))
+		if _, err := s.q().ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, skeletonLockClass, int32(h.Sum32())); err != nil {
+			return nil, wrapErr(err, "lock email skeleton")
+		}
+	}
 	rows, err := s.q().QueryContext(ctx, `SELECT `+accountCols+` FROM accounts
 		WHERE org_id = $1 AND email_skeleton = $2 ORDER BY email`, orgID, skeleton)
 	if err != nil {

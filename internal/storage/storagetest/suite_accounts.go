@@ -82,6 +82,43 @@ var accountTests = []namedTest{
 		wantErr(t, "ListAccountsByEmailSkeleton new", err, nil)
 		wantEqual(t, "new skeleton found", len(list), 1)
 	}},
+	{"ConcurrentLookalikeCheck", func(t *testing.T, s storage.Store) {
+		// Check-then-create inside a transaction: of lookalikes created at
+		// once, exactly one gets in.
+		mustOrg(t, s, "o")
+		// Open the pool's connections first, so the racers start together
+		// instead of one finishing while the others still connect.
+		allSucceed(t, "warm up", race(goroutines, func(int) error {
+			return s.InTx(ctxOf(t), func(tx storage.Store) error {
+				_, err := tx.ListAccounts(ctxOf(t), "o")
+				return err
+			})
+		}))
+		errLookalike := errors.New("lookalike exists")
+		errs := race(goroutines, func(i int) error {
+			return s.InTx(ctxOf(t), func(tx storage.Store) error {
+				a := newAccount("o", fmt.Sprintf("racer%d", i))
+				a.Email = strings.Repeat("0", i) + strings.Repeat("o", goroutines-i) + "@corp.test" // ooo, 0oo, 00o…
+				others, err := tx.ListAccountsByEmailSkeleton(ctxOf(t), "o", emailaddr.Skeleton(a.Email))
+				if err != nil {
+					return err
+				}
+				if len(others) > 0 {
+					return errLookalike
+				}
+				// More work between the check and the write, as a service
+				// does (audit, links): it widens the window a missing lock
+				// would leave open.
+				for range 5 {
+					if _, err := tx.ListAccounts(ctxOf(t), "o"); err != nil {
+						return err
+					}
+				}
+				return tx.CreateAccount(ctxOf(t), a)
+			})
+		})
+		oneWinner(t, "create lookalikes at once", errs, errLookalike)
+	}},
 	{"NotFound", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		_, err := s.GetAccount(ctx, "nope")
