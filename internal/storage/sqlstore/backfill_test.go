@@ -57,7 +57,7 @@ func testBackfillEmailSkeletons(t *testing.T, url string) {
 	}
 	want := map[string]string{
 		"latin":    "alice@corp.test",
-		"cyrillic": "\u0430lice@corp.test", // refused today, but not taken from its owner
+		"cyrillic": "\u0430lice@corp.test",            // refused today, but not taken from its owner
 		"idn":      "m\u00fcller@b\u00fccher.example", // its new form is taken: kept, logged
 		"idn-dup":  "m\u00fcller@xn--bcher-kva.example",
 		"ligature": "finance@corp.test",
