@@ -1,66 +1,71 @@
 package account
 
 import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// maxEmailLen is the longest address SMTP can carry (RFC 5321 path limit).
-const maxEmailLen = 254
-
-// emailSpecials cannot appear unquoted in an address; accepting them would
-// let one "address" name several recipients in a mail header.
-const emailSpecials = `,;:<>()[]\"`
-
-// NormalizeEmail trims and lowercases an email and checks its shape,
-// returning an *InvalidInputError for anything that is not one address.
-//
-// The check is deliberately loose beyond that (no quoted local parts, no
-// IP-literal domains, any Unicode letters): the mail that proves an address
-// works is the real test. The result normalizes to itself.
+// NormalizeEmail returns the stored form of an email address (see package
+// emailaddr for the rules: NFKC, PRECIS local part, A-label domain, one
+// script, no invisible characters), or an *InvalidInputError for the
+// "email" field whose Message a person can act on.
 func NormalizeEmail(s string) (string, error) {
-	bad := func(msg string) (string, error) { return "", &InvalidInputError{Field: "email", Message: msg} }
-	if !utf8.ValidString(s) {
-		return bad("The email address contains characters that are not valid text.")
+	out, err := emailaddr.Normalize(s)
+	if err != nil {
+		return "", emailInputError(err)
 	}
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return bad("Enter your email address.")
-	}
-	// After lowercasing: a few characters grow by a byte when lowered.
-	if len(s) > maxEmailLen {
-		return bad("This email address is too long.")
-	}
-	if strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError || strings.ContainsRune(emailSpecials, r) ||
-			invisible(r)
-	}) {
-		return bad("Enter one email address, like name@example.com, without spaces.")
-	}
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || strings.Contains(domain, "@") || local == "" || domain == "" {
-		return bad("Enter an email address like name@example.com.")
-	}
-	if domain != "localhost" && (!strings.Contains(domain, ".") ||
-		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..")) {
-		return bad("The part after @ must be a domain, like example.com.")
-	}
-	// Lowercasing is not idempotent for a handful of characters; an address
-	// that still changes would not match itself when typed again.
-	if strings.ToLower(s) != s {
-		return bad("Enter an email address like name@example.com.")
-	}
-	return s, nil
+	return out, nil
 }
 
-// invisible reports format characters (zero-width space and joiners, bidi
-// overrides, soft hyphen, byte order mark) and other default-ignorable code
-// points (Hangul fillers): an address containing one renders exactly like
-// another account's, so the console, the audit log and the email claim
-// apps receive would show a lookalike of someone else. The price is the
-// rare local part in a script that uses ZWJ/ZWNJ (IDNA2008 allows them in
-// domains only in context, and domains must be given in xn-- form anyway).
-func invisible(r rune) bool {
-	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+// emailMessages words each emailaddr.Code for the person who typed the
+// address.
+var emailMessages = map[emailaddr.Code]string{
+	emailaddr.CodeNotText:      "The email address contains characters that are not valid text.",
+	emailaddr.CodeEmpty:        "Enter your email address.",
+	emailaddr.CodeTooLong:      "This email address is too long.",
+	emailaddr.CodeBadCharacter: "Enter one email address, like name@example.com, without spaces, symbols or invisible characters.",
+	emailaddr.CodeShape:        "Enter an email address like name@example.com.",
+	emailaddr.CodeBadDomain:    "The part after @ must be a domain, like example.com.",
+	emailaddr.CodeMixedScript:  "This email address mixes letters of different alphabets (such as Latin and Cyrillic), which makes it look like another address. Type it in one alphabet.",
+}
+
+// emailInputError maps an emailaddr refusal to the account-facing error.
+func emailInputError(err error) error {
+	msg := "Enter an email address like name@example.com."
+	var e *emailaddr.Error
+	if errors.As(err, &e) {
+		if m, ok := emailMessages[e.Code]; ok {
+			msg = m
+		}
+	}
+	return &InvalidInputError{Field: "email", Message: msg}
+}
+
+// errConfusableEmail is the answer when an address looks like another
+// account's in the same organization. It names neither that account nor
+// its address: whoever is told could be anyone allowed to add a member.
+var errConfusableEmail = &InvalidInputError{
+	Field:   "email",
+	Message: "This email address looks the same as the address of another account in this organization (for example, a letter from another alphabet or a 0 for an o). Check the address; if it really is a different person, ask them for another address.",
+}
+
+// checkNotConfusable refuses email when an account of orgID other than
+// except has an address with the same skeleton (see emailaddr.Skeleton).
+// An identical address is not this check's business: the caller reports
+// it as taken.
+func checkNotConfusable(ctx context.Context, tx storage.Accounts, orgID, email, except string) error {
+	others, err := tx.ListAccountsByEmailSkeleton(ctx, orgID, emailaddr.Skeleton(email))
+	if err != nil {
+		return fmt.Errorf("account: look up lookalike addresses: %w", err)
+	}
+	for _, o := range others {
+		if o.ID != except && o.Email != email {
+			return errConfusableEmail
+		}
+	}
+	return nil
 }

@@ -16,7 +16,19 @@ func TestNormalizeEmail(t *testing.T) {
 		{"  Ada.Lovelace@ACME.Example \n", "ada.lovelace@acme.example"},
 		{"ops+alerts@sub.acme.example", "ops+alerts@sub.acme.example"},
 		{"root@localhost", "root@localhost"},
-		{"jürgen@müller.example", "jürgen@müller.example"},
+		// The domain is stored as its A-label, the form internal/domain
+		// verifies, so the verified xn--mller-kva.example manages it.
+		{"jürgen@müller.example", "jürgen@xn--mller-kva.example"},
+		{"jürgen@xn--mller-kva.example", "jürgen@xn--mller-kva.example"},
+		// Lookalikes (stricter since emailaddr): full-width and ligature
+		// forms fold to their letters; mixed scripts are refused.
+		{"\uff41\uff44\uff41@acme.example", "ada@acme.example"},
+		{"\ufb01n@acme.example", "fin@acme.example"},
+		{"\u0430da@acme.example", ""},                  // Cyrillic а
+		{"ad\u03bf@acme.example", ""},                  // Greek ο
+		{"ada@\u0430cme.example", ""},                  // Cyrillic а in the domain
+		{"ada\u2665@acme.example", ""},                 // a symbol
+		{"ada@acme.example\uff0ceve@evil.example", ""}, // full-width comma
 		{"", ""},
 		{"   ", ""},
 		{"ada", ""},

@@ -184,6 +184,11 @@ func (s *Service) createAccountTx(ctx context.Context, tx storage.Store, a stora
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return a, fmt.Errorf("account: look up email: %w", err)
 	}
+	// Every account the service creates (set-up, members added in the
+	// console, the API or the CLI) passes here.
+	if err := checkNotConfusable(ctx, tx, a.OrgID, a.Email, ""); err != nil {
+		return a, err
+	}
 	if err := tx.CreateAccount(ctx, a); err != nil {
 		return a, mapErr(err, "an account with the email "+a.Email)
 	}

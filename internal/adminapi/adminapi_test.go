@@ -800,3 +800,33 @@ func TestPathValueNotText(t *testing.T) {
 		}
 	})
 }
+
+// TestMembersRefuseLookalikeAddress: through the API, an address that looks
+// like an existing member's (a whole-word Cyrillic lookalike, a zero for an
+// o) is refused as invalid input on the email field, without quoting the
+// other address and without creating anything; a mixed-script one is
+// refused by the address rules themselves.
+func TestMembersRefuseLookalikeAddress(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("POST", "/api/v1/members", e.tokenA, []byte(`{"email":"scope@acme.test"}`)); r.status != http.StatusCreated {
+		t.Fatalf("POST scope@ = %d %s", r.status, r.body)
+	}
+	before := e.auditCount()
+	for _, email := range []string{"\u0455\u0441\u043e\u0440\u0435@acme.test", "sc0pe@acme.test", "sc\u043epe@acme.test"} {
+		body, _ := json.Marshal(map[string]string{"email": email})
+		r := e.do("POST", "/api/v1/members", e.tokenA, body)
+		var eb struct {
+			Error struct{ Code, Message, Field string }
+		}
+		r.json(t, &eb)
+		if r.status != http.StatusBadRequest || eb.Error.Code != adminapi.CodeInvalidRequest || eb.Error.Field != "email" {
+			t.Errorf("POST %+q = %d %s, want 400 invalid_request on email", email, r.status, r.body)
+		}
+		if strings.Contains(eb.Error.Message, "scope@") {
+			t.Errorf("POST %+q: message %q quotes the other address", email, eb.Error.Message)
+		}
+	}
+	if e.auditCount() != before {
+		t.Errorf("refused additions wrote %d audit events", e.auditCount()-before)
+	}
+}

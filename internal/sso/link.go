@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -179,6 +180,9 @@ func (s *Service) changeEmail(ctx context.Context, tx storage.Store, conn storag
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return acct, fmt.Errorf("sso: look up new email: %w", err)
 	}
+	if err := checkNotConfusable(ctx, tx, conn.OrgID, email, acct.ID); err != nil {
+		return acct, err
+	}
 	old := acct.Email
 	acct, err = tx.UpdateAccount(ctx, acct.ID, func(a *storage.Account) error {
 		a.Email, a.UpdatedAt = email, now
@@ -196,6 +200,9 @@ func (s *Service) changeEmail(ctx context.Context, tx storage.Store, conn storag
 // provision creates the account for a first sign-in (JIT): a member with
 // no password, named as the IdP names the person.
 func (s *Service) provision(ctx context.Context, tx storage.Store, conn storage.IdPConnection, id saml.Identity, email string, now time.Time) (storage.Account, error) {
+	if err := checkNotConfusable(ctx, tx, conn.OrgID, email, ""); err != nil {
+		return storage.Account{}, err
+	}
 	a := storage.Account{
 		ID: uuid.NewString(), OrgID: conn.OrgID, Email: email, DisplayName: cleanDisplayName(id.DisplayName),
 		Role: storage.RoleMember, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1,
@@ -211,6 +218,26 @@ func (s *Service) provision(ctx context.Context, tx storage.Store, conn storage.
 		OrgID: conn.OrgID, ActorType: "system", Action: "account.create", TargetType: "account", TargetID: a.ID,
 		Details: map[string]string{"email": email, "role": string(a.Role), "source": "sso_jit", "connection": conn.Slug},
 	})
+}
+
+// checkNotConfusable rejects email (ReasonEmailConfusable) when an account
+// of orgID other than except has a lookalike address (same
+// emailaddr.Skeleton, different text): an IdP user able to set their email
+// attribute to ѕсоре@corp.example (Cyrillic) or ce0@corp.example must not
+// get an account every person and app shows as scope@ or ceo@. The detail,
+// which only the audit log and the server log carry, names the other
+// account by ID, never by address.
+func checkNotConfusable(ctx context.Context, tx storage.Accounts, orgID, email, except string) error {
+	others, err := tx.ListAccountsByEmailSkeleton(ctx, orgID, emailaddr.Skeleton(email))
+	if err != nil {
+		return fmt.Errorf("sso: look up lookalike addresses: %w", err)
+	}
+	for _, o := range others {
+		if o.ID != except && o.Email != email {
+			return reject(ReasonEmailConfusable, "the asserted email looks like the address of account %s", o.ID)
+		}
+	}
+	return nil
 }
 
 // cleanDisplayName keeps printable text from the IdP, bounded.

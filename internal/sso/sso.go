@@ -295,6 +295,11 @@ const (
 	ReasonConnectionMisconfigured = "connection_misconfigured"
 )
 
+// ReasonEmailConfusable: the asserted email would create an account (JIT)
+// or move one (an email change at the IdP) onto an address that looks like
+// another account's in the organization. See checkNotConfusable.
+const ReasonEmailConfusable = "email_confusable"
+
 // ReasonSSONotAllowed: an admin or owner account whose policy does not sign
 // it in through this connection (SSO off — the break-glass account — or
 // another connection). See Service.allowSSO.

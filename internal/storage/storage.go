@@ -131,6 +131,11 @@ type Accounts interface {
 	// organizations (no roles: all accounts). Used to decide whether the
 	// first-admin link is still needed.
 	CountAccounts(ctx context.Context, roles ...Role) (int, error)
+	// ListAccountsByEmailSkeleton returns orgID's accounts whose email has
+	// the given emailaddr.Skeleton, ordered by email. The store derives
+	// the skeleton from the email on every create and update, so callers
+	// never write it; lookalike addresses are found through an index.
+	ListAccountsByEmailSkeleton(ctx context.Context, orgID, skeleton string) ([]Account, error)
 }
 
 // Session is a server-side sign-in. Only the SHA-256 of the cookie token is

@@ -299,6 +299,7 @@ var shownReasons = map[string]bool{
 	sso.ReasonReplayed: true, sso.ReasonIdentityUnusable: true, sso.ReasonEmailDomainNotVerified: true,
 	sso.ReasonCrossOrganization: true, sso.ReasonEmailConflict: true, sso.ReasonAccountNotProvisioned: true,
 	sso.ReasonAccountSuspended: true, sso.ReasonConnectionMisconfigured: true, sso.ReasonSSONotAllowed: true,
+	sso.ReasonEmailConfusable: true,
 }
 
 // reasonNotVerified stands for every reason not in shownReasons.
@@ -322,7 +323,7 @@ func (h *Handler) ssoRejected(w http.ResponseWriter, r *http.Request, slug strin
 	case sso.ReasonUnknownConnection:
 		status = http.StatusNotFound
 	case sso.ReasonEmailDomainNotVerified, sso.ReasonCrossOrganization, sso.ReasonEmailConflict,
-		sso.ReasonAccountNotProvisioned, sso.ReasonAccountSuspended, sso.ReasonSSONotAllowed:
+		sso.ReasonAccountNotProvisioned, sso.ReasonAccountSuspended, sso.ReasonSSONotAllowed, sso.ReasonEmailConfusable:
 		status = http.StatusForbidden
 	}
 	h.render(w, r, status, "sso_rejected", &view{

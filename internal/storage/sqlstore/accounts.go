@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -27,10 +29,10 @@ func scanAccount(r scanner) (storage.Account, error) {
 // CreateAccount inserts a; ErrConflict on a duplicate ID or email,
 // ErrNotFound when its organization does not exist.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
-	_, err := s.q().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := s.q().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_skeleton)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		a.ID, a.OrgID, a.Email, a.DisplayName, a.PasswordHash, us(a.PasswordChangedAt),
-		string(a.Role), string(a.Status), us(a.CreatedAt), us(a.UpdatedAt), a.Version)
+		string(a.Role), string(a.Status), us(a.CreatedAt), us(a.UpdatedAt), a.Version, emailaddr.Skeleton(a.Email))
 	return wrapErr(err, "create account %q", a.ID)
 }
 
@@ -57,6 +59,38 @@ func (s *Store) ListAccounts(ctx context.Context, orgID string) ([]storage.Accou
 	return out, wrapErr(err, "list accounts of organization %q", orgID)
 }
 
+// skeletonLockClass is the first key of the transaction-level advisory
+// locks ListAccountsByEmailSkeleton takes on PostgreSQL (the two-key lock
+// space, apart from the migration lock's single key). Arbitrary but fixed.
+const skeletonLockClass int32 = 0x656d6c73 // "emls"
+
+// ListAccountsByEmailSkeleton returns orgID's accounts whose email_skeleton
+// is skeleton, ordered by email.
+//
+// Inside a transaction it first locks (orgID, skeleton) until the
+// transaction ends, so that two transactions each checking "no lookalike
+// yet" and then creating one cannot both pass: the second waits, and its
+// read then sees the first one's committed row. SQLite needs no lock:
+// its write transactions begin IMMEDIATE and so run one at a time.
+func (s *Store) ListAccountsByEmailSkeleton(ctx context.Context, orgID, skeleton string) ([]storage.Account, error) {
+	if s.tx != nil && s.dialect == DialectPostgres {
+		h := fnv.New32a()
+		h.Write([]byte(orgID))
+		h.Write([]byte{0})
+		h.Write([]byte(skeleton))
+		if _, err := s.q().ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, skeletonLockClass, int32(h.Sum32())); err != nil {
+			return nil, wrapErr(err, "lock email skeleton")
+		}
+	}
+	rows, err := s.q().QueryContext(ctx, `SELECT `+accountCols+` FROM accounts
+		WHERE org_id = $1 AND email_skeleton = $2 ORDER BY email`, orgID, skeleton)
+	if err != nil {
+		return nil, wrapErr(err, "list accounts by email skeleton")
+	}
+	out, err := collect(rows, scanAccount)
+	return out, wrapErr(err, "list accounts by email skeleton")
+}
+
 // UpdateAccount reads the account under a row lock (PostgreSQL) or the
 // write lock (SQLite), lets fn edit a copy, and writes it back with
 // version+1. The UPDATE still checks the version it read, so even a path
@@ -78,11 +112,11 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(a *storage
 		next.ID, next.OrgID, next.CreatedAt = cur.ID, cur.OrgID, cur.CreatedAt
 		out, err = scanAccount(tx.q().QueryRowContext(ctx, `UPDATE accounts SET
 				email = $3, display_name = $4, password_hash = $5, password_changed_at = $6,
-				role = $7, status = $8, updated_at = $9, version = version + 1
+				role = $7, status = $8, updated_at = $9, email_skeleton = $10, version = version + 1
 			WHERE id = $1 AND version = $2
 			RETURNING `+accountCols,
 			id, cur.Version, next.Email, next.DisplayName, next.PasswordHash, us(next.PasswordChangedAt),
-			string(next.Role), string(next.Status), us(next.UpdatedAt)))
+			string(next.Role), string(next.Status), us(next.UpdatedAt), emailaddr.Skeleton(next.Email)))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update account %q: version %d is stale: %w", id, cur.Version, storage.ErrConflict)

@@ -164,6 +164,11 @@ func (s *Store) applyMigration(ctx context.Context, conn txBeginner, m migration
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
 	}
+	if step := goSteps[m.version]; step != nil {
+		if err := step(ctx, s, tx); err != nil {
+			return false, fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 		m.version, m.name, time.Now().UnixMicro()); err != nil {
 		return false, fmt.Errorf("sqlstore: migration %s: record version: %w", m.name, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -51,6 +52,72 @@ var accountTests = []namedTest{
 		list, err = s.ListAccounts(ctx, "nobody")
 		wantErr(t, "ListAccounts(unknown org)", err, nil)
 		wantEqual(t, "ListAccounts(unknown org)", len(list), 0)
+	}},
+	{"EmailSkeleton", func(t *testing.T, s storage.Store) {
+		// The store derives the skeleton from the email on create and on
+		// update; a lookalike is found in its own organization only.
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		mustOrg(t, s, "p")
+		alice := newAccount("o", "alice")
+		alice.Email = "alice@corp.test"
+		wantErr(t, "create alice", s.CreateAccount(ctx, alice), nil)
+		other := newAccount("p", "other")
+		other.Email = "alice@corp2.test"
+		wantErr(t, "create other", s.CreateAccount(ctx, other), nil)
+		skel := emailaddr.Skeleton("\u0430lice@corp.test") // Cyrillic а
+		list, err := s.ListAccountsByEmailSkeleton(ctx, "o", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton", err, nil)
+		wantEqual(t, "lookalike found", list, []storage.Account{stored(alice)})
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "p", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton(other org)", err, nil)
+		wantEqual(t, "no lookalike in another organization", len(list), 0)
+
+		_, err = s.UpdateAccount(ctx, "alice", func(a *storage.Account) error { a.Email = "bob@corp.test"; return nil })
+		wantErr(t, "change email", err, nil)
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "o", skel)
+		wantErr(t, "ListAccountsByEmailSkeleton after the change", err, nil)
+		wantEqual(t, "old skeleton gone", len(list), 0)
+		list, err = s.ListAccountsByEmailSkeleton(ctx, "o", emailaddr.Skeleton("b\u03bfb@corp.test")) // Greek ο
+		wantErr(t, "ListAccountsByEmailSkeleton new", err, nil)
+		wantEqual(t, "new skeleton found", len(list), 1)
+	}},
+	{"ConcurrentLookalikeCheck", func(t *testing.T, s storage.Store) {
+		// Check-then-create inside a transaction: of lookalikes created at
+		// once, exactly one gets in.
+		mustOrg(t, s, "o")
+		// Open the pool's connections first, so the racers start together
+		// instead of one finishing while the others still connect.
+		allSucceed(t, "warm up", race(goroutines, func(int) error {
+			return s.InTx(ctxOf(t), func(tx storage.Store) error {
+				_, err := tx.ListAccounts(ctxOf(t), "o")
+				return err
+			})
+		}))
+		errLookalike := errors.New("lookalike exists")
+		errs := race(goroutines, func(i int) error {
+			return s.InTx(ctxOf(t), func(tx storage.Store) error {
+				a := newAccount("o", fmt.Sprintf("racer%d", i))
+				a.Email = strings.Repeat("0", i) + strings.Repeat("o", goroutines-i) + "@corp.test" // ooo, 0oo, 00o…
+				others, err := tx.ListAccountsByEmailSkeleton(ctxOf(t), "o", emailaddr.Skeleton(a.Email))
+				if err != nil {
+					return err
+				}
+				if len(others) > 0 {
+					return errLookalike
+				}
+				// More work between the check and the write, as a service
+				// does (audit, links): it widens the window a missing lock
+				// would leave open.
+				for range 5 {
+					if _, err := tx.ListAccounts(ctxOf(t), "o"); err != nil {
+						return err
+					}
+				}
+				return tx.CreateAccount(ctxOf(t), a)
+			})
+		})
+		oneWinner(t, "create lookalikes at once", errs, errLookalike)
 	}},
 	{"NotFound", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
