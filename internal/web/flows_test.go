@@ -353,12 +353,20 @@ func TestAccountSessions(t *testing.T) {
 	e.setupOwner()
 	a := e.client()
 	a.signIn(ownerEmail, ownerPassword)
+	aSignedIn := e.clock.Now().UTC()
+	e.clock.Advance(2*time.Hour + 5*time.Minute)
 	b := e.client()
 	b.ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
 	b.signIn(ownerEmail, ownerPassword)
 
+	// Each session says how and when it was signed in, with a machine-readable time.
 	r := a.get("/account")
-	expect(t, r, http.StatusOK, "Where you're signed in", "Chrome on Linux This device", "Firefox on Windows", "Sign out of all other sessions")
+	expect(t, r, http.StatusOK, "Where you're signed in",
+		"Chrome on Linux This device Password 127.0.0.1 · signed in 2 hours ago",
+		"Firefox on Windows Password 127.0.0.1 · signed in just now", "Sign out of all other sessions")
+	if want := `<time datetime="` + aSignedIn.Format(time.RFC3339) + `" title="` + aSignedIn.Format("2 Jan 2006, 15:04 UTC") + `">2 hours ago</time>`; !strings.Contains(r.body, want) {
+		t.Errorf("the page lacks %s", want)
+	}
 	ids := revokeRE.FindAllStringSubmatch(r.body, -1)
 	if len(ids) != 1 {
 		t.Fatalf("%d per-session sign-out buttons, want 1 (not for this device)", len(ids))
