@@ -2,7 +2,11 @@
 // holds an opaque random 256-bit token; the database holds only its SHA-256.
 // Validation is served from a node-local cache that every node keeps honest
 // by polling the invalidation feed, so a revocation reaches all nodes within
-// about a second and an IdP outage never signs anyone out.
+// about a second and an IdP outage never signs anyone out. A node that has
+// not heard the feed for Config.StaleAfter asks the database instead, so
+// being cut off from it never keeps a revoked session alive for long.
+// Each session records how it was made (methods, auth time), for /account
+// and for the OIDC provider's amr and auth_time.
 package session
 
 import (
