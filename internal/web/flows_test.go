@@ -60,7 +60,8 @@ func TestSetupCreatesOwnerAndSignsIn(t *testing.T) {
 	if c.sessionCookie() == "" {
 		t.Fatal("set-up did not sign the owner in")
 	}
-	expect(t, c.get(r.location()), http.StatusOK, "Welcome!", "Olivia Owner", ownerEmail, orgName, "Owner", "This device")
+	expect(t, c.get(r.location()), http.StatusOK, "Welcome!", "Olivia Owner", ownerEmail, orgName, "Owner", "This device",
+		"Password, chosen at set-up")
 	if got := e.signIns("setup", "success"); got != 1 {
 		t.Errorf("setup sign-ins = %v, want 1", got)
 	}
@@ -108,7 +109,7 @@ func TestIdentifierFirstSignIn(t *testing.T) {
 	if got := e.signIns("password", "success"); got != 1 {
 		t.Errorf("password successes = %v, want 1", got)
 	}
-	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", "Chrome on Linux", "127.0.0.1", "with a password")
+	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", "Chrome on Linux", "127.0.0.1", "Password 127.0.0.1 · signed in just now")
 
 	// Signed in: /login and / go straight on.
 	if r := c.get("/login?return_to=/account%3Ftab%3D1"); r.status != http.StatusSeeOther || r.location() != "/account?tab=1" {
@@ -451,7 +452,7 @@ func TestRecoveryLink(t *testing.T) {
 	if r.status != http.StatusSeeOther || r.location() != "/account" {
 		t.Fatalf("recover: %d → %q", r.status, r.location())
 	}
-	expect(t, c.get("/account"), http.StatusOK, "with a recovery link")
+	expect(t, c.get("/account"), http.StatusOK, "Recovery link 127.0.0.1 · signed in just now")
 	if got := e.signIns("recovery", "success"); got != 1 {
 		t.Errorf("recovery successes = %v", got)
 	}
