@@ -93,15 +93,25 @@ func legacyMethod(methods []string) string {
 	return methods[0]
 }
 
-// resolveAuthTime returns when the person authenticated: p.AuthTime, or now
-// when zero. A time after now is a programming error.
+// authTimeSkew is how far ahead of this node's clock an authentication
+// time may be: an IdP's clock (SSO passes its AuthnInstant) may run ahead
+// by as much as the SAML validator tolerates.
+const authTimeSkew = 3 * time.Minute
+
+// resolveAuthTime returns when the person authenticated: at, or now when
+// zero. A time slightly ahead (another clock) is now; further ahead it is a
+// programming error, which must not make a session look fresher than it can
+// be.
 func resolveAuthTime(at, now time.Time) (time.Time, error) {
 	if at.IsZero() {
 		return now, nil
 	}
 	at = storage.Truncate(at)
-	if at.After(now) {
+	if at.After(now.Add(authTimeSkew)) {
 		return time.Time{}, fmt.Errorf("session: start: auth time %s is after now (%s)", at.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+	}
+	if at.After(now) {
+		return now, nil
 	}
 	return at, nil
 }

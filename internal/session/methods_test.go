@@ -52,6 +52,12 @@ func TestSessionRecordsHowItWasMade(t *testing.T) {
 		if sess.Method != "sso" || !sess.AuthTime.Equal(c.Now()) || sess.ConnectionID != "conn-1" {
 			t.Fatalf("SSO session: Method %q, AuthTime %v, ConnectionID %q", sess.Method, sess.AuthTime, sess.ConnectionID)
 		}
+		// An IdP whose clock runs a little ahead: the authentication is now,
+		// never later.
+		_, sess, err = svc.Start(ctx, StartParams{Account: a, Methods: []string{MethodSSO}, AuthTime: c.Now().Add(time.Minute)})
+		if err != nil || !sess.AuthTime.Equal(c.Now()) {
+			t.Fatalf("AuthTime a minute ahead: %v, %v; want now", sess.AuthTime, err)
+		}
 	})
 }
 
@@ -94,7 +100,7 @@ func TestStartRefusesUnknownMethods(t *testing.T) {
 		"empty name":              {Account: a, Methods: []string{""}},
 		"listed twice":            {Account: a, Methods: []string{"pwd", "otp", "pwd"}},
 		"too many":                {Account: a, Methods: []string{"pwd", "otp", "hwk", "swk", "user", "pin", "mfa", "sso", "recovery"}},
-		"authenticated in future": {Account: a, Methods: []string{"pwd"}, AuthTime: c.Now().Add(time.Second)},
+		"authenticated in future": {Account: a, Methods: []string{"pwd"}, AuthTime: c.Now().Add(3*time.Minute + time.Second)},
 	} {
 		if _, _, err := svc.Start(context.Background(), p); err == nil || !strings.HasPrefix(err.Error(), "session: start: ") {
 			t.Errorf("%s: Start = %v, want an error", name, err)

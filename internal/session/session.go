@@ -82,7 +82,8 @@ type StartParams struct {
 	// ["sso"], "setup" and "reset" → ["pwd"], "recovery" → ["recovery"]).
 	Methods []string
 	// AuthTime is when the person authenticated (OIDC auth_time); zero
-	// means now. It must not be in the future.
+	// means now. Up to 3 minutes ahead (another clock, e.g. an IdP's
+	// AuthnInstant) counts as now; further ahead fails Start.
 	AuthTime  time.Time
 	IP        string
 	UserAgent string
