@@ -154,6 +154,7 @@ func (a *App) build() error {
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
 		TouchInterval: config.SessionTouchInterval,
+		PollInterval:  cfg.Session.PollInterval, StaleAfter: cfg.Session.StaleAfter,
 	}, a.Log, a.Now)
 	box, err := secretbox.New(a.SecretKey)
 	if err != nil {

@@ -95,11 +95,23 @@ type HTTPConfig struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
-// SessionConfig sets session lifetimes.
+// SessionConfig sets session lifetimes and how each node keeps its session
+// cache honest.
 type SessionConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	MaxLifetime time.Duration `yaml:"max_lifetime"`
+	// PollInterval is how often each node reads the invalidation feed; a
+	// revocation reaches every node within about this long.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// StaleAfter is how long a node trusts its session cache without a
+	// successful read of the feed; past it every request is checked
+	// against the database. Default: StaleFactor × PollInterval.
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
+
+// StaleFactor derives session.stale_after from session.poll_interval when
+// it is not set: a few missed polls are a cut-off, one is a hiccup.
+const StaleFactor = 4
 
 // TokensConfig sets one-time link lifetimes.
 type TokensConfig struct {
@@ -144,8 +156,9 @@ func Default() Config {
 		ProductName: "Gatehouse",
 		Log:         LogConfig{Level: "info", Format: "json"},
 		HTTP:        HTTPConfig{ShutdownTimeout: 10 * time.Second, RequestTimeout: 30 * time.Second},
-		Session:     SessionConfig{IdleTimeout: 8 * time.Hour, MaxLifetime: 7 * 24 * time.Hour},
-		Tokens:      TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
+		Session: SessionConfig{IdleTimeout: 8 * time.Hour, MaxLifetime: 7 * 24 * time.Hour,
+			PollInterval: 500 * time.Millisecond},
+		Tokens: TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
 		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,
 			BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
 		SMTP: SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
@@ -264,5 +277,8 @@ func describe(t reflect.Type, got string) string {
 func (c *Config) fillDerived() {
 	if c.PublicURL == "" && c.Listen != "" {
 		c.PublicURL = "http://" + c.Listen
+	}
+	if c.Session.StaleAfter == 0 && c.Session.PollInterval > 0 {
+		c.Session.StaleAfter = StaleFactor * c.Session.PollInterval
 	}
 }

@@ -219,3 +219,32 @@ func TestRequestTimeoutAndMetricsListenAreValidated(t *testing.T) {
 		t.Errorf("metrics.listen 127.0.0.1:9090 = %+v, %v", cfg.Metrics, err)
 	}
 }
+
+// A node stops trusting its session cache after a few missed polls of the
+// invalidation feed: 2s by default, following session.poll_interval unless
+// set, and never shorter than one poll (the cache would never be used).
+func TestSessionStaleAfter(t *testing.T) {
+	for _, tc := range []struct {
+		env         []string
+		poll, stale time.Duration
+		problemKey  string
+	}{
+		{nil, 500 * time.Millisecond, 2 * time.Second, ""},
+		{[]string{"GATEHOUSE_SESSION_POLL_INTERVAL=1s"}, time.Second, 4 * time.Second, ""},
+		{[]string{"GATEHOUSE_SESSION_STALE_AFTER=5s"}, 500 * time.Millisecond, 5 * time.Second, ""},
+		{[]string{"GATEHOUSE_SESSION_STALE_AFTER=400ms"}, 0, 0, "session.stale_after"},
+		{[]string{"GATEHOUSE_SESSION_POLL_INTERVAL=-1s"}, 0, 0, "session.poll_interval"},
+	} {
+		cfg, err := config.Load("", tc.env)
+		if tc.problemKey != "" {
+			var ve *config.ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.problemKey) {
+				t.Errorf("%v: Load = %v, want a problem with %s", tc.env, err, tc.problemKey)
+			}
+			continue
+		}
+		if err != nil || cfg.Session.PollInterval != tc.poll || cfg.Session.StaleAfter != tc.stale {
+			t.Errorf("%v: poll %v, stale %v, %v; want %v, %v", tc.env, cfg.Session.PollInterval, cfg.Session.StaleAfter, err, tc.poll, tc.stale)
+		}
+	}
+}

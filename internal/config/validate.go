@@ -94,6 +94,12 @@ func (c Config) Validate() []Problem {
 	if c.Session.IdleTimeout > c.Session.MaxLifetime && c.Session.MaxLifetime > 0 {
 		add("session.idle_timeout", "must not exceed session.max_lifetime (%s > %s)", c.Session.IdleTimeout, c.Session.MaxLifetime)
 	}
+	positive("session.poll_interval", c.Session.PollInterval)
+	positive("session.stale_after", c.Session.StaleAfter)
+	if c.Session.StaleAfter > 0 && c.Session.StaleAfter <= c.Session.PollInterval {
+		// Shorter than one poll, the cache would never be trusted.
+		add("session.stale_after", "must exceed session.poll_interval (%s ≤ %s)", c.Session.StaleAfter, c.Session.PollInterval)
+	}
 	positive("tokens.setup_ttl", c.Tokens.SetupTTL)
 	positive("tokens.reset_ttl", c.Tokens.ResetTTL)
 	positive("tokens.invite_ttl", c.Tokens.InviteTTL)

@@ -14,6 +14,7 @@ func benchService(b *testing.B) (*Service, string) {
 	b.Helper()
 	s := storagetest.NewSQLite(b)
 	svc := New(s, Config{Secure: true}, nil, time.Now)
+	run(b, svc) // as in production: without the feed the cache goes stale
 	a := seedAccount(b, s, time.Now())
 	tok, _, err := svc.Start(context.Background(), StartParams{Account: a, Method: "password"})
 	if err != nil {

@@ -51,7 +51,7 @@ func newService(s storage.Store, c *clock) *Service {
 
 // run starts svc.Run until the test ends (and waits for it to stop before
 // the store closes).
-func run(t *testing.T, svc *Service) {
+func run(t testing.TB, svc *Service) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -21,7 +21,9 @@ const (
 
 // Run polls the invalidation feed and prunes expired rows until ctx ends.
 // Errors are logged and the loop goes on: a database hiccup must not stop
-// revocations from reaching this node once it recovers.
+// revocations from reaching this node once it recovers. While the feed
+// cannot be read for longer than Config.StaleAfter, Validate bypasses the
+// cache (see feedFresh).
 func (s *Service) Run(ctx context.Context) {
 	ticker := time.NewTicker(s.cfg.PollInterval)
 	defer ticker.Stop()
@@ -61,6 +63,9 @@ func (s *Service) poll(ctx context.Context, since time.Time) time.Time {
 		}
 		// Other kinds belong to other caches.
 	}
+	// Only now, with every entry the feed named dropped, is the cache as
+	// good as the feed at started.
+	s.markHeard(started)
 	return started.Add(-pollOverlap)
 }
 
@@ -84,5 +89,17 @@ func (s *Service) prune(ctx context.Context, now time.Time) {
 func (s *Service) logPruneErr(ctx context.Context, what string, err error) {
 	if ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "session: pruning "+what+" failed", "err", err)
+	}
+}
+
+// markHeard records a successful feed read that began at t. It never moves
+// back: a slow poll finishing after a faster later one says nothing newer.
+func (s *Service) markHeard(t time.Time) {
+	n := t.UnixNano()
+	for {
+		old := s.heard.Load()
+		if n <= old || s.heard.CompareAndSwap(old, n) {
+			return
+		}
 	}
 }

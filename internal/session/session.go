@@ -2,7 +2,11 @@
 // holds an opaque random 256-bit token; the database holds only its SHA-256.
 // Validation is served from a node-local cache that every node keeps honest
 // by polling the invalidation feed, so a revocation reaches all nodes within
-// about a second and an IdP outage never signs anyone out.
+// about a second and an IdP outage never signs anyone out. A node that has
+// not heard the feed for Config.StaleAfter asks the database instead, so
+// being cut off from it never keeps a revoked session alive for long.
+// Each session records how it was made (methods, auth time), for /account
+// and for the OIDC provider's amr and auth_time.
 package session
 
 import (
@@ -10,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +35,12 @@ type Config struct {
 	TouchInterval time.Duration // LastSeenAt is written at most this often; default 1m
 	PollInterval  time.Duration // invalidation feed polling; default 500ms
 	CacheTTL      time.Duration // safety bound on a cached entry; default 30s
+	// StaleAfter is how long the cache trusts itself without a successful
+	// read of the invalidation feed: past it, every Validate asks storage
+	// (and fails if storage cannot answer), so a node cut off from the
+	// database stops honouring sessions revoked elsewhere. Zero:
+	// StaleFactor × PollInterval (2s by default).
+	StaleAfter time.Duration
 	// Secure selects the "__Host-gatehouse_session" cookie with the Secure
 	// flag. It is false only for http://localhost development, where the
 	// cookie is "gatehouse_session".
@@ -43,9 +54,14 @@ const (
 	DefaultTouchInterval = time.Minute
 	DefaultPollInterval  = 500 * time.Millisecond
 	DefaultCacheTTL      = 30 * time.Second
+	// StaleFactor derives StaleAfter from PollInterval: a few missed polls
+	// are a cut-off, one is a hiccup.
+	StaleFactor = 4
 )
 
-// Validated is a live session together with its account.
+// Validated is a live session together with its account. Its Session may
+// share memory with the node's cache: treat it as read-only (Methods
+// returns a copy of the method list).
 type Validated struct {
 	Session storage.Session
 	Account storage.Account
@@ -53,8 +69,22 @@ type Validated struct {
 
 // StartParams describes a new sign-in.
 type StartParams struct {
-	Account   storage.Account
-	Method    string // "password", "sso", "setup", "recovery"
+	Account storage.Account
+	// Method is the older, coarser label: "password", "sso", "setup",
+	// "recovery", "reset". Empty: derived from Methods.
+	Method string
+	// Methods lists the authentication methods used, in the order they were
+	// used: RFC 8176 "amr" values where one exists (MethodPassword "pwd",
+	// MethodOTP "otp", MethodHardware "hwk", MethodMFA "mfa", …) and
+	// Gatehouse's own (MethodSSO "sso", MethodEmergency, MethodRecovery).
+	// A name outside that list, or listed twice, makes Start fail. Empty:
+	// the methods Method stands for ("password" → ["pwd"], "sso" →
+	// ["sso"], "setup" and "reset" → ["pwd"], "recovery" → ["recovery"]).
+	Methods []string
+	// AuthTime is when the person authenticated (OIDC auth_time); zero
+	// means now. Up to 3 minutes ahead (another clock, e.g. an IdP's
+	// AuthnInstant) counts as now; further ahead fails Start.
+	AuthTime  time.Time
 	IP        string
 	UserAgent string
 	// For SSO sign-ins: the IdP connection and the IdP's authentication instant.
@@ -75,6 +105,10 @@ type Service struct {
 	// created is when the Service began caching; Run's first poll reads
 	// invalidations from just before it.
 	created time.Time
+	// heard is when (UnixNano, by s.now) the last successful poll of the
+	// invalidation feed began: the cache knows every invalidation
+	// published before then. It starts at created.
+	heard atomic.Int64
 }
 
 // New returns a Service; zero Config fields take their defaults.
@@ -94,13 +128,16 @@ func New(store storage.Store, cfg Config, log *slog.Logger, now func() time.Time
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = StaleFactor * cfg.PollInterval
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		store:   store,
 		cfg:     cfg,
 		log:     log,
@@ -108,6 +145,8 @@ func New(store storage.Store, cfg Config, log *slog.Logger, now func() time.Time
 		cache:   newCache(defaultCacheSize),
 		created: now(),
 	}
+	s.heard.Store(s.created.UnixNano())
+	return s
 }
 
 // Start creates a session for an authenticated account with a fresh token
@@ -123,13 +162,21 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		return "", storage.Session{}, fmt.Errorf("session: start: account %s is %s, not active", a.ID, a.Status)
 	}
 	now := storage.Truncate(s.now())
+	methods, method, err := resolveMethods(p)
+	if err != nil {
+		return "", storage.Session{}, err
+	}
+	authTime, err := resolveAuthTime(p.AuthTime, now)
+	if err != nil {
+		return "", storage.Session{}, err
+	}
 	token, hash := newToken()
 	sess = storage.Session{
 		ID:          uuid.NewString(),
 		TokenHash:   hash,
 		AccountID:   a.ID,
 		OrgID:       a.OrgID,
-		Method:      p.Method,
+		Method:      method,
 		CreatedAt:   now,
 		LastSeenAt:  now,
 		IdleTimeout: s.cfg.IdleTimeout,
@@ -139,6 +186,8 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 
 		ConnectionID: p.ConnectionID,
 		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
+		AMR:          methods,
+		AuthTime:     authTime,
 	}
 	gen := s.cache.gen.Load()
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
@@ -156,7 +205,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 			TargetID:   sess.ID,
 			IP:         p.IP,
 			UserAgent:  sess.UserAgent,
-			Details:    startDetails(p),
+			Details:    startDetails(sess),
 		})
 	})
 	if err != nil {
@@ -182,7 +231,9 @@ func (s *Service) Validate(ctx context.Context, token string) (Validated, error)
 	}
 	k := tokenSum(token)
 	now := s.now()
-	if !s.noCache {
+	// A cache that has not heard the feed lately may hold a session revoked
+	// on another node: storage decides until the feed is heard again.
+	if !s.noCache && s.feedFresh(now) {
 		if e := s.cache.get(k); e != nil {
 			if s.live(e.sess, now) && now.Before(e.cachedAt.Add(s.cfg.CacheTTL)) {
 				if now.Sub(e.sess.LastSeenAt) >= s.cfg.TouchInterval {
@@ -196,6 +247,12 @@ func (s *Service) Validate(ctx context.Context, token string) (Validated, error)
 		}
 	}
 	return s.load(ctx, k, now)
+}
+
+// feedFresh reports whether the invalidation feed was read successfully
+// within StaleAfter of now.
+func (s *Service) feedFresh(now time.Time) bool {
+	return now.UnixNano()-s.heard.Load() <= int64(s.cfg.StaleAfter)
 }
 
 // live reports whether sess is neither revoked, past its lifetime, nor idle
@@ -281,10 +338,16 @@ func (s *Service) List(ctx context.Context, accountID string) ([]storage.Session
 // maxUserAgent bounds the stored User-Agent (see reqctx.CleanUserAgent).
 const maxUserAgent = reqctx.MaxUserAgent
 
-func startDetails(p StartParams) map[string]string {
-	d := map[string]string{"method": p.Method}
-	if p.ConnectionID != "" {
-		d["connection_id"] = p.ConnectionID
+// startDetails is what login.success records about how the session was
+// made: enough to answer "how did this person get in?" from the log alone.
+func startDetails(sess storage.Session) map[string]string {
+	d := map[string]string{
+		"method":    sess.Method,
+		"amr":       amrText(sess.AMR),
+		"auth_time": sess.AuthTime.UTC().Format(time.RFC3339Nano),
+	}
+	if sess.ConnectionID != "" {
+		d["connection_id"] = sess.ConnectionID
 	}
 	return d
 }

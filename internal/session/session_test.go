@@ -60,7 +60,8 @@ func TestStartThenValidate(t *testing.T) {
 		}
 		e := evs[0]
 		if e.ActorType != "account" || e.ActorID != a.ID || e.ActorEmail != a.Email || e.TargetType != "session" ||
-			e.TargetID != sess.ID || e.Details["method"] != "password" || e.IP != "203.0.113.9" ||
+			e.TargetID != sess.ID || e.Details["method"] != "password" || e.Details["amr"] != "pwd" ||
+			e.Details["auth_time"] != "2030-01-07T09:00:00Z" || e.IP != "203.0.113.9" ||
 			e.UserAgent != "Firefox/140" || e.Outcome != "success" {
 			t.Fatalf("login.success event = %+v", e)
 		}
@@ -362,19 +363,26 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
-		svc := newService(s, c) // not running: no feed
+		svc := newService(s, c)
 		a := seedAccount(t, s, c.Now())
 		tok, _ := start(t, svc, a)
 		mustValidate(t, svc, tok)
-		// A change that reached the database but not this node's feed.
+		// A change that reached the database but was never published on
+		// the feed, which this node keeps reading without error.
 		if _, err := s.UpdateAccount(ctx, a.ID, func(a *storage.Account) error {
 			a.Status = storage.StatusSuspended
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
-		mustValidate(t, svc, tok) // still cached
-		c.Advance(30 * time.Second)
+		since := c.Now().Add(-time.Minute)
+		for range 29 {
+			c.Advance(time.Second)
+			since = svc.poll(ctx, since)
+			mustValidate(t, svc, tok) // still cached
+		}
+		c.Advance(time.Second)
+		svc.poll(ctx, since)
 		mustBeInvalid(t, svc, tok)
 	})
 }

@@ -145,7 +145,7 @@ type Session struct {
 	TokenHash    string // hex SHA-256 of the cookie token; unique
 	AccountID    string
 	OrgID        string
-	Method       string // "password", "sso", "setup", "recovery", "reset"
+	Method       string // "password", "sso", "setup", "recovery", "reset"; see AMR for the methods used
 	CreatedAt    time.Time
 	LastSeenAt   time.Time
 	IdleTimeout  time.Duration // the session ends after this long without a request
@@ -158,6 +158,15 @@ type Session struct {
 	// instant. The session does not depend on the IdP after sign-in.
 	ConnectionID string
 	IdPAuthnAt   time.Time
+	// AMR lists the authentication methods that made the session: RFC 8176
+	// "amr" values where one exists ("pwd", "otp", "hwk", "mfa", …) and
+	// Gatehouse's own ("sso", "emergency", "recovery"). The session service
+	// checks them against its allow-list; storage keeps them as given, in
+	// order.
+	AMR []string
+	// AuthTime is when the person authenticated (OIDC auth_time). It is
+	// CreatedAt unless the sign-in reused an earlier authentication.
+	AuthTime time.Time
 }
 
 // Sessions stores server-side sessions.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -26,23 +28,16 @@ type accountView struct {
 
 // sessionRow is one line of the sessions list.
 type sessionRow struct {
-	ID         string
-	Device     string
-	IP         string
-	Method     string
-	SignedIn   time.Time
-	SignedInAt string // "2 Jan 2026, 15:04 UTC"
-	LastSeen   time.Time
-	LastSeenAt string // "5 minutes ago"
-	Current    bool
-}
-
-var methodWords = map[string]string{
-	"password": "with a password",
-	"sso":      "with single sign-on",
-	"setup":    "at set-up",
-	"recovery": "with a recovery link",
-	"reset":    "after a password reset",
+	ID          string
+	Device      string
+	IP          string
+	How         string    // "Password + authenticator code", "Single sign-on (Corp Entra)"
+	SignedIn    time.Time // when the person authenticated
+	SignedInAgo string    // "2 hours ago"
+	SignedInAt  string    // "2 Jan 2026, 15:04 UTC"
+	LastSeen    time.Time
+	LastSeenAt  string // "5 minutes ago"
+	Current     bool
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -64,16 +59,21 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	others := 0
 	conns := map[string]string{} // connection ID → name, looked up once per page
 	for _, s := range sessions {
+		signedIn := s.AuthTime
+		if signedIn.IsZero() {
+			signedIn = s.CreatedAt
+		}
 		row := sessionRow{
-			ID:         s.ID,
-			Device:     DeviceSummary(s.UserAgent),
-			IP:         s.IP,
-			Method:     h.methodText(r.Context(), s, conns),
-			SignedIn:   s.CreatedAt,
-			SignedInAt: s.CreatedAt.UTC().Format("2 Jan 2006, 15:04 UTC"),
-			LastSeen:   s.LastSeenAt,
-			LastSeenAt: ago(now, s.LastSeenAt),
-			Current:    s.ID == v.Session.ID,
+			ID:          s.ID,
+			Device:      DeviceSummary(s.UserAgent),
+			IP:          s.IP,
+			How:         h.howSignedIn(r.Context(), s, conns),
+			SignedIn:    signedIn,
+			SignedInAgo: ago(now, signedIn),
+			SignedInAt:  signedIn.UTC().Format("2 Jan 2006, 15:04 UTC"),
+			LastSeen:    s.LastSeenAt,
+			LastSeenAt:  ago(now, s.LastSeenAt),
+			Current:     s.ID == v.Session.ID,
 		}
 		if row.IP == "" {
 			row.IP = "unknown address"
@@ -108,25 +108,76 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	})
 }
 
-// methodText says how session s was signed in, naming the IdP connection
-// of an SSO sign-in ("with single sign-on (Corp Entra)") when it still
-// exists. names caches connection names across one page's sessions.
-func (h *Handler) methodText(ctx context.Context, s storage.Session, names map[string]string) string {
-	words := methodWords[s.Method]
-	if s.Method != "sso" || s.ConnectionID == "" || h.IdPs == nil {
-		return words
-	}
-	name, ok := names[s.ConnectionID]
-	if !ok {
-		if c, err := h.IdPs.Get(ctx, s.OrgID, s.ConnectionID); err == nil {
-			name = c.Name
+// howSignedIn says in plain words how session s was signed in, naming the
+// IdP connection of an SSO sign-in when it still exists. names caches
+// connection names across one page's sessions.
+func (h *Handler) howSignedIn(ctx context.Context, s storage.Session, names map[string]string) string {
+	conn := ""
+	if s.ConnectionID != "" && h.IdPs != nil && slices.Contains(s.AMR, session.MethodSSO) {
+		name, ok := names[s.ConnectionID]
+		if !ok {
+			if c, err := h.IdPs.Get(ctx, s.OrgID, s.ConnectionID); err == nil {
+				name = c.Name
+			}
+			names[s.ConnectionID] = name
 		}
-		names[s.ConnectionID] = name
+		conn = name
 	}
-	if name == "" {
-		return words
+	return methodWords(s.AMR, s.Method, conn)
+}
+
+// amrWords names each authentication method for people. Methods that only
+// qualify another (the authenticator checked presence or a PIN of a
+// passkey) and "mfa" (said by the combination) have no words of their own.
+var amrWords = map[string]string{
+	session.MethodPassword:  "password",
+	session.MethodOTP:       "authenticator code",
+	session.MethodHardware:  "passkey",
+	session.MethodSoftware:  "passkey",
+	session.MethodSSO:       "single sign-on",
+	session.MethodEmergency: "emergency access",
+	session.MethodRecovery:  "recovery link",
+	session.MethodPIN:       "PIN", // none when it unlocked a passkey
+	session.MethodUser:      "",
+	session.MethodMFA:       "",
+}
+
+// methodWords turns a session's methods into a phrase such as "Password +
+// authenticator code" or "Single sign-on (Corp Entra)"; conn names the
+// IdP connection. method, the older label, adds when a password was
+// chosen rather than typed.
+func methodWords(amr []string, method, conn string) string {
+	var parts []string
+	for _, m := range amr {
+		w, known := amrWords[m]
+		if !known {
+			w = "another method"
+		}
+		if m == session.MethodPIN && (slices.Contains(amr, session.MethodHardware) || slices.Contains(amr, session.MethodSoftware)) {
+			w = ""
+		}
+		if m == session.MethodSSO && conn != "" {
+			w += " (" + conn + ")"
+		}
+		if w != "" && !slices.Contains(parts, w) {
+			parts = append(parts, w)
+		}
 	}
-	return words + " (" + name + ")"
+	if len(parts) == 0 {
+		return "Unknown method"
+	}
+	text := strings.Join(parts, " + ")
+	if slices.Contains(amr, session.MethodMFA) && len(parts) == 1 {
+		// The IdP or authenticator vouched for a second factor we did not see.
+		text += " with multi-factor authentication"
+	}
+	switch method {
+	case "setup":
+		text += ", chosen at set-up"
+	case "reset":
+		text += ", chosen in a password reset"
+	}
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
 var roleWords = map[storage.Role]string{

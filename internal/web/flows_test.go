@@ -62,7 +62,8 @@ func TestSetupCreatesOwnerAndSignsIn(t *testing.T) {
 	}
 	// The owner lands in the console, which says what to do next.
 	expect(t, c.get(r.location()), http.StatusOK, "Welcome!", "add your email domain", orgName)
-	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", ownerEmail, orgName, "Owner", "This device")
+	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", ownerEmail, orgName, "Owner", "This device",
+		"Password, chosen at set-up")
 	if got := e.signIns("setup", "success"); got != 1 {
 		t.Errorf("setup sign-ins = %v, want 1", got)
 	}
@@ -110,7 +111,7 @@ func TestIdentifierFirstSignIn(t *testing.T) {
 	if got := e.signIns("password", "success"); got != 1 {
 		t.Errorf("password successes = %v, want 1", got)
 	}
-	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", "Chrome on Linux", "127.0.0.1", "with a password")
+	expect(t, c.get("/account"), http.StatusOK, "Olivia Owner", "Chrome on Linux", "127.0.0.1", "Password 127.0.0.1 · signed in just now")
 
 	// Signed in: /login and / go straight on.
 	if r := c.get("/login?return_to=/account%3Ftab%3D1"); r.status != http.StatusSeeOther || r.location() != "/account?tab=1" {
@@ -361,12 +362,20 @@ func TestAccountSessions(t *testing.T) {
 	e.setupOwner()
 	a := e.client()
 	a.signIn(ownerEmail, ownerPassword)
+	aSignedIn := e.clock.Now().UTC()
+	e.clock.Advance(2*time.Hour + 5*time.Minute)
 	b := e.client()
 	b.ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
 	b.signIn(ownerEmail, ownerPassword)
 
+	// Each session says how and when it was signed in, with a machine-readable time.
 	r := a.get("/account")
-	expect(t, r, http.StatusOK, "Where you're signed in", "Chrome on Linux This device", "Firefox on Windows", "Sign out of all other sessions")
+	expect(t, r, http.StatusOK, "Where you're signed in",
+		"Chrome on Linux This device Password 127.0.0.1 · signed in 2 hours ago",
+		"Firefox on Windows Password 127.0.0.1 · signed in just now", "Sign out of all other sessions")
+	if want := `<time datetime="` + aSignedIn.Format(time.RFC3339) + `" title="` + aSignedIn.Format("2 Jan 2006, 15:04 UTC") + `">2 hours ago</time>`; !strings.Contains(r.body, want) {
+		t.Errorf("the page lacks %s", want)
+	}
 	ids := revokeRE.FindAllStringSubmatch(r.body, -1)
 	if len(ids) != 1 {
 		t.Fatalf("%d per-session sign-out buttons, want 1 (not for this device)", len(ids))
@@ -451,7 +460,7 @@ func TestRecoveryLink(t *testing.T) {
 	if r.status != http.StatusSeeOther || r.location() != "/admin" {
 		t.Fatalf("recover: %d → %q", r.status, r.location())
 	}
-	expect(t, c.get("/account"), http.StatusOK, "with a recovery link")
+	expect(t, c.get("/account"), http.StatusOK, "Recovery link 127.0.0.1 · signed in just now")
 	if got := e.signIns("recovery", "success"); got != 1 {
 		t.Errorf("recovery successes = %v", got)
 	}

@@ -62,7 +62,7 @@ func TestBrowserSSO(t *testing.T) {
 		if p := b.path(); p != "/account" {
 			t.Fatalf("%s: at %s, want /account", step, p)
 		}
-		if s := b.text(".sessions"); !strings.Contains(s, "signed in with single sign-on (Dev IdP)") {
+		if s := b.text(".sessions"); !strings.Contains(s, "Single sign-on (Dev IdP)") {
 			t.Errorf("%s: sessions list = %q", step, s)
 		}
 		if n := b.text(".profile"); !strings.Contains(n, erinEmail) || !strings.Contains(n, "Erin Example") {

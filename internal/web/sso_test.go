@@ -106,7 +106,7 @@ func TestSSOSignInThroughDevIdP(t *testing.T) {
 			t.Fatal("no session cookie after SSO")
 		}
 		expect(t, c.get("/account"), http.StatusOK, "Erin Example", erinEmail, "Corp",
-			"signed in with single sign-on (Dev IdP)")
+			"Single sign-on (Dev IdP)")
 
 		ctx := context.Background()
 		acct, err := st.GetAccountByEmail(ctx, erinEmail)

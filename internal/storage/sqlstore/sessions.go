@@ -2,23 +2,34 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 const sessionCols = `id, token_hash, account_id, org_id, method, created_at, last_seen_at,
-	idle_timeout_us, expires_at, ip, user_agent, revoked_at, revoke_reason, connection_id, idp_authn_at`
+	idle_timeout_us, expires_at, ip, user_agent, revoked_at, revoke_reason, connection_id, idp_authn_at,
+	amr, auth_time`
 
 func scanSession(r scanner) (storage.Session, error) {
 	var x storage.Session
-	var created, lastSeen, idle, expires, revoked, authnAt int64
+	var created, lastSeen, idle, expires, revoked, authnAt, authTime int64
+	var amr string
 	if err := r.Scan(&x.ID, &x.TokenHash, &x.AccountID, &x.OrgID, &x.Method, &created, &lastSeen,
-		&idle, &expires, &x.IP, &x.UserAgent, &revoked, &x.RevokeReason, &x.ConnectionID, &authnAt); err != nil {
+		&idle, &expires, &x.IP, &x.UserAgent, &revoked, &x.RevokeReason, &x.ConnectionID, &authnAt,
+		&amr, &authTime); err != nil {
 		return x, err
 	}
+	if err := json.Unmarshal([]byte(amr), &x.AMR); err != nil {
+		return x, fmt.Errorf("session %q: amr column: %w", x.ID, err)
+	}
+	if len(x.AMR) == 0 {
+		x.AMR = nil // one spelling of "none", whatever was stored
+	}
 	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.RevokedAt = fromUS(created), fromUS(lastSeen), fromUS(expires), fromUS(revoked)
-	x.IdPAuthnAt = fromUS(authnAt)
+	x.IdPAuthnAt, x.AuthTime = fromUS(authnAt), fromUS(authTime)
 	x.IdleTimeout = time.Duration(idle) * time.Microsecond
 	return x, nil
 }
@@ -26,11 +37,18 @@ func scanSession(r scanner) (storage.Session, error) {
 // CreateSession inserts x; ErrConflict on a duplicate ID or token hash,
 // ErrNotFound when the account does not exist.
 func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
+	amr := []byte("[]")
+	if len(x.AMR) > 0 {
+		var err error
+		if amr, err = json.Marshal(x.AMR); err != nil {
+			return fmt.Errorf("sqlstore: create session %q: amr: %w", x.ID, err)
+		}
+	}
 	_, err := s.q().ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		x.ID, x.TokenHash, x.AccountID, x.OrgID, x.Method, us(x.CreatedAt), us(x.LastSeenAt),
 		x.IdleTimeout.Microseconds(), us(x.ExpiresAt), x.IP, x.UserAgent, us(x.RevokedAt), x.RevokeReason,
-		x.ConnectionID, us(x.IdPAuthnAt))
+		x.ConnectionID, us(x.IdPAuthnAt), string(amr), us(x.AuthTime))
 	return wrapErr(err, "create session %q", x.ID)
 }
 

@@ -24,6 +24,9 @@ func newSession(accountID, id string, created time.Time) storage.Session {
 		// SSO fields round-trip like the rest.
 		ConnectionID: "conn-" + id,
 		IdPAuthnAt:   created.Add(-time.Minute),
+		// How it was made round-trips too, in order.
+		AMR:      []string{"pwd", "otp", "mfa"},
+		AuthTime: created.Add(-30 * time.Second),
 	}
 }
 
@@ -31,7 +34,7 @@ func storedSession(x storage.Session) storage.Session {
 	x.CreatedAt, x.LastSeenAt = storage.Truncate(x.CreatedAt), storage.Truncate(x.LastSeenAt)
 	x.ExpiresAt, x.RevokedAt = storage.Truncate(x.ExpiresAt), storage.Truncate(x.RevokedAt)
 	x.IdleTimeout = x.IdleTimeout.Truncate(time.Microsecond)
-	x.IdPAuthnAt = storage.Truncate(x.IdPAuthnAt)
+	x.IdPAuthnAt, x.AuthTime = storage.Truncate(x.IdPAuthnAt), storage.Truncate(x.AuthTime)
 	return x
 }
 
@@ -61,6 +64,35 @@ func withAccount(t *testing.T, s storage.Store) storage.Store {
 }
 
 var sessionTests = []namedTest{
+	{"AuthenticationMethodsRoundTrip", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		withAccount(t, s)
+		for id, amr := range map[string][]string{
+			"none":   nil,
+			"empty":  {},
+			"single": {"sso"},
+			"many":   {"sso", "hwk", "mfa"},
+		} {
+			x := newSession("a", id, base)
+			x.AMR = amr
+			mustSession(t, s, x)
+			got, err := s.GetSession(ctx, id)
+			wantErr(t, "GetSession "+id, err, nil)
+			want := amr
+			if len(want) == 0 {
+				want = nil // no methods reads back as nil, however it was written
+			}
+			wantEqual(t, "AMR of "+id, got.AMR, want)
+			wantUTCMicros(t, "AuthTime of "+id, got.AuthTime, x.AuthTime)
+		}
+		list, err := s.ListSessions(ctx, "a", base)
+		wantErr(t, "ListSessions", err, nil)
+		for _, x := range list {
+			if x.ID == "many" {
+				wantEqual(t, "listed AMR", x.AMR, []string{"sso", "hwk", "mfa"})
+			}
+		}
+	}},
 	{"CreateGet", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		withAccount(t, s)
