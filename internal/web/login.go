@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
@@ -210,11 +211,28 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 		h.renderSSORedirect(w, r, email, d.ConnectionSlug, returnTo)
 		return
 	}
-	acct, err := h.Accounts.Authenticate(r.Context(), email, r.PostForm.Get("password"), httpserver.ClientIP(r))
+	var device string
+	if c, err := r.Cookie(account.DeviceCookieNameFor(h.Secure)); err == nil {
+		device = c.Value
+	}
+	res, err := h.Accounts.Authenticate(r.Context(), account.PasswordAttempt{
+		Email: email, Password: r.PostForm.Get("password"), IP: httpserver.ClientIP(r), Device: device,
+	})
+	acct := res.Account
 	var throttled *account.ThrottledError
+	var busy *account.BusyError
 	var invalid *account.InvalidInputError
 	switch {
 	case err == nil:
+		setDeviceCookie(w, h.Secure, res.Device)
+	case errors.As(err, &busy):
+		// Every password-hashing slot is taken: nothing was checked or
+		// counted, so the person may simply try again.
+		h.Metrics.SignIn("password", "busy")
+		retryAfter(w, busy.RetryAfter)
+		h.renderPasswordStep(w, r, http.StatusServiceUnavailable, email, returnTo,
+			"Gatehouse is busy. Wait a moment, then try again.", "", d)
+		return
 	case errors.As(err, &throttled):
 		h.Metrics.SignIn("password", "throttled")
 		retryAfter(w, throttled.RetryAfter)
@@ -238,6 +256,21 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.SignIn("password", "success")
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+}
+
+// setDeviceCookie gives the browser the device cookie of its successful
+// sign-in, which later exempts it from the account-wide sign-in delay (see
+// account.PasswordAttempt). Not readable by scripts; sent on top-level
+// navigations, so a sign-in reached from a link still carries it.
+func setDeviceCookie(w http.ResponseWriter, secure bool, value string) {
+	if value == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: account.DeviceCookieNameFor(secure), Value: value, Path: "/",
+		MaxAge: int(account.DeviceCookieLifetime / time.Second), HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // --- sign-out ---
