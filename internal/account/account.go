@@ -69,7 +69,7 @@ type ThrottleConfig struct {
 // changes, set-up), each of which holds HashParams.Memory for its duration.
 type HashingConfig struct {
 	MaxConcurrent int           // default GOMAXPROCS
-	Wait          time.Duration // how long a request waits for a slot before *BusyError; default 1s
+	Wait          time.Duration // how long a request waits for a slot before *BusyError; default 5s
 }
 
 // Config configures the service.
@@ -136,7 +136,7 @@ func New(store storage.Store, mailer mail.Sender, cfg Config, log *slog.Logger, 
 		cfg.Hashing.MaxConcurrent = max(runtime.GOMAXPROCS(0), 1)
 	}
 	if cfg.Hashing.Wait <= 0 {
-		cfg.Hashing.Wait = time.Second
+		cfg.Hashing.Wait = 5 * time.Second
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -147,7 +147,7 @@ func Default() Config {
 		Tokens:      TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
 		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,
 			BaseDelay: time.Second, MaxDelay: 15 * time.Minute, DeviceLimit: 5},
-		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: time.Second},
+		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: 5 * time.Second},
 		SMTP:      SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
 		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
 	}

@@ -272,6 +272,8 @@ type Throttles interface {
 	// made. Releasing an unknown key does nothing.
 	ReleaseAttempt(ctx context.Context, key string, b Backoff) error
 	ClearThrottle(ctx context.Context, key string) error
+	// DeleteStaleThrottles removes counters whose last failure is before
+	// cutoff and that do not block beyond it.
 	DeleteStaleThrottles(ctx context.Context, cutoff time.Time) (int, error)
 }
 

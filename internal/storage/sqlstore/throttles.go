@@ -108,9 +108,11 @@ func (s *Store) ClearThrottle(ctx context.Context, key string) error {
 	return wrapErr(err, "clear throttle")
 }
 
-// DeleteStaleThrottles removes counters whose last failure is before cutoff.
+// DeleteStaleThrottles removes counters whose last failure is before
+// cutoff, unless they still block after it: forgetting a counter that
+// blocks would hand a guesser a fresh budget.
 func (s *Store) DeleteStaleThrottles(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.q().ExecContext(ctx, `DELETE FROM throttles WHERE last_failure < $1`, us(cutoff))
+	res, err := s.q().ExecContext(ctx, `DELETE FROM throttles WHERE last_failure < $1 AND blocked_until < $1`, us(cutoff))
 	if err != nil {
 		return 0, wrapErr(err, "delete stale throttles")
 	}

@@ -115,4 +115,17 @@ var reservationTests = []namedTest{
 		wantErr(t, "GetThrottle", err, nil)
 		wantEqual(t, "account attempts counted", got.Failures, reserveBackoff.Limit)
 	}},
+	{"StaleCountersThatStillBlockAreKept", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		long := storage.Backoff{Window: time.Minute, Limit: 1, BaseDelay: 2 * time.Hour, MaxDelay: 2 * time.Hour}
+		_, ok, err := s.ReserveAttempt(ctx, "acct:c@example.com", base, long)
+		wantErr(t, "ReserveAttempt", err, nil)
+		wantEqual(t, "admitted", ok, true)
+		n, err := s.DeleteStaleThrottles(ctx, base.Add(time.Hour))
+		wantErr(t, "DeleteStaleThrottles", err, nil)
+		wantEqual(t, "deleted while blocking", n, 0)
+		n, err = s.DeleteStaleThrottles(ctx, base.Add(3*time.Hour))
+		wantErr(t, "DeleteStaleThrottles", err, nil)
+		wantEqual(t, "deleted after the block", n, 1)
+	}},
 }
