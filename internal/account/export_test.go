@@ -1,5 +1,7 @@
 package account
 
+import "time"
+
 // HashRuns returns how many argon2id runs (verifications, dummy
 // verifications, new hashes) s has admitted: the count of passwords an
 // attacker got checked.
@@ -16,4 +18,13 @@ func (s *Service) HoldHashSlots() (release func()) {
 			<-s.hashes.slots
 		}
 	}
+}
+
+// DeviceID and IssueDevice expose the device cookie codec to the fuzzer.
+func (s *Service) DeviceID(cookie, email string, now time.Time) string {
+	return s.deviceID(cookie, email, now)
+}
+
+func (s *Service) IssueDevice(email string, now time.Time) (string, error) {
+	return s.issueDevice(email, now)
 }
