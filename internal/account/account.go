@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -59,6 +60,16 @@ type ThrottleConfig struct {
 	IPLimit      int           // failures per source address before delays start; default 5
 	BaseDelay    time.Duration // first delay; doubles with every further failure; default 1s
 	MaxDelay     time.Duration // cap, so throttling never becomes a lockout; default 15m
+	// DeviceLimit is the failures a device cookie may make before it is
+	// delayed like an account, and while delayed trusted no more; default 5.
+	DeviceLimit int
+}
+
+// HashingConfig bounds concurrent argon2id runs (sign-ins, password
+// changes, set-up), each of which holds HashParams.Memory for its duration.
+type HashingConfig struct {
+	MaxConcurrent int           // default GOMAXPROCS
+	Wait          time.Duration // how long a request waits for a slot before *BusyError; default 5s
 }
 
 // Config configures the service.
@@ -68,6 +79,10 @@ type Config struct {
 	ResetTTL  time.Duration // password reset link; default 30m
 	InviteTTL time.Duration // invitation link; default 7 days
 	Throttle  ThrottleConfig
+	Hashing   HashingConfig
+	// SecretKey is the configuration's secret key; the device cookie MAC
+	// key is derived from it. Empty: a random key per process.
+	SecretKey []byte
 }
 
 // Service is the account service.
@@ -77,6 +92,9 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+
+	hashes    *hashGate
+	deviceKey []byte
 
 	sends sync.WaitGroup // background mail sends; see Wait
 }
@@ -111,13 +129,29 @@ func New(store storage.Store, mailer mail.Sender, cfg Config, log *slog.Logger, 
 	if t.MaxDelay < t.BaseDelay {
 		t.MaxDelay = t.BaseDelay
 	}
+	if t.DeviceLimit <= 0 {
+		t.DeviceLimit = 5
+	}
+	if cfg.Hashing.MaxConcurrent <= 0 {
+		cfg.Hashing.MaxConcurrent = max(runtime.GOMAXPROCS(0), 1)
+	}
+	if cfg.Hashing.Wait <= 0 {
+		cfg.Hashing.Wait = 5 * time.Second
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, mailer: mailer, cfg: cfg, log: log, now: now}
+	key, err := deviceKeyFrom(cfg.SecretKey)
+	if err != nil {
+		// crypto/rand does not fail on supported platforms, and HKDF
+		// fails only for lengths far from ours.
+		panic(err)
+	}
+	return &Service{store: store, mailer: mailer, cfg: cfg, log: log, now: now,
+		hashes: newHashGate(cfg.Hashing.MaxConcurrent, cfg.Hashing.Wait), deviceKey: key}
 }
 
 // Wait waits for background mail sends (reset links, invitations) to

@@ -118,7 +118,7 @@ func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (
 		if err := CheckPassword(in.Password, email); err != nil {
 			return storage.Account{}, err
 		}
-		if a.PasswordHash, err = HashPassword(in.Password); err != nil {
+		if a.PasswordHash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return storage.Account{}, err
 		}
 		a.PasswordChangedAt = now

@@ -231,13 +231,13 @@ func TestSuspendAndRevokeSessions(t *testing.T) {
 		if ev := e.lastEvent(org.ID, "account.suspend"); ev.Details["sessions_revoked"] != "1" {
 			t.Fatalf("account.suspend event = %+v", ev)
 		}
-		_, err = e.svc.Authenticate(e.ctx, "grace@acme.example", pw, testIP)
+		_, err = e.signIn("grace@acme.example", pw, testIP)
 		wantErr(t, "suspended sign-in", err, account.ErrBadCredentials)
 
 		if _, err := e.svc.SetStatus(e.ctx, org.ID, grace.ID, storage.StatusActive); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, testIP); err != nil {
+		if _, err := e.signIn("grace@acme.example", pw, testIP); err != nil {
 			t.Fatalf("reactivated sign-in: %v", err)
 		}
 		_, err = e.svc.SetStatus(e.ctx, org.ID, grace.ID, "deleted")
@@ -270,7 +270,7 @@ func TestInvitation(t *testing.T) {
 		if _, err := e.svc.CompleteReset(e.ctx, tokenOf(t, link), newPassword); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "new@acme.example", newPassword, testIP); err != nil {
+		if _, err := e.signIn("new@acme.example", newPassword, testIP); err != nil {
 			t.Fatal(err)
 		}
 		if ev := e.lastEvent(org.ID, "invitation.accept"); ev.TargetID != inv.ID {

@@ -203,3 +203,9 @@ func wantThrottled(t *testing.T, what string, err error, retry time.Duration) {
 		t.Fatalf("%s: RetryAfter = %v, want %v", what, th.RetryAfter, retry)
 	}
 }
+
+// signIn is a password sign-in without a device cookie.
+func (e *env) signIn(email, password, ip string) (storage.Account, error) {
+	r, err := e.svc.Authenticate(e.ctx, account.PasswordAttempt{Email: email, Password: password, IP: ip})
+	return r.Account, err
+}

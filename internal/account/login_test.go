@@ -43,7 +43,7 @@ func TestAuthenticate(t *testing.T) {
 		for i, tt := range tests {
 			// A fresh address each time keeps the per-address limit out of it.
 			ip := fmt.Sprintf("198.51.100.%d", i+1)
-			a, err := e.svc.Authenticate(e.ctx, tt.email, tt.pw, ip)
+			a, err := e.signIn(tt.email, tt.pw, ip)
 			if tt.ok {
 				if err != nil {
 					t.Errorf("%s: %v", tt.name, err)
@@ -68,11 +68,11 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("%d login.success events written by Authenticate", n)
 		}
 
-		_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", "bad\xffpassword", testIP)
+		_, err := e.signIn("grace@acme.example", "bad\xffpassword", testIP)
 		wantInvalid(t, "invalid UTF-8 password", err, "password")
-		_, err = e.svc.Authenticate(e.ctx, "grace\xff@acme.example", pw, testIP)
+		_, err = e.signIn("grace\xff@acme.example", pw, testIP)
 		wantInvalid(t, "invalid UTF-8 email", err, "email")
-		_, err = e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "192.0.2.1\x00")
+		_, err = e.signIn("grace@acme.example", pw, "192.0.2.1\x00")
 		wantInvalid(t, "control character in the address", err, "ip")
 	})
 }
@@ -94,11 +94,11 @@ func TestThrottling(t *testing.T) {
 		for _, email := range []string{"grace@acme.example", "ghost@acme.example"} {
 			t.Run(email, func(t *testing.T) {
 				for i := range 5 {
-					_, err := e.svc.Authenticate(e.ctx, email, "wrong password", testIP)
+					_, err := e.signIn(email, "wrong password", testIP)
 					wantErr(t, fmt.Sprintf("failure %d", i+1), err, account.ErrBadCredentials)
 				}
 				// Even the right password is not evaluated now.
-				_, err := e.svc.Authenticate(e.ctx, email, pw, testIP)
+				_, err := e.signIn(email, pw, testIP)
 				wantThrottled(t, "after 5 failures", err, time.Second)
 
 				// Each further failure doubles the delay, up to the cap.
@@ -107,18 +107,18 @@ func TestThrottling(t *testing.T) {
 					if want == 16 {
 						e.clk.Advance(16 * time.Second)
 					}
-					_, err := e.svc.Authenticate(e.ctx, email, "wrong password", testIP)
+					_, err := e.signIn(email, "wrong password", testIP)
 					wantErr(t, "failure after the delay", err, account.ErrBadCredentials)
-					_, err = e.svc.Authenticate(e.ctx, email, pw, testIP)
+					_, err = e.signIn(email, pw, testIP)
 					wantThrottled(t, "next attempt", err, want*time.Second)
 				}
 				e.clk.Advance(15 * time.Second)
-				_, err = e.svc.Authenticate(e.ctx, email, pw, testIP)
+				_, err = e.signIn(email, pw, testIP)
 				wantThrottled(t, "one second before the end", err, time.Second)
 
 				// The delay runs out with the clock.
 				e.clk.Advance(time.Second)
-				_, err = e.svc.Authenticate(e.ctx, email, pw, testIP)
+				_, err = e.signIn(email, pw, testIP)
 				if email == "ghost@acme.example" {
 					wantErr(t, "unknown email after the delay", err, account.ErrBadCredentials)
 				} else if err != nil {
@@ -148,10 +148,10 @@ func TestThrottlingDefaults(t *testing.T) {
 			for round := range 3 {
 				for i := range 4 {
 					ip := fmt.Sprintf("203.0.113.%d", round*10+i)
-					_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", "wrong password", ip)
+					_, err := e.signIn("grace@acme.example", "wrong password", ip)
 					wantErr(t, "failure", err, account.ErrBadCredentials)
 				}
-				if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "203.0.113.99"); err != nil {
+				if _, err := e.signIn("grace@acme.example", pw, "203.0.113.99"); err != nil {
 					t.Fatalf("round %d: sign-in after 4 failures: %v", round, err)
 				}
 			}
@@ -160,13 +160,13 @@ func TestThrottlingDefaults(t *testing.T) {
 		t.Run("per-address limit across emails", func(t *testing.T) {
 			const ip = "192.0.2.77"
 			for i := range 5 {
-				_, err := e.svc.Authenticate(e.ctx, fmt.Sprintf("user%d@elsewhere.example", i), "password guess", ip)
+				_, err := e.signIn(fmt.Sprintf("user%d@elsewhere.example", i), "password guess", ip)
 				wantErr(t, "spray", err, account.ErrBadCredentials)
 			}
-			_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, ip)
+			_, err := e.signIn("grace@acme.example", pw, ip)
 			wantThrottled(t, "sixth email from the address", err, time.Second)
 			// The account itself is not locked: from elsewhere it works.
-			if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "192.0.2.78"); err != nil {
+			if _, err := e.signIn("grace@acme.example", pw, "192.0.2.78"); err != nil {
 				t.Fatalf("sign-in from another address: %v", err)
 			}
 		})
@@ -177,14 +177,14 @@ func TestThrottlingDefaults(t *testing.T) {
 			const email = "target@acme.example"
 			evaluated := 0
 			for i := range 40 {
-				_, err := e.svc.Authenticate(e.ctx, email, "guess", fmt.Sprintf("2001:db8::%x", i))
+				_, err := e.signIn(email, "guess", fmt.Sprintf("2001:db8::%x", i))
 				var th *account.ThrottledError
 				if errors.As(err, &th) {
 					if th.RetryAfter <= 0 || th.RetryAfter > 15*time.Minute {
 						t.Fatalf("RetryAfter %v outside (0, 15m]", th.RetryAfter)
 					}
 					e.clk.Advance(th.RetryAfter)
-					_, err = e.svc.Authenticate(e.ctx, email, "guess", fmt.Sprintf("2001:db8::%x", i))
+					_, err = e.signIn(email, "guess", fmt.Sprintf("2001:db8::%x", i))
 				}
 				wantErr(t, "guess after waiting", err, account.ErrBadCredentials)
 				evaluated++

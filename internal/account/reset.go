@@ -128,7 +128,7 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string) 
 	if err := CheckPassword(newPassword, acct.Email); err != nil {
 		return storage.Account{}, err
 	}
-	hash, err := HashPassword(newPassword)
+	hash, err := s.hashPassword(ctx, newPassword)
 	if err != nil {
 		return storage.Account{}, err
 	}
@@ -218,7 +218,8 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, currentSessionI
 	ip := reqctx.From(ctx).IP
 	e := storage.AuditEvent{OrgID: acct.OrgID, Action: "password.change", TargetType: "account", TargetID: acct.ID}
 
-	wait, err := s.checkThrottle(ctx, acct.Email, ip, now)
+	keys := s.cfg.Throttle.throttleKeys(acct.Email, ip, "")
+	wait, _, err := s.reserve(ctx, keys, now)
 	if err != nil {
 		return err
 	}
@@ -235,29 +236,33 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, currentSessionI
 	case acct.PasswordHash == "":
 		e.Reason = "no_password"
 	}
+	hash := acct.PasswordHash
 	if e.Reason != "" {
-		dummyVerify(current)
-	} else if ok, err := VerifyPassword(acct.PasswordHash, current); err != nil || !ok {
+		hash = "" // a dummy verification
+	}
+	ok, verr, err := s.verifyPassword(ctx, hash, current)
+	if err != nil {
+		s.release(ctx, keys)
+		return err
+	}
+	if e.Reason == "" && (verr != nil || !ok) {
 		e.Reason = "bad_password"
 	}
 	if e.Reason != "" {
+		// Counted by reserve already.
 		e.Outcome = "failure"
-		err := s.store.InTx(ctx, func(tx storage.Store) error {
-			if err := s.recordLoginFailure(ctx, tx, acct.Email, ip, now); err != nil {
-				return err
-			}
-			return s.record(ctx, tx, now, e)
-		})
-		if err != nil {
+		if err := s.recordOutside(ctx, now, e); err != nil {
 			return err
 		}
 		return ErrBadCredentials
 	}
+	// The right current password is no failure.
+	s.release(ctx, keys)
 
 	if err := CheckPassword(next, acct.Email); err != nil {
 		return err
 	}
-	hash, err := HashPassword(next)
+	newHash, err := s.hashPassword(ctx, next)
 	if err != nil {
 		return err
 	}
@@ -267,7 +272,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, currentSessionI
 			if a.PasswordHash != acct.PasswordHash || a.Status != storage.StatusActive {
 				return ErrBadCredentials
 			}
-			a.PasswordHash, a.PasswordChangedAt, a.UpdatedAt = hash, now, now
+			a.PasswordHash, a.PasswordChangedAt, a.UpdatedAt = newHash, now, now
 			return nil
 		}); err != nil {
 			return mapUpdateErr(err, acct.ID)

@@ -84,9 +84,9 @@ func TestResetFlow(t *testing.T) {
 			t.Fatalf("password_reset.complete event = %+v", ev)
 		}
 
-		_, err = e.svc.Authenticate(e.ctx, "grace@acme.example", "grace under pressure", testIP)
+		_, err = e.signIn("grace@acme.example", "grace under pressure", testIP)
 		wantErr(t, "old password", err, account.ErrBadCredentials)
-		if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", newPassword, testIP); err != nil {
+		if _, err := e.signIn("grace@acme.example", newPassword, testIP); err != nil {
 			t.Fatalf("new password: %v", err)
 		}
 
@@ -119,7 +119,7 @@ func TestResetWithoutPriorPassword(t *testing.T) {
 		if sso.PasswordHash != "" {
 			t.Fatal("member added without a password has a hash")
 		}
-		_, err = e.svc.Authenticate(e.ctx, "sso@acme.example", "", testIP)
+		_, err = e.signIn("sso@acme.example", "", testIP)
 		wantErr(t, "no password yet", err, account.ErrBadCredentials)
 
 		if err := e.svc.RequestReset(e.ctx, "sso@acme.example", testIP); err != nil {
@@ -132,7 +132,7 @@ func TestResetWithoutPriorPassword(t *testing.T) {
 		if _, err := e.svc.CompleteReset(e.ctx, tokenOf(t, linkIn(t, mails[0])), newPassword); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "sso@acme.example", newPassword, testIP); err != nil {
+		if _, err := e.signIn("sso@acme.example", newPassword, testIP); err != nil {
 			t.Fatalf("sign-in with the first password: %v", err)
 		}
 	})
@@ -387,7 +387,7 @@ func TestConcurrentCompleteReset(t *testing.T) {
 			t.Fatalf("%d password_reset.complete events, want 1", got)
 		}
 		// The winner's password is the one that works.
-		if _, err := e.svc.Authenticate(e.ctx, acct.Email, passwords[won], testIP); err != nil {
+		if _, err := e.svc.Authenticate(e.ctx, account.PasswordAttempt{Email: acct.Email, Password: passwords[won], IP: testIP}); err != nil {
 			t.Errorf("the successful submission's password does not sign in: %v", err)
 		}
 		if _, err := e.svc.CompleteReset(e.ctx, token, newPassword+" three"); err != account.ErrInvalidLink {
@@ -422,7 +422,7 @@ func TestChangePassword(t *testing.T) {
 		if s, _ := st.GetSession(e.ctx, other.ID); s.RevokedAt.IsZero() {
 			t.Fatal("another session survived a password change")
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", newPassword, testIP); err != nil {
+		if _, err := e.signIn("grace@acme.example", newPassword, testIP); err != nil {
 			t.Fatal(err)
 		}
 		if ev := e.lastEvent(org.ID, "password.change"); ev.Outcome != "success" || ev.Details["sessions_revoked"] != "1" {

@@ -100,7 +100,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, in SetupInput
 	if err := CheckPassword(in.Password, email); err != nil {
 		return org, acct, err
 	}
-	hash, err := HashPassword(in.Password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return org, acct, err
 	}

@@ -77,7 +77,7 @@ func TestSetupLinkLifecycle(t *testing.T) {
 		if owner.Email != ownerEmail || owner.Role != storage.RoleOwner || owner.Status != storage.StatusActive || owner.OrgID != org.ID {
 			t.Fatalf("owner = %+v", owner)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, ownerEmail, ownerPassword, testIP); err != nil {
+		if _, err := e.signIn(ownerEmail, ownerPassword, testIP); err != nil {
 			t.Fatalf("owner cannot sign in after set-up: %v", err)
 		}
 

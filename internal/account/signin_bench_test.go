@@ -35,11 +35,11 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		a, err := accounts.Authenticate(ctx, ownerEmail, ownerPassword, testIP)
+		a, err := accounts.Authenticate(ctx, account.PasswordAttempt{Email: ownerEmail, Password: ownerPassword, IP: testIP})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := sessions.Start(ctx, session.StartParams{Account: a, Method: "password", IP: testIP}); err != nil {
+		if _, _, err := sessions.Start(ctx, session.StartParams{Account: a.Account, Method: "password", IP: testIP}); err != nil {
 			b.Fatal(err)
 		}
 	}

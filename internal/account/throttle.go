@@ -2,7 +2,9 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -19,23 +21,34 @@ func ipKey(ip string) string       { return "ip:" + ratelimit.ClientKey(ip) }
 func resetKey(email string) string { return "reset:" + email }
 func resetIPKey(ip string) string  { return "resetip:" + ratelimit.ClientKey(ip) }
 
-// throttleKey is one sign-in counter and the failures it allows before
-// delays start.
+func deviceKey(id string) string { return "dev:" + id }
+
+// throttleKey is one sign-in counter and how it blocks.
 type throttleKey struct {
-	key   string
-	limit int
+	key     string
+	backoff storage.Backoff
 }
 
-// throttleKeys returns the sign-in counters for email and ip.
-func (c ThrottleConfig) throttleKeys(email, ip string) []throttleKey {
+func (c ThrottleConfig) backoff(limit int) storage.Backoff {
+	return storage.Backoff{Window: c.Window, Limit: limit, BaseDelay: c.BaseDelay, MaxDelay: c.MaxDelay}
+}
+
+// throttleKeys returns the sign-in counters for email and ip, in the order
+// they are reserved (always the same order, so two transactions on
+// PostgreSQL lock the rows alike and never deadlock). With a trusted
+// device (its id), the device's own counter stands in for the email's.
+func (c ThrottleConfig) throttleKeys(email, ip, device string) []throttleKey {
 	keys := make([]throttleKey, 0, 2)
-	if email != "" {
-		keys = append(keys, throttleKey{acctKey(email), c.AccountLimit})
+	switch {
+	case device != "":
+		keys = append(keys, throttleKey{deviceKey(device), c.backoff(c.DeviceLimit)})
+	case email != "":
+		keys = append(keys, throttleKey{acctKey(email), c.backoff(c.AccountLimit)})
 	}
 	// No address (a caller outside HTTP) means no per-address counter,
 	// rather than one counter shared by every such caller.
 	if ip != "" {
-		keys = append(keys, throttleKey{ipKey(ip), c.IPLimit})
+		keys = append(keys, throttleKey{ipKey(ip), c.backoff(c.IPLimit)})
 	}
 	return keys
 }
@@ -46,28 +59,57 @@ const (
 	resetPerIP    = 20
 )
 
-// delay is how long after its last failure a counter at failures blocks:
-// BaseDelay once the limit is reached, doubling with every further failure,
-// capped at MaxDelay so a throttle never becomes a lockout.
-func (c ThrottleConfig) delay(failures, limit int) time.Duration {
-	if failures < limit {
-		return 0
+// errThrottled rolls back a reservation one of whose keys refused.
+var errThrottled = errors.New("account: throttled")
+
+// reserve counts one attempt on every key before the password is checked,
+// all or none in one transaction: an attempt one key refuses uses up no
+// other key's budget. It returns how long the refusing key still blocks
+// (0: admitted) and which key it is. Concurrent attempts are admitted one
+// after another by the database, so no more passwords are ever checked
+// than the limits allow, however many arrive at once and on however many
+// nodes.
+func (s *Service) reserve(ctx context.Context, keys []throttleKey, now time.Time) (time.Duration, string, error) {
+	var wait time.Duration
+	var refused string
+	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		wait, refused = 0, ""
+		for _, k := range keys {
+			t, ok, err := tx.ReserveAttempt(ctx, k.key, now, k.backoff)
+			if err != nil {
+				return fmt.Errorf("account: reserve sign-in attempt: %w", err)
+			}
+			if !ok {
+				wait, refused = retryAfter(t, now), k.key
+				return errThrottled
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errThrottled) {
+		// A block that ended between the refusal and now still answers
+		// with the shortest wait, never "0s".
+		return max(wait, time.Second), refused, nil
 	}
-	d := c.BaseDelay
-	for i := limit; i < failures && d < c.MaxDelay; i++ {
-		d *= 2
-	}
-	return min(d, c.MaxDelay)
+	return 0, "", err
 }
 
-// retryAfter returns how long t still blocks at now (0: not blocked),
-// rounded up to a whole second so "try again in 0s" is never shown.
-func (c ThrottleConfig) retryAfter(t storage.Throttle, limit int, now time.Time) time.Duration {
-	d := c.delay(t.Failures, limit)
-	if d == 0 {
-		return 0
+// release gives back attempts reserve admitted that turned out not to be
+// failures. Failing to is logged, not returned: the person's sign-in has
+// succeeded or been refused already, and the counter only errs towards
+// caution.
+func (s *Service) release(ctx context.Context, keys []throttleKey) {
+	for _, k := range keys {
+		if err := s.store.ReleaseAttempt(ctx, k.key, k.backoff); err != nil {
+			s.log.WarnContext(ctx, "releasing a sign-in attempt failed", "key_kind", strings.SplitN(k.key, ":", 2)[0], "err", err)
+		}
 	}
-	left := t.LastFailure.Add(d).Sub(now)
+}
+
+// retryAfter returns how long t still blocks at now, rounded up to a whole
+// second so "try again in 0s" is never shown.
+func retryAfter(t storage.Throttle, now time.Time) time.Duration {
+	left := t.BlockedUntil.Sub(now)
 	if left <= 0 {
 		return 0
 	}
@@ -75,28 +117,4 @@ func (c ThrottleConfig) retryAfter(t storage.Throttle, limit int, now time.Time)
 		left += time.Second - r
 	}
 	return left
-}
-
-// checkThrottle returns the longest wait any of the sign-in counters for
-// email and ip imposes at now, or 0.
-func (s *Service) checkThrottle(ctx context.Context, email, ip string, now time.Time) (time.Duration, error) {
-	var wait time.Duration
-	for _, k := range s.cfg.Throttle.throttleKeys(email, ip) {
-		t, err := s.store.GetThrottle(ctx, k.key)
-		if err != nil {
-			return 0, fmt.Errorf("account: read throttle: %w", err)
-		}
-		wait = max(wait, s.cfg.Throttle.retryAfter(t, k.limit, now))
-	}
-	return wait, nil
-}
-
-// recordLoginFailure counts one failed sign-in against email and ip in tx.
-func (s *Service) recordLoginFailure(ctx context.Context, tx storage.Throttles, email, ip string, now time.Time) error {
-	for _, k := range s.cfg.Throttle.throttleKeys(email, ip) {
-		if _, err := tx.RecordFailure(ctx, k.key, now, s.cfg.Throttle.Window); err != nil {
-			return fmt.Errorf("account: record failed sign-in: %w", err)
-		}
-	}
-	return nil
 }

@@ -25,23 +25,23 @@ func TestThrottleIPv6Rotation(t *testing.T) {
 
 		for i := range 5 {
 			ip := fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1)
-			_, err := e.svc.Authenticate(e.ctx, fmt.Sprintf("user%d@elsewhere.example", i), "password guess", ip)
+			_, err := e.signIn(fmt.Sprintf("user%d@elsewhere.example", i), "password guess", ip)
 			wantErr(t, "spray", err, account.ErrBadCredentials)
 		}
-		_, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "2001:db8:1:2:ffff:ffff:ffff:fffe")
+		_, err := e.signIn("grace@acme.example", pw, "2001:db8:1:2:ffff:ffff:ffff:fffe")
 		wantThrottled(t, "sixth guess from a fresh address of the same /64", err, time.Second)
 		// Another /64 is another subscriber.
-		if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "2001:db8:1:3::1"); err != nil {
+		if _, err := e.signIn("grace@acme.example", pw, "2001:db8:1:3::1"); err != nil {
 			t.Fatalf("sign-in from another /64: %v", err)
 		}
 
 		for i := range 5 {
-			_, err := e.svc.Authenticate(e.ctx, fmt.Sprintf("v4user%d@elsewhere.example", i), "password guess", "192.0.2.80")
+			_, err := e.signIn(fmt.Sprintf("v4user%d@elsewhere.example", i), "password guess", "192.0.2.80")
 			wantErr(t, "spray", err, account.ErrBadCredentials)
 		}
-		_, err = e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "::ffff:192.0.2.80")
+		_, err = e.signIn("grace@acme.example", pw, "::ffff:192.0.2.80")
 		wantThrottled(t, "the same IPv4 address written as IPv4-mapped IPv6", err, time.Second)
-		if _, err := e.svc.Authenticate(e.ctx, "grace@acme.example", pw, "192.0.2.81"); err != nil {
+		if _, err := e.signIn("grace@acme.example", pw, "192.0.2.81"); err != nil {
 			t.Fatalf("IPv4 neighbours are not grouped: %v", err)
 		}
 	})

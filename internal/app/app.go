@@ -148,8 +148,10 @@ func (a *App) build() error {
 		SetupTTL:  cfg.Tokens.SetupTTL, ResetTTL: cfg.Tokens.ResetTTL, InviteTTL: cfg.Tokens.InviteTTL,
 		Throttle: account.ThrottleConfig{
 			Window: cfg.Throttle.Window, AccountLimit: cfg.Throttle.AccountLimit, IPLimit: cfg.Throttle.IPLimit,
-			BaseDelay: cfg.Throttle.BaseDelay, MaxDelay: cfg.Throttle.MaxDelay,
+			BaseDelay: cfg.Throttle.BaseDelay, MaxDelay: cfg.Throttle.MaxDelay, DeviceLimit: cfg.Throttle.DeviceLimit,
 		},
+		Hashing:   account.HashingConfig{MaxConcurrent: cfg.Passwords.MaxConcurrentHashes, Wait: cfg.Passwords.HashWait},
+		SecretKey: a.SecretKey,
 	}, a.Log, a.Now)
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"time"
 
@@ -44,10 +45,12 @@ type Config struct {
 	Session  SessionConfig  `yaml:"session"`
 	Tokens   TokensConfig   `yaml:"tokens"`
 	Throttle ThrottleConfig `yaml:"throttle"`
-	SMTP     SMTPConfig     `yaml:"smtp"`
-	DNS      DNSConfig      `yaml:"dns"`
-	SAML     SAMLConfig     `yaml:"saml"`
-	Metrics  MetricsConfig  `yaml:"metrics"`
+	// Passwords bounds the memory and CPU password hashing may take.
+	Passwords PasswordsConfig `yaml:"passwords"`
+	SMTP      SMTPConfig      `yaml:"smtp"`
+	DNS       DNSConfig       `yaml:"dns"`
+	SAML      SAMLConfig      `yaml:"saml"`
+	Metrics   MetricsConfig   `yaml:"metrics"`
 }
 
 // MetricsConfig places the Prometheus endpoint.
@@ -127,6 +130,21 @@ type ThrottleConfig struct {
 	IPLimit      int           `yaml:"ip_limit"`
 	BaseDelay    time.Duration `yaml:"base_delay"`
 	MaxDelay     time.Duration `yaml:"max_delay"`
+	// DeviceLimit is the failed sign-ins a device cookie may make before it
+	// is delayed and, while delayed, trusted no more.
+	DeviceLimit int `yaml:"device_limit"`
+}
+
+// PasswordsConfig bounds concurrent argon2id runs: each holds 19 MiB for
+// tens of milliseconds, so the bound caps the memory a burst of sign-ins
+// can take at about MaxConcurrentHashes × 19 MiB.
+type PasswordsConfig struct {
+	// MaxConcurrentHashes is how many passwords are hashed or checked at
+	// once; default GOMAXPROCS (more cannot run faster).
+	MaxConcurrentHashes int `yaml:"max_concurrent_hashes"`
+	// HashWait is how long a request waits for a free slot before it is
+	// answered 503 with Retry-After.
+	HashWait time.Duration `yaml:"hash_wait"`
 }
 
 // SMTPConfig configures outgoing mail. With no host, mail goes to the
@@ -160,9 +178,10 @@ func Default() Config {
 			PollInterval: 500 * time.Millisecond},
 		Tokens: TokensConfig{SetupTTL: time.Hour, ResetTTL: 30 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
 		Throttle: ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 5,
-			BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
-		SMTP: SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
-		SAML: SAMLConfig{MetadataRefresh: 24 * time.Hour},
+			BaseDelay: time.Second, MaxDelay: 15 * time.Minute, DeviceLimit: 5},
+		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: 5 * time.Second},
+		SMTP:      SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
+		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
 	}
 }
 

@@ -115,6 +115,16 @@ func (c Config) Validate() []Problem {
 	if c.Throttle.IPLimit < 1 {
 		add("throttle.ip_limit", "must be at least 1 (%d)", c.Throttle.IPLimit)
 	}
+	if c.Throttle.DeviceLimit < 1 {
+		add("throttle.device_limit", "must be at least 1 (%d)", c.Throttle.DeviceLimit)
+	}
+	if c.Passwords.MaxConcurrentHashes < 1 {
+		add("passwords.max_concurrent_hashes", "must be at least 1 (%d)", c.Passwords.MaxConcurrentHashes)
+	}
+	positive("passwords.hash_wait", c.Passwords.HashWait)
+	if c.Passwords.HashWait > 30*time.Second {
+		add("passwords.hash_wait", "must be at most 30s: a request waiting longer is better told to come back (%s)", c.Passwords.HashWait)
+	}
 	if c.Throttle.MaxDelay > time.Hour {
 		add("throttle.max_delay", "must be at most 1h so throttling never becomes a lockout (%s)", c.Throttle.MaxDelay)
 	}

@@ -51,6 +51,9 @@ const (
 	StepSSO           = "sso"           // the browser was sent to the IdP
 	StepAuthenticated = "authenticated" // every required factor is done
 	StepDone          = "done"          // a session was issued; the flow is spent
+
+	// stepChecking: a password submitted to the flow is being checked.
+	stepChecking = "checking"
 )
 
 // Authentication methods a session records (RFC 8176 amr values where one
@@ -164,7 +167,7 @@ var ErrNoSSO = errors.New("signin: no single sign-on for this address")
 // FlowError refuses a flow that cannot take the step asked of it. Reason is
 // for logs and the audit log; the person is sent back to the start.
 type FlowError struct {
-	Reason string // FlowUnknown, FlowExpired, FlowUsed, FlowOtherBrowser, FlowOutOfOrder
+	Reason string // FlowUnknown, FlowExpired, FlowUsed, FlowOtherBrowser, FlowOutOfOrder, FlowInProgress
 }
 
 // Reasons for a FlowError.
@@ -174,6 +177,7 @@ const (
 	FlowUsed         = "flow_used"
 	FlowOtherBrowser = "flow_other_browser"
 	FlowOutOfOrder   = "flow_out_of_order"
+	FlowInProgress   = "flow_in_progress" // another submit of the same step is being checked
 )
 
 func (e *FlowError) Error() string { return "signin: sign-in cannot continue: " + e.Reason }

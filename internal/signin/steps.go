@@ -29,13 +29,19 @@ const (
 // account.ErrBadCredentials for every refusal — wrong password, unknown
 // email, no password, suspended, or a policy that enforces SSO for the
 // account — after the same work and with the same counting, so the answer
-// says nothing about which; *account.ThrottledError when throttled.
+// says nothing about which; *account.ThrottledError when throttled and
+// *account.BusyError when every password-hashing slot stayed taken.
 func (e *Engine) Password(ctx context.Context, c Client, id, password, device string) (Outcome, error) {
 	f, err := e.usable(ctx, c, id)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if f.Step != StepPassword && f.Step != StepSSO {
+	switch f.Step {
+	case StepPassword, StepSSO:
+	case stepChecking, StepAuthenticated:
+		// Another submit of this step is being checked or finished.
+		return Outcome{}, &FlowError{Reason: FlowInProgress}
+	default:
 		return Outcome{}, e.flowRefused(ctx, c, f, FlowOutOfOrder)
 	}
 	// Decided again now, not when the email was typed: the policy may
@@ -44,6 +50,30 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 	if err != nil {
 		return Outcome{}, fmt.Errorf("signin: route: %w", err)
 	}
+	// One submit of a flow at a time: the flow is marked as being checked
+	// before the password is, so of a double click or a replayed post only
+	// one gets its password checked (and counted); the others are refused
+	// while it runs. A failure hands the step back for another try.
+	prev := f.Step
+	if f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		if x.Step != prev || !x.UsedAt.IsZero() {
+			return &FlowError{Reason: FlowInProgress}
+		}
+		x.Step = stepChecking
+		return nil
+	}); err != nil {
+		return Outcome{}, err
+	}
+	giveBack := func() {
+		if _, err := e.advance(context.WithoutCancel(ctx), f.ID, func(x *storage.LoginFlow) error {
+			if x.Step == stepChecking {
+				x.Step = prev
+			}
+			return nil
+		}); err != nil {
+			e.log.WarnContext(ctx, "cannot hand a sign-in step back after a refused password", "err", err)
+		}
+	}
 	attempt := account.PasswordAttempt{Email: f.Email, Password: password, IP: c.IP, Device: device}
 	if !r.Account.AllowPassword {
 		attempt.Refuse = "password_not_allowed"
@@ -51,17 +81,26 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 			attempt.Refuse = "sso_enforced"
 		}
 	}
-	auth, err := e.accounts.Check(ctx, attempt)
+	auth, err := e.accounts.Authenticate(ctx, attempt)
 	var throttled *account.ThrottledError
+	var busy *account.BusyError
 	switch {
 	case err == nil:
 	case errors.As(err, &throttled):
+		giveBack()
 		e.metrics.SignIn("password", resultThrottled)
 		return Outcome{}, err
+	case errors.As(err, &busy):
+		// Nothing was checked or counted: the person may simply retry.
+		giveBack()
+		e.metrics.SignIn("password", resultBusy)
+		return Outcome{}, err
 	case errors.Is(err, account.ErrBadCredentials), isInvalid(err):
+		giveBack()
 		e.metrics.SignIn("password", resultFailure)
 		return Outcome{}, account.ErrBadCredentials
 	default:
+		giveBack()
 		return Outcome{}, err
 	}
 	f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {

@@ -250,6 +250,20 @@ type Throttle struct {
 	Failures    int       // failures since WindowStart
 	WindowStart time.Time // first failure of the current window
 	LastFailure time.Time
+	// BlockedUntil is when ReserveAttempt next admits an attempt on this
+	// key; zero (or past) when it is not blocked. Counters kept with
+	// RecordFailure leave it zero.
+	BlockedUntil time.Time
+}
+
+// Backoff is how ReserveAttempt blocks a key: the first Limit attempts in
+// Window pass; the Limit-th blocks the key for BaseDelay after it, and each
+// further admitted attempt doubles the delay, up to MaxDelay.
+type Backoff struct {
+	Window    time.Duration
+	Limit     int
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
 }
 
 // Throttles stores brute-force counters in the database so every node sees them.
@@ -259,7 +273,22 @@ type Throttles interface {
 	// RecordFailure atomically adds one failure at now; a window that started
 	// before now-window is restarted at now with one failure.
 	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (Throttle, error)
+	// ReserveAttempt counts one attempt on key at now, before it is
+	// evaluated, if the key is not blocked at now, and reports whether it
+	// did. Check and count are one atomic statement, so concurrent callers
+	// on any number of nodes are admitted one after another and never more
+	// than b allows. A refused attempt changes nothing; the Throttle
+	// returned then is the blocking counter (see BlockedUntil).
+	ReserveAttempt(ctx context.Context, key string, now time.Time, b Backoff) (Throttle, bool, error)
+	// ReleaseAttempt gives back one attempt ReserveAttempt admitted, for an
+	// attempt that turned out not to be a failure (a correct password, a
+	// refusal before evaluation). Below b.Limit the key is unblocked;
+	// above it the delay halves, as if the released attempt had not been
+	// made. Releasing an unknown key does nothing.
+	ReleaseAttempt(ctx context.Context, key string, b Backoff) error
 	ClearThrottle(ctx context.Context, key string) error
+	// DeleteStaleThrottles removes counters whose last failure is before
+	// cutoff and that do not block beyond it.
 	DeleteStaleThrottles(ctx context.Context, cutoff time.Time) (int, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -36,23 +37,11 @@ func (h *Handler) setFlowCookie(w http.ResponseWriter, secret string) {
 
 // The device cookie marks a browser that signed in with a password before,
 // which keeps its own small allowance of attempts when someone else's
-// guesses throttle the account (see account.PasswordAttempt.Device).
-const (
-	deviceCookieSecure = "__Host-gatehouse_device"
-	deviceCookieDev    = "gatehouse_device"
-	deviceCookieMaxAge = 365 * 24 * time.Hour
-)
-
-func (h *Handler) deviceCookieName() string {
-	if h.Secure {
-		return deviceCookieSecure
-	}
-	return deviceCookieDev
-}
+// guesses throttle the account (account.PasswordAttempt.Device).
 
 // deviceCookie is the device cookie this browser sent, or "".
 func (h *Handler) deviceCookie(r *http.Request) string {
-	c, err := r.Cookie(h.deviceCookieName())
+	c, err := r.Cookie(account.DeviceCookieNameFor(h.Secure))
 	if err != nil || len(c.Value) > 512 {
 		return ""
 	}
@@ -61,8 +50,9 @@ func (h *Handler) deviceCookie(r *http.Request) string {
 
 func (h *Handler) setDeviceCookie(w http.ResponseWriter, value string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: h.deviceCookieName(), Value: value, Path: "/",
-		MaxAge: int(deviceCookieMaxAge / time.Second), HttpOnly: true, Secure: h.Secure, SameSite: http.SameSiteLaxMode,
+		Name: account.DeviceCookieNameFor(h.Secure), Value: value, Path: "/",
+		MaxAge: int(account.DeviceCookieLifetime / time.Second), HttpOnly: true, Secure: h.Secure,
+		SameSite: http.SameSiteLaxMode,
 	})
 }
 

@@ -190,11 +190,19 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 	c := h.client(r)
 	out, err := h.SignIn.Password(r.Context(), c, flow, r.PostForm.Get("password"), h.deviceCookie(r))
 	var throttled *account.ThrottledError
+	var busy *account.BusyError
 	var fe *signin.FlowError
 	switch {
 	case err == nil:
 	case errors.As(err, &fe):
 		h.startAgain(w, r, r.PostForm.Get("email"), returnTo)
+		return
+	case errors.As(err, &busy):
+		// Every password-hashing slot is taken: nothing was checked or
+		// counted, so the person may simply try again.
+		retryAfter(w, busy.RetryAfter)
+		h.passwordAgain(w, r, c, flow, returnTo, http.StatusServiceUnavailable,
+			"Gatehouse is busy. Wait a moment, then try again.", "")
 		return
 	case errors.As(err, &throttled):
 		retryAfter(w, throttled.RetryAfter)

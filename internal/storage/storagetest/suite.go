@@ -27,6 +27,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"OneTimeTokens", oneTimeTokenTests},
 		{"APITokens", apiTokenTests},
 		{"Throttles", throttleTests},
+		{"ThrottleReservations", reservationTests},
 		{"Audit", auditTests},
 		{"Invalidations", invalidationTests},
 		{"Domains", domainTests},
