@@ -112,16 +112,15 @@ func CheckReason(reason string) (string, error) {
 	return reason, nil
 }
 
-// Load reads the organization's configuration through st. Inside a
-// transaction it first locks the owner rows (in ID order, as the account
-// service's last-owner check does), so two changes that are each safe alone
-// but together lock every owner out cannot both pass on PostgreSQL's read
-// committed isolation: the second waits and then reads what the first wrote.
-func Load(ctx context.Context, st storage.Store, orgID string) (Config, error) {
-	c := Config{OrgID: orgID, Members: map[string]string{}}
-	accts, err := st.ListAccounts(ctx, orgID)
+// lockOwners locks the organization's owner rows for the rest of tx (in
+// ID order, as the account service's last-owner check does), so two
+// changes that are each safe alone but together lock every owner out
+// cannot both pass on PostgreSQL's read committed isolation: the second
+// waits, then Load reads what the first wrote.
+func lockOwners(ctx context.Context, tx storage.Store, orgID string) error {
+	accts, err := tx.ListAccounts(ctx, orgID)
 	if err != nil {
-		return c, fmt.Errorf("lockout: list accounts: %w", err)
+		return fmt.Errorf("lockout: list accounts: %w", err)
 	}
 	var owners []string
 	for _, a := range accts {
@@ -131,16 +130,21 @@ func Load(ctx context.Context, st storage.Store, orgID string) (Config, error) {
 	}
 	slices.Sort(owners)
 	for _, id := range owners {
-		_, err := st.UpdateAccount(ctx, id, func(*storage.Account) error { return errLockOnly })
+		_, err := tx.UpdateAccount(ctx, id, func(*storage.Account) error { return errLockOnly })
 		if err != nil && !errors.Is(err, errLockOnly) && !errors.Is(err, storage.ErrNotFound) {
-			return c, fmt.Errorf("lockout: lock owners: %w", err)
+			return fmt.Errorf("lockout: lock owners: %w", err)
 		}
 	}
-	// Read again after the locks: a change committed while we waited counts.
-	if len(owners) > 0 {
-		if accts, err = st.ListAccounts(ctx, orgID); err != nil {
-			return c, fmt.Errorf("lockout: list accounts: %w", err)
-		}
+	return nil
+}
+
+// Load reads the organization's configuration through st (a transaction
+// or the store itself; it only reads).
+func Load(ctx context.Context, st storage.Store, orgID string) (Config, error) {
+	c := Config{OrgID: orgID, Members: map[string]string{}}
+	accts, err := st.ListAccounts(ctx, orgID)
+	if err != nil {
+		return c, fmt.Errorf("lockout: list accounts: %w", err)
 	}
 	c.Accounts = accts
 	ds, err := st.ListDomains(ctx, orgID)
@@ -184,6 +188,9 @@ var errLockOnly = errors.New("lockout: lock only")
 // with a non-empty Reason lets the refused change through: the Result then
 // says Forced, and the caller records it on its audit event (Annotate).
 func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force) (Result, error) {
+	if err := lockOwners(ctx, tx, orgID); err != nil {
+		return Result{}, err
+	}
 	before, err := Load(ctx, tx, orgID)
 	if err != nil {
 		return Result{}, err

@@ -384,6 +384,17 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 	})
 }
 
+// Lockout reports which of the organization's owners and admins can sign
+// in without the IdP, and whether the organization is safe (lockout.Evaluate
+// on the stored configuration).
+func (s *Service) Lockout(ctx context.Context, orgID string) (lockout.Report, error) {
+	c, err := lockout.Load(ctx, s.store, orgID)
+	if err != nil {
+		return lockout.Report{}, fmt.Errorf("policy: %w", err)
+	}
+	return lockout.Evaluate(c), nil
+}
+
 // find returns the org's policy by ID, else by name.
 func (s *Service) find(ctx context.Context, st storage.Policies, orgID, nameOrID string) (storage.Policy, error) {
 	if strings.TrimSpace(nameOrID) == "" {
