@@ -67,22 +67,17 @@ func (e *Error) Is(target error) bool { return target == ErrLockout }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("This change would leave no owner able to sign in without the IdP")
+	b.WriteString("This change would leave no owner able to sign in without the IdP, so an IdP outage or a wrong certificate would lock the organization out of Gatehouse.")
 	if len(e.LockedOut) > 0 {
-		b.WriteString(": ")
+		b.WriteString(" It takes the password sign-in from ")
 		for i, p := range e.LockedOut {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "%s (%s)", p.Email, p.Role)
 		}
-		if len(e.LockedOut) == 1 {
-			b.WriteString(" would have to sign in through SSO")
-		} else {
-			b.WriteString(" would all have to sign in through SSO")
-		}
+		b.WriteString(".")
 	}
-	b.WriteString(", so an IdP outage or a wrong certificate would lock the organization out of Gatehouse.")
 	if len(e.Remaining) > 0 {
 		fmt.Fprintf(&b, " Only admins who are not owners (%s) could still sign in with a password.", emails(e.Remaining))
 	}
@@ -217,10 +212,12 @@ func Compare(before, after Report, force Force) (Result, error) {
 	return Result{}, &Error{LockedOut: lost, Remaining: after.WithoutIdP}
 }
 
+// lostFrom lists who, in before, is not in after in the same role: an
+// owner demoted to admin keeps a password but no longer counts as an owner.
 func lostFrom(before, after []Person) []Person {
 	var lost []Person
 	for _, p := range before {
-		if !slices.ContainsFunc(after, func(q Person) bool { return q.ID == p.ID }) {
+		if !slices.ContainsFunc(after, func(q Person) bool { return q.ID == p.ID && q.Role == p.Role }) {
 			lost = append(lost, p)
 		}
 	}
