@@ -51,7 +51,7 @@ func TestAdminCLILockout(t *testing.T) {
 		c.ok("admin", "member", "add", "--org", "acme", "--email", "oscar@acme.example", "--role", "owner")
 
 		before := c.auditCount()
-		c.fails("It takes the password sign-in from olive@acme.example (owner).",
+		c.fails("It takes the password sign-in from olive@acme.example (owner: would be suspended).",
 			"admin", "member", "suspend", "--org", "acme", "--email", "olive@acme.example")
 		c.fails("add --force-reason", "admin", "member", "role", "--org", "acme", "--email", "olive@acme.example", "--role", "admin")
 		c.fails("--force-reason: The force reason contains characters that are not allowed.",
@@ -69,7 +69,7 @@ func TestAdminCLILockout(t *testing.T) {
 
 		// Forced: made, and audited with the reason.
 		c.ok("admin", "member", "add", "--org", "acme", "--email", "pat@acme.example", "--role", "owner")
-		c.fails("oscar@acme.example (owner)", "admin", "member", "suspend", "--org", "acme", "--email", "oscar@acme.example")
+		c.fails("oscar@acme.example (owner: would be suspended)", "admin", "member", "suspend", "--org", "acme", "--email", "oscar@acme.example")
 		c.ok("admin", "member", "suspend", "--org", "acme", "--email", "oscar@acme.example", "--force-reason", "the IdP is our only way in now")
 		var page adminapi.AuditPage
 		if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--action", "account.suspend", "--json")), &page); err != nil {

@@ -32,7 +32,7 @@ func TestAPILockout(t *testing.T) {
 		t.Helper()
 		before := e.auditCount()
 		r := e.do(method, path, e.tokenA, []byte(body))
-		if r.status != 409 || r.errCode(t) != "lockout" || !bytes.Contains(r.body, []byte(e.ownerA.Email+" (owner)")) ||
+		if r.status != 409 || r.errCode(t) != "lockout" || !bytes.Contains(r.body, []byte(e.ownerA.Email+" (owner")) ||
 			!bytes.Contains(r.body, []byte("force_reason")) {
 			t.Fatalf("%s %s %s = %d %s, want 409 lockout naming the owner", method, path, body, r.status, r.body)
 		}

@@ -74,16 +74,35 @@ func (e *Error) Error() string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s (%s)", p.Email, p.Role)
+			fmt.Fprintf(&b, "%s (%s", p.Email, p.Role)
+			if why := lossWords[p.Reason]; why != "" {
+				b.WriteString(": " + why)
+			}
+			b.WriteString(")")
 		}
 		b.WriteString(".")
 	}
 	if len(e.Remaining) > 0 {
 		fmt.Fprintf(&b, " Only admins who are not owners (%s) could still sign in with a password.", emails(e.Remaining))
 	}
-	b.WriteString(" Keep one owner out: add yourself to a policy with SSO off (a break-glass policy), or keep the default policy optional; an owner also needs a password and an active account." +
-		" To make the change anyway, force it with a reason; the reason is audited.")
+	b.WriteString(" Keep one owner out: add yourself to a policy with SSO off (a break-glass policy), or keep the default policy optional; an owner also needs a password and an active account.")
 	return b.String()
+}
+
+// Reasons a Person in Error.LockedOut loses the password sign-in, beside
+// the Reason* constants of the rule itself.
+const (
+	ReasonDemoted = "demoted" // no longer an owner (an admin who still can does not count)
+	ReasonGone    = "gone"    // no longer an active owner or admin
+)
+
+// lossWords says why someone loses the password sign-in, after their name.
+var lossWords = map[string]string{
+	ReasonSSOEnforced: "SSO would be enforced for them",
+	ReasonNoPassword:  "no password set",
+	ReasonSuspended:   "would be suspended",
+	ReasonDemoted:     "would no longer be an owner",
+	ReasonGone:        "would no longer be an owner or admin",
 }
 
 func emails(ps []Person) string {
@@ -200,7 +219,7 @@ func Compare(before, after Report, force Force) (Result, error) {
 	if after.Safe {
 		return Result{}, nil
 	}
-	lost := lostFrom(before.WithoutIdP, after.WithoutIdP)
+	lost := lostFrom(before.WithoutIdP, after)
 	if !before.Safe && len(lost) == 0 {
 		// Already unsafe, and this change takes nobody's way in: let
 		// admins work towards a repair.
@@ -212,14 +231,22 @@ func Compare(before, after Report, force Force) (Result, error) {
 	return Result{}, &Error{LockedOut: lost, Remaining: after.WithoutIdP}
 }
 
-// lostFrom lists who, in before, is not in after in the same role: an
-// owner demoted to admin keeps a password but no longer counts as an owner.
-func lostFrom(before, after []Person) []Person {
+// lostFrom lists who, in before's WithoutIdP, is not in after's in the same
+// role (an owner demoted to admin keeps a password but no longer counts as
+// an owner), each with the reason they lose it.
+func lostFrom(before []Person, after Report) []Person {
 	var lost []Person
 	for _, p := range before {
-		if !slices.ContainsFunc(after, func(q Person) bool { return q.ID == p.ID && q.Role == p.Role }) {
-			lost = append(lost, p)
+		if slices.ContainsFunc(after.WithoutIdP, func(q Person) bool { return q.ID == p.ID && q.Role == p.Role }) {
+			continue
 		}
+		p.Reason = ReasonGone
+		if i := slices.IndexFunc(after.OnlyIdP, func(q Person) bool { return q.ID == p.ID }); i >= 0 {
+			p.Reason = after.OnlyIdP[i].Reason
+		} else if slices.ContainsFunc(after.WithoutIdP, func(q Person) bool { return q.ID == p.ID }) {
+			p.Reason = ReasonDemoted
+		}
+		lost = append(lost, p)
 	}
 	return lost
 }

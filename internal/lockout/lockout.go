@@ -193,7 +193,8 @@ type Report struct {
 	// WithoutIdP lists the active owners and admins who can sign in without
 	// the IdP, owners first, then by email. Members are never counted.
 	WithoutIdP []Person
-	// OnlyIdP lists the active owners and admins who cannot, with why.
+	// OnlyIdP lists the other owners and admins (suspended ones too),
+	// with why they cannot.
 	OnlyIdP []Person
 	// Safe: at least one owner can sign in without the IdP.
 	Safe bool
@@ -215,7 +216,7 @@ func (r Report) Owners() []string {
 func Evaluate(c Config) Report {
 	var r Report
 	for _, a := range c.Accounts {
-		if !a.Role.IsAdmin() || a.Status != storage.StatusActive {
+		if !a.Role.IsAdmin() {
 			continue
 		}
 		ok, reason := c.CanSignInWithoutIdP(a)

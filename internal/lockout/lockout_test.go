@@ -111,7 +111,7 @@ func TestCompare(t *testing.T) {
 		t.Fatalf("safe → unsafe: %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"olive@acme.example (owner)", "policy with SSO off", "default policy optional", "force"} {
+	for _, want := range []string{"olive@acme.example (owner: SSO would be enforced for them)", "policy with SSO off", "default policy optional"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the explanation lacks %q: %s", want, msg)
 		}
@@ -149,6 +149,24 @@ func TestCompare(t *testing.T) {
 	// …but taking the last admin's way in is still refused.
 	if _, err := Compare(unsafeWithAdmin, unsafe, Force{}); !errors.Is(err, ErrLockout) {
 		t.Fatalf("taking the last admin's password sign-in in an unsafe org: %v", err)
+	}
+}
+
+// The refusal says why each person loses the password sign-in.
+func TestLossReasons(t *testing.T) {
+	for want, change := range map[string]func(*Config){
+		"olive@acme.example (owner: SSO would be enforced for them)":       func(c *Config) { delete(c.Members, "olive") },
+		"olive@acme.example (owner: would be suspended)":                   func(c *Config) { c.Account("olive").Status = storage.StatusSuspended },
+		"olive@acme.example (owner: would no longer be an owner)":          func(c *Config) { c.Account("olive").Role = storage.RoleAdmin },
+		"olive@acme.example (owner: would no longer be an owner or admin)": func(c *Config) { c.Account("olive").Role = storage.RoleMember },
+		"olive@acme.example (owner: no password set)":                      func(c *Config) { c.Account("olive").PasswordHash = "" },
+	} {
+		after := base().Clone()
+		change(&after)
+		_, err := Compare(Evaluate(base()), Evaluate(after), Force{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
 	}
 }
 
