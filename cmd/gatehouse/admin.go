@@ -275,6 +275,9 @@ func cliErr(err error) error {
 	}
 	var domainInvalid *domain.InvalidInputError
 	if errors.As(err, &domainInvalid) {
+		if domainInvalid.Field == "force_reason" {
+			return fmt.Errorf("--force-reason: %s", domainInvalid.Message)
+		}
 		return fmt.Errorf("--name: %s", domainInvalid.Message)
 	}
 	return err
