@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -239,6 +240,20 @@ var fieldFlags = map[string]string{
 	"metadata_url": "metadata-url", "metadata_xml": "metadata-file", "entity_id": "entity-id",
 	"sso_url": "sso-url", "certificates": "cert-file", "certificate": "cert-file",
 	"name_id_format": "name-id-format", "attribute_map": "map", "sso": "sso", "connection": "idp",
+	"force_reason": "force-reason",
+}
+
+// addForceReasonFlag adds --force-reason to commands whose change the
+// lockout check may refuse.
+func addForceReasonFlag(cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		c.Flags().String("force-reason", "", "make the change even if no owner could sign in without the IdP afterwards; the reason is recorded in the audit log")
+	}
+}
+
+// forceFlag is the lockout.Force --force-reason asks for.
+func forceFlag(cmd *cobra.Command) lockout.Force {
+	return lockout.Force{Reason: flag(cmd, "force-reason")}
 }
 
 // cliErr names the flag at fault in an invalid-input error; service error
@@ -249,6 +264,9 @@ func cliErr(err error) error {
 		// override instead.
 		return fmt.Errorf("%s To enforce it anyway, add --force; the override is recorded in the audit log.", err)
 	}
+	if errors.Is(err, lockout.ErrLockout) {
+		return fmt.Errorf("%s To make it anyway, add --force-reason \"why\".", err)
+	}
 	var invalid *account.InvalidInputError
 	if errors.As(err, &invalid) {
 		if f, ok := fieldFlags[invalid.Field]; ok {
@@ -257,6 +275,9 @@ func cliErr(err error) error {
 	}
 	var domainInvalid *domain.InvalidInputError
 	if errors.As(err, &domainInvalid) {
+		if domainInvalid.Field == "force_reason" {
+			return fmt.Errorf("--force-reason: %s", domainInvalid.Message)
+		}
 		return fmt.Errorf("--name: %s", domainInvalid.Message)
 	}
 	return err

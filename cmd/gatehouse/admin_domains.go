@@ -77,7 +77,7 @@ var adminDomainVerifyCmd = &cobra.Command{
 			return err
 		}
 		wasVerified := !d.VerifiedAt.IsZero()
-		if d, err = svc.Verify(ctx, org.ID, d.ID); err != nil {
+		if d, err = svc.Verify(ctx, org.ID, d.ID, forceFlag(cmd)); err != nil {
 			return cliErr(err)
 		}
 		if wasVerified {
@@ -140,6 +140,7 @@ func init() {
 	for _, c := range []*cobra.Command{adminDomainAddCmd, adminDomainVerifyCmd, adminDomainRemoveCmd} {
 		c.Flags().String("name", "", "the domain, e.g. corp.example (required)")
 	}
+	addForceReasonFlag(adminDomainVerifyCmd)
 	adminDomainVerifyCmd.Flags().String("dns-resolver", "", "DNS server to ask, host:port (default: dns.resolver from the configuration, else the system's)")
 	adminDomainCmd.AddCommand(adminDomainAddCmd, adminDomainVerifyCmd, adminDomainListCmd, adminDomainRemoveCmd)
 	adminCmd.AddCommand(adminDomainCmd)

@@ -121,7 +121,7 @@ var adminMemberRoleCmd = &cobra.Command{
 	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		role, _ := roleFlag(cmd)
 		before := m.Role
-		m, err := a.Accounts.SetRole(ctx, org.ID, m.ID, role)
+		m, err := a.Accounts.SetRole(ctx, org.ID, m.ID, role, forceFlag(cmd))
 		if err != nil {
 			return cliErr(err)
 		}
@@ -140,7 +140,7 @@ func statusCommand(use, short string, status storage.AccountStatus) *cobra.Comma
 		PreRunE: requires("org", "email"),
 		RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 			before := m.Status
-			m, err := a.Accounts.SetStatus(ctx, org.ID, m.ID, status)
+			m, err := a.Accounts.SetStatus(ctx, org.ID, m.ID, status, forceFlag(cmd))
 			if err != nil {
 				return cliErr(err)
 			}
@@ -188,6 +188,7 @@ func init() {
 	adminMemberAddCmd.Flags().String("role", "member", "member, admin or owner")
 	adminMemberAddCmd.Flags().Bool("invite", false, "mail an invitation with a set-password link")
 	adminMemberRoleCmd.Flags().String("role", "", "member, admin or owner (required)")
+	addForceReasonFlag(adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd)
 	addOrgFlag(adminMemberListCmd)
 	addMemberFlags(adminMemberAddCmd, adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd, adminSessionRevokeCmd)
 	adminMemberCmd.AddCommand(adminMemberAddCmd, adminMemberListCmd, adminMemberRoleCmd,

@@ -26,7 +26,11 @@ policy it was put under, else the organization's default policy ("default").
 SSO is enforced, optional or off. Enforcing it through a connection nobody has
 completed a test sign-in through is refused, because a wrong certificate or
 entity ID would lock everyone out; --force enforces anyway, and the override is
-recorded in the audit log.`,
+recorded in the audit log.
+
+A change that would leave no owner able to sign in without the IdP (every
+owner under enforced SSO) is refused with an explanation; --force-reason makes
+it anyway, and the reason is recorded in the audit log.`,
 }
 
 // ssoFlag checks --sso before anything is opened.
@@ -91,10 +95,10 @@ var adminPolicySetCmd = &cobra.Command{
 		created := false
 		switch {
 		case err == nil:
-			p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force})
+			p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason")})
 		case errors.Is(err, account.ErrNotFound) && adminapi.IsDefaultRef(name):
 			if before, err = a.Policies.EnsureDefault(ctx, org.ID); err == nil {
-				p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force})
+				p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason")})
 			}
 		case errors.Is(err, account.ErrNotFound):
 			id := ""
@@ -213,7 +217,7 @@ var adminPolicyDeleteCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		if err := a.Policies.Delete(ctx, org.ID, p.ID); err != nil {
+		if err := a.Policies.Delete(ctx, org.ID, p.ID, forceFlag(cmd)); err != nil {
 			return cliErr(err)
 		}
 		return report(cmd, out, map[string]any{"deleted": p.ID}, "Deleted the policy %q; its members are under the default policy now.\n", p.Name)
@@ -236,7 +240,7 @@ var adminPolicyMemberAddCmd = &cobra.Command{
 			}
 			policyID, shown = p.ID, fmt.Sprintf("the policy %q", p.Name)
 		}
-		if err := a.Policies.SetMember(ctx, org.ID, m.Email, policyID); err != nil {
+		if err := a.Policies.SetMember(ctx, org.ID, m.Email, policyID, forceFlag(cmd)); err != nil {
 			return cliErr(err)
 		}
 		return report(cmd, out, map[string]any{"email": m.Email, "policy_id": policyID}, "%s is now under %s.\n", m.Email, shown)
@@ -253,7 +257,7 @@ var adminPolicyMemberRemoveCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		if err := adminapi.RemovePolicyMember(ctx, a.Accounts, a.Policies, org.ID, p.ID, m.Email); err != nil {
+		if err := adminapi.RemovePolicyMember(ctx, a.Accounts, a.Policies, org.ID, p.ID, m.Email, forceFlag(cmd)); err != nil {
 			if errors.Is(err, account.ErrNotFound) {
 				return fmt.Errorf("%s is not a member of the policy %q", m.Email, p.Name)
 			}
@@ -266,6 +270,7 @@ var adminPolicyMemberRemoveCmd = &cobra.Command{
 func init() {
 	addOrgFlag(adminPolicySetCmd, adminPolicyListCmd, adminPolicyShowCmd, adminPolicyDeleteCmd)
 	addMemberFlags(adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
+	addForceReasonFlag(adminPolicySetCmd, adminPolicyDeleteCmd, adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
 	adminPolicySetCmd.Flags().String("name", adminapi.DefaultPolicyRef, `the policy; "default" is the organization's default policy`)
 	adminPolicySetCmd.Flags().String("sso", "", "enforced, optional or off (required)")
 	adminPolicySetCmd.Flags().String("idp", "", "the IdP connection's slug (required unless SSO is off, or the policy has one)")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -205,9 +206,15 @@ func (s *Service) ListMembers(ctx context.Context, orgID string) ([]storage.Acco
 	return accts, mapErr(err, "members")
 }
 
-// SetRole grants or revokes admin (or ownership); the last owner cannot be demoted.
-func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role storage.Role) (storage.Account, error) {
+// SetRole grants or revokes admin (or ownership); the last owner cannot be
+// demoted. A change that leaves no owner able to sign in without the IdP
+// is refused with a *lockout.Error unless force (at most one) has a reason.
+func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role storage.Role, force ...lockout.Force) (storage.Account, error) {
 	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	f, err := oneForce(force)
+	if err != nil {
 		return storage.Account{}, err
 	}
 	if err := checkRole(role); err != nil {
@@ -215,7 +222,7 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 	}
 	now := s.clock()
 	var out storage.Account
-	err := s.store.InTx(ctx, func(tx storage.Store) error {
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		a, err := memberOf(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
@@ -234,15 +241,25 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 				return err
 			}
 		}
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
+			if x := c.Account(a.ID); x != nil {
+				x.Role = role
+			}
+		}, f)
+		if err != nil {
+			return err
+		}
 		if out, err = tx.UpdateAccount(ctx, a.ID, func(c *storage.Account) error {
 			c.Role, c.UpdatedAt = role, now
 			return nil
 		}); err != nil {
 			return mapUpdateErr(err, a.ID)
 		}
+		details := map[string]string{"email": a.Email, "from": string(a.Role), "to": string(role)}
+		res.Annotate(details)
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "account.role_change", TargetType: "account", TargetID: a.ID,
-			Details: map[string]string{"email": a.Email, "from": string(a.Role), "to": string(role)},
+			Details: details,
 		})
 	})
 	if err != nil {
@@ -251,9 +268,15 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 	return out, nil
 }
 
-// SetStatus suspends or reactivates an account; suspending revokes its sessions.
-func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status storage.AccountStatus) (storage.Account, error) {
+// SetStatus suspends or reactivates an account; suspending revokes its
+// sessions. A suspension that leaves no owner able to sign in without the
+// IdP is refused with a *lockout.Error unless force (at most one) has a reason.
+func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status storage.AccountStatus, force ...lockout.Force) (storage.Account, error) {
 	if err := checkID("org_id", "organization", orgID); err != nil {
+		return storage.Account{}, err
+	}
+	f, err := oneForce(force)
+	if err != nil {
 		return storage.Account{}, err
 	}
 	if status != storage.StatusActive && status != storage.StatusSuspended {
@@ -261,7 +284,7 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 	}
 	now := s.clock()
 	var out storage.Account
-	err := s.store.InTx(ctx, func(tx storage.Store) error {
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		a, err := memberOf(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
@@ -281,6 +304,14 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 				return err
 			}
 		}
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
+			if x := c.Account(a.ID); x != nil {
+				x.Status = status
+			}
+		}, f)
+		if err != nil {
+			return err
+		}
 		if out, err = tx.UpdateAccount(ctx, a.ID, func(c *storage.Account) error {
 			c.Status, c.UpdatedAt = status, now
 			return nil
@@ -291,6 +322,7 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 			OrgID: orgID, Action: "account.reactivate", TargetType: "account", TargetID: a.ID,
 			Details: map[string]string{"email": a.Email},
 		}
+		res.Annotate(e.Details)
 		if suspend {
 			e.Action = "account.suspend"
 			n, err := revokeAll(ctx, tx, a.ID, "", "suspended", now)
@@ -399,4 +431,20 @@ func actorIsOwner(ctx context.Context, tx storage.Store, orgID string) error {
 		return ErrOwnerOnly
 	}
 	return nil
+}
+
+// oneForce accepts at most one lockout.Force (the optional trailing
+// argument of SetRole and SetStatus) and validates its reason.
+func oneForce(force []lockout.Force) (lockout.Force, error) {
+	if len(force) > 1 {
+		return lockout.Force{}, &InvalidInputError{Field: "force_reason", Message: "Give one force reason."}
+	}
+	if len(force) == 0 {
+		return lockout.Force{}, nil
+	}
+	r, err := lockout.CheckReason(force[0].Reason)
+	if err != nil {
+		return lockout.Force{}, &InvalidInputError{Field: "force_reason", Message: err.Error()}
+	}
+	return lockout.Force{Reason: r}, nil
 }

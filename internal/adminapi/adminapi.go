@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -54,6 +55,7 @@ const (
 	CodeConnectionInUse     = "connection_in_use"    // 409: a policy signs people in through it
 	CodeDefaultPolicy       = "default_policy"       // 409: the default policy cannot be deleted
 	CodeMetadataUnavailable = "metadata_unavailable" // 422: the IdP's metadata URL failed
+	CodeLockout             = lockout.Code           // 409: no owner could sign in without the IdP afterwards
 )
 
 // Handler serves the admin API. Its fields are its dependencies. Domains,
@@ -292,6 +294,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, policy.ErrUntestedConnection):
 		writeError(w, http.StatusConflict, CodeConnectionUntested,
 			err.Error()+` To enforce it anyway, send "force": true; the override is recorded in the audit log.`, "sso")
+	case errors.Is(err, lockout.ErrLockout):
+		writeError(w, http.StatusConflict, CodeLockout,
+			err.Error()+` Send "force_reason" to make the change anyway.`, "force_reason")
 	case errors.Is(err, policy.ErrDefaultPolicy):
 		writeError(w, http.StatusConflict, CodeDefaultPolicy, err.Error(), "")
 	case errors.Is(err, idp.ErrInUse):
@@ -373,4 +378,10 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, optional
 		return false
 	}
 	return true
+}
+
+// forceQuery reads the force reason of a DELETE from its query string
+// (DELETE requests carry no body).
+func forceQuery(r *http.Request) lockout.Force {
+	return lockout.Force{Reason: r.URL.Query().Get("force_reason")}
 }

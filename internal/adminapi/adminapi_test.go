@@ -522,12 +522,25 @@ func TestLastOwnerProtected(t *testing.T) {
 	if e.auditCount() != before {
 		t.Errorf("refused last-owner changes wrote audit events")
 	}
-	// With a second owner the first may step down.
+	// With a second owner the first may step down — but while that owner
+	// has not set a password yet, no owner could sign in without the IdP
+	// afterwards: refused with the explanation, unless forced with a reason.
 	if r := e.do("POST", "/api/v1/members", e.tokenA, []byte(`{"email":"second@acme.test","role":"owner"}`)); r.status != 201 {
 		t.Fatalf("add second owner = %d %s", r.status, r.body)
 	}
-	if r := e.do("PATCH", "/api/v1/members/"+e.ownerA.ID, e.tokenA, []byte(`{"role":"admin"}`)); r.status != 200 {
-		t.Errorf("demote with another owner = %d %s", r.status, r.body)
+	r := e.do("PATCH", "/api/v1/members/"+e.ownerA.ID, e.tokenA, []byte(`{"role":"admin"}`))
+	if r.status != 409 || r.errCode(t) != "lockout" || !bytes.Contains(r.body, []byte(e.ownerA.Email+" (owner")) {
+		t.Errorf("demote while the other owner has no password = %d %s, want 409 lockout naming %s", r.status, r.body, e.ownerA.Email)
+	}
+	if r := e.do("PATCH", "/api/v1/members/"+e.ownerA.ID, e.tokenA, []byte(`{"role":"admin","force_reason":"second owner sets a password today"}`)); r.status != 200 {
+		t.Errorf("demote with force_reason = %d %s", r.status, r.body)
+	}
+	evs, err := e.store.ListAudit(e.ctx, storage.AuditFilter{OrgID: e.orgA.ID, Action: "account.role_change"})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("role change events: %v %v", evs, err)
+	}
+	if d := evs[len(evs)-1].Details; d["forced"] != "true" || d["force_reason"] != "second owner sets a password today" {
+		t.Errorf("the forced demotion's audit event: %v", d)
 	}
 }
 

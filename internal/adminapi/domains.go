@@ -110,7 +110,7 @@ func (h *Handler) getDomain(w http.ResponseWriter, r *http.Request, tok storage.
 // the domain and audited by the service, and answered 422 with the reason
 // in plain language (or 409 domain_taken).
 func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	var req struct{}
+	var req forceRequest
 	if !h.decode(w, r, &req, true) {
 		return
 	}
@@ -119,7 +119,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, tok stora
 		h.fail(w, r, err)
 		return
 	}
-	if d, err = h.Domains.Verify(r.Context(), tok.OrgID, d.ID); err != nil {
+	if d, err = h.Domains.Verify(r.Context(), tok.OrgID, d.ID, req.force()); err != nil {
 		h.fail(w, r, err)
 		return
 	}

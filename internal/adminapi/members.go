@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -164,7 +165,12 @@ func (h *Handler) getMember(w http.ResponseWriter, r *http.Request, tok storage.
 type updateMemberRequest struct {
 	Role   *string `json:"role"`
 	Status *string `json:"status"`
+	// ForceReason makes a change that leaves no owner able to sign in
+	// without the IdP; it is recorded in the audit log.
+	ForceReason string `json:"force_reason"`
 }
+
+func (r updateMemberRequest) force() lockout.Force { return lockout.Force{Reason: r.ForceReason} }
 
 func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	var req updateMemberRequest
@@ -197,13 +203,13 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok stora
 		return
 	}
 	if req.Role != nil && role != a.Role {
-		if a, err = h.Accounts.SetRole(r.Context(), tok.OrgID, a.ID, role); err != nil {
+		if a, err = h.Accounts.SetRole(r.Context(), tok.OrgID, a.ID, role, req.force()); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	if req.Status != nil && status != a.Status {
-		if a, err = h.Accounts.SetStatus(r.Context(), tok.OrgID, a.ID, status); err != nil {
+		if a, err = h.Accounts.SetStatus(r.Context(), tok.OrgID, a.ID, status, req.force()); err != nil {
 			h.fail(w, r, err)
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -197,6 +198,9 @@ type updatePolicyRequest struct {
 	SSO        *string `json:"sso"`
 	Connection *string `json:"connection"`
 	Force      bool    `json:"force"`
+	// ForceReason makes a change that leaves no owner able to sign in
+	// without the IdP; it is recorded in the audit log.
+	ForceReason string `json:"force_reason"`
 }
 
 func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -223,7 +227,7 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 		h.fail(w, r, err)
 		return
 	}
-	p, err = h.Policies.Update(r.Context(), tok.OrgID, p.ID, policy.UpdateInput{SSO: req.SSO, Connection: req.Connection, Force: req.Force})
+	p, err = h.Policies.Update(r.Context(), tok.OrgID, p.ID, policy.UpdateInput{SSO: req.SSO, Connection: req.Connection, Force: req.Force, ForceReason: req.ForceReason})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -234,7 +238,7 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 func (h *Handler) deletePolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	p, err := FindPolicy(r.Context(), h.Policies, tok.OrgID, r.PathValue("ref"))
 	if err == nil {
-		err = h.Policies.Delete(r.Context(), tok.OrgID, p.ID)
+		err = h.Policies.Delete(r.Context(), tok.OrgID, p.ID, forceQuery(r))
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -246,7 +250,7 @@ func (h *Handler) deletePolicy(w http.ResponseWriter, r *http.Request, tok stora
 // setPolicyMember puts the member under the policy (PUT), taking them out
 // of any other; PUT on the default policy sends them back to it.
 func (h *Handler) setPolicyMember(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	var req struct{}
+	var req forceRequest
 	if !h.decode(w, r, &req, true) {
 		return
 	}
@@ -259,7 +263,7 @@ func (h *Handler) setPolicyMember(w http.ResponseWriter, r *http.Request, tok st
 		}
 		policyID = p.ID
 	}
-	if err := h.Policies.SetMember(r.Context(), tok.OrgID, r.PathValue("email"), policyID); err != nil {
+	if err := h.Policies.SetMember(r.Context(), tok.OrgID, r.PathValue("email"), policyID, req.force()); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -269,7 +273,7 @@ func (h *Handler) setPolicyMember(w http.ResponseWriter, r *http.Request, tok st
 // removePolicyMember sends an explicit member of the policy back to the
 // default policy; anyone else is not found there.
 func (h *Handler) removePolicyMember(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	if err := RemovePolicyMember(r.Context(), h.Accounts, h.Policies, tok.OrgID, r.PathValue("ref"), r.PathValue("email")); err != nil {
+	if err := RemovePolicyMember(r.Context(), h.Accounts, h.Policies, tok.OrgID, r.PathValue("ref"), r.PathValue("email"), forceQuery(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -277,8 +281,9 @@ func (h *Handler) removePolicyMember(w http.ResponseWriter, r *http.Request, tok
 }
 
 // RemovePolicyMember sends the member with email, who must be explicitly
-// under the policy ref, back to the default policy.
-func RemovePolicyMember(ctx context.Context, accounts *account.Service, policies *policy.Service, orgID, ref, email string) error {
+// under the policy ref, back to the default policy. force is passed on to
+// policy.Service.SetMember.
+func RemovePolicyMember(ctx context.Context, accounts *account.Service, policies *policy.Service, orgID, ref, email string, force lockout.Force) error {
 	p, err := FindPolicy(ctx, policies, orgID, ref)
 	if err != nil {
 		return err
@@ -294,5 +299,13 @@ func RemovePolicyMember(ctx context.Context, accounts *account.Service, policies
 	if !slices.Contains(ids, a.ID) {
 		return fmt.Errorf("%w %s is not a member of the policy %q.", account.ErrNotFound, a.Email, p.Name)
 	}
-	return policies.SetMember(ctx, orgID, a.Email, "")
+	return policies.SetMember(ctx, orgID, a.Email, "", force)
 }
+
+// forceRequest is the optional body of a PUT or POST that may lock every
+// owner out: {"force_reason": "…"}.
+type forceRequest struct {
+	ForceReason string `json:"force_reason"`
+}
+
+func (f forceRequest) force() lockout.Force { return lockout.Force{Reason: f.ForceReason} }

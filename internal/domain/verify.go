@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -30,7 +31,23 @@ const (
 // sentence as the error's text: ErrNotVerified (record missing or different,
 // or DNS did not answer) or ErrTakenByOtherOrg. A domain already verified by
 // this organization is returned as it is, without a lookup.
-func (s *Service) Verify(ctx context.Context, orgID, id string) (storage.Domain, error) {
+//
+// Verifying brings the domain's accounts under the organization's policies,
+// so a verification that would leave no owner able to sign in without the
+// IdP is refused with a *lockout.Error (nothing is written, the domain stays
+// unverified) unless force (at most one) carries a reason, which is audited.
+func (s *Service) Verify(ctx context.Context, orgID, id string, force ...lockout.Force) (storage.Domain, error) {
+	var f lockout.Force
+	if len(force) > 1 {
+		return storage.Domain{}, &InvalidInputError{Field: "force_reason", Message: "Give one force reason."}
+	}
+	if len(force) == 1 {
+		r, err := lockout.CheckReason(force[0].Reason)
+		if err != nil {
+			return storage.Domain{}, &InvalidInputError{Field: "force_reason", Message: err.Error()}
+		}
+		f.Reason = r
+	}
 	d, err := s.store.GetDomain(ctx, orgID, id)
 	if err != nil {
 		return storage.Domain{}, mapNotFound(err, "verify")
@@ -56,17 +73,24 @@ func (s *Service) Verify(ctx context.Context, orgID, id string) (storage.Domain,
 	now := s.now()
 	var out storage.Domain
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
+			c.VerifiedDomains = append(c.VerifiedDomains, d.Name)
+		}, f)
+		if err != nil {
+			return err
+		}
 		if err := tx.RecordDomainCheck(ctx, orgID, id, now, now, ""); err != nil {
 			return err
 		}
-		if err := s.record(ctx, tx, now, d, "domain.verify", audit.OutcomeSuccess, ""); err != nil {
+		if err := s.recordForced(ctx, tx, now, d, res); err != nil {
 			return err
 		}
-		var err error
 		out, err = tx.GetDomain(ctx, orgID, id)
 		return err
 	})
 	switch {
+	case errors.Is(err, lockout.ErrLockout):
+		return storage.Domain{}, err
 	case errors.Is(err, storage.ErrConflict):
 		// Another organization verified the name between our look at
 		// storage and our write: it was first, so it wins.
@@ -139,4 +163,18 @@ func (s *Service) fail(ctx context.Context, d storage.Domain, failure *Error, re
 		return storage.Domain{}, mapNotFound(err, "record failed check of "+d.Name)
 	}
 	return out, failure
+}
+
+// recordForced audits a successful verification, with the lockout force
+// when one let it through.
+func (s *Service) recordForced(ctx context.Context, tx storage.Audit, now time.Time, d storage.Domain, res lockout.Result) error {
+	details := map[string]string{"name": d.Name}
+	res.Annotate(details)
+	if err := audit.Record(ctx, tx, storage.AuditEvent{
+		OrgID: d.OrgID, Time: now, Action: "domain.verify", TargetType: "domain", TargetID: d.ID,
+		Outcome: audit.OutcomeSuccess, Details: details,
+	}); err != nil {
+		return fmt.Errorf("domain: %w", err)
+	}
+	return nil
 }

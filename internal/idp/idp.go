@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -345,6 +346,12 @@ func (s *Service) Remove(ctx context.Context, orgID, id string) error {
 		}
 		if err != nil {
 			return mapErr(err, "IdP connection "+quote(id))
+		}
+		// Storage refuses to delete a connection a policy names, and Decide
+		// offers the password form for a missing one, so this never refuses
+		// today; it stays so that the rule lives in one place if either changes.
+		if _, err := lockout.Check(ctx, tx, orgID, func(cfg *lockout.Config) { cfg.RemoveConnection(id) }, lockout.Force{}); err != nil {
+			return err
 		}
 		if err := tx.DeleteIdPConnection(ctx, orgID, id); errors.Is(err, storage.ErrConflict) {
 			return ErrInUse

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -59,7 +60,7 @@ func mapErr(err error, what string) error {
 	var own *account.InvalidInputError
 	var me *mappedError
 	switch {
-	case err == nil, errors.As(err, &own), errors.As(err, &me), errors.Is(err, ErrDefaultPolicy):
+	case err == nil, errors.As(err, &own), errors.As(err, &me), errors.Is(err, ErrDefaultPolicy), errors.Is(err, lockout.ErrLockout):
 		return err
 	case errors.Is(err, storage.ErrNotFound):
 		return &mappedError{account.ErrNotFound, what, err}
@@ -70,3 +71,24 @@ func mapErr(err error, what string) error {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// checkForce validates a force reason and returns the lockout.Force it stands for.
+func checkForce(reason string) (lockout.Force, error) {
+	r, err := lockout.CheckReason(reason)
+	if err != nil {
+		return lockout.Force{}, invalid("force_reason", err.Error())
+	}
+	return lockout.Force{Reason: r}, nil
+}
+
+// oneForce accepts at most one lockout.Force (the optional trailing
+// argument of the service's methods) and validates its reason.
+func oneForce(force []lockout.Force) (lockout.Force, error) {
+	switch len(force) {
+	case 0:
+		return lockout.Force{}, nil
+	case 1:
+		return checkForce(force[0].Reason)
+	}
+	return lockout.Force{}, invalid("force_reason", "Give one force reason.")
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -53,6 +54,10 @@ type UpdateInput struct {
 	// Force enforces SSO through a connection nobody has test-signed-in
 	// through. It is allowed, and audited as an override.
 	Force bool
+	// ForceReason lets a change through that would leave no owner able to
+	// sign in without the IdP (lockout.Check); it is audited with the
+	// change. "" refuses such a change with a *lockout.Error.
+	ForceReason string
 }
 
 // List returns the organization's policies, the default first.
@@ -204,6 +209,10 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 // a wrong certificate or entity ID would otherwise lock every member out;
 // in.Force overrides, and the override is audited.
 func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateInput) (storage.Policy, error) {
+	force, err := checkForce(in.ForceReason)
+	if err != nil {
+		return storage.Policy{}, err
+	}
 	if in.SSO != nil {
 		if err := checkSSO(*in.SSO); err != nil {
 			return storage.Policy{}, err
@@ -211,7 +220,7 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 	}
 	now := s.clock()
 	var out storage.Policy
-	err := s.store.InTx(ctx, func(tx storage.Store) error {
+	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		cur, err := s.find(ctx, tx, orgID, nameOrID)
 		if err != nil {
 			return err
@@ -255,6 +264,15 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 			}
 			details["override"] = "untested_connection"
 		}
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
+			if p := c.Policy(cur.ID); p != nil {
+				p.SSO, p.ConnectionID = next.SSO, next.ConnectionID
+			}
+		}, force)
+		if err != nil {
+			return err
+		}
+		res.Annotate(details)
 		out, err = tx.UpdatePolicy(ctx, orgID, cur.ID, func(p *storage.Policy) error {
 			if p.Version != cur.Version {
 				return fmt.Errorf("policy %q changed meanwhile: %w", cur.Name, storage.ErrConflict)
@@ -276,7 +294,13 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 }
 
 // Delete removes a named policy; its members fall back to the default.
-func (s *Service) Delete(ctx context.Context, orgID, nameOrID string) error {
+// It is refused with a *lockout.Error when that leaves no owner able to
+// sign in without the IdP, unless force (at most one) carries a reason.
+func (s *Service) Delete(ctx context.Context, orgID, nameOrID string, force ...lockout.Force) error {
+	f, err := oneForce(force)
+	if err != nil {
+		return err
+	}
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
 		p, err := s.find(ctx, tx, orgID, nameOrID)
@@ -286,19 +310,31 @@ func (s *Service) Delete(ctx context.Context, orgID, nameOrID string) error {
 		if p.IsDefault {
 			return ErrDefaultPolicy
 		}
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.RemovePolicy(p.ID) }, f)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeletePolicy(ctx, orgID, p.ID); err != nil {
 			return mapErr(err, "policy "+quote(nameOrID))
 		}
+		details := map[string]string{"name": p.Name}
+		res.Annotate(details)
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "policy.delete", TargetType: "policy", TargetID: p.ID,
-			Details: map[string]string{"name": p.Name},
+			Details: details,
 		})
 	})
 }
 
 // SetMember puts the organization's account with the email under the
-// named policy; policyName "" sends it back to the default policy.
-func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string) error {
+// named policy; policyName "" sends it back to the default policy. It is
+// refused with a *lockout.Error when that leaves no owner able to sign in
+// without the IdP, unless force (at most one) carries a reason.
+func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string, force ...lockout.Force) error {
+	f, err := oneForce(force)
+	if err != nil {
+		return err
+	}
 	norm, err := account.NormalizeEmail(email)
 	if err != nil {
 		return err
@@ -326,14 +362,37 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 				policyID = "" // no explicit membership in the catch-all
 			}
 		}
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
+			if policyID == "" {
+				delete(c.Members, acct.ID)
+			} else {
+				c.Members[acct.ID] = policyID
+			}
+		}, f)
+		if err != nil {
+			return err
+		}
 		if err := tx.SetPolicyMember(ctx, orgID, acct.ID, policyID); err != nil {
 			return mapErr(err, "account "+quote(norm))
 		}
+		details := map[string]string{"email": norm, "policy": shown, "policy_id": policyID}
+		res.Annotate(details)
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "policy.member_set", TargetType: "account", TargetID: acct.ID,
-			Details: map[string]string{"email": norm, "policy": shown, "policy_id": policyID},
+			Details: details,
 		})
 	})
+}
+
+// Lockout reports which of the organization's owners and admins can sign
+// in without the IdP, and whether the organization is safe (lockout.Evaluate
+// on the stored configuration).
+func (s *Service) Lockout(ctx context.Context, orgID string) (lockout.Report, error) {
+	c, err := lockout.Load(ctx, s.store, orgID)
+	if err != nil {
+		return lockout.Report{}, fmt.Errorf("policy: %w", err)
+	}
+	return lockout.Evaluate(c), nil
 }
 
 // find returns the org's policy by ID, else by name.
@@ -395,8 +454,28 @@ func cleanName(name string) (string, error) {
 		return "", invalid("name", "The policy name contains characters that are not allowed.")
 	case utf8.RuneCountInString(name) > maxNameLen:
 		return "", invalid("name", fmt.Sprintf("The policy name must be at most %d characters.", maxNameLen))
+	case !nameShape(name):
+		return "", invalid("name", "A policy name starts with a letter or digit and contains only letters, digits, spaces, dashes (-), underscores (_) and dots (.), like \"Break glass\" or \"eng-contractors\".")
 	}
 	return name, nil
+}
+
+// nameShape is the slug-like rule for policy names: a letter or digit
+// first, then letters, digits, spaces, '-', '_' and '.'. Names are path
+// segments of the API (/api/v1/policies/{name}) and CLI arguments, so "..",
+// "a/b", "%2F" or a leading "-" must never be one; spaces and letters of
+// any script stay allowed, since people read these names in the console.
+func nameShape(name string) bool {
+	for i, r := range name {
+		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if i == 0 && !alnum {
+			return false
+		}
+		if !alnum && r != ' ' && r != '-' && r != '_' && r != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // record writes an audit event through tx with the service's clock.

@@ -379,3 +379,24 @@ func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
 		}
 	})
 }
+
+// Policy names are path segments of the API and CLI arguments: the
+// slug-like rule keeps "..", "a/b" and friends out, and people's names in.
+func TestPolicyNameShape(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		org := e.org("acme")
+		for _, name := range []string{"Break glass", "eng-contractors", "ops_2", "v1.2", "Bücher", "東京"} {
+			if _, err := e.svc.Create(e.ctx, org, name, storage.SSOOff, ""); err != nil {
+				t.Errorf("Create(%q): %v", name, err)
+			}
+		}
+		for _, name := range []string{"..", ".", "a/b", `a\b`, "%2F", "-rf", ".hidden", "a?b", "a#b", "_x", "tab\there"} {
+			_, err := e.svc.Create(e.ctx, org, name, storage.SSOOff, "")
+			var inv *account.InvalidInputError
+			if !errors.As(err, &inv) || inv.Field != "name" {
+				t.Errorf("Create(%q) = %v, want an invalid name", name, err)
+			}
+		}
+	})
+}

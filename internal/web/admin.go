@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -149,6 +150,7 @@ type adminView struct {
 	Invite      *inviteForm
 	Audit       *auditView
 	Confirm     *confirmView
+	Lockout     *lockoutView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -294,7 +296,16 @@ type overviewView struct {
 	// The set-up steps already done: a verified domain, a tested
 	// connection, a policy with SSO on.
 	DoneDomain, DoneConn, DoneSSO bool
+	// WithoutIdP are the active owners and admins who can sign in when
+	// the IdP is down (lockout.Evaluate); members never count. Safe: at
+	// least one of them is an owner.
+	WithoutIdP []lockout.Person
+	Safe       bool
+	Evaluated  bool // the policies service is there to ask
 }
+
+// FewWithoutIdP: fewer than two people could get in without the IdP.
+func (o *overviewView) FewWithoutIdP() bool { return len(o.WithoutIdP) < 2 }
 
 type overviewPolicy struct {
 	Name       string
@@ -390,6 +401,14 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			// Created (SSO off) the first time it is changed.
 			ov.Policies = append([]overviewPolicy{{Name: policy.DefaultName, IsDefault: true, SSO: storage.SSOOff}}, ov.Policies...)
 		}
+	}
+	if h.Policies != nil {
+		rep, err := h.Policies.Lockout(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "evaluate sign-in without the IdP", err)
+			return
+		}
+		ov.WithoutIdP, ov.Safe, ov.Evaluated = rep.WithoutIdP, rep.Safe, true
 	}
 	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
 		Title: "Admin console",

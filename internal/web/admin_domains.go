@@ -114,7 +114,10 @@ func (h *Handler) adminDomainVerify(w http.ResponseWriter, r *http.Request, adm 
 	if !ok {
 		return
 	}
-	got, err := h.Domains.Verify(r.Context(), adm.OrgID, d.ID)
+	got, err := h.Domains.Verify(r.Context(), adm.OrgID, d.ID, forceFrom(r))
+	if h.lockoutPage(w, r, adm, err, "domains", "/admin/domains/"+url.PathEscape(d.ID)) {
+		return
+	}
 	if err != nil {
 		f, ok := classify(err)
 		switch {

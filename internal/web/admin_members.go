@@ -195,7 +195,10 @@ func (h *Handler) adminMemberRole(w http.ResponseWriter, r *http.Request, adm st
 	if !ok {
 		return
 	}
-	_, err := h.Accounts.SetRole(r.Context(), adm.OrgID, a.ID, storage.Role(r.PostForm.Get("role")))
+	_, err := h.Accounts.SetRole(r.Context(), adm.OrgID, a.ID, storage.Role(r.PostForm.Get("role")), forceFrom(r))
+	if h.lockoutPage(w, r, adm, err, "members", "/admin/members/"+url.PathEscape(a.ID)) {
+		return
+	}
 	h.memberChanged(w, r, adm, a, err, "change role", "role-changed")
 }
 
@@ -208,7 +211,10 @@ func (h *Handler) adminMemberStatus(w http.ResponseWriter, r *http.Request, adm 
 		return
 	}
 	status := storage.AccountStatus(r.PostForm.Get("status"))
-	_, err := h.Accounts.SetStatus(r.Context(), adm.OrgID, a.ID, status)
+	_, err := h.Accounts.SetStatus(r.Context(), adm.OrgID, a.ID, status, forceFrom(r))
+	if h.lockoutPage(w, r, adm, err, "members", "/admin/members/"+url.PathEscape(a.ID)) {
+		return
+	}
 	notice := "reactivated"
 	if status == storage.StatusSuspended {
 		notice = "suspended"

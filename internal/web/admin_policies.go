@@ -228,7 +228,7 @@ func (h *Handler) adminPolicyUpdate(w http.ResponseWriter, r *http.Request, adm 
 	}
 	f := r.PostForm
 	sso, conn := f.Get("sso"), f.Get("connection")
-	in := policy.UpdateInput{SSO: &sso, Connection: &conn}
+	in := policy.UpdateInput{SSO: &sso, Connection: &conn, ForceReason: forceFrom(r).Reason}
 	// Without the override first, so the page can tell whether it was
 	// needed; the refusal writes nothing.
 	_, err := h.Policies.Update(r.Context(), adm.OrgID, p.ID, in)
@@ -237,6 +237,9 @@ func (h *Handler) adminPolicyUpdate(w http.ResponseWriter, r *http.Request, adm 
 		in.Force = true
 		_, err = h.Policies.Update(r.Context(), adm.OrgID, p.ID, in)
 		notice = "policy-forced"
+	}
+	if h.lockoutPage(w, r, adm, err, "policies", "/admin/policies#policy-"+url.PathEscape(p.ID)) {
+		return
 	}
 	if err != nil {
 		fl, ok := classify(err)
@@ -266,7 +269,10 @@ func (h *Handler) adminPolicyMemberAdd(w http.ResponseWriter, r *http.Request, a
 		h.ErrorPage(w, r, http.StatusBadRequest, "The default policy has no list of members: it applies to everyone no other policy names.")
 		return
 	}
-	if err := h.Policies.SetMember(r.Context(), adm.OrgID, email, p.ID); err != nil {
+	if err := h.Policies.SetMember(r.Context(), adm.OrgID, email, p.ID, forceFrom(r)); err != nil {
+		if h.lockoutPage(w, r, adm, err, "policies", "/admin/policies#policy-"+url.PathEscape(p.ID)) {
+			return
+		}
 		fl, ok := classify(err)
 		if !ok {
 			h.serverError(w, r, "add policy member", err)
@@ -306,7 +312,14 @@ func (h *Handler) adminPolicyMemberRemove(w http.ResponseWriter, r *http.Request
 		h.ErrorPage(w, r, http.StatusNotFound, "That person is not a member of this policy any more.")
 		return
 	}
-	if err := h.Policies.SetMember(r.Context(), adm.OrgID, m.Email, ""); err != nil {
+	if err := h.Policies.SetMember(r.Context(), adm.OrgID, m.Email, "", forceFrom(r)); err != nil {
+		if h.lockoutPage(w, r, adm, err, "policies", "/admin/policies#policy-"+url.PathEscape(p.ID)) {
+			return
+		}
+		if fl, ok := classify(err); ok {
+			h.ErrorPage(w, r, fl.Status, fl.Message)
+			return
+		}
 		h.serverError(w, r, "remove policy member", err)
 		return
 	}
@@ -338,7 +351,10 @@ func (h *Handler) adminPolicyDelete(w http.ResponseWriter, r *http.Request, adm 
 	if !ok {
 		return
 	}
-	if err := h.Policies.Delete(r.Context(), adm.OrgID, p.ID); err != nil {
+	if err := h.Policies.Delete(r.Context(), adm.OrgID, p.ID, forceFrom(r)); err != nil {
+		if h.lockoutPage(w, r, adm, err, "policies", "/admin/policies#policy-"+url.PathEscape(p.ID)) {
+			return
+		}
 		fl, ok := classify(err)
 		switch {
 		case !ok:
