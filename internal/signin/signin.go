@@ -59,8 +59,8 @@ const (
 // Authentication methods a session records (RFC 8176 amr values where one
 // exists).
 const (
-	AMRPassword = "pwd"
-	AMRSSO      = "sso"
+	AMRPassword = session.MethodPassword
+	AMRSSO      = session.MethodSSO
 )
 
 // Deps is what the engine needs. Every field but Log and Now is required.

@@ -177,6 +177,10 @@ func testPasswordSignIn(t *testing.T, e *env) {
 	if err != nil || v.Account.ID != ann.ID || v.Session.Method != "password" {
 		t.Fatalf("the issued session: %+v, %v", v.Session, err)
 	}
+	// The session says how and when: apps receive these as amr and auth_time.
+	if m := v.Methods(); len(m) != 1 || m[0] != "pwd" || !v.AuthTime().Equal(t0) {
+		t.Errorf("session amr %v auth_time %v, want [pwd] at %v", m, v.AuthTime(), t0)
+	}
 	if got := e.count("password", "success"); got != 1 {
 		t.Errorf("password successes counted = %v", got)
 	}

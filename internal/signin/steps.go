@@ -236,7 +236,10 @@ func (e *Engine) finish(ctx context.Context, c Client, f storage.LoginFlow, acct
 		}
 	}
 	ctx = reqctx.WithActor(ctx, "account", acct.ID, acct.Email)
+	// The session records how it was made, from the flow: the methods in
+	// the order they were completed, and when the person authenticated.
 	p.Account, p.IP, p.UserAgent = acct, c.IP, c.UserAgent
+	p.Methods, p.AuthTime = f.Methods, f.AuthTime
 	token, sess, err := e.sessions.Start(ctx, p)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("signin: issue session: %w", err)
@@ -305,7 +308,7 @@ func (e *Engine) Link(ctx context.Context, c Client, acct storage.Account, kind,
 	case LinkSetup:
 		methods = []string{AMRPassword}
 	case LinkRecovery:
-		methods = []string{"recovery"}
+		methods = []string{session.MethodRecovery}
 	default:
 		return Outcome{}, fmt.Errorf("signin: unknown link kind %q", kind)
 	}

@@ -33,8 +33,14 @@ type Result struct {
 	FlowID       string
 	ConnectionID string
 	AuthnInstant time.Time
-	// JIT is set when the account was created by this sign-in.
+	// JIT is set when the account was created by this sign-in; for a test,
+	// when a real sign-in would create it.
 	JIT bool
+	// For a test sign-in, which changes no account: who the IdP said the
+	// person is, and the admin who ran the test.
+	Subject string
+	Groups  []string
+	Tester  storage.Account
 	// Warnings are relaxed rules (saml.Warning* codes) and provisioning
 	// notes for the admin's SSO health page.
 	Warnings []string
@@ -105,6 +111,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 				return rej
 			}
 			res.ReturnTo, res.Test, res.FlowID = req.ReturnTo, req.Test, req.FlowID
+			res.Tester.ID = req.TesterID
 		} else {
 			res.ReturnTo = relayState
 		}
@@ -129,23 +136,18 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 		if rej := s.checkDomain(ctx, tx, conn, email); rej != nil {
 			return rej
 		}
+		if res.Test {
+			return s.testResult(ctx, tx, conn, id, email, &res, now)
+		}
 		acct, jit, warnings, err := s.link(ctx, tx, conn, a, id, email, res.Test, now)
 		if err != nil {
 			return err
 		}
 		res.Account, res.JIT = acct, jit
 		res.Warnings = append(res.Warnings, warnings...)
-		if res.Test {
-			if _, err := tx.UpdateIdPConnection(ctx, conn.ID, func(c *storage.IdPConnection) error {
-				c.TestedAt = now
-				return nil
-			}); err != nil {
-				return fmt.Errorf("sso: record test sign-in: %w", err)
-			}
-		}
 		details := map[string]string{
 			"connection": conn.Slug, "connection_id": conn.ID, "subject": id.Subject,
-			"jit": strconv.FormatBool(jit), "test": strconv.FormatBool(res.Test),
+			"jit": strconv.FormatBool(jit),
 			"idp_initiated": strconv.FormatBool(requestID == ""),
 		}
 		if len(res.Warnings) > 0 {
@@ -303,4 +305,45 @@ func trunc(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// testResult finishes an admin's test sign-in, whose response was
+// validated like any other: it changes no account (no link, no JIT, no
+// groups), marks the connection tested and is audited as the admin's own
+// action, naming the IdP user in its details.
+func (s *Service) testResult(ctx context.Context, tx storage.Store, conn storage.IdPConnection, id saml.Identity, email string, res *Result, now time.Time) error {
+	tester, err := tx.GetAccount(ctx, res.Tester.ID)
+	if err != nil || tester.OrgID != conn.OrgID || !tester.Role.IsAdmin() || tester.Status != storage.StatusActive {
+		// Demoted or removed since the test began: the test proves nothing.
+		return reject(ReasonInResponseToMismatch, "the test sign-in's admin %q may no longer run one", res.Tester.ID)
+	}
+	res.Tester = tester
+	res.Subject, res.Groups = id.Subject, id.Groups
+	res.Account = storage.Account{OrgID: conn.OrgID, Email: email, DisplayName: id.DisplayName}
+	existing, err := tx.GetAccountByEmail(ctx, email)
+	switch {
+	case err == nil:
+		res.Account.ID = existing.ID
+	case errors.Is(err, storage.ErrNotFound):
+		res.JIT = conn.JIT
+	default:
+		return fmt.Errorf("sso: test sign-in: look up account: %w", err)
+	}
+	if _, err := tx.UpdateIdPConnection(ctx, conn.ID, func(c *storage.IdPConnection) error {
+		c.TestedAt = now
+		return nil
+	}); err != nil {
+		return fmt.Errorf("sso: record test sign-in: %w", err)
+	}
+	details := map[string]string{
+		"connection": conn.Slug, "idp_subject": id.Subject, "idp_email": email,
+		"idp_groups": strings.Join(id.Groups, ", "), "would_create_account": strconv.FormatBool(res.JIT),
+	}
+	if len(res.Warnings) > 0 {
+		details["warnings"] = strings.Join(res.Warnings, "; ")
+	}
+	return record(ctx, tx, now, storage.AuditEvent{
+		OrgID: conn.OrgID, ActorType: "account", ActorID: tester.ID, ActorEmail: tester.Email,
+		Action: "sso.test", TargetType: "idp_connection", TargetID: conn.ID, Details: details,
+	})
 }

@@ -123,10 +123,13 @@ func (s *Service) begin(ctx context.Context, slug, returnTo string, test bool, e
 	if err != nil {
 		return "", "", fmt.Errorf("sso: begin: load connection: %w", err)
 	}
+	var testerID string
 	if test {
-		if err := s.checkTester(ctx, conn); err != nil {
+		tester, err := s.checkTester(ctx, conn)
+		if err != nil {
 			return "", "", err
 		}
+		testerID = tester.ID
 	}
 	if len(returnTo) > maxReturnToLen {
 		returnTo = "" // never fail a sign-in over where to land afterwards
@@ -159,7 +162,7 @@ func (s *Service) begin(ctx context.Context, slug, returnTo string, test bool, e
 	}
 	err = s.store.CreateAuthnRequest(ctx, storage.AuthnRequest{
 		ID: id, ConnectionID: conn.ID, BrowserHash: hashSecret(browserSecret), ReturnTo: returnTo, Test: test,
-		FlowID: flowID, CreatedAt: now, ExpiresAt: now.Add(s.opts.RequestTTL),
+		FlowID: flowID, TesterID: testerID, CreatedAt: now, ExpiresAt: now.Add(s.opts.RequestTTL),
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("sso: begin: store AuthnRequest: %w", err)
@@ -174,22 +177,22 @@ var ErrTestNotAllowed = errors.New("Only an admin of this organization can run a
 // checkTester requires ctx's actor (reqctx) to be an active admin account
 // of the connection's organization. The handler checks this too; the
 // service does not rely on it.
-func (s *Service) checkTester(ctx context.Context, conn storage.IdPConnection) error {
+func (s *Service) checkTester(ctx context.Context, conn storage.IdPConnection) (storage.Account, error) {
 	info := reqctx.From(ctx)
 	if info.ActorType != "account" || info.ActorID == "" {
-		return ErrTestNotAllowed
+		return storage.Account{}, ErrTestNotAllowed
 	}
 	a, err := s.store.GetAccount(ctx, info.ActorID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ErrTestNotAllowed
+		return storage.Account{}, ErrTestNotAllowed
 	}
 	if err != nil {
-		return fmt.Errorf("sso: begin: look up tester: %w", err)
+		return storage.Account{}, fmt.Errorf("sso: begin: look up tester: %w", err)
 	}
 	if a.OrgID != conn.OrgID || !a.Role.IsAdmin() || a.Status != storage.StatusActive {
-		return ErrTestNotAllowed
+		return storage.Account{}, ErrTestNotAllowed
 	}
-	return nil
+	return a, nil
 }
 
 // newSecret returns 32 random bytes as unpadded base64url.

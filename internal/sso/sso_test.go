@@ -96,7 +96,7 @@ func testJITLinkEmailChange(t *testing.T, e *env) {
 	}
 	login := e.events(e.orgA, "sso.login")
 	if len(login) != 1 || login[0].ActorID != a.ID || login[0].Details["jit"] != "true" || login[0].Details["subject"] != alice.oid ||
-		login[0].Details["connection"] != e.conn.Slug || login[0].Details["test"] != "false" {
+		login[0].Details["connection"] != e.conn.Slug {
 		t.Errorf("sso.login = %+v", login)
 	}
 	if evs := e.events(e.orgA, "account.create"); len(evs) != 1 || evs[0].Details["source"] != "sso_jit" {
@@ -357,8 +357,21 @@ func testTestLogin(t *testing.T, e *env) {
 	if !c.TestedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("TestedAt = %v", c.TestedAt)
 	}
-	if evs := e.events(e.orgA, "sso.login"); evs[0].Details["test"] != "true" {
-		t.Errorf("test login not audited as such: %+v", evs[0].Details)
+	// The test is the admin's own action; the IdP's user gets no account,
+	// link or groups.
+	admin, _ := e.st.GetAccount(e.ctx, reqctx.From(e.adminCtx()).ActorID)
+	if evs := e.events(e.orgA, "sso.test"); len(evs) != 1 || evs[0].ActorID != admin.ID || evs[0].Details["idp_email"] != alice.email ||
+		evs[0].Details["idp_subject"] != alice.oid {
+		t.Errorf("sso.test events = %+v", evs)
+	}
+	if evs := e.events(e.orgA, "sso.login"); len(evs) != 0 {
+		t.Errorf("a test sign-in audited as a sign-in: %+v", evs)
+	}
+	if _, err := e.st.GetAccountByEmail(e.ctx, alice.email); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the test created an account for the IdP user: %v", err)
+	}
+	if !res.JIT || res.Account.ID != "" || res.Subject != alice.oid || res.Tester.ID != admin.ID {
+		t.Errorf("test result = %+v", res)
 	}
 	// A failed test sign-in does not count.
 	e.update(func(c *storage.IdPConnection) { c.TestedAt = time.Time{} })

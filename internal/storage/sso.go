@@ -161,7 +161,10 @@ type AuthnRequest struct {
 	Test         bool // an admin's test sign-in
 	// FlowID is the sign-in flow (LoginFlow) that sent the browser to the
 	// IdP, "" for a sign-in started outside one.
-	FlowID    string
+	FlowID string
+	// TesterID is the admin who started a test sign-in (Test), whose own
+	// action the test is audited as.
+	TesterID  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time

@@ -101,7 +101,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	b.do("back to the connection", chromedp.Navigate(e.srv.URL+"/admin/sso/dev-idp"), chromedp.WaitVisible(css("#give-heading")))
 
 	// 3. The test sign-in, from the connection page.
-	b.do("run a test sign-in", chromedp.Click(css(`a[href="/saml/dev-idp/login?test=1"]`)), chromedp.WaitVisible(css("#password")))
+	b.do("run a test sign-in", chromedp.Click(css(`form[action="/saml/dev-idp/test"] button`)), chromedp.WaitVisible(css("#password")))
 	b.do("sign in at the IdP",
 		chromedp.SendKeys(css("#email"), erinEmail),
 		chromedp.SendKeys(css("#password"), erinPassword),

@@ -45,7 +45,7 @@ func TestSSOTestSignInNotForDemotedOrForeignAdmins(t *testing.T) {
 	dev := e.startDevIdP()
 	e.verifyDomain(org.ID, corpDomain)
 	conn := e.connect(org.ID, dev, nil)
-	testPath := "/saml/" + conn.Slug + "/login?test=1"
+	testPath := "/saml/" + conn.Slug + "/test"
 
 	adm := e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
 	c := e.client()
@@ -53,7 +53,7 @@ func TestSSOTestSignInNotForDemotedOrForeignAdmins(t *testing.T) {
 	if _, err := e.accounts.SetRole(adminCtx(org.ID), org.ID, adm.ID, storage.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, c.get(testPath), http.StatusForbidden)
+	expect(t, c.post(testPath, nil), http.StatusForbidden)
 
 	orgB, err := e.accounts.CreateOrganization(adminCtx("beta"), "Beta", "beta")
 	if err != nil {
@@ -62,5 +62,5 @@ func TestSSOTestSignInNotForDemotedOrForeignAdmins(t *testing.T) {
 	e.addMember(orgB.ID, "bob@beta.example", storage.RoleOwner)
 	b := e.client()
 	b.signIn("bob@beta.example", memberPassword)
-	expect(t, b.get(testPath), http.StatusNotFound)
+	expect(t, b.post(testPath, nil), http.StatusNotFound)
 }

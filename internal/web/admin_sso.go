@@ -272,7 +272,7 @@ func (h *Handler) renderConnection(w http.ResponseWriter, r *http.Request, adm s
 		SPEntityID: h.IdPs.SPEntityID(c), ACSURL: h.IdPs.ACSURL(c), SPMetadataURL: h.IdPs.MetadataURL(c),
 		MetadataURL: c.MetadataURL, FetchedAt: formatTime(c.MetadataFetchedAt), FetchedISO: isoTime(c.MetadataFetchedAt),
 		FollowsURL: c.MetadataURL != "", Certs: certRows(c, now), Warnings: h.IdPs.Warnings(c, now),
-		TestHref: "/saml/" + url.PathEscape(c.Slug) + "/login?test=1",
+		TestHref: "/saml/" + url.PathEscape(c.Slug) + "/test",
 		Settings: settingsOf(c),
 	}
 	if settings != nil {

@@ -133,8 +133,8 @@ func TestAdminConnections(t *testing.T) {
 	r := c.get(loc)
 	expect(t, r, http.StatusOK, "Connection added", "Not tested", e.idps.SPEntityID(conn), e.idps.ACSURL(conn), e.idps.MetadataURL(conn),
 		"Metadata URL", conn.EntityID, "Refresh metadata now", "Run a test sign-in")
-	if !strings.Contains(r.body, `href="/saml/dev-idp/login?test=1"`) {
-		t.Error("no test sign-in link")
+	if !strings.Contains(r.body, `action="/saml/dev-idp/test"`) {
+		t.Error("no test sign-in form")
 	}
 	if ev := e.lastAudit(org.ID); ev.Action != "idp.create" || ev.ActorID != owner.ID {
 		t.Errorf("audit: %s by %s", ev.Action, ev.ActorID)
@@ -144,8 +144,8 @@ func TestAdminConnections(t *testing.T) {
 	// Refresh metadata: it works, and a connection without a URL refuses.
 	expectRedirect(t, c.post("/admin/sso/dev-idp/refresh", nil), "/admin/sso/dev-idp?notice=metadata-refreshed")
 
-	// A test sign-in through the console's link marks it tested.
-	idpURL := c.beginSSO("/saml/dev-idp/login?test=1")
+	// A test sign-in through the console's form marks it tested.
+	idpURL := c.startTest("dev-idp")
 	expect(t, c.postACS(dev.signInAtIdP(t, idpURL, erinEmail, erinPassword), dev.srv.URL), http.StatusOK, "Test sign-in succeeded")
 	expect(t, c.get("/admin/sso/dev-idp"), http.StatusOK, "Tested", "Last completed")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -70,9 +71,11 @@ type testResult struct {
 	Slug       string // the connection's console page is /admin/sso/{Slug}
 	Email      string
 	Name       string
+	Subject    string
 	Groups     []string
-	HasGroups  bool // the groups could be read (a Directory is configured)
-	JIT        bool
+	HasGroups  bool
+	Exists     bool // Gatehouse has an account with the email
+	JIT        bool // a real sign-in would create one
 	AuthnAt    time.Time
 	AuthnAtStr string
 	Warnings   []string
@@ -99,6 +102,7 @@ func (h *Handler) registerSAML(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /saml/{slug}/login", h.samlLogin)
+	mux.HandleFunc("POST /saml/{slug}/test", h.samlTest)
 	mux.HandleFunc("POST /saml/{slug}/acs", h.samlACS)
 	mux.HandleFunc("GET /saml/{slug}/acs", h.samlACSGet)
 	if h.IdPs != nil && h.Directory != nil {
@@ -145,17 +149,14 @@ func (h *Handler) setBindingCookie(w http.ResponseWriter, secret string) {
 
 func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("slug")
-	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
-	test := r.URL.Query().Get("test") == "1"
-	ctx := r.Context()
-	if test {
-		admin, ok := h.mayTest(w, r, slug)
-		if !ok {
-			return
-		}
-		// The service checks the tester again, by the actor.
-		ctx = reqctx.WithActor(ctx, "account", admin.ID, admin.Email)
+	if r.URL.Query().Get("test") == "1" {
+		// Test sign-ins start from the console's form (a POST that carries
+		// the CSRF token), never from a link another site could plant.
+		http.Redirect(w, r, "/admin/sso/"+url.PathEscape(slug), http.StatusSeeOther)
+		return
 	}
+	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	ctx := r.Context()
 	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
 		h.serverError(w, r, "rate limit", err)
 		return
@@ -163,7 +164,41 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, wait)
 		return
 	}
-	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, returnTo, test, h.bindingSecret(r))
+	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, returnTo, false, h.bindingSecret(r))
+	switch {
+	case errors.Is(err, sso.ErrUnknownConnection):
+		h.noConnection(w, r)
+		return
+	case err != nil:
+		h.serverError(w, r, "begin SAML sign-in", err)
+		return
+	}
+	h.setBindingCookie(w, secret)
+	http.Redirect(w, r, redirect, http.StatusSeeOther)
+}
+
+// samlTest starts an admin's test sign-in through the connection: a POST
+// from the console (so the CSRF check covers it). The browser goes on to
+// the IdP by a page that refreshes itself, because Chrome applies the
+// console form's CSP form-action 'self' to every redirect after a form
+// submission.
+func (h *Handler) samlTest(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("slug")
+	admin, ok := h.mayTest(w, r, slug)
+	if !ok {
+		return
+	}
+	// The service checks the tester again, by the actor, and records who
+	// ran the test.
+	ctx := reqctx.WithActor(r.Context(), "account", admin.ID, admin.Email)
+	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
+		h.serverError(w, r, "rate limit", err)
+		return
+	} else if !ok {
+		h.tooMany(w, r, wait)
+		return
+	}
+	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, "", true, h.bindingSecret(r))
 	switch {
 	case errors.Is(err, sso.ErrUnknownConnection):
 		h.noConnection(w, r)
@@ -172,11 +207,18 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 		h.ErrorPage(w, r, http.StatusForbidden, err.Error())
 		return
 	case err != nil:
-		h.serverError(w, r, "begin SAML sign-in", err)
+		h.serverError(w, r, "begin SAML test sign-in", err)
 		return
 	}
 	h.setBindingCookie(w, secret)
-	http.Redirect(w, r, redirect, http.StatusSeeOther)
+	h.render(w, r, http.StatusOK, "sso_redirect", &view{
+		Title:   "Continue to single sign-on",
+		Org:     h.orgName(ctx, &admin),
+		Heading: "Test sign-in",
+		Refresh: redirect,
+		SSOHref: redirect,
+		SSOName: "your identity provider",
+	})
 }
 
 // mayTest lets a test sign-in start only for a signed-in admin of the
@@ -190,7 +232,8 @@ func (h *Handler) mayTest(w http.ResponseWriter, r *http.Request, slug string) (
 		return storage.Account{}, false
 	}
 	if !ok {
-		http.Redirect(w, r, loginPath(r.URL.RequestURI()), http.StatusSeeOther)
+		// Back to the connection's console page, where the test starts.
+		http.Redirect(w, r, loginPath("/admin/sso/"+url.PathEscape(slug)), http.StatusSeeOther)
 		return storage.Account{}, false
 	}
 	if h.IdPs == nil {
@@ -352,7 +395,8 @@ func (h *Handler) renderTestResult(w http.ResponseWriter, r *http.Request, res s
 	ctx := r.Context()
 	acct := res.Account
 	tr := &testResult{
-		Email: acct.Email, Name: acct.DisplayName, JIT: res.JIT, Warnings: res.Warnings,
+		Email: acct.Email, Name: acct.DisplayName, Subject: res.Subject, Groups: res.Groups, HasGroups: true,
+		Exists: acct.ID != "", JIT: res.JIT, Warnings: res.Warnings,
 		AuthnAt: res.AuthnInstant.UTC(), AuthnAtStr: res.AuthnInstant.UTC().Format("2 Jan 2006, 15:04:05 UTC"),
 		Connection: "your SSO connection",
 	}
@@ -361,19 +405,11 @@ func (h *Handler) renderTestResult(w http.ResponseWriter, r *http.Request, res s
 			tr.Connection, tr.Slug = c.Name, c.Slug
 		}
 	}
-	if h.Directory != nil {
-		groups, err := h.Directory.ListAccountGroups(ctx, acct.ID)
-		if err != nil {
-			h.log().WarnContext(ctx, "cannot list groups for the test sign-in page", "err", err)
-		} else {
-			tr.Groups, tr.HasGroups = groups, true
-		}
-	}
 	// No User: the page is the answer to the IdP's cross-site post, whose
 	// request carries no CSRF token for a sign-out form.
 	h.render(w, r, http.StatusOK, "sso_test", &view{
 		Title: "Test sign-in succeeded",
-		Org:   h.orgName(ctx, &acct),
+		Org:   h.orgName(ctx, &res.Tester),
 		Test:  tr,
 		Wide:  true,
 	})

@@ -158,7 +158,10 @@ func TestBrowserSSO(t *testing.T) {
 		chromedp.Click(css("main button[type=submit]")),
 		chromedp.WaitVisible(css(".profile")),
 	)
-	b.do("start test sign-in", chromedp.Navigate(e.srv.URL+"/saml/"+conn.Slug+"/login?test=1"))
+	b.do("start test sign-in",
+		chromedp.Navigate(e.srv.URL+"/admin/sso/"+conn.Slug),
+		chromedp.Click(css(`form[action="/saml/`+conn.Slug+`/test"] button`)),
+	)
 	signInAtIdP("test")
 	b.do("test result", chromedp.WaitVisible(css("#warnings-heading")))
 	if s := b.text("h1"); s != "Test sign-in succeeded" {

@@ -243,3 +243,14 @@ func (c *client) bindingCookie() *http.Cookie {
 	}
 	return nil
 }
+
+// startTest posts the console's test sign-in form for the connection slug
+// and returns the IdP URL the page then moves on to.
+func (c *client) startTest(slug string) string {
+	c.t.Helper()
+	r := c.post("/saml/"+slug+"/test", nil)
+	if r.status != http.StatusOK {
+		c.t.Fatalf("POST /saml/%s/test: %d\n%s", slug, r.status, text(r.body))
+	}
+	return refreshTarget(c.t, r)
+}

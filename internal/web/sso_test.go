@@ -255,12 +255,17 @@ func TestSSOTestSignIn(t *testing.T) {
 	dev := e.startDevIdP()
 	e.verifyDomain(org.ID, corpDomain)
 	conn := e.connect(org.ID, dev, nil)
-	testPath := "/saml/" + conn.Slug + "/login?test=1"
+	testPath := "/saml/" + conn.Slug + "/test"
+	consolePath := "/admin/sso/" + conn.Slug
 
-	// Anonymous: sign in first, then come back.
+	// Anonymous: sign in first, then back to the connection's page.
 	anon := e.client()
-	if r := anon.get(testPath); r.status != http.StatusSeeOther || r.location() != "/login?return_to="+url.QueryEscape(testPath) {
+	if r := anon.post(testPath, nil); r.status != http.StatusSeeOther || r.location() != "/login?return_to="+url.QueryEscape(consolePath) {
 		t.Fatalf("anonymous test sign-in: %d → %q", r.status, r.location())
+	}
+	// The old link form starts nothing: it leads to the console's form.
+	if r := anon.get("/saml/" + conn.Slug + "/login?test=1"); r.status != http.StatusSeeOther || r.location() != consolePath {
+		t.Errorf("GET ?test=1: %d → %q", r.status, r.location())
 	}
 	// A member is refused.
 	if _, err := e.accounts.AddMember(adminCtx(org.ID), org.ID, account.MemberInput{Email: "mia@acme.example", Password: newPassword}); err != nil {
@@ -268,15 +273,19 @@ func TestSSOTestSignIn(t *testing.T) {
 	}
 	member := e.client()
 	member.signIn("mia@acme.example", newPassword)
-	expect(t, member.get(testPath), http.StatusForbidden, "Only admins")
-
+	expect(t, member.post(testPath, nil), http.StatusForbidden, "Only admins")
+	// Without the form's CSRF token (a forged post from elsewhere): refused.
 	admin := e.client()
 	admin.signIn(ownerEmail, ownerPassword)
+	if r := admin.postRaw(testPath, "", nil); r.status != http.StatusForbidden {
+		t.Errorf("test sign-in without the CSRF token: %d", r.status)
+	}
+
 	adminSession := admin.sessionCookie()
-	post := dev.signInAtIdP(t, admin.beginSSO(testPath), erinEmail, erinPassword)
+	post := dev.signInAtIdP(t, admin.startTest(conn.Slug), erinEmail, erinPassword)
 	r := admin.postACS(post, dev.srv.URL)
 	expect(t, r, http.StatusOK, "Test sign-in succeeded", "Dev IdP signed in "+erinEmail, "Erin Example",
-		"staff", "admins", "Created by this sign-in", "Warnings", "now marked as tested")
+		"staff", "admins", "a real sign-in would create it", "A test changes no account", "Warnings", "now marked as tested")
 	if admin.sessionCookie() != adminSession {
 		t.Error("the test sign-in replaced the admin's session")
 	}
@@ -284,6 +293,18 @@ func TestSSOTestSignIn(t *testing.T) {
 	c, err := e.store.GetIdPConnection(context.Background(), conn.ID)
 	if err != nil || c.TestedAt.IsZero() {
 		t.Fatalf("connection not marked tested: %+v, %v", c.TestedAt, err)
+	}
+	// No account was created or linked for the IdP's user, and the test is
+	// the admin's own action in the audit log.
+	if _, err := e.store.GetAccountByEmail(context.Background(), erinEmail); err == nil {
+		t.Error("the test sign-in created an account for the IdP user")
+	}
+	evs := e.auditEvents(org.ID, "sso.test")
+	if len(evs) != 1 || evs[0].ActorID != owner.ID || evs[0].Details["idp_email"] != erinEmail || evs[0].TargetID != conn.ID {
+		t.Errorf("sso.test events = %+v", evs)
+	}
+	if n := len(e.auditEvents(org.ID, "sso.login")) + len(e.auditEvents(org.ID, "sso.link")); n != 0 {
+		t.Errorf("%d sso.login/sso.link events for a test", n)
 	}
 	if got := e.signIns("sso", "test"); got != 1 {
 		t.Errorf("sso tests = %v", got)

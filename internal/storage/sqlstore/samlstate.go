@@ -8,12 +8,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-const authnRequestCols = `id, connection_id, browser_hash, return_to, test, flow_id, created_at, expires_at, used_at`
+const authnRequestCols = `id, connection_id, browser_hash, return_to, test, flow_id, tester_id, created_at, expires_at, used_at`
 
 func scanAuthnRequest(r scanner) (storage.AuthnRequest, error) {
 	var x storage.AuthnRequest
 	var test, created, expires, used int64
-	if err := r.Scan(&x.ID, &x.ConnectionID, &x.BrowserHash, &x.ReturnTo, &test, &x.FlowID, &created, &expires, &used); err != nil {
+	if err := r.Scan(&x.ID, &x.ConnectionID, &x.BrowserHash, &x.ReturnTo, &test, &x.FlowID, &x.TesterID, &created, &expires, &used); err != nil {
 		return x, err
 	}
 	x.Test = test != 0
@@ -25,8 +25,8 @@ func scanAuthnRequest(r scanner) (storage.AuthnRequest, error) {
 // duplicate ID, ErrNotFound when the connection does not exist.
 func (s *Store) CreateAuthnRequest(ctx context.Context, r storage.AuthnRequest) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO authn_requests (`+authnRequestCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		r.ID, r.ConnectionID, r.BrowserHash, r.ReturnTo, b2i(r.Test), r.FlowID, us(r.CreatedAt), us(r.ExpiresAt), us(r.UsedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.ID, r.ConnectionID, r.BrowserHash, r.ReturnTo, b2i(r.Test), r.FlowID, r.TesterID, us(r.CreatedAt), us(r.ExpiresAt), us(r.UsedAt))
 	return wrapErr(err, "create AuthnRequest %q", r.ID)
 }
 

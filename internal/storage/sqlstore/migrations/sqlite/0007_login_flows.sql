@@ -22,3 +22,6 @@ CREATE INDEX login_flows_expires ON login_flows (expires_at);
 -- An AuthnRequest sent on behalf of a flow names it, so the IdP's answer
 -- continues that flow.
 ALTER TABLE authn_requests ADD COLUMN flow_id TEXT NOT NULL DEFAULT '';
+
+-- An admin's test sign-in names the admin, whose own action it is audited as.
+ALTER TABLE authn_requests ADD COLUMN tester_id TEXT NOT NULL DEFAULT '';
