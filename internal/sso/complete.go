@@ -147,7 +147,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 		res.Warnings = append(res.Warnings, warnings...)
 		details := map[string]string{
 			"connection": conn.Slug, "connection_id": conn.ID, "subject": id.Subject,
-			"jit": strconv.FormatBool(jit),
+			"jit":           strconv.FormatBool(jit),
 			"idp_initiated": strconv.FormatBool(requestID == ""),
 		}
 		if len(res.Warnings) > 0 {
