@@ -154,7 +154,7 @@ func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (
 		return storage.Account{}, err
 	}
 	if in.Invite {
-		s.sendLater(ctx, inviteMail(org, acct, s.link("/reset", secret, "invite=1"), s.cfg.InviteTTL))
+		s.sendLater(ctx, inviteMail(org, acct, s.link("/reset", secret, "invite=1"), s.cfg.InviteTTL, s.ssoLogin(ctx, acct)))
 	}
 	return acct, nil
 }

@@ -86,7 +86,7 @@ func (s *Service) RequestReset(ctx context.Context, email, ip string) error {
 	if err != nil {
 		return err
 	}
-	s.sendLater(ctx, resetMail(org, acct, s.link("/reset", secret, ""), s.cfg.ResetTTL))
+	s.sendLater(ctx, resetMail(org, acct, s.link("/reset", secret, ""), s.cfg.ResetTTL, s.ssoLogin(ctx, acct)))
 	return nil
 }
 

@@ -408,6 +408,7 @@ func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "reset", &view{
 		Title: resetTitle(invite), Org: h.orgName(r.Context(), &acct),
 		Email: acct.Email, Token: token, Invite: invite, Focus: "password",
+		SSOPassword: h.signsInWithSSO(r.Context(), acct),
 	})
 }
 
@@ -430,6 +431,7 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "reset", &view{
 			Title: resetTitle(invite), Org: h.orgName(r.Context(), &acct),
 			Email: acct.Email, Token: token, Invite: invite, Errors: errs,
+			SSOPassword: h.signsInWithSSO(r.Context(), acct),
 		})
 	}
 	password := r.PostForm.Get("password")
@@ -461,6 +463,16 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	if invite {
 		heading, msg = "Password set", "Your password is ready. Sign in with it now."
 	}
+	if h.signsInWithSSO(r.Context(), acct) {
+		// Never "sign in with your new password" where the policy sends the
+		// person to their IdP: say what the password is for.
+		heading = "Password set"
+		msg = "You sign in through your organization's single sign-on, as before: enter your email on the sign-in page. " +
+			"This password is for when single sign-on is unavailable and your admin lets people sign in without it."
+		if !invite {
+			msg += " For your safety, you've been signed out everywhere you were signed in."
+		}
+	}
 	h.render(w, r, http.StatusOK, "message", &view{
 		Title: heading, Org: h.orgName(r.Context(), &acct),
 		Heading: heading, Message: msg,
@@ -475,4 +487,14 @@ func confirmMismatch(password, confirm string) string {
 		return "The two passwords don't match. Type the same password in both boxes."
 	}
 	return ""
+}
+
+// signsInWithSSO reports whether acct's policy sends it through the IdP;
+// a failure to tell only costs the wording, never the page.
+func (h *Handler) signsInWithSSO(ctx context.Context, acct storage.Account) bool {
+	ok, err := h.Accounts.SignsInWithSSO(ctx, acct)
+	if err != nil {
+		h.log().WarnContext(ctx, "cannot tell whether an account signs in with SSO", "err", err)
+	}
+	return ok
 }

@@ -35,9 +35,12 @@ type view struct {
 	Errors  map[string]string
 	Focus   string // the field to focus first (the first one in error)
 
-	Email       string
-	ReturnTo    string
-	Flow        string // the sign-in flow a step's form continues
+	Email    string
+	ReturnTo string
+	Flow     string // the sign-in flow a step's form continues
+	// SSOPassword: the password being set is for an account that signs in
+	// through SSO, so the page says what it is for.
+	SSOPassword bool
 	Token       string
 	Invite      bool
 	OrgName     string
