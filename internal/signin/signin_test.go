@@ -34,7 +34,7 @@ const (
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	st       storage.Store
 	clock    *testenv.Clock
@@ -46,7 +46,7 @@ type env struct {
 	conn     storage.IdPConnection
 }
 
-func newEnv(t *testing.T, st storage.Store) *env {
+func newEnv(t testing.TB, st storage.Store) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), st: st, clock: testenv.NewClock(t0)}
 	accounts := account.New(st, nil, account.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
@@ -83,7 +83,7 @@ func newEnv(t *testing.T, st storage.Store) *env {
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
