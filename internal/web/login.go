@@ -254,11 +254,7 @@ func (h *Handler) startAgain(w http.ResponseWriter, r *http.Request, email, retu
 func (h *Handler) loginSSO(w http.ResponseWriter, r *http.Request) {
 	flow := r.URL.Query().Get("flow")
 	ctx := r.Context()
-	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
-		h.serverError(w, r, "rate limit", err)
-		return
-	} else if !ok {
-		h.tooMany(w, r, wait)
+	if !h.mayBeginSSO(w, r) {
 		return
 	}
 	redirect, binding, err := h.SignIn.BeginSSO(ctx, h.client(r), flow, h.bindingSecret(r))

@@ -90,6 +90,19 @@ var (
 	acsRejectLimit = ratelimit.Rule{Name: "sso_rejected", Max: 50, Window: 15 * time.Minute}
 )
 
+// mayBeginSSO counts a sign-in started through an IdP against the client
+// address's budget, and answers the request itself (429) when it is spent.
+func (h *Handler) mayBeginSSO(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait, err := h.Limiter.Allow(r.Context(), ssoBeginLimit, httpserver.ClientIP(r))
+	switch {
+	case err != nil:
+		h.serverError(w, r, "rate limit", err)
+	case !ok:
+		h.tooMany(w, r, wait)
+	}
+	return err == nil && ok
+}
+
 // tooMany answers a rate-limited request with 429 and Retry-After.
 func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	h.Metrics.SignIn("sso", "throttled")
@@ -157,11 +170,7 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
 	ctx := r.Context()
-	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
-		h.serverError(w, r, "rate limit", err)
-		return
-	} else if !ok {
-		h.tooMany(w, r, wait)
+	if !h.mayBeginSSO(w, r) {
 		return
 	}
 	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, returnTo, false, h.bindingSecret(r))
@@ -191,11 +200,7 @@ func (h *Handler) samlTest(w http.ResponseWriter, r *http.Request) {
 	// The service checks the tester again, by the actor, and records who
 	// ran the test.
 	ctx := reqctx.WithActor(r.Context(), "account", admin.ID, admin.Email)
-	if ok, wait, err := h.Limiter.Allow(ctx, ssoBeginLimit, httpserver.ClientIP(r)); err != nil {
-		h.serverError(w, r, "rate limit", err)
-		return
-	} else if !ok {
-		h.tooMany(w, r, wait)
+	if !h.mayBeginSSO(w, r) {
 		return
 	}
 	redirect, secret, err := h.SSO.BeginInBrowser(ctx, slug, "", true, h.bindingSecret(r))
