@@ -148,7 +148,16 @@ func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string)
 	if slug == "" {
 		return "", "", ErrNoSSO
 	}
-	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error { x.Step = StepSSO; return nil }); err != nil {
+	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		// Checked again on the row: a password submitted since the read
+		// above holds the flow ("checking"), and overwriting its claim
+		// would let a second password be checked beside it.
+		if (x.Step != StepPassword && x.Step != StepSSO) || !x.UsedAt.IsZero() {
+			return &FlowError{Reason: FlowInProgress}
+		}
+		x.Step = StepSSO
+		return nil
+	}); err != nil {
 		return "", "", err
 	}
 	return e.sso.BeginForFlow(ctx, slug, f.ID, f.ReturnTo, samlBinding)
