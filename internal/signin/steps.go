@@ -156,6 +156,13 @@ func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string)
 			return &FlowError{Reason: FlowInProgress}
 		}
 		x.Step = StepSSO
+		// The IdP round trip gets a whole FlowTTL from here, as the
+		// AuthnRequest does: a flow that expired while its AuthnRequest
+		// was still good would have the response taken (the account
+		// linked or created, sso.login audited) and then be refused.
+		if until := e.clock().Add(FlowTTL); until.After(x.ExpiresAt) {
+			x.ExpiresAt = until
+		}
 		return nil
 	}); err != nil {
 		return "", "", err

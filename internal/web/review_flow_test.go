@@ -181,7 +181,10 @@ func TestReviewPlantedFlowCookie(t *testing.T) {
 }
 
 // TestReviewPlantedSessionEndsAtSSOSignIn: a session cookie in the browser
-// before an SSO sign-in is replaced by a new one and ended.
+// before an SSO sign-in is replaced by a new one, and ended when the
+// browser sends it with the IdP's post (see
+// TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser for when it
+// does not).
 func TestReviewPlantedSessionEndsAtSSOSignIn(t *testing.T) {
 	e := newEnv(t)
 	e.setupOwner()
@@ -384,5 +387,123 @@ func TestReviewTestSignInChangesNothing(t *testing.T) {
 	}
 	if e.liveSessions(erin.ID) != 0 {
 		t.Error("the test signed the IdP user in")
+	}
+}
+
+// TestReviewSSOForABreakGlassFlow: /login/sso for a break-glass admin (a
+// policy with SSO off, in a domain whose default enforces SSO) goes on to
+// the domain's IdP like every address of the domain, and the IdP's word
+// for that admin is refused: the break-glass account is reachable only
+// with its password.
+func TestReviewSSOForABreakGlassFlow(t *testing.T) {
+	e := newEnv(t)
+	dev := e.startDevIdP()
+	org, conn := e.corpOrg(dev, nil)
+	erin := e.addMember(org.ID, erinEmail, storage.RoleAdmin)
+	e.namedPolicy(org.ID, "Break-glass", storage.SSOOff, nil, erin.Email)
+	e.setSSO(org.ID, storage.SSOEnforced, conn)
+
+	c := e.client()
+	idpURL := c.startSSO(erin.Email, "")
+	if !strings.HasPrefix(idpURL, dev.SSOURL()+"?") {
+		t.Fatalf("/login/sso for the break-glass admin → %q, want the domain's IdP", idpURL)
+	}
+	r := c.postACS(dev.signInAtIdP(t, idpURL, erinEmail, erinPassword), dev.srv.URL)
+	expect(t, r, http.StatusForbidden, "sso_not_allowed")
+	if c.sessionCookie() != "" || e.liveSessions(erin.ID) != 0 {
+		t.Error("the IdP signed the break-glass admin in")
+	}
+	links, err := e.store.ListAccountSSOLinks(context.Background(), erin.ID)
+	if err != nil || len(links) != 0 {
+		t.Errorf("the refused response linked the break-glass admin: %+v, %v", links, err)
+	}
+}
+
+// TestReviewRefusedFlowStepsAreUnbounded: every step refused on an
+// existing flow writes a login.flow_refused audit event, and every email
+// step stores a flow, with no per-address budget such as the ACS's
+// (sso_rejected) and the SSO start's (sso_begin): one anonymous client can
+// write as many audit events and flows as it can send requests.
+//
+// Finding, not fixed here: the same holds for login.throttled events
+// (internal/account), so the budget is a decision for the whole sign-in
+// edge, not for one handler.
+func TestReviewRefusedFlowStepsAreUnbounded(t *testing.T) {
+	e := newEnv(t)
+	e.setupOwner()
+	owner := e.client()
+	flow := owner.flowFor(ownerEmail, "")
+	before := len(e.auditEvents("", "login.flow_refused"))
+	const n = 120 // more than twice the ACS's budget of rejected responses
+	attacker := e.client()
+	for i := range n {
+		r := attacker.post("/login/password", url.Values{"flow": {flow}, "password": {"x"}})
+		if r.status == http.StatusTooManyRequests {
+			t.Fatalf("refused up front after %d refused steps: the finding below is fixed, update this test", i)
+		}
+	}
+	if got := len(e.auditEvents("", "login.flow_refused")) - before; got != n {
+		t.Fatalf("%d login.flow_refused events for %d refused steps", got, n)
+	}
+	t.Skipf("finding: %d refused flow steps from one address wrote %d audit events, none refused up front", n, n)
+}
+
+// TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser: the session
+// cookie is SameSite=Lax, so a real browser does not send it with the
+// IdP's cross-site post to the ACS; the engine cannot end the session the
+// browser held before (TestReviewPlantedSessionEndsAtSSOSignIn passes only
+// because the test's cookie jar ignores SameSite). The new cookie replaces
+// the old one in the browser, so the old token is lost, not handed to
+// anyone, but its session stays live on the server until it times out.
+//
+// Finding (informational), not fixed: ending it needs the flow to record,
+// at /login/sso (a same-site request that carries the cookie), which
+// session to end.
+func TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.setupOwner()
+	dev := e.startDevIdP()
+	org, conn := e.corpOrg(dev, nil)
+	e.setSSO(org.ID, storage.SSOEnforced, conn)
+	c := e.client()
+	c.signIn(ownerEmail, ownerPassword)
+	old := c.sessionCookie()
+	idpURL := c.startSSO(erinEmail, "")
+	post := dev.signInAtIdP(t, idpURL, erinEmail, erinPassword)
+	// The cross-site post, as a browser sends it: without the Lax cookie.
+	c.setSessionCookie("")
+	if r := c.postACS(post, dev.srv.URL); r.status != http.StatusSeeOther || c.sessionCookie() == "" || c.sessionCookie() == old {
+		t.Fatalf("SSO sign-in: %d", r.status)
+	}
+	if e.liveSessions(owner.ID) == 0 {
+		t.Fatal("the previous session was ended: the finding below is fixed, update this test")
+	}
+	t.Skip("finding: an SSO sign-in leaves the browser's previous session live on the server (its cookie is replaced)")
+}
+
+// TestReviewSSOStartedLateInTheFlow: a person who waits at the password
+// page before choosing SSO, then takes a few minutes at the IdP, comes
+// back within the AuthnRequest's life. The IdP's answer must then finish
+// the sign-in, not be taken (the account linked or created, sso.login
+// audited) and answered with "start again" because the flow, started at
+// the email step, expired in between.
+func TestReviewSSOStartedLateInTheFlow(t *testing.T) {
+	e := newEnv(t)
+	dev := e.startDevIdP()
+	org, conn := e.corpOrg(dev, nil)
+	e.setSSO(org.ID, storage.SSOOptional, conn)
+
+	c := e.client()
+	flow := c.flowFor(erinEmail, "/account?late=1")
+	e.clock.Advance(signin.FlowTTL - time.Minute) // reading the page
+	idpURL := c.beginSSO("/login/sso?flow=" + url.QueryEscape(flow))
+	post := dev.signInAtIdP(t, idpURL, erinEmail, erinPassword)
+	e.clock.Advance(3 * time.Minute) // at the IdP: well within the AuthnRequest's life
+	r := c.postACS(post, dev.srv.URL)
+	if r.status != http.StatusSeeOther || r.location() != "/account?late=1" || c.sessionCookie() == "" {
+		t.Fatalf("the IdP's answer 12 minutes after the email step, 3 after SSO started: %d → %q", r.status, r.location())
+	}
+	if n := len(e.auditEvents(org.ID, "sso.login")); n != 1 {
+		t.Errorf("%d sso.login events", n)
 	}
 }
