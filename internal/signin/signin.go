@@ -41,8 +41,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// FlowTTL is how long a sign-in may take from the email to the session,
-// the IdP round trip included (the same as an AuthnRequest's life).
+// FlowTTL is how long a sign-in may take from the email to the session;
+// starting SSO gives the flow FlowTTL again from then, so the IdP round
+// trip has as long as its AuthnRequest.
 const FlowTTL = 10 * time.Minute
 
 // Steps of a flow (storage.LoginFlow.Step).

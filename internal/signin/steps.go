@@ -148,7 +148,23 @@ func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string)
 	if slug == "" {
 		return "", "", ErrNoSSO
 	}
-	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error { x.Step = StepSSO; return nil }); err != nil {
+	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		// Checked again on the row: a password submitted since the read
+		// above holds the flow ("checking"), and overwriting its claim
+		// would let a second password be checked beside it.
+		if (x.Step != StepPassword && x.Step != StepSSO) || !x.UsedAt.IsZero() {
+			return &FlowError{Reason: FlowInProgress}
+		}
+		x.Step = StepSSO
+		// The IdP round trip gets a whole FlowTTL from here, as the
+		// AuthnRequest does: a flow that expired while its AuthnRequest
+		// was still good would have the response taken (the account
+		// linked or created, sso.login audited) and then be refused.
+		if until := e.clock().Add(FlowTTL); until.After(x.ExpiresAt) {
+			x.ExpiresAt = until
+		}
+		return nil
+	}); err != nil {
 		return "", "", err
 	}
 	return e.sso.BeginForFlow(ctx, slug, f.ID, f.ReturnTo, samlBinding)
