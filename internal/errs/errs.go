@@ -3,8 +3,10 @@
 // carries a Kind (what sort of refusal it is: the edge picks the HTTP
 // status from it), an optional stable Code that says which refusal of
 // that kind it is (the JSON API's error code, a page's extra sentence),
-// and for Invalid the input field at fault. Edges classify with KindOf,
-// CodeOf and FieldOf, never by matching each service's sentinels.
+// and for Invalid the input field at fault. Each edge's one mapping
+// classifies with KindOf, CodeOf and FieldOf instead of matching every
+// service's sentinels; a page that reacts to one refusal in its own way
+// (a wrong password, an expired link) still matches it with errors.Is.
 //
 // The package imports only the standard library so that storage and every
 // service can depend on it.
