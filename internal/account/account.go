@@ -5,40 +5,47 @@
 package account
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// Errors callers match with errors.Is. Their texts are safe to show people.
+// Errors callers match with errors.Is. Their texts are safe to show people;
+// each carries an errs kind (and code) that edges classify by.
 var (
 	// ErrBadCredentials: wrong password, unknown email, no password set, or
 	// suspended account — deliberately indistinguishable to the caller.
-	ErrBadCredentials = errors.New("The email or password is incorrect.")
+	ErrBadCredentials error = errs.New(errs.Unauthenticated, "bad_credentials", "The email or password is incorrect.")
 	// ErrInvalidLink: a one-time link that is unknown, used, superseded or expired.
-	ErrInvalidLink = errors.New("This link is invalid or has expired. Request a new one.")
+	ErrInvalidLink error = errs.New(errs.NotFound, "invalid_link", "This link is invalid or has expired. Request a new one.")
 	// ErrSetupDone: the first-admin link is no longer needed.
-	ErrSetupDone = errors.New("Gatehouse is already set up; sign in instead.")
+	ErrSetupDone error = errs.New(errs.Conflict, "setup_done", "Gatehouse is already set up; sign in instead.")
 	// ErrLastOwner: the change would leave the organization without an owner.
-	ErrLastOwner = errors.New("An organization must keep at least one owner.")
+	ErrLastOwner error = errs.New(errs.PreconditionFailed, "last_owner", "An organization must keep at least one owner.")
 	// ErrOwnerOnly: an admin tried to make someone an owner, or to change
 	// or suspend an owner; only owners may.
-	ErrOwnerOnly = errors.New("Only an owner can make someone an owner, or change or suspend an owner.")
+	ErrOwnerOnly error = errs.New(errs.Forbidden, "owner_only", "Only an owner can make someone an owner, or change or suspend an owner.")
 	// ErrNotFound: no such account, organization or token in this organization.
-	ErrNotFound = errors.New("Not found.")
+	ErrNotFound error = errs.New(errs.NotFound, "", "Not found.")
 	// ErrExists: the email (or organization slug, or token name) is taken.
-	ErrExists = errors.New("Already exists.")
+	ErrExists error = errs.New(errs.Conflict, "", "Already exists.")
 )
 
 // ThrottledError means too many recent failures for this account or
 // address; the attempt was not evaluated.
 type ThrottledError struct{ RetryAfter time.Duration }
+
+// Kind reports RateLimited.
+func (e *ThrottledError) Kind() errs.Kind { return errs.RateLimited }
+
+// Code returns "throttled".
+func (e *ThrottledError) Code() string { return "throttled" }
 
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("Too many attempts. Try again in %s.", e.RetryAfter.Round(time.Second))
@@ -52,6 +59,12 @@ type InvalidInputError struct {
 }
 
 func (e *InvalidInputError) Error() string { return e.Message }
+
+// Kind reports Invalid.
+func (e *InvalidInputError) Kind() errs.Kind { return errs.Invalid }
+
+// InputField returns Field.
+func (e *InvalidInputError) InputField() string { return e.Field }
 
 // ThrottleConfig tunes brute-force protection.
 type ThrottleConfig struct {

@@ -5,12 +5,20 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 )
 
 // BusyError means every password-hashing slot stayed taken for the
 // configured wait: the password was not checked and the attempt does not
 // count against any throttle. Edges answer 503 with Retry-After.
 type BusyError struct{ RetryAfter time.Duration }
+
+// Kind reports RateLimited: nothing was checked, try again shortly.
+func (e *BusyError) Kind() errs.Kind { return errs.RateLimited }
+
+// Code returns "busy".
+func (e *BusyError) Code() string { return "busy" }
 
 func (e *BusyError) Error() string {
 	return fmt.Sprintf("Gatehouse is busy. Try again in %s.", e.RetryAfter.Round(time.Second))

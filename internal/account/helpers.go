@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -157,35 +158,32 @@ func (s *Service) sendLater(ctx context.Context, m mail.Message) {
 	})
 }
 
-// mappedError carries an account sentinel (what callers match and show)
-// together with the storage error it stands for (kept for logs and for
-// errors.Is on storage sentinels).
-type mappedError struct {
-	sentinel error
-	what     string
-	cause    error
-}
-
-func (e *mappedError) Error() string {
-	return strings.TrimSuffix(e.sentinel.Error(), ".") + ": " + e.what + "."
-}
-
-func (e *mappedError) Unwrap() []error { return []error{e.sentinel, e.cause} }
-
-// mapErr turns storage.ErrNotFound into ErrNotFound and storage.ErrConflict
-// into ErrExists, naming what was not found or is taken; other errors are
-// wrapped as internal failures.
-func mapErr(err error, what string) error {
-	switch {
-	case err == nil || isOwnErr(err):
-		return err
-	case errors.Is(err, storage.ErrNotFound):
-		return &mappedError{ErrNotFound, what, err}
-	case errors.Is(err, storage.ErrConflict):
-		return &mappedError{ErrExists, what, err}
+// MapStoreErr is the one translation of storage errors into service
+// answers, used by every service that reads records for callers: a
+// storage.ErrNotFound becomes ErrNotFound and a storage.ErrConflict
+// ErrExists, each naming what (`account "x"`, `policy "Sales"`) and
+// keeping the storage error for logs and errors.Is. An error that already
+// carries a kind of its own (errs.Kinded, other than those two storage
+// sentinels) is the service's answer and passes unchanged; anything else is
+// an internal failure, wrapped as "pkg: what: err".
+func MapStoreErr(err error, pkg, what string) error {
+	if err == nil {
+		return nil
 	}
-	return fmt.Errorf("account: %s: %w", what, err)
+	var k errs.Kinded
+	if errors.As(err, &k) && error(k) != storage.ErrNotFound && error(k) != storage.ErrConflict {
+		return err
+	}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return errs.NewNamed(ErrNotFound, what, err)
+	case errors.Is(err, storage.ErrConflict):
+		return errs.NewNamed(ErrExists, what, err)
+	}
+	return fmt.Errorf("%s: %s: %w", pkg, what, err)
 }
+
+func mapErr(err error, what string) error { return MapStoreErr(err, "account", what) }
 
 // mapUpdateErr maps an UpdateAccount error: the account vanished
 // (ErrNotFound), fn refused (its error unchanged), or an internal failure. A
@@ -195,23 +193,20 @@ func mapUpdateErr(err error, id string) error {
 		return err
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return &mappedError{ErrNotFound, "account " + strconv.Quote(id), err}
+		return errs.NewNamed(ErrNotFound, "account "+strconv.Quote(id), err)
 	}
 	return fmt.Errorf("account: update account %q: %w", id, err)
 }
 
-// isOwnErr reports whether err already is one of this package's answers.
+// isOwnErr reports whether err already is a service's answer: classified,
+// and not merely a storage sentinel.
 func isOwnErr(err error) bool {
-	var inv *InvalidInputError
-	var thr *ThrottledError
-	var mapped *mappedError
-	return errors.As(err, &inv) || errors.As(err, &thr) || errors.As(err, &mapped) ||
-		errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrInvalidLink) || errors.Is(err, ErrSetupDone) ||
-		errors.Is(err, ErrLastOwner) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists)
+	var k errs.Kinded
+	return errors.As(err, &k) && error(k) != storage.ErrNotFound && error(k) != storage.ErrConflict
 }
 
 func notFound(what string) error {
-	return &mappedError{ErrNotFound, what, storage.ErrNotFound}
+	return errs.NewNamed(ErrNotFound, what, storage.ErrNotFound)
 }
 
 // cleanText trims s and checks it is valid, printable text of 1..max

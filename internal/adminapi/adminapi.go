@@ -56,6 +56,9 @@ const (
 	CodeDefaultPolicy       = "default_policy"       // 409: the default policy cannot be deleted
 	CodeMetadataUnavailable = "metadata_unavailable" // 422: the IdP's metadata URL failed
 	CodeLockout             = lockout.Code           // 409: no owner could sign in without the IdP afterwards
+
+	// CodeRateLimited (429): too many attempts, or the server is busy; try again later.
+	CodeRateLimited = "rate_limited"
 )
 
 // Handler serves the admin API. Its fields are its dependencies. Domains,
@@ -279,61 +282,6 @@ func writeError(w http.ResponseWriter, status int, code, message, field string) 
 
 func badRequest(w http.ResponseWriter, message, field string) {
 	writeError(w, http.StatusBadRequest, CodeInvalidRequest, message, field)
-}
-
-// fail maps a service error to its response. Service error texts are
-// written for people, so they are shown; anything unexpected is logged and
-// answered with a generic message and the request ID, never its details.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var invalid *account.InvalidInputError
-	var domainInvalid *domain.InvalidInputError
-	var domainErr *domain.Error
-	switch {
-	// The SSO services' refusals first: some of them are also input
-	// errors, but say more than "invalid".
-	case errors.Is(err, policy.ErrUntestedConnection):
-		writeError(w, http.StatusConflict, CodeConnectionUntested,
-			err.Error()+` To enforce it anyway, send "force": true; the override is recorded in the audit log.`, "sso")
-	case errors.Is(err, lockout.ErrLockout):
-		writeError(w, http.StatusConflict, CodeLockout,
-			err.Error()+` Send "force_reason" to make the change anyway.`, "force_reason")
-	case errors.Is(err, policy.ErrDefaultPolicy):
-		writeError(w, http.StatusConflict, CodeDefaultPolicy, err.Error(), "")
-	case errors.Is(err, idp.ErrInUse):
-		writeError(w, http.StatusConflict, CodeConnectionInUse, err.Error(), "")
-	case errors.As(err, &domainInvalid):
-		badRequest(w, domainInvalid.Message, domainInvalid.Field)
-	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrNotFound):
-		writeError(w, http.StatusNotFound, CodeNotFound, domainErr.Message, "")
-	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrAlreadyAdded):
-		writeError(w, http.StatusConflict, CodeConflict, domainErr.Message, "")
-	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrTakenByOtherOrg):
-		writeError(w, http.StatusConflict, CodeDomainTaken, domainErr.Message, "")
-	case errors.As(err, &domainErr) && errors.Is(err, domain.ErrNotVerified):
-		writeError(w, http.StatusUnprocessableEntity, CodeVerificationFailed, domainErr.Message, "")
-	case errors.As(err, &invalid):
-		badRequest(w, invalid.Message, invalid.Field)
-	case errors.Is(err, account.ErrLastOwner):
-		writeError(w, http.StatusConflict, CodeLastOwner, account.ErrLastOwner.Error(), "")
-	case errors.Is(err, account.ErrOwnerOnly):
-		writeError(w, http.StatusForbidden, CodeForbidden, account.ErrOwnerOnly.Error(), "")
-	case errors.Is(err, account.ErrNotFound):
-		// The account service names what it looked for, in the caller's
-		// own words; another organization's record reads exactly the same.
-		writeError(w, http.StatusNotFound, CodeNotFound, err.Error(), "")
-	case errors.Is(err, storage.ErrNotFound), errors.Is(err, session.ErrInvalid):
-		writeError(w, http.StatusNotFound, CodeNotFound, "Not found.", "")
-	case errors.Is(err, account.ErrExists):
-		writeError(w, http.StatusConflict, CodeConflict, err.Error(), "")
-	case errors.Is(err, storage.ErrConflict):
-		writeError(w, http.StatusConflict, CodeConflict, "The change conflicts with another one; try again.", "")
-	case errors.Is(err, httpserver.ErrBodyTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than 64 KiB.", "")
-	case errors.Is(err, httpserver.ErrUnsupportedMediaType):
-		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, err.Error(), "")
-	default:
-		h.internal(w, r, err)
-	}
 }
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -29,6 +29,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -47,18 +48,18 @@ const lookupTimeout = 5 * time.Second
 var (
 	// ErrNotFound: no such domain in this organization (another
 	// organization's domain is not found either).
-	ErrNotFound = errors.New("Domain not found.")
+	ErrNotFound error = errs.New(errs.NotFound, "", "Domain not found.")
 	// ErrInvalidDomain: the name is not a plausible email domain; the
 	// *InvalidInputError that matches it says why.
-	ErrInvalidDomain = errors.New("That is not a valid domain name.")
+	ErrInvalidDomain error = errs.New(errs.Invalid, "", "That is not a valid domain name.")
 	// ErrAlreadyAdded: the organization already claims the name.
-	ErrAlreadyAdded = errors.New("This organization has already added that domain.")
+	ErrAlreadyAdded error = errs.New(errs.Conflict, "", "This organization has already added that domain.")
 	// ErrTakenByOtherOrg: another organization has verified the name.
-	ErrTakenByOtherOrg = errors.New("That domain is already verified by another organization.")
+	ErrTakenByOtherOrg error = errs.New(errs.Conflict, "domain_taken", "That domain is already verified by another organization.")
 	// ErrNotVerified: the DNS check failed (record missing or wrong, or DNS
 	// did not answer); the error's text says which, and is also stored as
 	// the domain's LastError.
-	ErrNotVerified = errors.New("The domain could not be verified.")
+	ErrNotVerified error = errs.New(errs.PreconditionFailed, "verification_failed", "The domain could not be verified.")
 )
 
 // InvalidInputError describes a bad domain name in a sentence a person can
@@ -70,25 +71,43 @@ type InvalidInputError struct {
 
 func (e *InvalidInputError) Error() string { return e.Message }
 
+// Kind reports Invalid.
+func (e *InvalidInputError) Kind() errs.Kind { return errs.Invalid }
+
+// InputField returns Field.
+func (e *InvalidInputError) InputField() string { return e.Field }
+
 // Is makes errors.Is(err, ErrInvalidDomain) true.
 func (e *InvalidInputError) Is(target error) bool { return target == ErrInvalidDomain }
 
 // Error is a specific, shown-to-people message standing for one of the
-// sentinels above (Kind), with the underlying cause kept for logs.
+// sentinels above (Sentinel), with the underlying cause kept for logs. It
+// has its sentinel's errs kind and code.
 type Error struct {
-	Kind    error
-	Message string
-	cause   error
+	Sentinel error
+	Message  string
+	cause    error
 }
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap lets errors.Is match Kind and, where there is one, the cause.
+// Kind returns the kind of the sentinel the error stands for.
+func (e *Error) Kind() errs.Kind { return errs.KindOf(e.Sentinel) }
+
+// Code returns the code of the sentinel the error stands for, "" if none.
+func (e *Error) Code() string {
+	if c, ok := e.Sentinel.(errs.Coded); ok {
+		return c.Code()
+	}
+	return ""
+}
+
+// Unwrap lets errors.Is match Sentinel and, where there is one, the cause.
 func (e *Error) Unwrap() []error {
 	if e.cause == nil {
-		return []error{e.Kind}
+		return []error{e.Sentinel}
 	}
-	return []error{e.Kind, e.cause}
+	return []error{e.Sentinel, e.cause}
 }
 
 // Service manages an organization's domains.

@@ -28,7 +28,6 @@
 package emailaddr
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -37,6 +36,8 @@ import (
 	"golang.org/x/net/idna"
 	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 )
 
 // MaxLen is the longest address SMTP can carry (RFC 5321 path limit), in
@@ -63,7 +64,7 @@ const (
 )
 
 // ErrInvalid matches every *Error with errors.Is.
-var ErrInvalid = errors.New("emailaddr: invalid address")
+var ErrInvalid error = errs.New(errs.Invalid, "", "emailaddr: invalid address")
 
 // Error is a refused address: Code says why, Detail adds words for logs
 // (never the sentence a person reads; the edges write that from Code).
@@ -83,6 +84,9 @@ func (e *Error) Error() string {
 	}
 	return msg
 }
+
+// Kind reports Invalid.
+func (e *Error) Kind() errs.Kind { return errs.Invalid }
 
 // Is makes errors.Is(err, ErrInvalid) true for every *Error.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }

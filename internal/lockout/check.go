@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -57,10 +58,17 @@ type Error struct {
 }
 
 // ErrLockout is matched (errors.Is) by every *Error.
-var ErrLockout = errors.New("lockout: the change would lock every owner out")
+var ErrLockout error = errs.New(errs.PreconditionFailed, Code, "lockout: the change would lock every owner out")
 
 // Code returns the stable code "lockout".
 func (e *Error) Code() string { return Code }
+
+// Kind reports PreconditionFailed: the change needs an owner kept out of
+// SSO, or a force reason.
+func (e *Error) Kind() errs.Kind { return errs.PreconditionFailed }
+
+// InputField names what overrides the refusal ("force_reason").
+func (e *Error) InputField() string { return "force_reason" }
 
 // Is makes errors.Is(err, ErrLockout) true.
 func (e *Error) Is(target error) bool { return target == ErrLockout }

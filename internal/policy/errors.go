@@ -1,11 +1,11 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -13,19 +13,32 @@ import (
 // ErrUntestedConnection is matched (errors.Is) by the refusal to enforce SSO
 // through a connection no admin has completed a test sign-in through. The
 // error is also an *account.InvalidInputError carrying the sentence to show.
-var ErrUntestedConnection = errors.New("policy: connection not tested")
+var ErrUntestedConnection error = errs.New(errs.PreconditionFailed, CodeUntestedConnection, "policy: connection not tested")
+
+// CodeUntestedConnection is the errs code (and the JSON API's error code)
+// of the refusal to enforce SSO through an untested connection.
+const CodeUntestedConnection = "connection_untested"
 
 // ErrDefaultPolicy: the default policy cannot be deleted or renamed away;
 // every managed account must fall under some policy.
-var ErrDefaultPolicy = errors.New("The default policy cannot be deleted.")
+var ErrDefaultPolicy error = errs.New(errs.PreconditionFailed, "default_policy", "The default policy cannot be deleted.")
 
 // lockoutError refuses an enforcement that could lock everyone out. It
 // unwraps to ErrUntestedConnection (for code) and to an InvalidInputError
-// (so handlers that already map those answer 400 with the sentence).
+// (the sentence and field), and classifies as ErrUntestedConnection does.
 type lockoutError struct{ input *account.InvalidInputError }
 
 func (e *lockoutError) Error() string   { return e.input.Message }
 func (e *lockoutError) Unwrap() []error { return []error{ErrUntestedConnection, e.input} }
+
+// Kind reports PreconditionFailed: the connection must be tested first.
+func (e *lockoutError) Kind() errs.Kind { return errs.PreconditionFailed }
+
+// Code returns CodeUntestedConnection.
+func (e *lockoutError) Code() string { return CodeUntestedConnection }
+
+// InputField names the setting at fault ("sso").
+func (e *lockoutError) InputField() string { return e.input.Field }
 
 func untested(conn storage.IdPConnection) error {
 	return &lockoutError{&account.InvalidInputError{
@@ -38,37 +51,8 @@ func invalid(field, msg string) error {
 	return &account.InvalidInputError{Field: field, Message: msg}
 }
 
-// mappedError carries an account sentinel (account.ErrNotFound or
-// account.ErrExists: what handlers match and show), naming what was looked
-// for or is taken, together with the storage error behind it.
-type mappedError struct {
-	sentinel error
-	what     string
-	cause    error
-}
-
-func (e *mappedError) Error() string {
-	return e.sentinel.Error()[:len(e.sentinel.Error())-1] + ": " + e.what + "."
-}
-
-func (e *mappedError) Unwrap() []error { return []error{e.sentinel, e.cause} }
-
-// mapErr turns storage.ErrNotFound into account.ErrNotFound naming what,
-// storage.ErrConflict into account.ErrExists, leaves this package's own
-// errors alone and wraps anything else.
-func mapErr(err error, what string) error {
-	var own *account.InvalidInputError
-	var me *mappedError
-	switch {
-	case err == nil, errors.As(err, &own), errors.As(err, &me), errors.Is(err, ErrDefaultPolicy), errors.Is(err, lockout.ErrLockout):
-		return err
-	case errors.Is(err, storage.ErrNotFound):
-		return &mappedError{account.ErrNotFound, what, err}
-	case errors.Is(err, storage.ErrConflict):
-		return &mappedError{account.ErrExists, what, err}
-	}
-	return fmt.Errorf("policy: %s: %w", what, err)
-}
+// mapErr is account.MapStoreErr for this package.
+func mapErr(err error, what string) error { return account.MapStoreErr(err, "policy", what) }
 
 func quote(s string) string { return strconv.Quote(s) }
 

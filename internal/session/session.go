@@ -20,13 +20,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // ErrInvalid means the token names no live session (unknown, revoked, idle
 // or past its lifetime, or its account is no longer active).
-var ErrInvalid = errors.New("session: invalid or expired")
+//
+// Its kind is NotFound (code "session_invalid"): to the admin API a
+// session ID that names no live session is simply not found; sign-in
+// pages match it and send the person to sign in.
+var ErrInvalid error = errs.New(errs.NotFound, "session_invalid", "session: invalid or expired")
 
 // Config holds session lifetimes and cookie settings.
 type Config struct {

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -163,7 +164,7 @@ type Outcome struct {
 
 // ErrNoSSO: BeginSSO was asked for a flow whose email no SSO connection
 // can sign in.
-var ErrNoSSO = errors.New("signin: no single sign-on for this address")
+var ErrNoSSO error = errs.New(errs.PreconditionFailed, "no_sso", "signin: no single sign-on for this address")
 
 // FlowError refuses a flow that cannot take the step asked of it. Reason is
 // for logs and the audit log; the person is sent back to the start.
@@ -180,6 +181,12 @@ const (
 	FlowOutOfOrder   = "flow_out_of_order"
 	FlowInProgress   = "flow_in_progress" // another submit of the same step is being checked
 )
+
+// Kind reports PreconditionFailed: the flow is not at a step that allows this.
+func (e *FlowError) Kind() errs.Kind { return errs.PreconditionFailed }
+
+// Code returns the Reason.
+func (e *FlowError) Code() string { return e.Reason }
 
 func (e *FlowError) Error() string { return "signin: sign-in cannot continue: " + e.Reason }
 

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -82,7 +83,7 @@ func (s *Service) clock() time.Time { return storage.Truncate(s.now()) }
 const maxReturnToLen = 2048
 
 // ErrUnknownConnection: Begin was asked for a slug no connection has.
-var ErrUnknownConnection = errors.New("There is no SSO connection at this address.")
+var ErrUnknownConnection error = errs.New(errs.NotFound, "unknown_connection", "There is no SSO connection at this address.")
 
 // Begin starts an SP-initiated sign-in through the connection named by
 // slug. It returns the IdP URL to redirect the browser to, and a secret the
@@ -172,7 +173,7 @@ func (s *Service) begin(ctx context.Context, slug, returnTo string, test bool, e
 
 // ErrTestNotAllowed: only an admin of the connection's organization may
 // start a test sign-in, because its success unlocks SSO enforcement.
-var ErrTestNotAllowed = errors.New("Only an admin of this organization can run a test sign-in.")
+var ErrTestNotAllowed error = errs.New(errs.Forbidden, "test_not_allowed", "Only an admin of this organization can run a test sign-in.")
 
 // checkTester requires ctx's actor (reqctx) to be an active admin account
 // of the connection's organization. The handler checks this too; the
@@ -273,6 +274,9 @@ type Rejection struct {
 	Detail string
 	Code   string
 }
+
+// Kind reports Unauthenticated: the IdP's response does not sign anyone in.
+func (r *Rejection) Kind() errs.Kind { return errs.Unauthenticated }
 
 func (r *Rejection) Error() string {
 	if r.Detail == "" {

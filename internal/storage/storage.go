@@ -9,17 +9,20 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 )
 
 // Sentinel errors. Backends wrap them with %w; callers use errors.Is.
+// They carry errs kinds, so an edge that meets one unmapped still answers
+// 404 or 409 rather than 500.
 var (
 	// ErrNotFound: no record matches.
-	ErrNotFound = errors.New("storage: not found")
+	ErrNotFound error = errs.New(errs.NotFound, "", "storage: not found")
 	// ErrConflict: a uniqueness constraint would be violated, or a record
 	// changed since it was read (stale version, token already used).
-	ErrConflict = errors.New("storage: conflict")
+	ErrConflict error = errs.New(errs.Conflict, "", "storage: conflict")
 )
 
 // Store is everything a service may ask of the database. Each embedded

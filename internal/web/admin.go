@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
-	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -218,43 +216,6 @@ type failure struct {
 	// Untested: a policy change was refused because its connection was
 	// never tested; the form offers the override.
 	Untested bool
-}
-
-// classify turns a service error into what the page shows. ok is false for
-// errors that are not the admin's to fix (the caller answers 500).
-func classify(err error) (f failure, ok bool) {
-	var inv *account.InvalidInputError
-	var dInv *domain.InvalidInputError
-	var dErr *domain.Error
-	switch {
-	case errors.Is(err, policy.ErrUntestedConnection):
-		return failure{http.StatusConflict, err.Error(), "sso", true}, true
-	case errors.Is(err, policy.ErrDefaultPolicy):
-		return failure{Status: http.StatusConflict, Message: err.Error()}, true
-	case errors.Is(err, idp.ErrInUse):
-		return failure{Status: http.StatusConflict, Message: err.Error()}, true
-	case errors.As(err, &dInv):
-		return failure{Status: http.StatusBadRequest, Message: dInv.Message, Field: dInv.Field}, true
-	case errors.As(err, &dErr) && errors.Is(err, domain.ErrNotFound):
-		return failure{Status: http.StatusNotFound, Message: dErr.Message}, true
-	case errors.As(err, &dErr) && errors.Is(err, domain.ErrNotVerified):
-		return failure{Status: http.StatusUnprocessableEntity, Message: dErr.Message}, true
-	case errors.As(err, &dErr):
-		return failure{Status: http.StatusConflict, Message: dErr.Message}, true
-	case errors.As(err, &inv):
-		return failure{Status: http.StatusBadRequest, Message: inv.Message, Field: inv.Field}, true
-	case errors.Is(err, account.ErrLastOwner):
-		return failure{Status: http.StatusConflict, Message: account.ErrLastOwner.Error() + " Make someone else an owner first."}, true
-	case errors.Is(err, account.ErrOwnerOnly):
-		return failure{Status: http.StatusForbidden, Message: account.ErrOwnerOnly.Error()}, true
-	case errors.Is(err, account.ErrNotFound):
-		return failure{Status: http.StatusNotFound, Message: err.Error()}, true
-	case errors.Is(err, account.ErrExists):
-		return failure{Status: http.StatusConflict, Message: err.Error()}, true
-	case errors.Is(err, storage.ErrConflict):
-		return failure{Status: http.StatusConflict, Message: "Someone else changed this at the same time. Reload the page and try again."}, true
-	}
-	return failure{}, false
 }
 
 // notFound answers a console request for a record that is not the
