@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 )
@@ -15,10 +15,10 @@ import (
 func TestVerifyAuditHead(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
 		e := newEnvOn(t, store)
-		verify := func(q string) (adminapi.VerifyResult, response) {
+		verify := func(q string) (apiview.VerifyResult, response) {
 			t.Helper()
 			r := e.do("GET", "/api/v1/audit/verify"+q, e.tokenA, nil)
-			var v adminapi.VerifyResult
+			var v apiview.VerifyResult
 			if r.status == 200 {
 				r.json(t, &v)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -21,7 +22,7 @@ import (
 func TestDeniedRequestsAreAuditedWithABound(t *testing.T) {
 	store := storagetest.NewSQLite(t)
 	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
-	d := httpserver.DeniedAudit{Audit: store, Limiter: ratelimit.New(store, clock.Now), Now: clock.Now}
+	d := httpserver.DeniedAudit{Audit: audit.NewService(store), Limiter: ratelimit.New(store, clock.Now), Now: clock.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("PATCH /api/v1/members/{id}", func(w http.ResponseWriter, r *http.Request) {
 		actor := r.Header.Get("X-Test-Actor")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -320,6 +321,25 @@ func (s *Service) GetBySlug(ctx context.Context, orgID, slug string) (storage.Id
 	if err == nil && c.OrgID != orgID {
 		err = storage.ErrNotFound
 	}
+	return c, mapErr(err, "IdP connection "+quote(slug))
+}
+
+// Find resolves ref, a connection ID or slug, within the organization;
+// another organization's connection is not found.
+func (s *Service) Find(ctx context.Context, orgID, ref string) (storage.IdPConnection, error) {
+	c, err := s.Get(ctx, orgID, ref)
+	if errors.Is(err, account.ErrNotFound) {
+		c, err = s.GetBySlug(ctx, orgID, ref)
+	}
+	return c, err
+}
+
+// GetBySlugAnyOrg returns the connection with slug in whichever
+// organization owns it. Slugs are unique across the deployment and public
+// (they are in every SAML URL), so the pages an IdP or a browser reaches
+// without naming an organization (/saml/{slug}/…) look them up here.
+func (s *Service) GetBySlugAnyOrg(ctx context.Context, slug string) (storage.IdPConnection, error) {
+	c, err := s.store.GetIdPConnectionBySlug(ctx, slug)
 	return c, mapErr(err, "IdP connection "+quote(slug))
 }
 

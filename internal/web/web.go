@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -49,14 +50,9 @@ type Handler struct {
 	Policies *policy.Service
 	SSO      *sso.Service
 	IdPs     *idp.Service
-	// Directory answers the reads the public SAML pages need that no
-	// service offers: storage.Store satisfies it. Without it the metadata
-	// endpoint is not mounted and the test sign-in page lists no groups.
-	Directory Directory
 	// Audit is the audit log the admin console lists, verifies and
-	// exports (storage.Store satisfies it); without it the console has no
-	// audit section.
-	Audit storage.Audit
+	// exports; without it the console has no audit section.
+	Audit *audit.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
