@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // cli runs the real command tree in-process against one database.
@@ -106,7 +106,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, c *cli)) {
 		test(t, &cli{t: t, dataDir: t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: storagetest.PostgresDatabaseURL(t)})
+		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: sqltest.PostgresDatabaseURL(t)})
 	})
 }
 

@@ -28,7 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // env is a running admin API over a real SQLite store with two
@@ -54,7 +54,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvOn(t, storagetest.NewSQLite(t))
+	return newEnvOn(t, sqltest.NewSQLite(t))
 }
 
 // newEnvOn is newEnv over store.
@@ -754,7 +754,7 @@ func itoa(n int64) string {
 // The API runs on PostgreSQL the same way; one smoke path proves the
 // handler does nothing dialect-specific.
 func TestPostgresSmoke(t *testing.T) {
-	store := storagetest.NewPostgres(t)
+	store := sqltest.NewPostgres(t)
 	log := slog.New(slog.DiscardHandler)
 	accounts := account.New(store, &mail.Outbox{Dir: t.TempDir(), Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
@@ -786,7 +786,7 @@ func TestPostgresSmoke(t *testing.T) {
 // characters) names nothing: 404, on both backends. PostgreSQL refuses such
 // bytes in a query, which used to surface as a 500.
 func TestPathValueNotText(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
 		e := newEnvOn(t, store)
 		for _, c := range []struct{ method, path string }{
 			{"GET", "/api/v1/idps/%ff"},

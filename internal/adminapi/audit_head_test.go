@@ -7,13 +7,13 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // GET /audit/verify reports the chain head to keep, checks a kept head
 // given as expect_head, and reports the newest events deleted.
 func TestVerifyAuditHead(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
 		e := newEnvOn(t, store)
 		verify := func(q string) (apiview.VerifyResult, response) {
 			t.Helper()

@@ -6,13 +6,13 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // A page says whether another follows only when one does: a page that
 // happens to end exactly at the chain's end offers no empty next page.
 func TestServiceListPageSaysWhetherMoreFollow(t *testing.T) {
-	st := storagetest.NewSQLite(t)
+	st := sqltest.NewSQLite(t)
 	record(t, st, "org1", 5)
 	svc := audit.NewService(st)
 	ctx := context.Background()

@@ -7,14 +7,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // "default" names the default policy in any case, wherever a policy is
 // named; the service is the only place that knows it. Before the default
 // is stored, reading it is not found while changing it stores it first.
 func TestDefaultRefResolvedByService(t *testing.T) {
-	e := newEnv(t, storagetest.NewSQLite(t))
+	e := newEnv(t, sqltest.NewSQLite(t))
 	org := e.org("acme")
 	alice := e.account(org, "alice@acme.example")
 

@@ -34,7 +34,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -83,7 +83,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	st := o.store
 	if st == nil {
-		st = storagetest.NewSQLite(t)
+		st = sqltest.NewSQLite(t)
 	}
 	e := &env{t: t, store: st, clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second))}
 
