@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -71,7 +72,8 @@ type Service struct {
 // New returns a Service. log and now may be nil (discard, time.Now).
 func New(store storage.Store, box *secretbox.Box, cfg Config, log *slog.Logger, now func() time.Time) *Service {
 	if cfg.MetadataRefresh <= 0 {
-		cfg.MetadataRefresh = 24 * time.Hour
+		// The server passes saml.metadata_refresh; tests may leave it zero.
+		cfg.MetadataRefresh = config.Default().SAML.MetadataRefresh
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.HTTPClient == nil {

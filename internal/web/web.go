@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -61,10 +62,11 @@ type Handler struct {
 	// Secure and SameSite=None.
 	Secure bool
 
-	// ProductName is shown where no organization name applies; default "Gatehouse".
+	// ProductName is shown where no organization name applies (config
+	// product_name; empty: config.Default's).
 	ProductName string
 	// ResetLinkTTL is how long a reset link works, as told on the "check
-	// your email" page; it should match account.Config.ResetTTL (default 30m).
+	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
 }
 
@@ -139,14 +141,14 @@ func (h *Handler) product() string {
 	if h.ProductName != "" {
 		return h.ProductName
 	}
-	return "Gatehouse"
+	return config.Default().ProductName
 }
 
 func (h *Handler) resetTTL() time.Duration {
 	if h.ResetLinkTTL > 0 {
 		return h.ResetLinkTTL
 	}
-	return 30 * time.Minute
+	return config.Default().Tokens.ResetTTL
 }
 
 // --- sessions ---
