@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -62,7 +62,7 @@ ends with the --after value that continues it.`,
 			slugs[c.ID] = c.Slug
 			cf := f
 			cf.OrgID = c.ID
-			evs, m, err := adminapi.ListAuditPage(ctx, a.Store, cf)
+			evs, m, err := a.Audit.ListPage(ctx, cf)
 			if err != nil {
 				return fmt.Errorf("read the audit log: %w", err)
 			}
@@ -82,7 +82,7 @@ ends with the --after value that continues it.`,
 			nextAfter = &last
 		}
 		if jsonOutput(cmd) {
-			page := adminapi.AuditPage{Events: make([]audit.Entry, 0, len(events)), NextAfter: nextAfter}
+			page := apiview.AuditPage{Events: make([]audit.Entry, 0, len(events)), NextAfter: nextAfter}
 			for _, e := range events {
 				page.Events = append(page.Events, audit.EntryFrom(e))
 			}
@@ -167,7 +167,7 @@ var adminAuditExportCmd = &cobra.Command{
 			return err
 		}
 		f.OrgID = org.ID
-		if err := audit.ExportJSONL(ctx, a.Store, f, out); err != nil {
+		if err := a.Audit.ExportJSONL(ctx, f, out); err != nil {
 			return fmt.Errorf("export the audit log: %w", err)
 		}
 		return nil
@@ -191,19 +191,19 @@ ends with it) and pass it later with --expect-head: the chain must still
 contain that event unchanged.`,
 	Args: cobra.NoArgs,
 	PreRunE: requires("org").and(func(cmd *cobra.Command) error {
-		if h := flag(cmd, "expect-head"); h != "" && !adminapi.ValidHeadHash(h) {
+		if h := flag(cmd, "expect-head"); h != "" && !audit.ValidHeadHash(h) {
 			return fmt.Errorf("--expect-head must be a chain head hash: 64 lowercase hex digits, not %q", h)
 		}
 		return nil
 	}),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
-		res, err := audit.VerifyWith(ctx, a.Store, org.ID, audit.VerifyOptions{ExpectHead: flag(cmd, "expect-head")})
+		res, err := a.Audit.VerifyWith(ctx, org.ID, audit.VerifyOptions{ExpectHead: flag(cmd, "expect-head")})
 		if err != nil {
 			return fmt.Errorf("verify the audit log: %w", err)
 		}
 		switch {
 		case jsonOutput(cmd):
-			if err := printJSON(out, adminapi.VerifyResultOf(res)); err != nil {
+			if err := printJSON(out, apiview.VerifyResultOf(res)); err != nil {
 				return err
 			}
 		case res.OK && res.Head.Seq == 0:
@@ -241,8 +241,8 @@ func auditFilterFlags(cmd *cobra.Command, now time.Time, paging bool) (storage.A
 	}
 	if paging {
 		limit, _ := cmd.Flags().GetInt("limit")
-		if limit < 1 || limit > adminapi.MaxAuditLimit {
-			return f, fmt.Errorf("--limit must be from 1 to %d, not %d", adminapi.MaxAuditLimit, limit)
+		if limit < 1 || limit > audit.MaxPageLimit {
+			return f, fmt.Errorf("--limit must be from 1 to %d, not %d", audit.MaxPageLimit, limit)
 		}
 		f.Limit = limit
 		after, _ := cmd.Flags().GetInt64("after")
@@ -292,7 +292,7 @@ func init() {
 		c.Flags().String("until", "", "only events before: same forms as --since")
 	}
 	adminAuditListCmd.Flags().String("org", "", "organization slug or ID (default: every organization)")
-	adminAuditListCmd.Flags().Int("limit", adminapi.DefaultAuditLimit, fmt.Sprintf("at most this many events (1–%d)", adminapi.MaxAuditLimit))
+	adminAuditListCmd.Flags().Int("limit", audit.DefaultPageLimit, fmt.Sprintf("at most this many events (1–%d)", audit.MaxPageLimit))
 	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
 	addOrgFlag(adminAuditExportCmd, adminAuditVerifyCmd)
 	adminAuditVerifyCmd.Flags().String("expect-head", "", "a chain head hash kept outside the database, which the chain must still contain")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 )
 
@@ -37,7 +37,7 @@ func TestAdminAuditVerifyHead(t *testing.T) {
 		for _, name := range []string{"one", "two", "three", "four"} {
 			c.ok("admin", "token", "create", "--org", "acme", "--name", name)
 		}
-		var kept adminapi.VerifyResult
+		var kept apiview.VerifyResult
 		if err := json.Unmarshal([]byte(c.ok("admin", "audit", "verify", "--org", "acme", "--json")), &kept); err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestAdminAuditVerifyHead(t *testing.T) {
 		c.fails("is not in the chain", "admin", "audit", "verify", "--org", "acme", "--expect-head", strings.Repeat("0", 64))
 
 		var orgID string
-		var page adminapi.AuditPage
+		var page apiview.AuditPage
 		if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json")), &page); err != nil || len(page.Events) == 0 {
 			t.Fatalf("audit list: %v", err)
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -42,16 +42,16 @@ var adminDomainAddCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.DomainFrom(a.Domains, d))
+			return printJSON(out, apiview.DomainFrom(a.Domains, d))
 		}
 		fmt.Fprintf(out, "Added %s to %s (id %s). To prove the organization owns it, publish this DNS record:\n\n", d.Name, org.Slug, d.ID)
-		printTXTRecord(out, adminapi.DomainFrom(a.Domains, d).TXTRecord)
+		printTXTRecord(out, apiview.DomainFrom(a.Domains, d).TXTRecord)
 		fmt.Fprintf(out, "\nKeep it published. Then run:\n\n    gatehouse admin domain verify --org %s --name %s\n", org.Slug, d.Name)
 		return nil
 	}),
 }
 
-func printTXTRecord(out io.Writer, r adminapi.TXTRecord) {
+func printTXTRecord(out io.Writer, r apiview.TXTRecord) {
 	fmt.Fprintf(out, "    Name   %s\n    Type   %s\n    Value  %s\n", r.Name, r.Type, r.Value)
 }
 
@@ -81,9 +81,9 @@ var adminDomainVerifyCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		if wasVerified {
-			return report(cmd, out, adminapi.DomainFrom(svc, d), "%s was already verified for %s (since %s).\n", d.Name, org.Slug, when(d.VerifiedAt))
+			return report(cmd, out, apiview.DomainFrom(svc, d), "%s was already verified for %s (since %s).\n", d.Name, org.Slug, when(d.VerifiedAt))
 		}
-		return report(cmd, out, adminapi.DomainFrom(svc, d), "Verified %s for %s: its accounts are now managed by the organization.\n", d.Name, org.Slug)
+		return report(cmd, out, apiview.DomainFrom(svc, d), "Verified %s for %s: its accounts are now managed by the organization.\n", d.Name, org.Slug)
 	}),
 }
 
@@ -97,7 +97,7 @@ var adminDomainListCmd = &cobra.Command{
 		if err != nil {
 			return cliErr(err)
 		}
-		toJSON := func(d storage.Domain) adminapi.Domain { return adminapi.DomainFrom(a.Domains, d) }
+		toJSON := func(d storage.Domain) apiview.Domain { return apiview.DomainFrom(a.Domains, d) }
 		return printList(cmd, out, "domains", ds, toJSON,
 			[]string{"NAME", "STATUS", "VERIFIED", "LAST CHECK", "TXT RECORD", "LAST ERROR"}, func(d storage.Domain) []string {
 				status := "pending"
@@ -122,13 +122,13 @@ var adminDomainRemoveCmd = &cobra.Command{
 		if err := a.Domains.Remove(ctx, org.ID, d.ID); err != nil {
 			return cliErr(err)
 		}
-		return report(cmd, out, map[string]any{"removed": adminapi.DomainFrom(a.Domains, d)}, "Removed %s from %s.\n", d.Name, org.Slug)
+		return report(cmd, out, map[string]any{"removed": apiview.DomainFrom(a.Domains, d)}, "Removed %s from %s.\n", d.Name, org.Slug)
 	}),
 }
 
 // domainFlag resolves a domain name (or ID) within org.
 func domainFlag(ctx context.Context, svc *domain.Service, org storage.Organization, ref string) (storage.Domain, error) {
-	d, err := adminapi.FindDomain(ctx, svc, org.ID, ref)
+	d, err := svc.Find(ctx, org.ID, ref)
 	if errors.Is(err, domain.ErrNotFound) {
 		return d, fmt.Errorf("%s has no domain %q (see: gatehouse admin domain list --org %s)", org.Slug, ref, org.Slug)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -143,7 +143,7 @@ var adminIdPAddCmd = &cobra.Command{
 			if err != nil {
 				return cliErr(err)
 			}
-			conn := adminapi.ConnectionFrom(a.IdPs, c, a.Now())
+			conn := apiview.ConnectionFrom(a.IdPs, c, a.Now())
 			if jsonOutput(cmd) {
 				return printJSON(out, conn)
 			}
@@ -156,7 +156,7 @@ var adminIdPAddCmd = &cobra.Command{
 	},
 }
 
-func printGiveTheIdP(out io.Writer, org storage.Organization, c adminapi.Connection) {
+func printGiveTheIdP(out io.Writer, org storage.Organization, c apiview.Connection) {
 	fmt.Fprintln(out, "Give the IdP these settings:")
 	kv(out, [][2]string{
 		{"SP entity ID (Identifier, Audience)", c.SPEntityID},
@@ -188,7 +188,7 @@ func kv(out io.Writer, rows [][2]string) {
 // connectionFlag resolves --slug (a slug or an ID) within org.
 func connectionFlag(ctx context.Context, a *app.App, cmd *cobra.Command, org storage.Organization) (storage.IdPConnection, error) {
 	ref := flag(cmd, "slug")
-	c, err := adminapi.FindConnection(ctx, a.IdPs, org.ID, ref)
+	c, err := a.IdPs.Find(ctx, org.ID, ref)
 	if errors.Is(err, account.ErrNotFound) {
 		return c, fmt.Errorf("%s has no IdP connection %q (see: gatehouse admin idp list --org %s)", org.Slug, ref, org.Slug)
 	}
@@ -218,14 +218,14 @@ func idpCommand(use, short string, fn func(ctx context.Context, a *app.App, cmd 
 
 var adminIdPShowCmd = idpCommand("show --org ORG --slug SLUG", "Show everything about a connection: SP settings, certificates with expiry, warnings",
 	func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, c storage.IdPConnection) error {
-		conn := adminapi.ConnectionFrom(a.IdPs, c, a.Now())
+		conn := apiview.ConnectionFrom(a.IdPs, c, a.Now())
 		if jsonOutput(cmd) {
 			return printJSON(out, conn)
 		}
 		return printConnection(out, org, conn, a.Now())
 	})
 
-func printConnection(out io.Writer, org storage.Organization, conn adminapi.Connection, now time.Time) error {
+func printConnection(out io.Writer, org storage.Organization, conn apiview.Connection, now time.Time) error {
 	fmt.Fprintf(out, "%s (slug %s, id %s)\n\n", cell(conn.Name), conn.Slug, conn.ID)
 	printGiveTheIdP(out, org, conn)
 
@@ -311,7 +311,7 @@ var adminIdPListCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		now := a.Now()
-		toJSON := func(c storage.IdPConnection) adminapi.Connection { return adminapi.ConnectionFrom(a.IdPs, c, now) }
+		toJSON := func(c storage.IdPConnection) apiview.Connection { return apiview.ConnectionFrom(a.IdPs, c, now) }
 		return printList(cmd, out, "idps", cs, toJSON,
 			[]string{"SLUG", "NAME", "SOURCE", "ENTITY ID", "CERTS", "FIRST EXPIRY", "TESTED", "WARNINGS"}, func(sc storage.IdPConnection) []string {
 				c := toJSON(sc)
@@ -336,7 +336,7 @@ var adminIdPRemoveCmd = idpCommand("remove --org ORG --slug SLUG", "Remove a con
 		if err := a.IdPs.Remove(ctx, org.ID, c.ID); err != nil {
 			return cliErr(err)
 		}
-		return report(cmd, out, map[string]any{"removed": adminapi.ConnectionFrom(a.IdPs, c, a.Now())},
+		return report(cmd, out, map[string]any{"removed": apiview.ConnectionFrom(a.IdPs, c, a.Now())},
 			"Removed the IdP connection %s from %s, with its SSO links.\n", c.Slug, org.Slug)
 	})
 
@@ -372,7 +372,7 @@ var adminIdPCertRemoveCmd = func() *cobra.Command {
 }()
 
 func printCerts(cmd *cobra.Command, out io.Writer, a *app.App, org storage.Organization, c storage.IdPConnection, done string) error {
-	conn := adminapi.ConnectionFrom(a.IdPs, c, a.Now())
+	conn := apiview.ConnectionFrom(a.IdPs, c, a.Now())
 	if jsonOutput(cmd) {
 		return printJSON(out, conn)
 	}
@@ -391,7 +391,7 @@ func printCerts(cmd *cobra.Command, out io.Writer, a *app.App, org storage.Organ
 var adminIdPRefreshCmd = idpCommand("refresh --org ORG --slug SLUG", "Fetch the connection's metadata URL now",
 	func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, c storage.IdPConnection) error {
 		if c.MetadataURL == "" {
-			return fmt.Errorf("%s has no metadata URL to refresh from (its settings are %s)", c.Slug, strings.ReplaceAll(adminapi.ConnectionSource(c), "_", " "))
+			return fmt.Errorf("%s has no metadata URL to refresh from (its settings are %s)", c.Slug, strings.ReplaceAll(apiview.ConnectionSource(c), "_", " "))
 		}
 		slug := c.Slug
 		c, err := a.IdPs.RefreshMetadata(ctx, c.ID)
@@ -401,7 +401,7 @@ var adminIdPRefreshCmd = idpCommand("refresh --org ORG --slug SLUG", "Fetch the 
 		} else if err != nil {
 			return cliErr(err)
 		}
-		return report(cmd, out, adminapi.ConnectionFrom(a.IdPs, c, a.Now()),
+		return report(cmd, out, apiview.ConnectionFrom(a.IdPs, c, a.Now()),
 			"Refreshed %s from %s: entity ID %s, %d signing certificate(s).\n", c.Slug, c.MetadataURL, c.EntityID, len(c.SigningCertsPEM))
 	})
 
@@ -431,7 +431,7 @@ var adminIdPUpdateCmd = func() *cobra.Command {
 			if c, err = a.IdPs.Update(ctx, org.ID, c.ID, in); err != nil {
 				return cliErr(err)
 			}
-			conn := adminapi.ConnectionFrom(a.IdPs, c, a.Now())
+			conn := apiview.ConnectionFrom(a.IdPs, c, a.Now())
 			if jsonOutput(cmd) {
 				return printJSON(out, conn)
 			}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 )
@@ -71,7 +71,7 @@ func TestAdminCLILockout(t *testing.T) {
 		c.ok("admin", "member", "add", "--org", "acme", "--email", "pat@acme.example", "--role", "owner")
 		c.fails("oscar@acme.example (owner: would be suspended)", "admin", "member", "suspend", "--org", "acme", "--email", "oscar@acme.example")
 		c.ok("admin", "member", "suspend", "--org", "acme", "--email", "oscar@acme.example", "--force-reason", "the IdP is our only way in now")
-		var page adminapi.AuditPage
+		var page apiview.AuditPage
 		if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--action", "account.suspend", "--json")), &page); err != nil {
 			t.Fatal(err)
 		}

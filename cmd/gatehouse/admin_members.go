@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -28,7 +28,7 @@ var adminOrgCreateCmd = &cobra.Command{
 		if err != nil {
 			return cliErr(err)
 		}
-		return report(cmd, out, adminapi.OrganizationFrom(o), "Created organization %q: slug %s, id %s\n", o.Name, o.Slug, o.ID)
+		return report(cmd, out, apiview.OrganizationFrom(o), "Created organization %q: slug %s, id %s\n", o.Name, o.Slug, o.ID)
 	}),
 }
 
@@ -41,7 +41,7 @@ var adminOrgListCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		return printList(cmd, out, "organizations", orgs, adminapi.OrganizationFrom,
+		return printList(cmd, out, "organizations", orgs, apiview.OrganizationFrom,
 			[]string{"SLUG", "NAME", "ID", "CREATED"}, func(o storage.Organization) []string {
 				return []string{o.Slug, o.Name, o.ID, when(o.CreatedAt)}
 			})
@@ -67,7 +67,7 @@ var adminMemberAddCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.MemberFrom(m))
+			return printJSON(out, apiview.MemberFrom(m))
 		}
 		fmt.Fprintf(out, "Added %s to %s as %s (id %s).\n", m.Email, org.Slug, m.Role, m.ID)
 		if invite {
@@ -85,7 +85,7 @@ var adminMemberAddCmd = &cobra.Command{
 // roleFlag checks --role (default member) without opening anything, so a
 // typo fails before any change.
 func roleFlag(cmd *cobra.Command) (storage.Role, error) {
-	r, err := adminapi.ParseRole("role", flag(cmd, "role"))
+	r, err := apiview.ParseRole("role", flag(cmd, "role"))
 	if err != nil {
 		return "", fmt.Errorf("--role must be member, admin or owner, not %q", flag(cmd, "role"))
 	}
@@ -102,7 +102,7 @@ var adminMemberListCmd = &cobra.Command{
 		if err != nil {
 			return cliErr(err)
 		}
-		return printList(cmd, out, "members", ms, adminapi.MemberFrom,
+		return printList(cmd, out, "members", ms, apiview.MemberFrom,
 			[]string{"EMAIL", "NAME", "ROLE", "STATUS", "PASSWORD", "ID"}, func(m storage.Account) []string {
 				pw := "no"
 				if m.PasswordHash != "" {
@@ -126,9 +126,9 @@ var adminMemberRoleCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		if before == m.Role {
-			return report(cmd, out, adminapi.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Role)
+			return report(cmd, out, apiview.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Role)
 		}
-		return report(cmd, out, adminapi.MemberFrom(m), "%s is now %s (was %s).\n", m.Email, m.Role, before)
+		return report(cmd, out, apiview.MemberFrom(m), "%s is now %s (was %s).\n", m.Email, m.Role, before)
 	}),
 }
 
@@ -146,11 +146,11 @@ func statusCommand(use, short string, status storage.AccountStatus) *cobra.Comma
 			}
 			switch {
 			case before == m.Status:
-				return report(cmd, out, adminapi.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Status)
+				return report(cmd, out, apiview.MemberFrom(m), "%s is already %s; nothing changed.\n", m.Email, m.Status)
 			case status == storage.StatusSuspended:
-				return report(cmd, out, adminapi.MemberFrom(m), "Suspended %s; their sessions were ended.\n", m.Email)
+				return report(cmd, out, apiview.MemberFrom(m), "Suspended %s; their sessions were ended.\n", m.Email)
 			default:
-				return report(cmd, out, adminapi.MemberFrom(m), "Reactivated %s.\n", m.Email)
+				return report(cmd, out, apiview.MemberFrom(m), "Reactivated %s.\n", m.Email)
 			}
 		}),
 	}

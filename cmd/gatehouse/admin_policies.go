@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -45,9 +45,9 @@ func ssoFlag(cmd *cobra.Command) (string, error) {
 
 // policyFlag resolves a policy name (or ID, or "default") within org.
 func policyFlag(ctx context.Context, a *app.App, org storage.Organization, flagName, ref string) (storage.Policy, error) {
-	p, err := adminapi.FindPolicy(ctx, a.Policies, org.ID, ref)
+	p, err := a.Policies.Get(ctx, org.ID, ref)
 	if errors.Is(err, account.ErrNotFound) {
-		if adminapi.IsDefaultRef(ref) {
+		if policy.IsDefaultRef(ref) {
 			return p, fmt.Errorf("%s has no default policy yet (it is stored, with SSO off, by the first policy set)", org.Slug)
 		}
 		return p, fmt.Errorf("--%s: %s has no policy %q (see: gatehouse admin policy list --org %s)", flagName, org.Slug, ref, org.Slug)
@@ -55,8 +55,8 @@ func policyFlag(ctx context.Context, a *app.App, org storage.Organization, flagN
 	return p, cliErr(err)
 }
 
-func policyJSON(ctx context.Context, a *app.App, org storage.Organization, ps ...storage.Policy) ([]adminapi.Policy, error) {
-	return adminapi.PoliciesFrom(ctx, a.Accounts, a.IdPs, a.Policies, org.ID, ps)
+func policyJSON(ctx context.Context, a *app.App, org storage.Organization, ps ...storage.Policy) ([]apiview.Policy, error) {
+	return apiview.PoliciesFrom(ctx, a.Accounts, a.IdPs, a.Policies, org.ID, ps)
 }
 
 func connectionName(slug string) string {
@@ -81,7 +81,7 @@ var adminPolicySetCmd = &cobra.Command{
 		var connID *string
 		var conn storage.IdPConnection
 		if ref := flag(cmd, "idp"); ref != "" {
-			c, err := adminapi.FindConnection(ctx, a.IdPs, org.ID, ref)
+			c, err := a.IdPs.Find(ctx, org.ID, ref)
 			if errors.Is(err, account.ErrNotFound) {
 				return fmt.Errorf("--idp: %s has no IdP connection %q (see: gatehouse admin idp list --org %s)", org.Slug, ref, org.Slug)
 			} else if err != nil {
@@ -90,22 +90,24 @@ var adminPolicySetCmd = &cobra.Command{
 			conn, connID = c, &c.ID
 		}
 
-		before, err := adminapi.FindPolicy(ctx, a.Policies, org.ID, name)
+		// The default policy is stored first if need be; another name
+		// that does not exist is created.
+		before, err := a.Policies.GetForChange(ctx, org.ID, name)
 		var p storage.Policy
 		created := false
 		switch {
 		case err == nil:
 			p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason")})
-		case errors.Is(err, account.ErrNotFound) && adminapi.IsDefaultRef(name):
-			if before, err = a.Policies.EnsureDefault(ctx, org.ID); err == nil {
-				p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason")})
-			}
 		case errors.Is(err, account.ErrNotFound):
 			id := ""
 			if connID != nil {
 				id = *connID
 			}
-			p, err = adminapi.CreatePolicy(ctx, a.Policies, org.ID, name, sso, id, force)
+			if force {
+				p, err = a.Policies.CreateForced(ctx, org.ID, name, sso, id)
+			} else {
+				p, err = a.Policies.Create(ctx, org.ID, name, sso, id)
+			}
 			created = true
 		}
 		if err != nil {
@@ -152,8 +154,8 @@ var adminPolicyListCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		err = printList(cmd, out, "policies", list, func(p adminapi.Policy) adminapi.Policy { return p },
-			[]string{"NAME", "DEFAULT", "SSO", "IDP", "MEMBERS", "ID"}, func(p adminapi.Policy) []string {
+		err = printList(cmd, out, "policies", list, func(p apiview.Policy) apiview.Policy { return p },
+			[]string{"NAME", "DEFAULT", "SSO", "IDP", "MEMBERS", "ID"}, func(p apiview.Policy) []string {
 				def, members := "", strconv.Itoa(len(p.Members))
 				if p.IsDefault {
 					def, members = "yes", "everyone else"
@@ -233,7 +235,7 @@ var adminPolicyMemberAddCmd = &cobra.Command{
 	PreRunE: requires("org", "policy", "email"),
 	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
 		ref, policyID, shown := flag(cmd, "policy"), "", "the default policy"
-		if !adminapi.IsDefaultRef(ref) {
+		if !policy.IsDefaultRef(ref) {
 			p, err := policyFlag(ctx, a, org, "policy", ref)
 			if err != nil {
 				return err
@@ -257,7 +259,7 @@ var adminPolicyMemberRemoveCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		if err := adminapi.RemovePolicyMember(ctx, a.Accounts, a.Policies, org.ID, p.ID, m.Email, forceFlag(cmd)); err != nil {
+		if err := a.Policies.RemoveMember(ctx, org.ID, p.ID, m.Email, forceFlag(cmd)); err != nil {
 			if errors.Is(err, account.ErrNotFound) {
 				return fmt.Errorf("%s is not a member of the policy %q", m.Email, p.Name)
 			}
@@ -271,11 +273,11 @@ func init() {
 	addOrgFlag(adminPolicySetCmd, adminPolicyListCmd, adminPolicyShowCmd, adminPolicyDeleteCmd)
 	addMemberFlags(adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
 	addForceReasonFlag(adminPolicySetCmd, adminPolicyDeleteCmd, adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd)
-	adminPolicySetCmd.Flags().String("name", adminapi.DefaultPolicyRef, `the policy; "default" is the organization's default policy`)
+	adminPolicySetCmd.Flags().String("name", policy.DefaultRef, `the policy; "default" is the organization's default policy`)
 	adminPolicySetCmd.Flags().String("sso", "", "enforced, optional or off (required)")
 	adminPolicySetCmd.Flags().String("idp", "", "the IdP connection's slug (required unless SSO is off, or the policy has one)")
 	adminPolicySetCmd.Flags().Bool("force", false, "enforce SSO through a connection without a completed test sign-in (audited)")
-	adminPolicyShowCmd.Flags().String("name", adminapi.DefaultPolicyRef, `the policy; "default" is the organization's default policy`)
+	adminPolicyShowCmd.Flags().String("name", policy.DefaultRef, `the policy; "default" is the organization's default policy`)
 	adminPolicyDeleteCmd.Flags().String("name", "", "the policy (required)")
 	for _, c := range []*cobra.Command{adminPolicyMemberAddCmd, adminPolicyMemberRemoveCmd} {
 		c.Flags().String("policy", "", `the policy's name ("default" for the default policy) (required)`)

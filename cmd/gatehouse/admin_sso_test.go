@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
@@ -78,7 +78,7 @@ func testAdminSSOCLI(t *testing.T, c *cli, kp *samltest.Keypair) {
 	dns.Set("eu.corp.example", other)
 	t.Setenv("GATEHOUSE_DNS_RESOLVER", dns.Addr())
 	c.ok("admin", "domain", "verify", "--org", "acme", "--name", "eu.corp.example")
-	var domains struct{ Domains []adminapi.Domain }
+	var domains struct{ Domains []apiview.Domain }
 	if err := json.Unmarshal([]byte(c.ok("admin", "domain", "list", "--org", "acme", "--json")), &domains); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func testAdminSSOCLI(t *testing.T, c *cli, kp *samltest.Keypair) {
 	if !strings.Contains(out, "Default") || !strings.Contains(out, "enforced") || !strings.Contains(out, "corp-idp") || !strings.Contains(out, "everyone else") {
 		t.Errorf("policy list:\n%s", out)
 	}
-	var page adminapi.AuditPage
+	var page apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--action", "policy.update", "--json")), &page); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func testAdminSSOCLI(t *testing.T, c *cli, kp *samltest.Keypair) {
 		t.Errorf("policy set (new) printed %q", out)
 	}
 	c.ok("admin", "policy", "member", "add", "--org", "acme", "--policy", "Break glass", "--email", "alice@corp.example")
-	var p adminapi.Policy
+	var p apiview.Policy
 	if err := json.Unmarshal([]byte(c.ok("admin", "policy", "show", "--org", "acme", "--name", "Break glass", "--json")), &p); err != nil {
 		t.Fatal(err)
 	}

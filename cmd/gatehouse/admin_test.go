@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // cli runs the real command tree in-process against one database.
@@ -92,7 +92,7 @@ func (c *cli) fails(want string, args ...string) {
 // auditCount counts the audit events of every chain.
 func (c *cli) auditCount() int {
 	c.t.Helper()
-	var page adminapi.AuditPage
+	var page apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--json", "--limit", "1000")), &page); err != nil {
 		c.t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, c *cli)) {
 		test(t, &cli{t: t, dataDir: t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: storagetest.PostgresDatabaseURL(t)})
+		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: sqltest.PostgresDatabaseURL(t)})
 	})
 }
 
@@ -125,7 +125,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 	if !strings.Contains(out, "slug acme") {
 		t.Errorf("org create printed %q", out)
 	}
-	var org adminapi.Organization
+	var org apiview.Organization
 	if err := json.Unmarshal([]byte(c.ok("admin", "org", "create", "--name", "Beta Inc", "--json")), &org); err != nil || org.Slug != "beta-inc" {
 		t.Errorf("org create --json = %+v (%v)", org, err)
 	}
@@ -156,7 +156,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 			t.Errorf("member list lacks %q:\n%s", want, out)
 		}
 	}
-	var members struct{ Members []adminapi.Member }
+	var members struct{ Members []apiview.Member }
 	if err := json.Unmarshal([]byte(c.ok("admin", "member", "list", "--org", "acme", "--json")), &members); err != nil || len(members.Members) != 3 {
 		t.Errorf("member list --json = %+v (%v)", members, err)
 	}
@@ -195,7 +195,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 	if !strings.Contains(out, "ci") || !strings.Contains(out, "active") || strings.Contains(out, secret) || strings.Contains(out, "gh_") {
 		t.Errorf("token list:\n%s", out)
 	}
-	var toks struct{ Tokens []adminapi.Token }
+	var toks struct{ Tokens []apiview.Token }
 	if err := json.Unmarshal([]byte(c.ok("admin", "token", "list", "--org", "acme", "--json")), &toks); err != nil || len(toks.Tokens) != 1 || toks.Tokens[0].CreatedBy != "cli" {
 		t.Fatalf("token list --json = %+v (%v)", toks, err)
 	}
@@ -213,7 +213,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 			t.Errorf("audit list lacks %q:\n%s", want, out)
 		}
 	}
-	var page adminapi.AuditPage
+	var page apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--action", "api_token.*", "--since", "1h", "--json")), &page); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func testAdminCLI(t *testing.T, c *cli) {
 	// Export: one JSON object per line, as many as the log holds, and the
 	// chain head last.
 	out = c.ok("admin", "audit", "export", "--org", "acme")
-	var all adminapi.AuditPage
+	var all apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json", "--limit", "1000")), &all); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestAdminAuditListPaging(t *testing.T) {
 	c.ok("admin", "org", "create", "--name", "Acme", "--slug", "acme")
 	c.ok("admin", "token", "create", "--org", "acme", "--name", "one")
 	c.ok("admin", "token", "create", "--org", "acme", "--name", "two")
-	var all adminapi.AuditPage
+	var all apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json")), &all); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestAdminAuditListPaging(t *testing.T) {
 	if n < 3 || all.NextAfter != nil {
 		t.Fatalf("audit list --org acme = %d events, next_after %v", n, all.NextAfter)
 	}
-	var page adminapi.AuditPage
+	var page apiview.AuditPage
 	if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--json", "--limit", strconv.Itoa(n-1))), &page); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -25,7 +25,7 @@ var adminTokenCreateCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		if jsonOutput(cmd) {
-			return printJSON(out, adminapi.CreatedToken{Token: adminapi.TokenFrom(t), Secret: secret})
+			return printJSON(out, apiview.CreatedToken{Token: apiview.TokenFrom(t), Secret: secret})
 		}
 		fmt.Fprintf(out, "Created API token %q for %s (id %s).\n\n", t.Name, org.Slug, t.ID)
 		fmt.Fprintf(out, "    %s\n\n", secret)
@@ -45,7 +45,7 @@ var adminTokenListCmd = &cobra.Command{
 		if err != nil {
 			return cliErr(err)
 		}
-		return printList(cmd, out, "tokens", toks, adminapi.TokenFrom,
+		return printList(cmd, out, "tokens", toks, apiview.TokenFrom,
 			[]string{"ID", "NAME", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, func(t storage.APIToken) []string {
 				status := "active"
 				if !t.RevokedAt.IsZero() {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 var binary string
@@ -231,7 +231,7 @@ func TestServeSQLite(t *testing.T) {
 
 func TestServePostgres(t *testing.T) {
 	// A fresh, unmigrated database, dropped when the test ends.
-	dbURL := storagetest.PostgresDatabaseURL(t)
+	dbURL := sqltest.PostgresDatabaseURL(t)
 	runFirstStart(t, "GATEHOUSE_DATA_DIR="+t.TempDir(), "GATEHOUSE_DATABASE_URL="+dbURL)
 }
 

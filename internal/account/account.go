@@ -7,10 +7,10 @@ package account
 import (
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -66,31 +66,31 @@ func (e *InvalidInputError) Kind() errs.Kind { return errs.Invalid }
 // InputField returns Field.
 func (e *InvalidInputError) InputField() string { return e.Field }
 
-// ThrottleConfig tunes brute-force protection.
+// ThrottleConfig tunes brute-force protection (defaults: config throttle.*).
 type ThrottleConfig struct {
-	Window       time.Duration // failures are counted over this window; default 15m
-	AccountLimit int           // failures per email before delays start; default 5
-	IPLimit      int           // failures per source address before delays start; default 5
-	BaseDelay    time.Duration // first delay; doubles with every further failure; default 1s
-	MaxDelay     time.Duration // cap, so throttling never becomes a lockout; default 15m
+	Window       time.Duration // failures are counted over this window
+	AccountLimit int           // failures per email before delays start
+	IPLimit      int           // failures per source address before delays start
+	BaseDelay    time.Duration // first delay; doubles with every further failure
+	MaxDelay     time.Duration // cap, so throttling never becomes a lockout
 	// DeviceLimit is the failures a device cookie may make before it is
-	// delayed like an account, and while delayed trusted no more; default 5.
+	// delayed like an account, and while delayed trusted no more.
 	DeviceLimit int
 }
 
 // HashingConfig bounds concurrent argon2id runs (sign-ins, password
 // changes, set-up), each of which holds HashParams.Memory for its duration.
 type HashingConfig struct {
-	MaxConcurrent int           // default GOMAXPROCS
-	Wait          time.Duration // how long a request waits for a slot before *BusyError; default 5s
+	MaxConcurrent int
+	Wait          time.Duration // how long a request waits for a slot before *BusyError
 }
 
 // Config configures the service.
 type Config struct {
 	PublicURL string        // e.g. https://gatehouse.corp.example — links in mails and the set-up link
-	SetupTTL  time.Duration // first-admin link; default 1h
-	ResetTTL  time.Duration // password reset link; default 30m
-	InviteTTL time.Duration // invitation link; default 7 days
+	SetupTTL  time.Duration // first-admin link
+	ResetTTL  time.Duration // password reset link
+	InviteTTL time.Duration // invitation link
 	Throttle  ThrottleConfig
 	Hashing   HashingConfig
 	// SecretKey is the configuration's secret key; the device cookie MAC
@@ -112,45 +112,32 @@ type Service struct {
 	sends sync.WaitGroup // background mail sends; see Wait
 }
 
-// New returns a Service; zero Config fields take their defaults.
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// New returns a Service; zero Config fields take config.Default's values.
 func New(store storage.Store, mailer mail.Sender, cfg Config, log *slog.Logger, now func() time.Time) *Service {
-	if cfg.SetupTTL <= 0 {
-		cfg.SetupTTL = time.Hour
-	}
-	if cfg.ResetTTL <= 0 {
-		cfg.ResetTTL = 30 * time.Minute
-	}
-	if cfg.InviteTTL <= 0 {
-		cfg.InviteTTL = 7 * 24 * time.Hour
-	}
+	// The server passes every field from its validated configuration; a
+	// zero field (tests) takes the value config.Default gives it, so
+	// defaults live only in internal/config.
+	def := config.Default()
+	orDefault(&cfg.SetupTTL, def.Tokens.SetupTTL)
+	orDefault(&cfg.ResetTTL, def.Tokens.ResetTTL)
+	orDefault(&cfg.InviteTTL, def.Tokens.InviteTTL)
 	t := &cfg.Throttle
-	if t.Window <= 0 {
-		t.Window = 15 * time.Minute
-	}
-	if t.AccountLimit <= 0 {
-		t.AccountLimit = 5
-	}
-	if t.IPLimit <= 0 {
-		t.IPLimit = 5
-	}
-	if t.BaseDelay <= 0 {
-		t.BaseDelay = time.Second
-	}
-	if t.MaxDelay <= 0 {
-		t.MaxDelay = 15 * time.Minute
-	}
-	if t.MaxDelay < t.BaseDelay {
-		t.MaxDelay = t.BaseDelay
-	}
-	if t.DeviceLimit <= 0 {
-		t.DeviceLimit = 5
-	}
-	if cfg.Hashing.MaxConcurrent <= 0 {
-		cfg.Hashing.MaxConcurrent = max(runtime.GOMAXPROCS(0), 1)
-	}
-	if cfg.Hashing.Wait <= 0 {
-		cfg.Hashing.Wait = 5 * time.Second
-	}
+	orDefault(&t.Window, def.Throttle.Window)
+	orDefault(&t.AccountLimit, def.Throttle.AccountLimit)
+	orDefault(&t.IPLimit, def.Throttle.IPLimit)
+	orDefault(&t.BaseDelay, def.Throttle.BaseDelay)
+	orDefault(&t.MaxDelay, def.Throttle.MaxDelay)
+	t.MaxDelay = max(t.MaxDelay, t.BaseDelay)
+	orDefault(&t.DeviceLimit, def.Throttle.DeviceLimit)
+	orDefault(&cfg.Hashing.MaxConcurrent, def.Passwords.MaxConcurrentHashes)
+	orDefault(&cfg.Hashing.Wait, def.Passwords.HashWait)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

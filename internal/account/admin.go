@@ -206,6 +206,50 @@ func (s *Service) ListMembers(ctx context.Context, orgID string) ([]storage.Acco
 	return accts, mapErr(err, "members")
 }
 
+// Listing is a member as the console lists them: the account and whether
+// it is linked to an IdP subject.
+type Listing struct {
+	storage.Account
+	SSOLinked bool
+}
+
+// ListMembersWithSSO lists an organization's accounts like ListMembers,
+// each marked with whether it signs in through a linked IdP subject. It
+// asks storage twice whatever the number of members.
+func (s *Service) ListMembersWithSSO(ctx context.Context, orgID string) ([]Listing, error) {
+	accts, err := s.ListMembers(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	linked, err := s.store.ListLinkedAccountIDs(ctx, orgID)
+	if err != nil {
+		return nil, mapErr(err, "SSO links")
+	}
+	isLinked := make(map[string]bool, len(linked))
+	for _, id := range linked {
+		isLinked[id] = true
+	}
+	out := make([]Listing, len(accts))
+	for i, a := range accts {
+		out[i] = Listing{Account: a, SSOLinked: isLinked[a.ID]}
+	}
+	return out, nil
+}
+
+// MemberWithSSO is GetMember with whether the account is linked to an IdP
+// subject.
+func (s *Service) MemberWithSSO(ctx context.Context, orgID, ref string) (Listing, error) {
+	a, err := s.GetMember(ctx, orgID, ref)
+	if err != nil {
+		return Listing{}, err
+	}
+	links, err := s.store.ListAccountSSOLinks(ctx, a.ID)
+	if err != nil {
+		return Listing{}, mapErr(err, "SSO links")
+	}
+	return Listing{Account: a, SSOLinked: len(links) > 0}, nil
+}
+
 // SetRole grants or revokes admin (or ownership); the last owner cannot be
 // demoted. A change that leaves no owner able to sign in without the IdP
 // is refused with a *lockout.Error unless force (at most one) has a reason.

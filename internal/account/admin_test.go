@@ -11,12 +11,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func TestLastOwner(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 
@@ -55,7 +55,7 @@ func TestLastOwner(t *testing.T) {
 
 func TestLastOwnerConcurrent(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 		bob := e.member(org, "bob@acme.example", "bob builds bridges", storage.RoleOwner)
@@ -97,7 +97,7 @@ func TestLastOwnerConcurrent(t *testing.T) {
 
 func TestCrossOrgIsolation(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		orgA, _ := e.setup()
 		orgB, err := e.svc.CreateOrganization(e.ctx, "Globex", "")
@@ -146,7 +146,7 @@ func TestCrossOrgIsolation(t *testing.T) {
 
 func TestMembers(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 
@@ -200,7 +200,7 @@ func TestMembers(t *testing.T) {
 
 func TestSuspendAndRevokeSessions(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		const pw = "grace under pressure"
@@ -247,7 +247,7 @@ func TestSuspendAndRevokeSessions(t *testing.T) {
 
 func TestInvitation(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		inv, err := e.svc.AddMember(e.ctx, org.ID, account.MemberInput{Email: "new@acme.example", DisplayName: "Newt", Invite: true})
@@ -290,7 +290,7 @@ func TestInvitation(t *testing.T) {
 
 func TestAPITokens(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 		ctx := reqctx.WithActor(e.ctx, "account", ada.ID, ada.Email)
@@ -364,7 +364,7 @@ func TestAPITokens(t *testing.T) {
 
 func TestRecoveryLink(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 		e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
@@ -412,7 +412,7 @@ func TestRecoveryLink(t *testing.T) {
 // to owner, nor demote or suspend an owner; an owner can.
 func TestOnlyOwnersChangeOwnership(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 		mallory := e.member(org, "mallory@acme.example", "mallory wants more", storage.RoleAdmin)

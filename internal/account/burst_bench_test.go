@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	gmail "github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // burstSize is how many sign-ins arrive at once.
@@ -40,7 +40,7 @@ func BenchmarkSignInBurst(b *testing.B) {
 		slots int
 	}{{"bounded", 0}, {"unbounded", burstSize}} {
 		b.Run(bc.name, func(b *testing.B) {
-			st := storagetest.NewSQLite(b)
+			st := sqltest.NewSQLite(b)
 			accounts := account.New(st, &gmail.Outbox{Dir: b.TempDir()}, account.Config{
 				PublicURL: publicURL,
 				Hashing:   account.HashingConfig{MaxConcurrent: bc.slots, Wait: time.Minute},

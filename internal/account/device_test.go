@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	gmail "github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 const (
@@ -63,7 +63,7 @@ func (e *env) holdAccount(email string) {
 // lift the delay the attacker has earned.
 func TestDeviceCookieKeepsTheOwnerIn(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		e.member(org, "grace@acme.example", gracePassword, storage.RoleMember)
@@ -111,7 +111,7 @@ func TestDeviceCookieKeepsTheOwnerIn(t *testing.T) {
 // account-wide delay everyone else gets.
 func TestStolenDeviceCookieRunsOut(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st, func(c *account.Config) { c.Throttle.DeviceLimit = 3 })
 		org, _ := e.setup()
 		e.member(org, "grace@acme.example", gracePassword, storage.RoleMember)
@@ -149,7 +149,7 @@ func TestStolenDeviceCookieRunsOut(t *testing.T) {
 // other's cookies.
 func TestDeviceCookieMustBeValid(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		secret := bytes.Repeat([]byte{7}, 32)
 		e := newEnv(t, st, func(c *account.Config) { c.SecretKey = secret })
 		org, _ := e.setup()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestNormalizeEmailRefusesInvisibleCharacters: an address with a
@@ -50,7 +50,7 @@ func TestNormalizeEmailRefusesInvisibleCharacters(t *testing.T) {
 // error that does not quote the other address, and nothing is created.
 func TestAddMemberRefusesLookalikeAddress(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		e.member(org, "scope@acme.example", "", storage.RoleMember)

@@ -8,12 +8,12 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		const pw = "grace under pressure"
@@ -79,7 +79,7 @@ func TestAuthenticate(t *testing.T) {
 
 func TestThrottling(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st, func(c *account.Config) {
 			// Only the per-email counter in this test; a 16s cap.
 			c.Throttle.IPLimit = 1000
@@ -138,7 +138,7 @@ func TestThrottling(t *testing.T) {
 
 func TestThrottlingDefaults(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		const pw = "grace under pressure"

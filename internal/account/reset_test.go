@@ -10,14 +10,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 const newPassword = "a brand new passphrase"
 
 func TestResetFlow(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		grace := e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
@@ -109,7 +109,7 @@ func containsInvalidation(invs []storage.Invalidation, kind, key string) bool {
 
 func TestResetWithoutPriorPassword(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		sso, err := e.svc.AddMember(e.ctx, org.ID, account.MemberInput{Email: "sso@acme.example", DisplayName: "Sso User"})
@@ -140,7 +140,7 @@ func TestResetWithoutPriorPassword(t *testing.T) {
 
 func TestResetLinks(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
@@ -209,7 +209,7 @@ func TestResetLinks(t *testing.T) {
 
 func TestResetRequestsRevealNothing(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		susp := e.member(org, "sam@acme.example", "sam sam sam sam", storage.RoleMember)
@@ -242,7 +242,7 @@ func TestResetRequestsRevealNothing(t *testing.T) {
 
 func TestResetRateLimit(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
@@ -348,7 +348,7 @@ func (s tokenReadStore) InTx(ctx context.Context, fn func(tx storage.Store) erro
 // have passed the check before the transaction.
 func TestConcurrentCompleteReset(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		const n = 2
 		meet := newRendezvous(t, n)
 		pg := st.(interface{ Dialect() string }).Dialect() == "postgres"
@@ -398,7 +398,7 @@ func TestConcurrentCompleteReset(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		const old = "grace under pressure"

@@ -7,12 +7,12 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func TestSetupLinkLifecycle(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		in := account.SetupInput{OrgName: "Acme Corp", Email: ownerEmail, DisplayName: "Ada", Password: ownerPassword}
 
@@ -102,7 +102,7 @@ func TestSetupLinkLifecycle(t *testing.T) {
 
 func TestCreateOrganizationSlugs(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		long := strings.Repeat("Very Long Name ", 5)
 		tests := []struct {

@@ -10,7 +10,7 @@ import (
 	gmail "github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // BenchmarkPasswordSignIn measures a whole successful password sign-in on
@@ -18,7 +18,7 @@ import (
 // verification, clearing the counter, and starting a session with its
 // audit event — what one POST /login/password costs besides HTTP.
 func BenchmarkPasswordSignIn(b *testing.B) {
-	st := storagetest.NewSQLite(b)
+	st := sqltest.NewSQLite(b)
 	log := slog.New(slog.DiscardHandler)
 	accounts := account.New(st, &gmail.Outbox{Dir: b.TempDir()}, account.Config{PublicURL: publicURL}, log, nil)
 	sessions := session.New(st, session.Config{}, log, nil)

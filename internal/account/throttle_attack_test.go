@@ -7,7 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestThrottleIPv6Rotation: a single IPv6 subscriber is routinely given a
@@ -17,7 +17,7 @@ import (
 // IPv4-mapped IPv6 address counts as the IPv4 address it is.
 func TestThrottleIPv6Rotation(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org, _ := e.setup()
 		const pw = "grace under pressure"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestConcurrentGuessesAreCountedBeforeChecking: counters used to be read
@@ -42,7 +42,7 @@ func TestConcurrentGuessesAreCountedBeforeChecking(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+			sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 				var cfg account.ThrottleConfig
 				e := newEnv(t, st, func(c *account.Config) {
 					c.Throttle.AccountLimit, c.Throttle.IPLimit = 5, 7
@@ -99,7 +99,7 @@ func TestConcurrentGuessesAreCountedBeforeChecking(t *testing.T) {
 // against anyone's throttle.
 func TestHashingIsBounded(t *testing.T) {
 	t.Parallel()
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st, func(c *account.Config) {
 			c.Hashing = account.HashingConfig{MaxConcurrent: 2, Wait: time.Millisecond}
 			c.Throttle.AccountLimit = 1
@@ -141,7 +141,7 @@ func TestHashingIsBounded(t *testing.T) {
 // for one rather than failing at once.
 func TestHashingWaitsForASlot(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, storagetest.NewSQLite(t), func(c *account.Config) {
+	e := newEnv(t, sqltest.NewSQLite(t), func(c *account.Config) {
 		c.Hashing = account.HashingConfig{MaxConcurrent: 1, Wait: time.Minute}
 	})
 	org, _ := e.setup()

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -69,9 +70,14 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
-	Store    storage.Store
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Audit is the organization's audit log the API lists, verifies and
+	// exports, and where refusals are recorded.
+	Audit *audit.Service
+	// Limiter bounds the access.denied events recorded per actor and
+	// route; nil records every refusal.
+	Limiter *ratelimit.Limiter
+	Log     *slog.Logger
+	Now     func() time.Time
 
 	// routes mirrors the registered routes so the catch-all can tell an
 	// unknown path (404) from a known path with the wrong method (405).
@@ -243,7 +249,7 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 
 // deniedAudit records the API's refusals (see httpserver.DeniedAudit).
 func (h *Handler) deniedAudit() httpserver.DeniedAudit {
-	return httpserver.DeniedAudit{Audit: h.Store, Limiter: ratelimit.New(h.Store, h.Now), Log: h.Log, Now: h.Now}
+	return httpserver.DeniedAudit{Audit: h.Audit, Limiter: h.Limiter, Log: h.Log, Now: h.Now}
 }
 
 // textPath reports whether the decoded path is valid UTF-8 without

@@ -16,16 +16,19 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // env is a running admin API over a real SQLite store with two
@@ -51,7 +54,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvOn(t, storagetest.NewSQLite(t))
+	return newEnvOn(t, sqltest.NewSQLite(t))
 }
 
 // newEnvOn is newEnv over store.
@@ -76,7 +79,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
-		Store: store, Log: log, Now: time.Now}
+		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.
@@ -283,7 +286,7 @@ func TestAuthenticationRequired(t *testing.T) {
 func TestOrganization(t *testing.T) {
 	e := newEnv(t)
 	r := e.do("GET", "/api/v1/organization", e.tokenA, nil)
-	var o adminapi.Organization
+	var o apiview.Organization
 	r.json(t, &o)
 	if r.status != 200 || o.ID != e.orgA.ID || o.Slug != e.orgA.Slug || o.Name != "Acme" {
 		t.Errorf("GET /organization = %d %+v", r.status, o)
@@ -301,7 +304,7 @@ func TestMembersHappyPath(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /members = %d %s", r.status, r.body)
 	}
-	var m adminapi.Member
+	var m apiview.Member
 	r.json(t, &m)
 	if m.Email != "zoe@acme.test" || m.DisplayName != "Zoë" || m.Role != "admin" || m.Status != "active" || m.HasPassword || m.ID == "" {
 		t.Errorf("created member = %+v", m)
@@ -324,7 +327,7 @@ func TestMembersHappyPath(t *testing.T) {
 
 	// The new member shows up, by ID and by email; nothing leaks hashes.
 	r = e.do("GET", "/api/v1/members", e.tokenA, nil)
-	var list struct{ Members []adminapi.Member }
+	var list struct{ Members []apiview.Member }
 	r.json(t, &list)
 	if r.status != 200 || len(list.Members) != 2 {
 		t.Fatalf("GET /members = %d %s", r.status, r.body)
@@ -332,7 +335,7 @@ func TestMembersHappyPath(t *testing.T) {
 	if bytes.Contains(r.body, []byte("argon2")) || bytes.Contains(r.body, []byte("hash")) {
 		t.Errorf("member list leaks a hash: %s", r.body)
 	}
-	var owner adminapi.Member
+	var owner apiview.Member
 	for _, x := range list.Members {
 		if x.Email == "owner@acme.test" {
 			owner = x
@@ -343,7 +346,7 @@ func TestMembersHappyPath(t *testing.T) {
 	}
 	for _, ref := range []string{m.ID, "zoe@acme.test"} {
 		r = e.do("GET", "/api/v1/members/"+ref, e.tokenA, nil)
-		var got adminapi.Member
+		var got apiview.Member
 		r.json(t, &got)
 		if r.status != 200 || got.ID != m.ID {
 			t.Errorf("GET /members/%s = %d %s", ref, r.status, r.body)
@@ -369,7 +372,7 @@ func TestMembersHappyPath(t *testing.T) {
 
 	// Role change audited with the token as actor.
 	r = e.do("GET", "/api/v1/audit?action=account.role_change", e.tokenA, nil)
-	var page adminapi.AuditPage
+	var page apiview.AuditPage
 	r.json(t, &page)
 	if len(page.Events) != 2 {
 		t.Fatalf("role_change events = %d, want 2: %s", len(page.Events), r.body)
@@ -388,7 +391,7 @@ func TestSessionsEndpoints(t *testing.T) {
 		}
 	}
 	r := e.do("GET", "/api/v1/members/"+e.ownerA.ID+"/sessions", e.tokenA, nil)
-	var list struct{ Sessions []adminapi.Session }
+	var list struct{ Sessions []apiview.Session }
 	r.json(t, &list)
 	if r.status != 200 || len(list.Sessions) != 2 || list.Sessions[0].IP != "192.0.2.1" || list.Sessions[0].Method != "password" {
 		t.Fatalf("GET sessions = %d %s", r.status, r.body)
@@ -427,7 +430,7 @@ func TestTokens(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /tokens = %d %s", r.status, r.body)
 	}
-	var created adminapi.CreatedToken
+	var created apiview.CreatedToken
 	r.json(t, &created)
 	if !strings.HasPrefix(created.Secret, "gh_") || created.Token.Name != "ci deploys" || created.Token.Revoked || created.Token.CreatedBy != "api_token:"+e.tokA.ID {
 		t.Errorf("created token = %+v", created)
@@ -438,7 +441,7 @@ func TestTokens(t *testing.T) {
 		t.Errorf("new token rejected: %d", r.status)
 	}
 	r = e.do("GET", "/api/v1/tokens", e.tokenA, nil)
-	var list struct{ Tokens []adminapi.Token }
+	var list struct{ Tokens []apiview.Token }
 	r.json(t, &list)
 	if r.status != 200 || len(list.Tokens) != 2 {
 		t.Fatalf("GET /tokens = %d %s", r.status, r.body)
@@ -636,10 +639,10 @@ func TestAuditEndpoints(t *testing.T) {
 		}
 	}
 
-	get := func(query string) (adminapi.AuditPage, response) {
+	get := func(query string) (apiview.AuditPage, response) {
 		t.Helper()
 		r := e.do("GET", "/api/v1/audit"+query, e.tokenA, nil)
-		var p adminapi.AuditPage
+		var p apiview.AuditPage
 		if r.status == 200 {
 			r.json(t, &p)
 		}
@@ -736,7 +739,7 @@ func TestAuditEndpoints(t *testing.T) {
 
 	// Verify.
 	r = e.do("GET", "/api/v1/audit/verify", e.tokenA, nil)
-	var v adminapi.VerifyResult
+	var v apiview.VerifyResult
 	r.json(t, &v)
 	if r.status != 200 || !v.OK || v.Events != int64(len(all.Events)) {
 		t.Errorf("verify = %d %s", r.status, r.body)
@@ -751,7 +754,7 @@ func itoa(n int64) string {
 // The API runs on PostgreSQL the same way; one smoke path proves the
 // handler does nothing dialect-specific.
 func TestPostgresSmoke(t *testing.T) {
-	store := storagetest.NewPostgres(t)
+	store := sqltest.NewPostgres(t)
 	log := slog.New(slog.DiscardHandler)
 	accounts := account.New(store, &mail.Outbox{Dir: t.TempDir(), Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
@@ -765,14 +768,14 @@ func TestPostgresSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	(&adminapi.Handler{Accounts: accounts, Sessions: session.New(store, session.Config{}, log, time.Now), Store: store, Log: log}).Register(mux)
+	(&adminapi.Handler{Accounts: accounts, Sessions: session.New(store, session.Config{}, log, time.Now), Audit: audit.NewService(store), Log: log}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	if r := send(t, srv.URL+"/api/v1/members", "POST", "Bearer "+secret, []byte(`{"email":"pg@pg.test","role":"owner"}`)); r.status != 201 {
 		t.Fatalf("POST /members on PostgreSQL = %d %s", r.status, r.body)
 	}
-	var v adminapi.VerifyResult
+	var v apiview.VerifyResult
 	send(t, srv.URL+"/api/v1/audit/verify", "GET", "Bearer "+secret, nil).json(t, &v)
 	if !v.OK || v.Events < 3 {
 		t.Errorf("verify on PostgreSQL = %+v", v)
@@ -783,7 +786,7 @@ func TestPostgresSmoke(t *testing.T) {
 // characters) names nothing: 404, on both backends. PostgreSQL refuses such
 // bytes in a query, which used to surface as a 500.
 func TestPathValueNotText(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
 		e := newEnvOn(t, store)
 		for _, c := range []struct{ method, path string }{
 			{"GET", "/api/v1/idps/%ff"},

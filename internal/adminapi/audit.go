@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,85 +11,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
-
-// AuditPage is the answer to GET /audit. NextAfter is the cursor for the
-// next page (pass it as ?after=), or null when there are no more events.
-type AuditPage struct {
-	Events    []audit.Entry `json:"events"`
-	NextAfter *int64        `json:"next_after"`
-}
-
-// VerifyResult is the answer to GET /audit/verify. Head is the verified
-// chain's newest event (absent when the chain does not verify or is empty):
-// keep its hash outside Gatehouse and pass it back as expect_head.
-type VerifyResult struct {
-	OK       bool        `json:"ok"`
-	Events   int64       `json:"events"`
-	BrokenAt int64       `json:"broken_at,omitempty"`
-	Problem  string      `json:"problem,omitempty"`
-	Head     *VerifyHead `json:"head,omitempty"`
-}
-
-// VerifyHead is the head of a verified chain.
-type VerifyHead struct {
-	Seq  int64     `json:"seq"`
-	Hash string    `json:"hash"`
-	Time time.Time `json:"time"`
-}
-
-// VerifyResultOf converts an audit.VerifyResult to its JSON form, shared by
-// the API and the CLI's --json.
-func VerifyResultOf(res audit.VerifyResult) VerifyResult {
-	out := VerifyResult{OK: res.OK, Events: res.Events, BrokenAt: res.BrokenAt, Problem: res.Problem}
-	if res.OK && res.Head.Seq > 0 {
-		out.Head = &VerifyHead{Seq: res.Head.Seq, Hash: res.Head.Hash, Time: res.Head.Time.UTC()}
-	}
-	return out
-}
-
-// ValidHeadHash reports whether s has the form of an audit hash (64
-// lowercase hex digits), as expect_head and --expect-head require.
-func ValidHeadHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// Page sizes of the audit log: the default, and the largest storage serves.
-const (
-	DefaultAuditLimit = 100
-	MaxAuditLimit     = 1000
-)
-
-// ListAuditPage returns the events f selects (at most f.Limit, or
-// DefaultAuditLimit when it is 0) and whether more follow them. A full page
-// may be the last one, so one more event is asked for: more is reported
-// only when continuing after the last event leads somewhere.
-func ListAuditPage(ctx context.Context, st storage.Audit, f storage.AuditFilter) (events []storage.AuditEvent, more bool, err error) {
-	if f.Limit == 0 {
-		f.Limit = DefaultAuditLimit
-	}
-	events, err = st.ListAudit(ctx, f)
-	if err != nil || len(events) < f.Limit {
-		return events, false, err
-	}
-	f.AfterSeq, f.Limit = events[len(events)-1].Seq, 1
-	next, err := st.ListAudit(ctx, f)
-	if err != nil {
-		return nil, false, err
-	}
-	return events, len(next) > 0, nil
-}
 
 // auditFilter reads the audit query parameters into a filter for org,
 // refusing unknown parameters so a typo does not silently widen a query.
@@ -124,8 +49,8 @@ func auditFilter(q url.Values, orgID string, allowPaging bool) (storage.AuditFil
 				return f, fmt.Errorf("The query parameter \"limit\" is not supported here; the export is never paged.")
 			}
 			n, perr := strconv.Atoi(v)
-			if perr != nil || n < 1 || n > MaxAuditLimit {
-				err = fmt.Errorf("The query parameter \"limit\" must be a number from 1 to %d.", MaxAuditLimit)
+			if perr != nil || n < 1 || n > audit.MaxPageLimit {
+				err = fmt.Errorf("The query parameter \"limit\" must be a number from 1 to %d.", audit.MaxPageLimit)
 			}
 			f.Limit = n
 		default:
@@ -158,12 +83,12 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, tok storage.
 		badRequest(w, err.Error(), "")
 		return
 	}
-	events, more, err := ListAuditPage(r.Context(), h.Store, f)
+	events, more, err := h.Audit.ListPage(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	page := AuditPage{Events: make([]audit.Entry, 0, len(events))}
+	page := apiview.AuditPage{Events: make([]audit.Entry, 0, len(events))}
 	for _, e := range events {
 		page.Events = append(page.Events, audit.EntryFrom(e))
 	}
@@ -186,7 +111,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, tok storag
 	}
 	name += "-" + h.Now().UTC().Format("20060102T150405Z") + ".jsonl"
 	err = httpserver.Download(w, name, "application/x-ndjson",
-		func(out io.Writer) error { return audit.ExportJSONL(r.Context(), h.Store, f, out) },
+		func(out io.Writer) error { return h.Audit.ExportJSONL(r.Context(), f, out) },
 		func(err error) {
 			h.Log.ErrorContext(r.Context(), "audit export failed midway", "org_id", tok.OrgID, "err", err)
 		})
@@ -198,16 +123,16 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, tok storag
 func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	var opts audit.VerifyOptions
 	for key, vs := range r.URL.Query() {
-		if key != "expect_head" || len(vs) != 1 || !ValidHeadHash(vs[0]) {
+		if key != "expect_head" || len(vs) != 1 || !audit.ValidHeadHash(vs[0]) {
 			badRequest(w, "The only query parameter is \"expect_head\", once: a chain head hash of 64 lowercase hex digits.", "")
 			return
 		}
 		opts.ExpectHead = vs[0]
 	}
-	res, err := audit.VerifyWith(r.Context(), h.Store, tok.OrgID, opts)
+	res, err := h.Audit.VerifyWith(r.Context(), tok.OrgID, opts)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, VerifyResultOf(res))
+	httpserver.WriteJSON(w, http.StatusOK, apiview.VerifyResultOf(res))
 }

@@ -5,20 +5,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // GET /audit/verify reports the chain head to keep, checks a kept head
 // given as expect_head, and reports the newest events deleted.
 func TestVerifyAuditHead(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, store storage.Store) {
 		e := newEnvOn(t, store)
-		verify := func(q string) (adminapi.VerifyResult, response) {
+		verify := func(q string) (apiview.VerifyResult, response) {
 			t.Helper()
 			r := e.do("GET", "/api/v1/audit/verify"+q, e.tokenA, nil)
-			var v adminapi.VerifyResult
+			var v apiview.VerifyResult
 			if r.status == 200 {
 				r.json(t, &v)
 			}

@@ -2,88 +2,13 @@ package adminapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
-
-// Organization is the JSON of an organization.
-type Organization struct {
-	ID        string    `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// OrganizationFrom converts a storage record.
-func OrganizationFrom(o storage.Organization) Organization {
-	return Organization{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}
-}
-
-// Member is the JSON of an account. It deliberately has no password hash:
-// has_password says all a client needs to know.
-type Member struct {
-	ID          string    `json:"id"`
-	Email       string    `json:"email"`
-	DisplayName string    `json:"display_name"`
-	Role        string    `json:"role"`
-	Status      string    `json:"status"`
-	HasPassword bool      `json:"has_password"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-// MemberFrom converts a storage record.
-func MemberFrom(a storage.Account) Member {
-	return Member{
-		ID: a.ID, Email: a.Email, DisplayName: a.DisplayName,
-		Role: string(a.Role), Status: string(a.Status), HasPassword: a.PasswordHash != "",
-		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
-	}
-}
-
-// Session is the JSON of a live session; the token and its hash never
-// leave the server.
-type Session struct {
-	ID                 string    `json:"id"`
-	Method             string    `json:"method"`
-	CreatedAt          time.Time `json:"created_at"`
-	LastSeenAt         time.Time `json:"last_seen_at"`
-	ExpiresAt          time.Time `json:"expires_at"`
-	IdleTimeoutSeconds int64     `json:"idle_timeout_seconds"`
-	IP                 string    `json:"ip"`
-	UserAgent          string    `json:"user_agent"`
-}
-
-// SessionFrom converts a storage record.
-func SessionFrom(s storage.Session) Session {
-	return Session{
-		ID: s.ID, Method: s.Method, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
-		ExpiresAt: s.ExpiresAt.UTC(), IdleTimeoutSeconds: int64(s.IdleTimeout / time.Second),
-		IP: s.IP, UserAgent: s.UserAgent,
-	}
-}
-
-// ParseRole accepts "owner", "admin" or "member".
-func ParseRole(field, s string) (storage.Role, error) {
-	switch r := storage.Role(s); r {
-	case storage.RoleOwner, storage.RoleAdmin, storage.RoleMember:
-		return r, nil
-	}
-	return "", &account.InvalidInputError{Field: field, Message: `The role must be "owner", "admin" or "member".`}
-}
-
-// ParseStatus accepts "active" or "suspended".
-func ParseStatus(field, s string) (storage.AccountStatus, error) {
-	switch st := storage.AccountStatus(s); st {
-	case storage.StatusActive, storage.StatusSuspended:
-		return st, nil
-	}
-	return "", &account.InvalidInputError{Field: field, Message: `The status must be "active" or "suspended".`}
-}
 
 func (h *Handler) getOrganization(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	o, err := h.Accounts.GetOrganization(r.Context(), tok.OrgID)
@@ -91,7 +16,7 @@ func (h *Handler) getOrganization(w http.ResponseWriter, r *http.Request, tok st
 		h.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, OrganizationFrom(o))
+	httpserver.WriteJSON(w, http.StatusOK, apiview.OrganizationFrom(o))
 }
 
 func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -100,9 +25,9 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request, tok storag
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]Member, 0, len(accts))
+	out := make([]apiview.Member, 0, len(accts))
 	for _, a := range accts {
-		out = append(out, MemberFrom(a))
+		out = append(out, apiview.MemberFrom(a))
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
 }
@@ -123,7 +48,7 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, tok storage.
 	role := storage.RoleMember
 	if req.Role != "" {
 		var err error
-		if role, err = ParseRole("role", req.Role); err != nil {
+		if role, err = apiview.ParseRole("role", req.Role); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -136,7 +61,7 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, tok storage.
 		return
 	}
 	w.Header().Set("Location", Prefix+"/members/"+a.ID)
-	httpserver.WriteJSON(w, http.StatusCreated, MemberFrom(a))
+	httpserver.WriteJSON(w, http.StatusCreated, apiview.MemberFrom(a))
 }
 
 // member resolves the {id} path value (an account ID or an email) within
@@ -156,7 +81,7 @@ func (h *Handler) member(w http.ResponseWriter, r *http.Request, tok storage.API
 
 func (h *Handler) getMember(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	if a, ok := h.member(w, r, tok); ok {
-		httpserver.WriteJSON(w, http.StatusOK, MemberFrom(a))
+		httpserver.WriteJSON(w, http.StatusOK, apiview.MemberFrom(a))
 	}
 }
 
@@ -187,13 +112,13 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok stora
 	var status storage.AccountStatus
 	var err error
 	if req.Role != nil {
-		if role, err = ParseRole("role", *req.Role); err != nil {
+		if role, err = apiview.ParseRole("role", *req.Role); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	if req.Status != nil {
-		if status, err = ParseStatus("status", *req.Status); err != nil {
+		if status, err = apiview.ParseStatus("status", *req.Status); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -214,7 +139,7 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok stora
 			return
 		}
 	}
-	httpserver.WriteJSON(w, http.StatusOK, MemberFrom(a))
+	httpserver.WriteJSON(w, http.StatusOK, apiview.MemberFrom(a))
 }
 
 func (h *Handler) revokeSessions(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -244,9 +169,9 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, tok stora
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]Session, 0, len(sessions))
+	out := make([]apiview.Session, 0, len(sessions))
 	for _, s := range sessions {
-		out = append(out, SessionFrom(s))
+		out = append(out, apiview.SessionFrom(s))
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"sessions": out})
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 )
 
 // The OpenAPI description is part of the contract: it must list exactly
@@ -51,13 +53,13 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	}
 
 	for name, v := range map[string]any{
-		"Organization": Organization{}, "Member": Member{}, "Session": Session{}, "Token": Token{},
-		"CreatedToken": CreatedToken{}, "AuditPage": AuditPage{}, "VerifyResult": VerifyResult{},
+		"Organization": apiview.Organization{}, "Member": apiview.Member{}, "Session": apiview.Session{}, "Token": apiview.Token{},
+		"CreatedToken": apiview.CreatedToken{}, "AuditPage": apiview.AuditPage{}, "VerifyResult": apiview.VerifyResult{},
 		"AddMemberRequest": addMemberRequest{}, "UpdateMemberRequest": updateMemberRequest{},
-		"Domain": Domain{}, "TXTRecord": TXTRecord{}, "AddDomainRequest": addDomainRequest{},
-		"Connection": Connection{}, "Certificate": Certificate{}, "CreateIdPRequest": createIdPRequest{},
+		"Domain": apiview.Domain{}, "TXTRecord": apiview.TXTRecord{}, "AddDomainRequest": addDomainRequest{},
+		"Connection": apiview.Connection{}, "Certificate": apiview.Certificate{}, "CreateIdPRequest": createIdPRequest{},
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
-		"Policy": Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
+		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
 		"Error": errorBody{},
 	} {
 		schema, ok := doc.Components.Schemas[name]

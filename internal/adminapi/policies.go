@@ -5,118 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
-	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// DefaultPolicyRef is how the API and the CLI name the organization's
-// default policy (any case), whatever its stored name.
-const DefaultPolicyRef = "default"
-
-// Policy is the JSON of an authentication policy.
-type Policy struct {
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	IsDefault      bool   `json:"is_default"`
-	SSO            string `json:"sso"`             // enforced, optional or off
-	ConnectionID   string `json:"connection_id"`   // "" when none is chosen
-	ConnectionSlug string `json:"connection_slug"` // "" when none is chosen
-	// Members are the emails of the accounts explicitly under the policy.
-	// The default policy lists none: it catches everyone else.
-	Members   []string  `json:"members"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// IsDefaultRef reports whether ref names the default policy.
-func IsDefaultRef(ref string) bool {
-	return strings.EqualFold(strings.TrimSpace(ref), DefaultPolicyRef)
-}
-
-// FindPolicy resolves ref, a policy ID or name, within the organization;
-// "default" names the default policy.
-func FindPolicy(ctx context.Context, svc *policy.Service, orgID, ref string) (storage.Policy, error) {
-	p, err := svc.Get(ctx, orgID, ref)
-	if err == nil || !errors.Is(err, account.ErrNotFound) || !IsDefaultRef(ref) {
-		return p, err
-	}
-	ps, lerr := svc.List(ctx, orgID)
-	if lerr != nil {
-		return storage.Policy{}, lerr
-	}
-	for _, p := range ps {
-		if p.IsDefault {
-			return p, nil
-		}
-	}
-	return storage.Policy{}, fmt.Errorf("%w The organization has no default policy yet; it is created, with SSO off, the first time one is set.", account.ErrNotFound)
-}
-
-// CreatePolicy adds a named policy; with force, SSO may be enforced through
+// createPolicy adds a named policy; with force, SSO may be enforced through
 // a connection nobody has test-signed-in through (the service audits the
 // override on the policy.create event).
-func CreatePolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
+func createPolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
 	if force {
 		return svc.CreateForced(ctx, orgID, name, sso, connection)
 	}
 	return svc.Create(ctx, orgID, name, sso, connection)
 }
 
-// PoliciesFrom converts policies, naming their connections by slug and
-// their members by email. idps may be nil (slugs are then left empty).
-func PoliciesFrom(ctx context.Context, accounts *account.Service, idps *idp.Service, policies *policy.Service, orgID string, ps []storage.Policy) ([]Policy, error) {
-	slugs := map[string]string{}
-	if idps != nil {
-		cs, err := idps.List(ctx, orgID)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			slugs[c.ID] = c.Slug
-		}
-	}
-	emails := map[string]string{}
-	if len(ps) > 0 {
-		ms, err := accounts.ListMembers(ctx, orgID)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			emails[m.ID] = m.Email
-		}
-	}
-	out := make([]Policy, 0, len(ps))
-	for _, p := range ps {
-		ids, err := policies.Members(ctx, orgID, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		members := make([]string, 0, len(ids))
-		for _, id := range ids {
-			if e, ok := emails[id]; ok {
-				members = append(members, e)
-			}
-		}
-		slices.Sort(members)
-		out = append(out, Policy{
-			ID: p.ID, Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO,
-			ConnectionID: p.ConnectionID, ConnectionSlug: slugs[p.ConnectionID], Members: members,
-			CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
-		})
-	}
-	return out, nil
-}
-
 func (h *Handler) writePolicy(w http.ResponseWriter, r *http.Request, status int, p storage.Policy) {
-	out, err := PoliciesFrom(r.Context(), h.Accounts, h.IdPs, h.Policies, p.OrgID, []storage.Policy{p})
+	out, err := apiview.PoliciesFrom(r.Context(), h.Accounts, h.IdPs, h.Policies, p.OrgID, []storage.Policy{p})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -131,7 +41,7 @@ func (h *Handler) resolveConnection(w http.ResponseWriter, r *http.Request, orgI
 	if ref == nil || strings.TrimSpace(*ref) == "" || h.IdPs == nil {
 		return true
 	}
-	c, err := FindConnection(r.Context(), h.IdPs, orgID, strings.TrimSpace(*ref))
+	c, err := h.IdPs.Find(r.Context(), orgID, strings.TrimSpace(*ref))
 	switch {
 	case errors.Is(err, account.ErrNotFound):
 		badRequest(w, fmt.Sprintf("There is no IdP connection %q in this organization.", *ref), "connection")
@@ -147,8 +57,8 @@ func (h *Handler) resolveConnection(w http.ResponseWriter, r *http.Request, orgI
 func (h *Handler) listPolicies(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
 	ps, err := h.Policies.List(r.Context(), tok.OrgID)
 	if err == nil {
-		var out []Policy
-		if out, err = PoliciesFrom(r.Context(), h.Accounts, h.IdPs, h.Policies, tok.OrgID, ps); err == nil {
+		var out []apiview.Policy
+		if out, err = apiview.PoliciesFrom(r.Context(), h.Accounts, h.IdPs, h.Policies, tok.OrgID, ps); err == nil {
 			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"policies": out})
 			return
 		}
@@ -175,7 +85,7 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok stora
 	if !h.resolveConnection(w, r, tok.OrgID, &req.Connection) {
 		return
 	}
-	p, err := CreatePolicy(r.Context(), h.Policies, tok.OrgID, req.Name, req.SSO, req.Connection, req.Force)
+	p, err := createPolicy(r.Context(), h.Policies, tok.OrgID, req.Name, req.SSO, req.Connection, req.Force)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -185,7 +95,7 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok stora
 }
 
 func (h *Handler) getPolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	p, err := FindPolicy(r.Context(), h.Policies, tok.OrgID, r.PathValue("ref"))
+	p, err := h.Policies.Get(r.Context(), tok.OrgID, r.PathValue("ref"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -216,13 +126,7 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 		return
 	}
 	ref := r.PathValue("ref")
-	p, err := FindPolicy(r.Context(), h.Policies, tok.OrgID, ref)
-	if errors.Is(err, account.ErrNotFound) && IsDefaultRef(ref) {
-		// The default exists in principle (an organization without one
-		// signs everybody in with a password, as SSO off would); the first
-		// change stores it.
-		p, err = h.Policies.EnsureDefault(r.Context(), tok.OrgID)
-	}
+	p, err := h.Policies.GetForChange(r.Context(), tok.OrgID, ref)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -236,7 +140,7 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 }
 
 func (h *Handler) deletePolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	p, err := FindPolicy(r.Context(), h.Policies, tok.OrgID, r.PathValue("ref"))
+	p, err := h.Policies.Get(r.Context(), tok.OrgID, r.PathValue("ref"))
 	if err == nil {
 		err = h.Policies.Delete(r.Context(), tok.OrgID, p.ID, forceQuery(r))
 	}
@@ -254,16 +158,7 @@ func (h *Handler) setPolicyMember(w http.ResponseWriter, r *http.Request, tok st
 	if !h.decode(w, r, &req, true) {
 		return
 	}
-	policyID := ""
-	if ref := r.PathValue("ref"); !IsDefaultRef(ref) {
-		p, err := FindPolicy(r.Context(), h.Policies, tok.OrgID, ref)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		policyID = p.ID
-	}
-	if err := h.Policies.SetMember(r.Context(), tok.OrgID, r.PathValue("email"), policyID, req.force()); err != nil {
+	if err := h.Policies.SetMember(r.Context(), tok.OrgID, r.PathValue("email"), r.PathValue("ref"), req.force()); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -273,33 +168,11 @@ func (h *Handler) setPolicyMember(w http.ResponseWriter, r *http.Request, tok st
 // removePolicyMember sends an explicit member of the policy back to the
 // default policy; anyone else is not found there.
 func (h *Handler) removePolicyMember(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
-	if err := RemovePolicyMember(r.Context(), h.Accounts, h.Policies, tok.OrgID, r.PathValue("ref"), r.PathValue("email"), forceQuery(r)); err != nil {
+	if err := h.Policies.RemoveMember(r.Context(), tok.OrgID, r.PathValue("ref"), r.PathValue("email"), forceQuery(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// RemovePolicyMember sends the member with email, who must be explicitly
-// under the policy ref, back to the default policy. force is passed on to
-// policy.Service.SetMember.
-func RemovePolicyMember(ctx context.Context, accounts *account.Service, policies *policy.Service, orgID, ref, email string, force lockout.Force) error {
-	p, err := FindPolicy(ctx, policies, orgID, ref)
-	if err != nil {
-		return err
-	}
-	a, err := accounts.GetMember(ctx, orgID, email)
-	if err != nil {
-		return err
-	}
-	ids, err := policies.Members(ctx, orgID, p.ID)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(ids, a.ID) {
-		return fmt.Errorf("%w %s is not a member of the policy %q.", account.ErrNotFound, a.Email, p.Name)
-	}
-	return policies.SetMember(ctx, orgID, a.Email, "", force)
 }
 
 // forceRequest is the optional body of a PUT or POST that may lock every

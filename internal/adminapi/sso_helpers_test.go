@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -108,13 +108,13 @@ func (d *devIdP) metadataXML(t *testing.T) string {
 
 // addManualIdP connects an IdP from manual settings, signing with idpKey,
 // through the API with token.
-func (e *env) addManualIdP(token, name, entityID, ssoURL string) adminapi.Connection {
+func (e *env) addManualIdP(token, name, entityID, ssoURL string) apiview.Connection {
 	e.t.Helper()
 	keys(e.t)
 	r := e.do("POST", "/api/v1/idps", token, body(map[string]any{
 		"name": name, "entity_id": entityID, "sso_url": ssoURL, "certificates_pem": []string{string(idpKey.CertPEM())},
 	}))
-	var c adminapi.Connection
+	var c apiview.Connection
 	r.json(e.t, &c)
 	if r.status != 201 {
 		e.t.Fatalf("create connection %s = %d %s", name, r.status, r.body)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 )
 
@@ -28,7 +30,7 @@ func TestDomains(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /domains = %d %s", r.status, r.body)
 	}
-	var d adminapi.Domain
+	var d apiview.Domain
 	r.json(t, &d)
 	if d.Name != "corp.example" || d.Verified || d.VerifiedAt != nil || d.ID == "" || d.LastCheckedAt != nil {
 		t.Errorf("added domain = %+v", d)
@@ -42,7 +44,7 @@ func TestDomains(t *testing.T) {
 
 	// Listed, and reachable by ID and by name.
 	r = e.do("GET", "/api/v1/domains", e.tokenA, nil)
-	var list struct{ Domains []adminapi.Domain }
+	var list struct{ Domains []apiview.Domain }
 	r.json(t, &list)
 	if r.status != 200 || len(list.Domains) != 1 || list.Domains[0].ID != d.ID {
 		t.Errorf("GET /domains = %d %s", r.status, r.body)
@@ -89,7 +91,7 @@ func TestDomains(t *testing.T) {
 
 	// Org B claims the same name: allowed, but verifying it is refused.
 	r = e.do("POST", "/api/v1/domains", e.tokenB, []byte(`{"name":"corp.example"}`))
-	var db adminapi.Domain
+	var db apiview.Domain
 	r.json(t, &db)
 	if r.status != 201 || db.TXTRecord.Value == d.TXTRecord.Value {
 		t.Fatalf("org B's claim = %d %s", r.status, r.body)
@@ -124,7 +126,7 @@ func TestIdPs(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /idps (metadata_url) = %d %s", r.status, r.body)
 	}
-	var c adminapi.Connection
+	var c apiview.Connection
 	r.json(t, &c)
 	fp := saml.Fingerprint(idpKey.Cert)
 	switch {
@@ -157,7 +159,7 @@ func TestIdPs(t *testing.T) {
 		"name": "Pasted", "slug": "pasted", "metadata_xml": dev.metadataXML(t), "jit": false,
 		"allow_sha1": true, "allow_idp_initiated": true, "sign_requests": true, "name_id_format": "persistent",
 	}))
-	var pasted adminapi.Connection
+	var pasted apiview.Connection
 	r.json(t, &pasted)
 	if r.status != 201 || pasted.Source != "metadata_xml" || pasted.JIT || !pasted.SignRequests || pasted.NameIDFormat != "persistent" || len(pasted.Warnings) != 2 {
 		t.Errorf("POST /idps (metadata_xml) = %d %s", r.status, r.body)
@@ -168,7 +170,7 @@ func TestIdPs(t *testing.T) {
 		"name": "Manual", "entity_id": "https://idp.corp.example/", "sso_url": "https://idp.corp.example/sso",
 		"certificates_pem": []string{string(idpKey.CertPEM())}, "allow_expired_certificates": true,
 	}))
-	var manual adminapi.Connection
+	var manual apiview.Connection
 	r.json(t, &manual)
 	if r.status != 201 || manual.Source != "manual" || manual.EntityID != "https://idp.corp.example/" || len(manual.Certificates) != 1 ||
 		!manual.AllowExpiredCertificates || len(manual.Warnings) != 1 {
@@ -176,7 +178,7 @@ func TestIdPs(t *testing.T) {
 	}
 
 	r = e.do("GET", "/api/v1/idps", e.tokenA, nil)
-	var list struct{ IdPs []adminapi.Connection }
+	var list struct{ IdPs []apiview.Connection }
 	r.json(t, &list)
 	if r.status != 200 || len(list.IdPs) != 3 {
 		t.Errorf("GET /idps = %d %s", r.status, r.body)
@@ -295,7 +297,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 
 	// Force: enforced, and the override is in the audit log.
 	r := e.do("PATCH", "/api/v1/policies/default", e.tokenA, []byte(`{"sso":"enforced","connection":"okta","force":true}`))
-	var p adminapi.Policy
+	var p apiview.Policy
 	r.json(t, &p)
 	if r.status != 200 || p.SSO != "enforced" || !p.IsDefault || p.ConnectionID != conn.ID || p.ConnectionSlug != "okta" || p.Name != "Default" {
 		t.Fatalf("forced PATCH = %d %s", r.status, r.body)
@@ -355,7 +357,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 	}
 
 	r = e.do("GET", "/api/v1/policies", e.tokenA, nil)
-	var list struct{ Policies []adminapi.Policy }
+	var list struct{ Policies []apiview.Policy }
 	r.json(t, &list)
 	if r.status != 200 || len(list.Policies) != 4 || !list.Policies[0].IsDefault {
 		t.Fatalf("GET /policies = %d %s", r.status, r.body)
@@ -388,7 +390,7 @@ func TestDefaultPolicyCreatedOnFirstChange(t *testing.T) {
 		t.Errorf("GET default before any = %d %s", r.status, r.body)
 	}
 	r := e.do("PATCH", "/api/v1/policies/default", e.tokenA, []byte(`{"sso":"off"}`))
-	var p adminapi.Policy
+	var p apiview.Policy
 	r.json(t, &p)
 	if r.status != 200 || !p.IsDefault || p.SSO != "off" {
 		t.Errorf("PATCH default = %d %s", r.status, r.body)
@@ -563,7 +565,7 @@ func TestSSOBadInputWritesNothing(t *testing.T) {
 func TestSSOServicesOptional(t *testing.T) {
 	e := newEnv(t)
 	mux := http.NewServeMux()
-	(&adminapi.Handler{Accounts: e.accounts, Sessions: e.sessions, Store: e.store}).Register(mux)
+	(&adminapi.Handler{Accounts: e.accounts, Sessions: e.sessions, Audit: audit.NewService(e.store)}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	for _, path := range []string{"/api/v1/domains", "/api/v1/idps", "/api/v1/policies/default", "/api/v1/members"} {

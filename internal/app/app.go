@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -47,8 +48,10 @@ type App struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
-	SSO      *sso.Service
-	SignIn   *signin.Engine
+	// Audit reads the audit log for the console, the API and the CLI.
+	Audit  *audit.Service
+	SSO    *sso.Service
+	SignIn *signin.Engine
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -172,6 +175,7 @@ func (a *App) build() error {
 		MetadataAllowedNetworks: allowed,
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
+	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,

@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 var t0 = time.Date(2030, 3, 4, 5, 6, 7, 891_234_000, time.UTC)
@@ -53,7 +53,7 @@ func TestRecordRejectsIncompleteEvents(t *testing.T) {
 		"no time":   {Action: "login.success"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := storagetest.NewSQLite(t)
+			s := sqltest.NewSQLite(t)
 			if err := audit.Record(ctx, s, e); err == nil {
 				t.Fatal("Record accepted an incomplete event")
 			}
@@ -65,7 +65,7 @@ func TestRecordRejectsIncompleteEvents(t *testing.T) {
 }
 
 func TestRecordFillsFromContext(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		req := reqctx.Info{
 			RequestID: "req-1", IP: "203.0.113.7", UserAgent: "Firefox/140",
 			ActorType: "account", ActorID: "admin-1", ActorEmail: "admin@corp.example",
@@ -124,7 +124,7 @@ func TestRecordFillsFromContext(t *testing.T) {
 }
 
 func TestVerifyIntactChain(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 50)
 		record(t, s, "org-b", 3) // another chain in the same table changes nothing
@@ -194,7 +194,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		brokenAt: 20,
 		problem:  "event 20 does not link to event 19",
 	}}
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		db := s.(interface{ DB() *sql.DB }).DB()
 		for i, c := range cases {
@@ -238,7 +238,7 @@ func bulk(t *testing.T, s storage.Store, n int) {
 
 func TestVerifyWalksEveryPage(t *testing.T) {
 	ctx := context.Background()
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	bulk(t, s, 2500)
 	res, err := audit.Verify(ctx, s, "")
 	if err != nil || !res.OK || res.Events != 2500 {
@@ -259,7 +259,7 @@ func TestVerifyWalksEveryPage(t *testing.T) {
 // when that event's own hash was recomputed to match.
 func TestVerifyDetectsMissingStart(t *testing.T) {
 	ctx := context.Background()
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	bulk(t, s, 3)
 	evs, err := s.ListAudit(ctx, storage.AuditFilter{})
 	if err != nil || len(evs) != 3 {
@@ -321,7 +321,7 @@ func readJSONL(t *testing.T, b []byte) (events []map[string]any, head map[string
 }
 
 func TestExportJSONL(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 20)
 		record(t, s, "org-b", 5)
@@ -394,7 +394,7 @@ func (c *countingAudit) ListAudit(ctx context.Context, f storage.AuditFilter) ([
 
 func TestExportPagesThroughEverything(t *testing.T) {
 	ctx := context.Background()
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	bulk(t, s, 2345)
 	m := &countingAudit{Audit: s}
 	var buf bytes.Buffer

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func dbOf(t *testing.T, s storage.Store) *sql.DB {
@@ -35,7 +35,7 @@ func exec(t *testing.T, s storage.Store, q string, args ...any) {
 // Deleting the newest events leaves a chain that links perfectly; only the
 // head recorded at append time shows what is gone.
 func TestVerifyDetectsDeletedNewestEvents(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 20)
 		exec(t, s, `DELETE FROM audit_events WHERE org_id = $1 AND seq > 17`, "org-a")
@@ -82,7 +82,7 @@ func rewriteTail(t *testing.T, s storage.Store, org string, from int64, head boo
 }
 
 func TestVerifyAgainstAKeptHead(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 10)
 		res, err := audit.Verify(ctx, s, "org-a")
@@ -117,7 +117,7 @@ func TestVerifyAgainstAKeptHead(t *testing.T) {
 }
 
 func TestVerifyDetectsRowsRewrittenBehindTheHead(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 10)
 		rewriteTail(t, s, "org-a", 9, false)
@@ -201,7 +201,7 @@ func (a appendingAudit) AuditHead(ctx context.Context, orgID string) (storage.Au
 // An export of a whole chain is a snapshot up to the head it names, and a
 // chain whose newest events were deleted exports a head beyond its end.
 func TestExportEndsAtItsHead(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		record(t, s, "org-a", 5)
 		var buf bytes.Buffer

@@ -112,6 +112,11 @@ type SessionConfig struct {
 	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
+// SessionCacheTTL bounds how long a node's cached session is trusted
+// without reading it again, for changes that reach the database without an
+// invalidation (a safety net, not an operator setting).
+const SessionCacheTTL = 30 * time.Second
+
 // StaleFactor derives session.stale_after from session.poll_interval when
 // it is not set: a few missed polls are a cut-off, one is a hiccup.
 const StaleFactor = 4

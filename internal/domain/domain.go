@@ -203,6 +203,30 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (storage.Domain, er
 	return d, mapNotFound(err, "get")
 }
 
+// Find resolves ref, a domain ID or a domain name (any case, with or
+// without a trailing dot), within the organization. Another organization's
+// domain is ErrNotFound, like one that does not exist.
+func (s *Service) Find(ctx context.Context, orgID, ref string) (storage.Domain, error) {
+	d, err := s.Get(ctx, orgID, ref)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return d, err
+	}
+	name, nerr := Normalize(ref)
+	if nerr != nil {
+		return storage.Domain{}, err
+	}
+	ds, lerr := s.List(ctx, orgID)
+	if lerr != nil {
+		return storage.Domain{}, lerr
+	}
+	for _, d := range ds {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return storage.Domain{}, err
+}
+
 // Remove deletes the organization's domain and with it any verification:
 // accounts of that domain are no longer managed by the organization.
 func (s *Service) Remove(ctx context.Context, orgID, id string) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
@@ -101,7 +101,7 @@ func wantErrIs(t *testing.T, what string, err, target error) {
 }
 
 func TestAdd(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		e.org(t, "a")
 		e.org(t, "b")
@@ -145,7 +145,7 @@ func TestAdd(t *testing.T) {
 }
 
 func TestAddInvalidNamesChangeNothing(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		e.org(t, "a")
 		for _, tc := range []struct{ in, wantMsg string }{
@@ -192,7 +192,7 @@ func TestAddInvalidNamesChangeNothing(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		e.org(t, "a")
 		ctx := adminCtx(t, "a")
@@ -308,7 +308,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestSecondOrgToVerifyIsRefused(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		e.org(t, "a")
 		e.org(t, "b")
@@ -349,7 +349,7 @@ func TestSecondOrgToVerifyIsRefused(t *testing.T) {
 }
 
 func TestConcurrentVerifyOneWinner(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		const n = 6
 		ds := make([]storage.Domain, n)
@@ -397,7 +397,7 @@ func TestConcurrentVerifyOneWinner(t *testing.T) {
 }
 
 func TestOrgIsolation(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		e := newEnv(t, s)
 		e.org(t, "a")
 		e.org(t, "b")

@@ -35,7 +35,7 @@ var deniedRule = ratelimit.Rule{Name: "access_denied", Max: 1, Window: time.Minu
 // context), what they attempted (the route), on what (the path), from
 // where and with which request ID. The console and the admin API share it.
 type DeniedAudit struct {
-	Audit storage.Audit
+	Audit *audit.Service
 	// Limiter bounds the events (see deniedRule); nil records every refusal.
 	Limiter *ratelimit.Limiter
 	Log     *slog.Logger
@@ -85,7 +85,7 @@ func (d DeniedAudit) Record(r *http.Request, orgID, reason string) {
 	if d.Now != nil {
 		now = d.Now
 	}
-	err = audit.Record(ctx, d.Audit, storage.AuditEvent{
+	err = d.Audit.Record(ctx, storage.AuditEvent{
 		OrgID: orgID, Time: now(), Action: ActionAccessDenied, Outcome: OutcomeDenied, Reason: reason,
 		TargetType: "path", TargetID: clean(r.URL.Path, 200),
 		Details: map[string]string{"attempted": attempted},

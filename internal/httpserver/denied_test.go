@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
@@ -19,9 +20,9 @@ import (
 // and the request ID; an allowed one is not; and a flood of refusals from
 // one actor on one route leaves one event a minute.
 func TestDeniedRequestsAreAuditedWithABound(t *testing.T) {
-	store := storagetest.NewSQLite(t)
+	store := sqltest.NewSQLite(t)
 	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
-	d := httpserver.DeniedAudit{Audit: store, Limiter: ratelimit.New(store, clock.Now), Now: clock.Now}
+	d := httpserver.DeniedAudit{Audit: audit.NewService(store), Limiter: ratelimit.New(store, clock.Now), Now: clock.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("PATCH /api/v1/members/{id}", func(w http.ResponseWriter, r *http.Request) {
 		actor := r.Header.Get("X-Test-Actor")

@@ -20,7 +20,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -70,7 +72,8 @@ type Service struct {
 // New returns a Service. log and now may be nil (discard, time.Now).
 func New(store storage.Store, box *secretbox.Box, cfg Config, log *slog.Logger, now func() time.Time) *Service {
 	if cfg.MetadataRefresh <= 0 {
-		cfg.MetadataRefresh = 24 * time.Hour
+		// The server passes saml.metadata_refresh; tests may leave it zero.
+		cfg.MetadataRefresh = config.Default().SAML.MetadataRefresh
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.HTTPClient == nil {
@@ -320,6 +323,25 @@ func (s *Service) GetBySlug(ctx context.Context, orgID, slug string) (storage.Id
 	if err == nil && c.OrgID != orgID {
 		err = storage.ErrNotFound
 	}
+	return c, mapErr(err, "IdP connection "+quote(slug))
+}
+
+// Find resolves ref, a connection ID or slug, within the organization;
+// another organization's connection is not found.
+func (s *Service) Find(ctx context.Context, orgID, ref string) (storage.IdPConnection, error) {
+	c, err := s.Get(ctx, orgID, ref)
+	if errors.Is(err, account.ErrNotFound) {
+		c, err = s.GetBySlug(ctx, orgID, ref)
+	}
+	return c, err
+}
+
+// GetBySlugAnyOrg returns the connection with slug in whichever
+// organization owns it. Slugs are unique across the deployment and public
+// (they are in every SAML URL), so the pages an IdP or a browser reaches
+// without naming an organization (/saml/{slug}/…) look them up here.
+func (s *Service) GetBySlugAnyOrg(ctx context.Context, slug string) (storage.IdPConnection, error) {
+	c, err := s.store.GetIdPConnectionBySlug(ctx, slug)
 	return c, mapErr(err, "IdP connection "+quote(slug))
 }
 

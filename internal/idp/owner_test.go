@@ -9,14 +9,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // While an owner signs in through a connection, an admin who is not an
 // owner cannot change what it trusts: a certificate of the admin's own
 // would let them sign in as the owner.
 func TestAdminCannotRetrustAnOwnersConnection(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("acme")
 		mk := func(email string, role storage.Role) storage.Account {

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // The refresh loop, driven by ticks and the injected clock, picks up an
 // IdP's certificate rollover once the metadata is due, until its context
 // ends.
 func TestRunRefreshesDueMetadata(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("loop")
 		srv := newMetadataServer(t, metadataXML(entraEntity, entraSSO, false, idpKey1))

@@ -176,6 +176,16 @@ func (s *Service) ValidatorConfig(c storage.IdPConnection) (saml.IdP, saml.SP, e
 // any).
 func NameIDFormatURI(c storage.IdPConnection) string { return nameIDFormats[c.NameIDFormat] }
 
+// SPMetadataBySlug is SPMetadata of the connection with slug, in any
+// organization (see GetBySlugAnyOrg): the public metadata endpoint.
+func (s *Service) SPMetadataBySlug(ctx context.Context, slug string) ([]byte, error) {
+	c, err := s.GetBySlugAnyOrg(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	return s.SPMetadata(ctx, c)
+}
+
 // SPMetadata renders the SP metadata the admin uploads to the IdP. The SP
 // certificate is always published for encryption (IdPs may encrypt
 // assertions to it) and for signing when the connection signs requests.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestMetadataSSRF: an organization admin enters the metadata URL, and the
@@ -19,7 +19,7 @@ import (
 // all fetched, and the error text (status line, root element, parse
 // errors) told the tenant what answered.
 func TestMetadataSSRF(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		srv := newMetadataServer(t, metadataXML(entraEntity, entraSSO, false, idpKey1))
 		port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestTrustChangeVoidsTest: SSO may only be enforced through a connection
@@ -17,7 +17,7 @@ import (
 // prevent. A change that can break sign-in now voids the test; one that
 // cannot (a name, an extra certificate) keeps it.
 func TestTrustChangeVoidsTest(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("tested")
 		newConn := func() storage.IdPConnection {

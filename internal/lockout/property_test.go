@@ -21,7 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
@@ -221,7 +221,7 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with GATEHOUSE_LOCKOUT_SEED=%d)", seed, seed)
 	const sequences, steps = 25, 40
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		s := newServices(t, st)
 		ctx := context.Background()
 		refused, applied := 0, 0

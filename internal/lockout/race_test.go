@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // Two admins at once each take a different owner out of break-glass. Each
@@ -18,7 +18,7 @@ import (
 // check locks the owner rows before it reads (PostgreSQL runs read
 // committed, where two checks could otherwise both see the other owner).
 func TestConcurrentChangesCannotBothPass(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		s := newServices(t, st)
 		ctx := context.Background()
 		for round := range 5 {

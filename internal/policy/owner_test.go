@@ -7,14 +7,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // An admin who is not an owner must not be able to send an owner's sign-in
 // through a connection: with an IdP they control, they would then sign in
 // as the owner. Owners may; admins still configure SSO for everyone else.
 func TestOnlyOwnersRouteOwnersThroughSSO(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("acme")
 		owner := e.account(org, "olive@acme.example")

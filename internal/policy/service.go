@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -20,6 +21,17 @@ import (
 
 // DefaultName is the name of the policy EnsureDefault creates.
 const DefaultName = "Default"
+
+// DefaultRef names the organization's default policy (in any case)
+// wherever a policy is named — API paths, CLI flags, console URLs — whatever
+// its stored name, and whether or not it is stored yet. The service is the
+// one place that resolves it.
+const DefaultRef = "default"
+
+// IsDefaultRef reports whether ref names the default policy.
+func IsDefaultRef(ref string) bool {
+	return strings.EqualFold(strings.TrimSpace(ref), DefaultRef)
+}
 
 // maxNameLen bounds policy names: they are shown in the console.
 const maxNameLen = 100
@@ -69,9 +81,22 @@ func (s *Service) List(ctx context.Context, orgID string) ([]storage.Policy, err
 	return ps, nil
 }
 
-// Get returns the organization's policy by name or ID.
+// Get returns the organization's policy by name or ID; DefaultRef names
+// the default policy (account.ErrNotFound while none is stored).
 func (s *Service) Get(ctx context.Context, orgID, nameOrID string) (storage.Policy, error) {
 	return s.find(ctx, s.store, orgID, nameOrID)
+}
+
+// GetForChange is Get for a caller about to change the policy: the
+// default policy, which exists in principle (an organization without one
+// signs everybody in with a password, as SSO off would), is stored with SSO
+// off first if the organization has none yet.
+func (s *Service) GetForChange(ctx context.Context, orgID, nameOrID string) (storage.Policy, error) {
+	p, err := s.Get(ctx, orgID, nameOrID)
+	if errors.Is(err, account.ErrNotFound) && IsDefaultRef(nameOrID) {
+		return s.EnsureDefault(ctx, orgID)
+	}
+	return p, err
 }
 
 // Members returns the IDs of the accounts explicitly under the policy
@@ -326,8 +351,39 @@ func (s *Service) Delete(ctx context.Context, orgID, nameOrID string, force ...l
 	})
 }
 
+// RemoveMember sends the organization's account with the email, which
+// must be explicitly under the policy nameOrID, back to the default
+// policy (account.ErrNotFound if it is not under it). force is passed on to
+// SetMember.
+func (s *Service) RemoveMember(ctx context.Context, orgID, nameOrID, email string, force ...lockout.Force) error {
+	p, err := s.Get(ctx, orgID, nameOrID)
+	if err != nil {
+		return err
+	}
+	norm, err := account.NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	acct, err := s.store.GetAccountByEmail(ctx, norm)
+	if err == nil && acct.OrgID != orgID {
+		err = storage.ErrNotFound // another org's account reads as missing
+	}
+	if err != nil {
+		return mapErr(err, "account "+quote(norm))
+	}
+	ids, err := s.store.ListPolicyMembers(ctx, orgID, p.ID)
+	if err != nil {
+		return fmt.Errorf("policy: list members of %q: %w", p.Name, err)
+	}
+	if !slices.Contains(ids, acct.ID) {
+		return fmt.Errorf("%w %s is not a member of the policy %q.", account.ErrNotFound, acct.Email, p.Name)
+	}
+	return s.SetMember(ctx, orgID, acct.Email, "", force...)
+}
+
 // SetMember puts the organization's account with the email under the
-// named policy; policyName "" sends it back to the default policy. It is
+// named policy; policyName "" or DefaultRef sends it back to the default
+// policy. It is
 // refused with a *lockout.Error when that leaves no owner able to sign in
 // without the IdP, unless force (at most one) carries a reason.
 func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string, force ...lockout.Force) error {
@@ -352,7 +408,7 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 			return err
 		}
 		policyID, shown := "", DefaultName+" (default)"
-		if policyName != "" {
+		if policyName != "" && !IsDefaultRef(policyName) {
 			p, err := s.find(ctx, tx, orgID, policyName)
 			if err != nil {
 				return err
@@ -400,6 +456,18 @@ func (s *Service) find(ctx context.Context, st storage.Policies, orgID, nameOrID
 	if strings.TrimSpace(nameOrID) == "" {
 		return storage.Policy{}, invalid("policy", "Name the policy.")
 	}
+	if IsDefaultRef(nameOrID) {
+		ps, err := st.ListPolicies(ctx, orgID)
+		if err != nil {
+			return storage.Policy{}, fmt.Errorf("policy: list policies: %w", err)
+		}
+		for _, p := range ps {
+			if p.IsDefault {
+				return p, nil
+			}
+		}
+		return storage.Policy{}, fmt.Errorf("%w The organization has no default policy yet; it is created, with SSO off, the first time one is set.", account.ErrNotFound)
+	}
 	p, err := st.GetPolicy(ctx, orgID, nameOrID)
 	if errors.Is(err, storage.ErrNotFound) {
 		p, err = st.GetPolicyByName(ctx, orgID, strings.TrimSpace(nameOrID))
@@ -446,7 +514,7 @@ func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", invalid("name", "Give the policy a name.")
-	case strings.EqualFold(name, DefaultName):
+	case IsDefaultRef(name) || strings.EqualFold(name, DefaultName):
 		// "default" names the default policy wherever a policy is named
 		// (API paths, CLI flags); a named policy by that name would shadow it.
 		return "", invalid("name", `"default" names the organization's default policy, which always exists; change it instead of creating one.`)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -101,7 +101,7 @@ func (e *env) routing(email string) Routing {
 }
 
 func TestService(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		t.Run("default policy", func(t *testing.T) { testDefault(t, newEnv(t, st)) })
 		t.Run("lockout prevention", func(t *testing.T) { testLockout(t, newEnv(t, st)) })
 		t.Run("route", func(t *testing.T) { testRoute(t, newEnv(t, st)) })
@@ -359,7 +359,7 @@ func testMembers(t *testing.T, e *env) {
 // "default" always names the default policy, so no named policy may take
 // the name; and a forced creation records its override in one event.
 func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("acme")
 		for _, name := range []string{"default", "Default", " DEFAULT "} {
@@ -383,7 +383,7 @@ func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
 // Policy names are path segments of the API and CLI arguments: the
 // slug-like rule keeps "..", "a/b" and friends out, and people's names in.
 func TestPolicyNameShape(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		org := e.org("acme")
 		for _, name := range []string{"Break glass", "eng-contractors", "ops_2", "v1.2", "Bücher", "東京"} {

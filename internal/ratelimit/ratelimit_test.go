@@ -7,11 +7,11 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func TestLimiter(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 		l := ratelimit.New(st, func() time.Time { return now })
@@ -46,7 +46,7 @@ func TestLimiter(t *testing.T) {
 // Rotating through addresses of one IPv6 /64 does not escape the limit.
 func TestIPv6SharesItsSlash64(t *testing.T) {
 	ctx := context.Background()
-	l := ratelimit.New(storagetest.NewSQLite(t), nil)
+	l := ratelimit.New(sqltest.NewSQLite(t), nil)
 	rule := ratelimit.Rule{Name: "test", Max: 2, Window: time.Hour}
 	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
 		_, _, _ = l.Allow(ctx, rule, ip)

@@ -24,17 +24,18 @@ import (
 // (MetricsHandler).
 func Handler(a *app.App) (http.Handler, error) {
 	mux := http.NewServeMux()
+	limiter := ratelimit.New(a.Store, a.Now)
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, SignIn: a.SignIn, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
-		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Directory: a.Store, Audit: a.Store,
-		Secure: a.Config.Secure(), Limiter: ratelimit.New(a.Store, a.Now),
+		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit,
+		Secure: a.Config.Secure(), Limiter: limiter,
 	}
 	if err := pages.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
-		Store: a.Store, Log: a.Log, Now: a.Now}
+		Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

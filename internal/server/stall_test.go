@@ -21,7 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // stallProxy forwards TCP to a real database until Stall is called; from
@@ -128,7 +128,7 @@ func (s *syncBuffer) String() string {
 // logged as 200. Now both end at http.request_timeout with 503 and the
 // request ID, and the access log says 503.
 func TestStalledDatabaseAnswers503AtTheDeadline(t *testing.T) {
-	dbURL := storagetest.PostgresDatabaseURL(t)
+	dbURL := sqltest.PostgresDatabaseURL(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)

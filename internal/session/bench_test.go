@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // benchService signs in one account on a fresh SQLite store, with the real
 // clock, and returns its token.
 func benchService(b *testing.B) (*Service, string) {
 	b.Helper()
-	s := storagetest.NewSQLite(b)
+	s := sqltest.NewSQLite(b)
 	svc := New(s, Config{Secure: true}, nil, time.Now)
 	run(b, svc) // as in production: without the feed the cache goes stale
 	a := seedAccount(b, s, time.Now())

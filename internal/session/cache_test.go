@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func testEntry(sessID, acctID string) *entry {
@@ -73,7 +73,7 @@ func TestCacheRefusesLoadsOverlappingAnInvalidation(t *testing.T) {
 }
 
 func TestValidateWarmDoesNotAllocate(t *testing.T) {
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	c := newClock()
 	svc := newService(s, c)
 	tok, _ := start(t, svc, seedAccount(t, s, c.Now()))
@@ -92,7 +92,7 @@ func TestValidateWarmDoesNotAllocate(t *testing.T) {
 // and revocations at once, for the race detector, and checks that a
 // revocation is never undone by a concurrent load.
 func TestConcurrentValidationAndRevocation(t *testing.T) {
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	ctx := context.Background()
 	c := newClock()
 	svc := New(s, Config{TouchInterval: time.Second, PollInterval: 10 * time.Millisecond}, nil, c.Now)

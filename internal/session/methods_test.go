@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // A session remembers how it was made, in storage and on every node, so the
 // OIDC provider can tell apps (amr, auth_time) and /account can tell people.
 func TestSessionRecordsHowItWasMade(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -63,7 +63,7 @@ func TestSessionRecordsHowItWasMade(t *testing.T) {
 
 // Callers that pass only the older Method get the methods it stands for.
 func TestMethodAloneStandsForItsMethods(t *testing.T) {
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	c := newClock()
 	svc := newService(s, c)
 	a := seedAccount(t, s, c.Now())
@@ -88,7 +88,7 @@ func TestMethodAloneStandsForItsMethods(t *testing.T) {
 // nobody implemented, twice the same one, or an authentication in the
 // future: Start fails and nothing is written.
 func TestStartRefusesUnknownMethods(t *testing.T) {
-	s := storagetest.NewSQLite(t)
+	s := sqltest.NewSQLite(t)
 	c := newClock()
 	svc := newService(s, c)
 	a := seedAccount(t, s, c.Now())

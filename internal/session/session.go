@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -33,13 +34,14 @@ import (
 // pages match it and send the person to sign in.
 var ErrInvalid error = errs.New(errs.NotFound, "session_invalid", "session: invalid or expired")
 
-// Config holds session lifetimes and cookie settings.
+// Config holds session lifetimes and cookie settings; zero fields take
+// config.Default's values (the server passes every one).
 type Config struct {
-	IdleTimeout   time.Duration // default 8h
-	MaxLifetime   time.Duration // default 7 days
-	TouchInterval time.Duration // LastSeenAt is written at most this often; default 1m
-	PollInterval  time.Duration // invalidation feed polling; default 500ms
-	CacheTTL      time.Duration // safety bound on a cached entry; default 30s
+	IdleTimeout   time.Duration
+	MaxLifetime   time.Duration
+	TouchInterval time.Duration // LastSeenAt is written at most this often
+	PollInterval  time.Duration // invalidation feed polling
+	CacheTTL      time.Duration // safety bound on a cached entry
 	// StaleAfter is how long the cache trusts itself without a successful
 	// read of the invalidation feed: past it, every Validate asks storage
 	// (and fails if storage cannot answer), so a node cut off from the
@@ -51,18 +53,6 @@ type Config struct {
 	// cookie is "gatehouse_session".
 	Secure bool
 }
-
-// Defaults for zero Config fields.
-const (
-	DefaultIdleTimeout   = 8 * time.Hour
-	DefaultMaxLifetime   = 7 * 24 * time.Hour
-	DefaultTouchInterval = time.Minute
-	DefaultPollInterval  = 500 * time.Millisecond
-	DefaultCacheTTL      = 30 * time.Second
-	// StaleFactor derives StaleAfter from PollInterval: a few missed polls
-	// are a cut-off, one is a hiccup.
-	StaleFactor = 4
-)
 
 // Validated is a live session together with its account. Its Session may
 // share memory with the node's cache: treat it as read-only (Methods
@@ -116,25 +106,28 @@ type Service struct {
 	heard atomic.Int64
 }
 
-// New returns a Service; zero Config fields take their defaults.
+// New returns a Service. The server passes every Config field from its
+// validated configuration; a zero field (tests) takes the value
+// config.Default gives it, so defaults live only in internal/config.
 func New(store storage.Store, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+	def := config.Default().Session
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
+		cfg.IdleTimeout = def.IdleTimeout
 	}
 	if cfg.MaxLifetime <= 0 {
-		cfg.MaxLifetime = DefaultMaxLifetime
+		cfg.MaxLifetime = def.MaxLifetime
 	}
 	if cfg.TouchInterval <= 0 {
-		cfg.TouchInterval = DefaultTouchInterval
+		cfg.TouchInterval = config.SessionTouchInterval
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
+		cfg.PollInterval = def.PollInterval
 	}
 	if cfg.CacheTTL <= 0 {
-		cfg.CacheTTL = DefaultCacheTTL
+		cfg.CacheTTL = config.SessionCacheTTL
 	}
 	if cfg.StaleAfter <= 0 {
-		cfg.StaleAfter = StaleFactor * cfg.PollInterval
+		cfg.StaleAfter = config.StaleFactor * cfg.PollInterval
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

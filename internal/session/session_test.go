@@ -11,11 +11,11 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 func TestStartThenValidate(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		a := seedAccount(t, s, c.Now())
@@ -81,7 +81,7 @@ func TestStartRefusesInactiveAccount(t *testing.T) {
 }
 
 func TestValidateRejectsUnknownAndMalformedTokens(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		svc := newService(s, c)
 		start(t, svc, seedAccount(t, s, c.Now()))
@@ -105,7 +105,7 @@ func TestValidateRejectsUnknownAndMalformedTokens(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		svc := newService(s, c)
 		tok, sess := start(t, svc, seedAccount(t, s, c.Now()))
@@ -127,7 +127,7 @@ func TestIdleExpiry(t *testing.T) {
 }
 
 func TestActivityOnAnotherNodeKeepsSessionAlive(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		nodeA, nodeB := newService(s, c), newService(s, c)
 		tok, _ := start(t, nodeA, seedAccount(t, s, c.Now()))
@@ -142,7 +142,7 @@ func TestActivityOnAnotherNodeKeepsSessionAlive(t *testing.T) {
 }
 
 func TestAbsoluteExpiry(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		svc := newService(s, c)
 		tok, sess := start(t, svc, seedAccount(t, s, c.Now()))
@@ -159,7 +159,7 @@ func TestAbsoluteExpiry(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -199,7 +199,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		svc := newService(s, c)
 		a := seedAccount(t, s, c.Now())
@@ -229,7 +229,7 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestRevokeAllExceptCurrent(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -275,7 +275,7 @@ func TestRevokeAllExceptCurrent(t *testing.T) {
 }
 
 func TestListDropsIdleSessions(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		svc := newService(s, c)
 		a := seedAccount(t, s, c.Now())
@@ -294,7 +294,7 @@ func TestListDropsIdleSessions(t *testing.T) {
 }
 
 func TestSuspendedAccountIsSignedOutAfterPoll(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -325,7 +325,7 @@ func TestSuspendedAccountIsSignedOutAfterPoll(t *testing.T) {
 }
 
 func TestRevocationOnAnotherNode(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		nodeA, nodeB := newService(s, c), newService(s, c)
@@ -360,7 +360,7 @@ func TestRevocationOnAnotherNode(t *testing.T) {
 }
 
 func TestCacheTTLBoundsStaleness(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -388,7 +388,7 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 }
 
 func TestPruneRemovesDeadRows(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		svc := newService(s, c)
@@ -411,7 +411,7 @@ func TestPruneRemovesDeadRows(t *testing.T) {
 // any length up to the header limit, and not necessarily UTF-8. Neither may
 // keep anyone from signing in, nor fill the sessions table.
 func TestStartStoresAClippedValidUserAgent(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		a := seedAccount(t, s, c.Now())

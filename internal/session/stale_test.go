@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // errCut is what a node cut off from the database gets.
@@ -46,7 +46,7 @@ func (c *cutStore) GetSessionByTokenHash(ctx context.Context, h string) (storage
 // a session that may be revoked.
 func TestCutOffNodeStopsTrustingItsCache(t *testing.T) {
 	ctx := context.Background()
-	real := storagetest.NewSQLite(t)
+	real := sqltest.NewSQLite(t)
 	cut := &cutStore{Store: real}
 	c := newClock()
 	nodeA := newService(cut, c) // the node that gets cut off
@@ -96,7 +96,7 @@ func TestCutOffNodeStopsTrustingItsCache(t *testing.T) {
 // feed is a hiccup, and the cache keeps serving without database reads.
 func TestOneFailedPollKeepsTheCache(t *testing.T) {
 	ctx := context.Background()
-	cut := &cutStore{Store: storagetest.NewSQLite(t)}
+	cut := &cutStore{Store: sqltest.NewSQLite(t)}
 	c := newClock()
 	svc := newService(cut, c)
 	tok, _ := start(t, svc, seedAccount(t, cut, c.Now()))

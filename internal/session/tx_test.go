@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 var errInjected = errors.New("injected failure")
@@ -40,7 +40,7 @@ func (f failingTx) PublishInvalidation(ctx context.Context, kind, key string, at
 }
 
 func TestChangeAndAuditEventCommitTogether(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newClock()
 		a := seedAccount(t, s, c.Now())

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // BenchmarkPasswordSignIn measures a whole password sign-in through the
@@ -27,7 +27,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 		}
 	})
 	b.Run("engine", func(b *testing.B) {
-		e := newEnv(b, storagetest.NewSQLite(b))
+		e := newEnv(b, sqltest.NewSQLite(b))
 		ann := e.member("ann@"+corpDomain, storage.RoleMember)
 		c := browser()
 		for b.Loop() {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // racingStore lets a test act between an engine step's read of a flow
@@ -50,7 +50,7 @@ func (s *racingStore) GetLoginFlow(ctx context.Context, id string) (storage.Logi
 // overwrite that claim, or a second password could be checked beside the
 // first.
 func TestReviewBeginSSODoesNotTakeAFlowBeingChecked(t *testing.T) {
-	st := &racingStore{Store: storagetest.NewSQLite(t)}
+	st := &racingStore{Store: sqltest.NewSQLite(t)}
 	e := newEnv(t, st)
 	e.setDefault(storage.SSOOptional)
 	e.member("ann@"+corpDomain, storage.RoleMember)
@@ -85,7 +85,7 @@ func TestReviewBeginSSODoesNotTakeAFlowBeingChecked(t *testing.T) {
 // TestReviewStepsAfterTheSession: once a flow issued its session, nothing
 // more can be done with it, from the same browser or with its secret.
 func TestReviewStepsAfterTheSession(t *testing.T) {
-	e := newEnv(t, storagetest.NewSQLite(t))
+	e := newEnv(t, sqltest.NewSQLite(t))
 	e.setDefault(storage.SSOOptional)
 	e.member("ann@"+corpDomain, storage.RoleMember)
 	step, err := e.engine.Identify(e.ctx, browser(), "ann@"+corpDomain, "/", false)

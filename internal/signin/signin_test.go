@@ -22,7 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
@@ -128,12 +128,12 @@ func browser() signin.Client {
 }
 
 func TestEngineSQLite(t *testing.T) {
-	runEngine(t, func(t *testing.T) storage.Store { return storagetest.NewSQLite(t) })
+	runEngine(t, func(t *testing.T) storage.Store { return sqltest.NewSQLite(t) })
 }
 
 func TestEnginePostgres(t *testing.T) {
 	testenv.PostgresDSN(t) // skips (or fails under GATEHOUSE_TEST_REQUIRE_ALL) without PostgreSQL
-	runEngine(t, func(t *testing.T) storage.Store { return storagetest.NewPostgres(t) })
+	runEngine(t, func(t *testing.T) storage.Store { return sqltest.NewPostgres(t) })
 }
 
 func runEngine(t *testing.T, newStore func(t *testing.T) storage.Store) {
@@ -427,7 +427,7 @@ func testSuspended(t *testing.T, e *env) {
 // TestNewRefusesMissingWiring: a server without its policy or SSO wiring
 // does not start (no fallback to passwords).
 func TestNewRefusesMissingWiring(t *testing.T) {
-	_, err := signin.New(signin.Deps{Store: storagetest.NewSQLite(t)})
+	_, err := signin.New(signin.Deps{Store: sqltest.NewSQLite(t)})
 	if err == nil {
 		t.Fatal("New accepted an engine without its services")
 	}

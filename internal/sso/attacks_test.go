@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // Account-linking attacks found in the security review. Each was written
@@ -26,7 +26,7 @@ func TestLinkingAttacks(t *testing.T) {
 		{"admin's own test sign-in works before SSO is enforced", testAdminTestBeforeEnforcement},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) { tc.fn(t, newEnv(t, st)) })
+			sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) { tc.fn(t, newEnv(t, st)) })
 		})
 	}
 }
@@ -188,7 +188,7 @@ func testAdminTestBeforeEnforcement(t *testing.T, e *env) {
 // sign-in. Such a connection is refused from the first sign-in, with a
 // detail that tells the admin what to change.
 func TestTransientNameIDIsNoSubject(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		u := user{email: "tess@corp.example", oid: ""}
 		transient := func(o *samltest.Options) {
@@ -224,7 +224,7 @@ func randomText(n int) string {
 // TestUnstorableSubject: a subject no SSO link could hold is refused as an
 // unusable identity, on both backends, not failed as a storage error.
 func TestUnstorableSubject(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		u := alice
 		u.oid = randomText(3000)

@@ -3,7 +3,7 @@ package sso
 import (
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // BenchmarkComplete measures the whole ACS path on embedded SQLite for a
@@ -12,7 +12,7 @@ import (
 // audit event, in one transaction. Building and signing the response (the
 // IdP's work) is outside the timer.
 func BenchmarkComplete(b *testing.B) {
-	e := newEnv(b, storagetest.NewSQLite(b))
+	e := newEnv(b, sqltest.NewSQLite(b))
 	e.loginAs(alice) // JIT happens once; the benchmark is the returning user
 	b.ResetTimer()
 	for b.Loop() {

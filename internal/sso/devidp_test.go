@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 var (
@@ -51,7 +51,7 @@ func form(t *testing.T, resp *http.Response, err error) (string, url.Values) {
 // redirect is followed, the IdP's sign-in form is posted, and the
 // SAMLResponse its page would post to our ACS goes to Complete.
 func TestDevIdPRoundTrip(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		ts := httptest.NewUnstartedServer(nil)
 		dev, err := devidp.New(devidp.Config{

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestJITRefusesLookalikeAddresses: before the skeleton check, an IdP user
@@ -28,7 +28,7 @@ func TestJITRefusesLookalikeAddresses(t *testing.T) {
 		{"ligature-free upper case is the same address", "SCOPE@Corp.Example", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+			sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 				e := newEnv(t, st)
 				scope := e.account(e.orgA, "scope@corp.example", storage.StatusActive)
 				u := user{email: tc.email, oid: "77777777-0000-4000-8000-000000000001"}
@@ -57,7 +57,7 @@ func TestJITRefusesLookalikeAddresses(t *testing.T) {
 // TestEmailChangeToLookalikeRefused: a linked identity whose email the IdP
 // changes to a lookalike of a colleague's keeps its old address.
 func TestEmailChangeToLookalikeRefused(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		e.account(e.orgA, "ceo@corp.example", storage.StatusActive)
 		a := e.loginAs(alice).Account
@@ -79,7 +79,7 @@ func TestEmailChangeToLookalikeRefused(t *testing.T) {
 // verified xn--bcher-kva.example manages müller@bücher.example (before,
 // the U-label address matched no verified domain).
 func TestJITInternationalizedDomain(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		e.verify(e.orgA, "xn--bcher-kva.example")
 		u := user{email: "M\u00fcller@B\u00fccher.example", oid: "88888888-0000-4000-8000-000000000001"}

@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestConcurrentCompletes: the database, not the node, decides races.
 func TestConcurrentCompletes(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 
 		// One response posted twice at once (a double submit, or two nodes):

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // The purge loop, driven by ticks and the injected clock, removes an
 // expired AuthnRequest and keeps a live one, until its context ends.
 func TestRunPurgesExpiredState(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		db := st.(interface{ DB() *sql.DB }).DB()
 		stored := func(id string) bool {

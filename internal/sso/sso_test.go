@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // rejected runs fn, which must be refused for reason, and checks that the
@@ -76,7 +76,7 @@ func TestComplete(t *testing.T) {
 		{"signed requests", testSignedRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) { tc.fn(t, newEnv(t, st)) })
+			sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) { tc.fn(t, newEnv(t, st)) })
 		})
 	}
 }
@@ -449,7 +449,7 @@ func testSignedRequests(t *testing.T, e *env) {
 }
 
 func TestTwoTabsAndPurge(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		first := e.begin("/one", false)
 		u, secret, err := e.svc.BeginInBrowser(e.ctx, e.conn.Slug, "/two", false, first.secret)

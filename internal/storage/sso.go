@@ -145,6 +145,10 @@ type SSOLinks interface {
 	// ListAccountSSOLinks returns every link of the account, at any
 	// connection, ordered by connection ID then creation time.
 	ListAccountSSOLinks(ctx context.Context, accountID string) ([]SSOLink, error)
+	// ListLinkedAccountIDs returns, in one query, the IDs of the
+	// organization's accounts linked to at least one IdP subject, sorted,
+	// so a list of members need not ask per account.
+	ListLinkedAccountIDs(ctx context.Context, orgID string) ([]string, error)
 	TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error
 	// SetAccountGroups replaces the account's groups (names as the IdP sends them).
 	SetAccountGroups(ctx context.Context, accountID string, groups []string) error

@@ -26,8 +26,12 @@ var (
 )
 
 // Store is everything a service may ask of the database. Each embedded
-// interface is one area; services accept the narrowest one they need, plus
-// InTx when a change must commit together with its audit event.
+// interface is one area. The services that change state take the whole
+// Store: InTx hands the closure a Store, and a change reaches several areas
+// in one transaction (the record, its audit event, the lockout check).
+// Components that only read or append within one area take that area's
+// interface: ratelimit.New takes Throttles, audit.NewService and
+// audit.Verify/ExportJSONL take Audit.
 type Store interface {
 	Organizations
 	Accounts

@@ -139,7 +139,7 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 	}
 	ctx := r.Context()
 	if r.URL.Query().Get("verify") == "1" {
-		res, err := audit.Verify(ctx, h.Audit, adm.OrgID)
+		res, err := h.Audit.Verify(ctx, adm.OrgID)
 		if err != nil {
 			h.serverError(w, r, "verify audit chain", err)
 			return
@@ -147,7 +147,7 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 		av.Verify, av.VerifyText = &res, verifyWords(res)
 	}
 	f.Limit = auditPageSize
-	events, err := h.Audit.ListAudit(ctx, f)
+	events, more, err := h.Audit.ListPage(ctx, f)
 	if err != nil {
 		h.serverError(w, r, "list audit events", err)
 		return
@@ -155,20 +155,11 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 	for _, e := range events {
 		av.Events = append(av.Events, auditRowOf(e))
 	}
-	if len(events) == auditPageSize {
+	if more {
 		// Only offer "next" when it leads somewhere.
-		more := f
-		more.AfterSeq, more.Limit = events[len(events)-1].Seq, 1
-		next, err := h.Audit.ListAudit(ctx, more)
-		if err != nil {
-			h.serverError(w, r, "list audit events", err)
-			return
-		}
-		if len(next) > 0 {
-			nq := av.filterQuery()
-			nq.Set("after", strconv.FormatInt(more.AfterSeq, 10))
-			av.NextHref = "/admin/audit?" + nq.Encode()
-		}
+		nq := av.filterQuery()
+		nq.Set("after", strconv.FormatInt(events[len(events)-1].Seq, 10))
+		av.NextHref = "/admin/audit?" + nq.Encode()
 	}
 	if av.After > 0 {
 		av.FirstHref = "/admin/audit"
@@ -193,7 +184,7 @@ func (h *Handler) adminAuditExport(w http.ResponseWriter, r *http.Request, adm s
 	}
 	name += "-" + h.now().UTC().Format("20060102T150405Z") + ".jsonl"
 	err := httpserver.Download(w, name, "application/x-ndjson",
-		func(out io.Writer) error { return audit.ExportJSONL(r.Context(), h.Audit, f, out) },
+		func(out io.Writer) error { return h.Audit.ExportJSONL(r.Context(), f, out) },
 		func(err error) {
 			h.log().ErrorContext(r.Context(), "audit export failed midway", "org_id", adm.OrgID, "err", err)
 		})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -19,7 +18,7 @@ type memberRow struct {
 	RoleWords   string
 	Active      bool
 	HasPassword bool
-	SSOKnown    bool // the links could be read (a Directory is configured)
+	SSOKnown    bool // SSO is configured, so the link is worth showing
 	SSOLinked   bool
 	Self        bool // the signed-in admin
 	Href        string
@@ -33,26 +32,14 @@ type inviteForm struct {
 	Send              bool
 }
 
-// ssoLinkLister is the optional Directory capability that tells whether an
-// account is linked to an IdP; storage.Store has it.
-type ssoLinkLister interface {
-	ListAccountSSOLinks(ctx context.Context, accountID string) ([]storage.SSOLink, error)
-}
-
-func (h *Handler) memberRow(ctx context.Context, a storage.Account, adm storage.Account) (memberRow, error) {
-	m := memberRow{
+func (h *Handler) memberRowOf(l account.Listing, adm storage.Account) memberRow {
+	a := l.Account
+	return memberRow{
 		ID: a.ID, Email: a.Email, Name: a.DisplayName, Role: string(a.Role), RoleWords: roleWords[a.Role],
 		Active: a.Status == storage.StatusActive, HasPassword: a.PasswordHash != "", Self: a.ID == adm.ID,
 		Href: "/admin/members/" + url.PathEscape(a.ID), CreatedAt: formatTime(a.CreatedAt),
+		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked,
 	}
-	if l, ok := h.Directory.(ssoLinkLister); ok {
-		links, err := l.ListAccountSSOLinks(ctx, a.ID)
-		if err != nil {
-			return m, err
-		}
-		m.SSOKnown, m.SSOLinked = true, len(links) > 0
-	}
-	return m, nil
 }
 
 func (h *Handler) adminMembers(w http.ResponseWriter, r *http.Request, adm storage.Account) {
@@ -60,19 +47,14 @@ func (h *Handler) adminMembers(w http.ResponseWriter, r *http.Request, adm stora
 }
 
 func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, adm storage.Account, status int, form *inviteForm, errs map[string]string) {
-	ms, err := h.Accounts.ListMembers(r.Context(), adm.OrgID)
+	ms, err := h.Accounts.ListMembersWithSSO(r.Context(), adm.OrgID)
 	if err != nil {
 		h.serverError(w, r, "list members", err)
 		return
 	}
 	rows := make([]memberRow, 0, len(ms))
-	for _, a := range ms {
-		row, err := h.memberRow(r.Context(), a, adm)
-		if err != nil {
-			h.serverError(w, r, "list SSO links", err)
-			return
-		}
-		rows = append(rows, row)
+	for _, l := range ms {
+		rows = append(rows, h.memberRowOf(l, adm))
 	}
 	v := &view{Title: "Members", Errors: errs, Admin: &adminView{Section: "members", Members: rows, Invite: form}}
 	v.Focus = firstError(errs, "invite_email", "invite_name", "invite_role")
@@ -147,11 +129,12 @@ func (h *Handler) adminMember(w http.ResponseWriter, r *http.Request, adm storag
 }
 
 func (h *Handler) renderMember(w http.ResponseWriter, r *http.Request, adm storage.Account, status int, a storage.Account, errMsg string) {
-	row, err := h.memberRow(r.Context(), a, adm)
+	l, err := h.Accounts.MemberWithSSO(r.Context(), adm.OrgID, a.ID)
 	if err != nil {
-		h.serverError(w, r, "list SSO links", err)
+		h.serverError(w, r, "read member", err)
 		return
 	}
+	row := h.memberRowOf(l, adm)
 	sessions, err := h.Sessions.List(r.Context(), a.ID)
 	if err != nil {
 		h.serverError(w, r, "list sessions", err)

@@ -14,9 +14,9 @@ import (
 )
 
 // defaultRef names the default policy in console URLs before it exists
-// (it is created, SSO off, the first time it is changed). Existing
-// policies are always named by ID.
-const defaultRef = "default"
+// (it is created, SSO off, the first time it is changed); the policy
+// service resolves it. Existing policies are always named by ID.
+const defaultRef = policy.DefaultRef
 
 // policyCard is one policy on the policies page, with its form's values.
 type policyCard struct {
@@ -147,30 +147,15 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 }
 
 // policyFor reads the {ref} path value as one of the organization's
-// policies (defaultRef: the default policy, created if need be), answering
+// policies (defaultRef: the default policy, stored first if need be when
+// create is set), answering
 // 404 itself when it is not.
 func (h *Handler) policyFor(w http.ResponseWriter, r *http.Request, adm storage.Account, create bool) (storage.Policy, bool) {
-	ref := r.PathValue("ref")
-	var p storage.Policy
-	var err error
-	if ref == defaultRef {
-		if create {
-			p, err = h.Policies.EnsureDefault(r.Context(), adm.OrgID)
-		} else {
-			err = account.ErrNotFound
-			var ps []storage.Policy
-			if ps, err = h.Policies.List(r.Context(), adm.OrgID); err == nil {
-				err = account.ErrNotFound
-				for _, q := range ps {
-					if q.IsDefault {
-						p, err = q, nil
-					}
-				}
-			}
-		}
-	} else {
-		p, err = h.Policies.Get(r.Context(), adm.OrgID, ref)
+	get := h.Policies.Get
+	if create {
+		get = h.Policies.GetForChange
 	}
+	p, err := get(r.Context(), adm.OrgID, r.PathValue("ref"))
 	if errors.Is(err, account.ErrNotFound) {
 		h.adminNotFound(w, r, "policy")
 		return p, false

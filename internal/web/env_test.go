@@ -21,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -33,7 +34,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -82,7 +83,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	st := o.store
 	if st == nil {
-		st = storagetest.NewSQLite(t)
+		st = sqltest.NewSQLite(t)
 	}
 	e := &env{t: t, store: st, clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second))}
 
@@ -130,7 +131,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
-		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Directory: e.store, Audit: e.store,
+		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: ratelimit.New(e.store, e.clock.Now),
 	}
 	mux := http.NewServeMux()

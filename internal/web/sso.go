@@ -55,16 +55,6 @@ const (
 	maxACSBody = 256 << 10
 )
 
-// Directory is the storage the SAML pages read directly, for lack of a
-// service method: a connection by its slug, which is unique across the
-// deployment (the idp service only looks up within one organization,
-// which a request to /saml/{slug}/metadata does not name), and an
-// account's groups for the test sign-in page. storage.Store satisfies it.
-type Directory interface {
-	GetIdPConnectionBySlug(ctx context.Context, slug string) (storage.IdPConnection, error)
-	ListAccountGroups(ctx context.Context, accountID string) ([]string, error)
-}
-
 // testResult is what the admin's test sign-in page shows.
 type testResult struct {
 	Connection string
@@ -118,7 +108,7 @@ func (h *Handler) registerSAML(mux *http.ServeMux) {
 	mux.HandleFunc("POST /saml/{slug}/test", h.samlTest)
 	mux.HandleFunc("POST /saml/{slug}/acs", h.samlACS)
 	mux.HandleFunc("GET /saml/{slug}/acs", h.samlACSGet)
-	if h.IdPs != nil && h.Directory != nil {
+	if h.IdPs != nil {
 		mux.HandleFunc("GET /saml/{slug}/metadata", h.samlMetadata)
 	}
 }
@@ -386,8 +376,8 @@ func (h *Handler) ssoRejected(w http.ResponseWriter, r *http.Request, slug strin
 // slugOrgName names the organization owning the connection slug (public,
 // like its metadata), or the fallback every sign-in page uses.
 func (h *Handler) slugOrgName(ctx context.Context, slug string) string {
-	if h.Directory != nil {
-		if c, err := h.Directory.GetIdPConnectionBySlug(ctx, slug); err == nil {
+	if h.IdPs != nil {
+		if c, err := h.IdPs.GetBySlugAnyOrg(ctx, slug); err == nil {
 			if o, err := h.Accounts.GetOrganization(ctx, c.OrgID); err == nil && o.Name != "" {
 				return o.Name
 			}
@@ -423,16 +413,11 @@ func (h *Handler) renderTestResult(w http.ResponseWriter, r *http.Request, res s
 // --- SP metadata ---
 
 func (h *Handler) samlMetadata(w http.ResponseWriter, r *http.Request) {
-	c, err := h.Directory.GetIdPConnectionBySlug(r.Context(), r.PathValue("slug"))
-	if errors.Is(err, storage.ErrNotFound) {
+	doc, err := h.IdPs.SPMetadataBySlug(r.Context(), r.PathValue("slug"))
+	if errors.Is(err, account.ErrNotFound) {
 		h.noConnection(w, r)
 		return
 	}
-	if err != nil {
-		h.serverError(w, r, "look up IdP connection", err)
-		return
-	}
-	doc, err := h.IdPs.SPMetadata(r.Context(), c)
 	if err != nil {
 		h.serverError(w, r, "SP metadata", err)
 		return

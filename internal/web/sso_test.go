@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestSSOEnforcedEmailStepGoesToIdP: under an enforcing policy the email
@@ -86,7 +86,7 @@ func TestSSOEnforcedEmailStepGoesToIdP(t *testing.T) {
 // sign-in form, the SAMLResponse posted to the ACS, a session, and a
 // just-in-time account with the IdP's groups.
 func TestSSOSignInThroughDevIdP(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, func(o *envOptions) { o.store = st })
 		dev := e.startDevIdP()
 		org, conn := e.corpOrg(dev, nil)

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -49,14 +51,9 @@ type Handler struct {
 	Policies *policy.Service
 	SSO      *sso.Service
 	IdPs     *idp.Service
-	// Directory answers the reads the public SAML pages need that no
-	// service offers: storage.Store satisfies it. Without it the metadata
-	// endpoint is not mounted and the test sign-in page lists no groups.
-	Directory Directory
 	// Audit is the audit log the admin console lists, verifies and
-	// exports (storage.Store satisfies it); without it the console has no
-	// audit section.
-	Audit storage.Audit
+	// exports; without it the console has no audit section.
+	Audit *audit.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
@@ -65,10 +62,11 @@ type Handler struct {
 	// Secure and SameSite=None.
 	Secure bool
 
-	// ProductName is shown where no organization name applies; default "Gatehouse".
+	// ProductName is shown where no organization name applies (config
+	// product_name; empty: config.Default's).
 	ProductName string
 	// ResetLinkTTL is how long a reset link works, as told on the "check
-	// your email" page; it should match account.Config.ResetTTL (default 30m).
+	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
 }
 
@@ -143,14 +141,14 @@ func (h *Handler) product() string {
 	if h.ProductName != "" {
 		return h.ProductName
 	}
-	return "Gatehouse"
+	return config.Default().ProductName
 }
 
 func (h *Handler) resetTTL() time.Duration {
 	if h.ResetLinkTTL > 0 {
 		return h.ResetLinkTTL
 	}
-	return 30 * time.Minute
+	return config.Default().Tokens.ResetTTL
 }
 
 // --- sessions ---

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // TestBackfillEmailSkeletons upgrades a database holding accounts from
@@ -19,7 +19,7 @@ import (
 func TestBackfillEmailSkeletons(t *testing.T) {
 	for name, url := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "g.db") },
-		"postgres": func(t *testing.T) string { return storagetest.PostgresDatabaseURL(t) },
+		"postgres": func(t *testing.T) string { return sqltest.PostgresDatabaseURL(t) },
 	} {
 		t.Run(name, func(t *testing.T) { testBackfillEmailSkeletons(t, url(t)) })
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // A request's deadline reaches the database: a statement blocked behind
@@ -16,7 +16,7 @@ import (
 // with the context's error when the deadline passes, instead of waiting
 // for the lock however long it is held. Both drivers must honour it.
 func TestBlockedStatementEndsAtTheDeadline(t *testing.T) {
-	storagetest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
+	sqltest.ForEachBackend(t, func(t *testing.T, s storage.Store) {
 		st := s.(*sqlstore.Store)
 		release := make(chan struct{})
 		held := make(chan error, 1)

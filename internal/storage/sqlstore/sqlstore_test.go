@@ -8,19 +8,16 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
-	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
-func TestConformanceSQLite(t *testing.T) {
-	storagetest.RunTests(t, func(t *testing.T) storage.Store { return storagetest.NewSQLite(t) })
-}
-
-func TestConformancePostgres(t *testing.T) {
-	testenv.PostgresDSN(t) // skip the whole suite at once without a DSN
-	storagetest.RunTests(t, func(t *testing.T) storage.Store { return storagetest.NewPostgres(t) })
+// TestConformance runs the suite against every registered backend:
+// importing sqltest registers sqlstore's two dialects, sqlite and postgres
+// (whose subtests skip without GATEHOUSE_TEST_POSTGRES_DSN).
+func TestConformance(t *testing.T) {
+	storagetest.RunRegistered(t)
 }
 
 func open(t *testing.T, url string) *sqlstore.Store {
@@ -38,7 +35,7 @@ func unmigrated(t *testing.T, dialect string) string {
 	if dialect == sqlstore.DialectSQLite {
 		return "sqlite://" + filepath.Join(t.TempDir(), "g.db")
 	}
-	return storagetest.PostgresDatabaseURL(t)
+	return sqltest.PostgresDatabaseURL(t)
 }
 
 func forEachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {

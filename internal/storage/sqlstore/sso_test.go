@@ -6,7 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
 
 // There is no DeleteOrganization yet, but an operator may delete an
@@ -18,9 +18,9 @@ func TestDeletingAnOrganizationCascadesSSOState(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		var s storage.Store
 		if dialect == sqlstore.DialectSQLite {
-			s = storagetest.NewSQLite(t)
+			s = sqltest.NewSQLite(t)
 		} else {
-			s = storagetest.NewPostgres(t)
+			s = sqltest.NewPostgres(t)
 		}
 		ctx := t.Context()
 		now := time.Now()

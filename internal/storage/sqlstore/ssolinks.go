@@ -66,6 +66,21 @@ func (s *Store) ListAccountSSOLinks(ctx context.Context, accountID string) ([]st
 	return out, wrapErr(err, "list SSO links of account %q", accountID)
 }
 
+// ListLinkedAccountIDs returns the IDs of orgID's accounts that have an
+// SSO link, sorted (by the database's collation).
+func (s *Store) ListLinkedAccountIDs(ctx context.Context, orgID string) ([]string, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT DISTINCT l.account_id FROM sso_links l
+		JOIN accounts a ON a.id = l.account_id WHERE a.org_id = $1 ORDER BY l.account_id`, orgID)
+	if err != nil {
+		return nil, wrapErr(err, "list SSO-linked accounts of org %q", orgID)
+	}
+	out, err := collect(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	return out, wrapErr(err, "list SSO-linked accounts of org %q", orgID)
+}
+
 // TouchSSOLink moves LastLoginAt forward (never backward).
 func (s *Store) TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error {
 	res, err := s.q().ExecContext(ctx, `UPDATE sso_links SET last_login_at = $3

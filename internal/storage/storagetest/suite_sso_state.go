@@ -267,6 +267,18 @@ var ssoLinkTests = []namedTest{
 		wantErr(t, "ListAccountSSOLinks(no links)", err, nil)
 		wantEqual(t, "no links", len(links), 0)
 
+		// Both a and b are linked (b twice); another org's links never show.
+		mustOrg(t, s, "p")
+		mustAccount(t, s, "p", "pa")
+		mustIdP(t, s, "p", "pc")
+		wantErr(t, "CreateSSOLink in p", s.CreateSSOLink(ctx, newLink("pc", "x", "pa")), nil)
+		ids, err := s.ListLinkedAccountIDs(ctx, "o")
+		wantErr(t, "ListLinkedAccountIDs", err, nil)
+		wantEqual(t, "o's linked accounts", ids, []string{"a", "b"})
+		ids, err = s.ListLinkedAccountIDs(ctx, "nope")
+		wantErr(t, "ListLinkedAccountIDs(no org)", err, nil)
+		wantEqual(t, "no linked accounts", len(ids), 0)
+
 		_, err = s.GetSSOLink(ctx, "c1", "nope")
 		wantErr(t, "GetSSOLink(missing)", err, storage.ErrNotFound)
 		wantErr(t, "TouchSSOLink(missing)", s.TouchSSOLink(ctx, "c1", "nope", later), storage.ErrNotFound)

@@ -1,7 +1,9 @@
-// Package storagetest is the conformance suite every storage backend runs
-// (RunTests), plus constructors for throwaway test stores that other
-// packages' tests use: NewSQLite, NewPostgres and ForEachBackend.
-package storagetest
+// Package sqltest makes throwaway, migrated sqlstore databases for tests:
+// NewSQLite, NewPostgres and ForEachBackend, which other packages' tests
+// use to run against real databases. It registers both dialects with
+// storagetest, so the conformance suite (storagetest.RunRegistered) runs
+// against them without storagetest knowing sqlstore.
+package sqltest
 
 import (
 	"context"
@@ -16,8 +18,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/storage/storagetest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
+
+func init() {
+	storagetest.Register("sqlite", func(t testing.TB) storage.Store { return NewSQLite(t) })
+	storagetest.Register("postgres", func(t testing.TB) storage.Store { return NewPostgres(t) })
+}
 
 // NewSQLite returns a fresh, migrated SQLite store in t.TempDir(), closed
 // when the test ends.

@@ -1,0 +1,72 @@
+package apiview
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Policy is the JSON of an authentication policy.
+type Policy struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	IsDefault      bool   `json:"is_default"`
+	SSO            string `json:"sso"`             // enforced, optional or off
+	ConnectionID   string `json:"connection_id"`   // "" when none is chosen
+	ConnectionSlug string `json:"connection_slug"` // "" when none is chosen
+	// Members are the emails of the accounts explicitly under the policy.
+	// The default policy lists none: it catches everyone else.
+	Members   []string  `json:"members"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PoliciesFrom converts policies, naming their connections by slug and
+// their members by email. idps may be nil (slugs are then left empty).
+func PoliciesFrom(ctx context.Context, accounts *account.Service, idps *idp.Service, policies *policy.Service, orgID string, ps []storage.Policy) ([]Policy, error) {
+	slugs := map[string]string{}
+	if idps != nil {
+		cs, err := idps.List(ctx, orgID)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			slugs[c.ID] = c.Slug
+		}
+	}
+	emails := map[string]string{}
+	if len(ps) > 0 {
+		ms, err := accounts.ListMembers(ctx, orgID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			emails[m.ID] = m.Email
+		}
+	}
+	out := make([]Policy, 0, len(ps))
+	for _, p := range ps {
+		ids, err := policies.Members(ctx, orgID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		members := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if e, ok := emails[id]; ok {
+				members = append(members, e)
+			}
+		}
+		slices.Sort(members)
+		out = append(out, Policy{
+			ID: p.ID, Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO,
+			ConnectionID: p.ConnectionID, ConnectionSlug: slugs[p.ConnectionID], Members: members,
+			CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,41 @@
+package apiview
+
+import (
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Token is the JSON of an API token: never its secret or hash.
+type Token struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"` // null if never used
+	RevokedAt  *time.Time `json:"revoked_at"`   // null while live
+	Revoked    bool       `json:"revoked"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// TokenFrom converts a storage record.
+func TokenFrom(t storage.APIToken) Token {
+	return Token{
+		ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
+		LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt), Revoked: !t.RevokedAt.IsZero(),
+	}
+}
+
+// CreatedToken is the answer to POST /tokens: the only time the secret is
+// ever shown.
+type CreatedToken struct {
+	Token  Token  `json:"token"`
+	Secret string `json:"secret"`
+}
