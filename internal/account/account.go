@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -27,9 +28,13 @@ var (
 	ErrSetupDone = errors.New("Gatehouse is already set up; sign in instead.")
 	// ErrLastOwner: the change would leave the organization without an owner.
 	ErrLastOwner = errors.New("An organization must keep at least one owner.")
-	// ErrOwnerOnly: an admin tried to make someone an owner, or to change
-	// or suspend an owner; only owners may.
-	ErrOwnerOnly = errors.New("Only an owner can make someone an owner, or change or suspend an owner.")
+	// ErrOwnerOnly: an admin (or an admin-scoped API token) tried to make
+	// someone an owner, or to change or suspend an owner; only owners may.
+	// It is authz.ErrOwnerOnly.
+	ErrOwnerOnly = authz.ErrOwnerOnly
+	// ErrForbidden: the actor may not do this at all (a member, a read-only
+	// API token changing something, no actor). It is authz.ErrForbidden.
+	ErrForbidden = authz.ErrForbidden
 	// ErrNotFound: no such account, organization or token in this organization.
 	ErrNotFound = errors.New("Not found.")
 	// ErrExists: the email (or organization slug, or token name) is taken.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -251,7 +252,7 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 		}
 		if next.SSO != storage.SSOOff {
 			// Sending an owner's sign-in through a connection is an owner's call.
-			if err := account.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
+			if err := authz.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
 				return err
 			}
 		}
@@ -348,7 +349,7 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 		if err != nil {
 			return mapErr(err, "account "+quote(norm))
 		}
-		if err := account.RequireOwnerForMember(ctx, tx, acct); err != nil {
+		if err := authz.RequireOwnerForMember(ctx, tx, acct); err != nil {
 			return err
 		}
 		policyID, shown := "", DefaultName+" (default)"
