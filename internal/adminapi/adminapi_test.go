@@ -104,7 +104,9 @@ func (e *env) org(name, ownerEmail string) (storage.Organization, storage.Accoun
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	secret, tok, err := e.accounts.CreateAPIToken(e.ctx, o.ID, "test")
+	// An owner token: the tests below exercise every operation, owner-only
+	// ones included (scope_test.go covers the narrower scopes).
+	secret, tok, err := e.accounts.CreateAPITokenWithScope(e.ctx, o.ID, "test", storage.TokenScopeOwner)
 	if err != nil {
 		e.t.Fatal(err)
 	}

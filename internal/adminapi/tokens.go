@@ -12,6 +12,7 @@ import (
 type Token struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Scope      string     `json:"scope"` // read, admin or owner
 	CreatedBy  string     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"` // null if never used
@@ -30,7 +31,7 @@ func optTime(t time.Time) *time.Time {
 // TokenFrom converts a storage record.
 func TokenFrom(t storage.APIToken) Token {
 	return Token{
-		ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
+		ID: t.ID, Name: t.Name, Scope: t.Scope, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
 		LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt), Revoked: !t.RevokedAt.IsZero(),
 	}
 }
@@ -56,7 +57,8 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, tok storage
 }
 
 type createTokenRequest struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Scope string `json:"scope"` // read, admin (the default) or owner
 }
 
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -64,7 +66,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storag
 	if !h.decode(w, r, &req, false) {
 		return
 	}
-	secret, t, err := h.Accounts.CreateAPIToken(r.Context(), tok.OrgID, req.Name)
+	secret, t, err := h.Accounts.CreateAPITokenWithScope(r.Context(), tok.OrgID, req.Name, req.Scope)
 	if err != nil {
 		h.fail(w, r, err)
 		return
