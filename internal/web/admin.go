@@ -247,6 +247,9 @@ func classify(err error) (f failure, ok bool) {
 		return failure{Status: http.StatusConflict, Message: account.ErrLastOwner.Error() + " Make someone else an owner first."}, true
 	case errors.Is(err, account.ErrOwnerOnly):
 		return failure{Status: http.StatusForbidden, Message: account.ErrOwnerOnly.Error()}, true
+	case errors.Is(err, account.ErrForbidden):
+		// An admin demoted or suspended while the request ran.
+		return failure{Status: http.StatusForbidden, Message: account.ErrForbidden.Error()}, true
 	case errors.Is(err, account.ErrNotFound):
 		return failure{Status: http.StatusNotFound, Message: err.Error()}, true
 	case errors.Is(err, account.ErrExists):
