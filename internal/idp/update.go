@@ -96,6 +96,10 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in UpdateInput) 
 	now := s.clock()
 	var out storage.IdPConnection
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		// Changing a connection an owner signs in through is an owner's call.
 		if err := authz.RequireOwnerForConnection(ctx, tx, orgID, cur.ID); err != nil {
 			return err
@@ -284,6 +288,10 @@ func (s *Service) changeCerts(ctx context.Context, orgID, id, action, fp string,
 	now := s.clock()
 	var out storage.IdPConnection
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		var err error
 		var voided bool
 		// The certificates an owner's sign-in is checked against are an

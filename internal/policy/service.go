@@ -166,6 +166,10 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 	now := s.clock()
 	p := storage.Policy{ID: uuid.NewString(), OrgID: orgID, Name: name, SSO: sso, CreatedAt: now, UpdatedAt: now, Version: 1}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		if _, err := s.ensureDefaultTx(ctx, tx, orgID, now); err != nil {
 			return err
 		}
@@ -222,6 +226,10 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 	now := s.clock()
 	var out storage.Policy
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		cur, err := s.find(ctx, tx, orgID, nameOrID)
 		if err != nil {
 			return err
@@ -304,6 +312,10 @@ func (s *Service) Delete(ctx context.Context, orgID, nameOrID string, force ...l
 	}
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		p, err := s.find(ctx, tx, orgID, nameOrID)
 		if err != nil {
 			return err
@@ -342,6 +354,10 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 	}
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		acct, err := tx.GetAccountByEmail(ctx, norm)
 		if err == nil && acct.OrgID != orgID {
 			err = storage.ErrNotFound // another org's account reads as missing
