@@ -15,8 +15,8 @@ import (
 var adminTokenCmd = &cobra.Command{Use: "token", Short: "Create, list and revoke admin API tokens"}
 
 var adminTokenCreateCmd = &cobra.Command{
-	Use:     "create --org ORG --name NAME [--scope read|admin|owner]",
-	Short:   "Create an API token for /api/v1 (the secret is printed once)",
+	Use:   "create --org ORG --name NAME [--scope read|admin|owner]",
+	Short: "Create an API token for /api/v1 (the secret is printed once)",
 	Long: `Create an API token for /api/v1. The secret is printed once.
 
 --scope limits what the token may do: read (GET only, changes nothing),
