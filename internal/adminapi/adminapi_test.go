@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"io"
 	"log/slog"
 	"net/http"
@@ -757,12 +758,12 @@ func TestPostgresSmoke(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	accounts := account.New(store, &mail.Outbox{Dir: t.TempDir(), Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test")
 	o, err := accounts.CreateOrganization(ctx, "Pg", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := accounts.CreateAPIToken(ctx, o.ID, "pg")
+	secret, _, err := accounts.CreateAPITokenWithScope(ctx, o.ID, "pg", storage.TokenScopeOwner) // adds an owner below
 	if err != nil {
 		t.Fatal(err)
 	}
