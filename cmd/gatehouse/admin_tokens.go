@@ -15,19 +15,24 @@ import (
 var adminTokenCmd = &cobra.Command{Use: "token", Short: "Create, list and revoke admin API tokens"}
 
 var adminTokenCreateCmd = &cobra.Command{
-	Use:     "create --org ORG --name NAME",
-	Short:   "Create an API token for /api/v1 (the secret is printed once)",
+	Use:   "create --org ORG --name NAME [--scope read|admin|owner]",
+	Short: "Create an API token for /api/v1 (the secret is printed once)",
+	Long: `Create an API token for /api/v1. The secret is printed once.
+
+--scope limits what the token may do: read (GET only, changes nothing),
+admin (the default: what an admin may do in the console) or owner (also
+what only owners may: make or change owners, decide how owners sign in).`,
 	Args:    cobra.NoArgs,
 	PreRunE: requires("org", "name"),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
-		secret, t, err := a.Accounts.CreateAPIToken(ctx, org.ID, flag(cmd, "name"))
+		secret, t, err := a.Accounts.CreateAPITokenWithScope(ctx, org.ID, flag(cmd, "name"), flag(cmd, "scope"))
 		if err != nil {
 			return cliErr(err)
 		}
 		if jsonOutput(cmd) {
 			return printJSON(out, apiview.CreatedToken{Token: apiview.TokenFrom(t), Secret: secret})
 		}
-		fmt.Fprintf(out, "Created API token %q for %s (id %s).\n\n", t.Name, org.Slug, t.ID)
+		fmt.Fprintf(out, "Created %s API token %q for %s (id %s).\n\n", t.Scope, t.Name, org.Slug, t.ID)
 		fmt.Fprintf(out, "    %s\n\n", secret)
 		fmt.Fprintln(out, "This secret is shown only once and cannot be recovered: store it now.")
 		_, err = fmt.Fprintln(out, "Use it as: Authorization: Bearer <secret>")
@@ -46,12 +51,12 @@ var adminTokenListCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		return printList(cmd, out, "tokens", toks, apiview.TokenFrom,
-			[]string{"ID", "NAME", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, func(t storage.APIToken) []string {
+			[]string{"ID", "NAME", "SCOPE", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, func(t storage.APIToken) []string {
 				status := "active"
 				if !t.RevokedAt.IsZero() {
 					status = "revoked " + when(t.RevokedAt)
 				}
-				return []string{t.ID, t.Name, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy}
+				return []string{t.ID, t.Name, t.Scope, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy}
 			})
 	}),
 }
@@ -72,6 +77,7 @@ var adminTokenRevokeCmd = &cobra.Command{
 
 func init() {
 	adminTokenCreateCmd.Flags().String("name", "", "a name saying what the token is for, unique in the organization (required)")
+	adminTokenCreateCmd.Flags().String("scope", storage.TokenScopeAdmin, "what the token may do: read, admin or owner")
 	adminTokenRevokeCmd.Flags().String("id", "", "the token's ID, from `admin token list` (required)")
 	addOrgFlag(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
 	adminTokenCmd.AddCommand(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)

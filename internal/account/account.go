@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -28,9 +29,13 @@ var (
 	ErrSetupDone error = errs.New(errs.Conflict, "setup_done", "Gatehouse is already set up; sign in instead.")
 	// ErrLastOwner: the change would leave the organization without an owner.
 	ErrLastOwner error = errs.New(errs.PreconditionFailed, "last_owner", "An organization must keep at least one owner.")
-	// ErrOwnerOnly: an admin tried to make someone an owner, or to change
-	// or suspend an owner; only owners may.
-	ErrOwnerOnly error = errs.New(errs.Forbidden, "owner_only", "Only an owner can make someone an owner, or change or suspend an owner.")
+	// ErrOwnerOnly: an admin (or an admin-scoped API token) tried to make
+	// someone an owner, or to change or suspend an owner; only owners may.
+	// It is authz.ErrOwnerOnly.
+	ErrOwnerOnly = authz.ErrOwnerOnly
+	// ErrForbidden: the actor may not do this at all (a member, a read-only
+	// API token changing something, no actor). It is authz.ErrForbidden.
+	ErrForbidden = authz.ErrForbidden
 	// ErrNotFound: no such account, organization or token in this organization.
 	ErrNotFound error = errs.New(errs.NotFound, "", "Not found.")
 	// ErrExists: the email (or organization slug, or token name) is taken.

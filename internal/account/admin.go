@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -133,10 +134,8 @@ func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (
 		}
 		// Creating an owner is granting ownership, like SetRole: otherwise
 		// an admin could invite an address they control as owner.
-		if a.Role == storage.RoleOwner {
-			if err := actorIsOwner(ctx, tx, orgID); err != nil {
-				return err
-			}
+		if err := requireAdminFor(ctx, tx, orgID, a.Role == storage.RoleOwner); err != nil {
+			return err
 		}
 		details := map[string]string{}
 		if in.Invite {
@@ -201,6 +200,9 @@ func (s *Service) ListMembers(ctx context.Context, orgID string) ([]storage.Acco
 	}
 	if _, err := s.store.GetOrganization(ctx, orgID); err != nil {
 		return nil, mapErr(err, "organization "+strconv.Quote(orgID))
+	}
+	if _, err := authz.RequireReader(ctx, s.store, orgID); err != nil {
+		return nil, err
 	}
 	accts, err := s.store.ListAccounts(ctx, orgID)
 	return accts, mapErr(err, "members")
@@ -267,6 +269,9 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 	now := s.clock()
 	var out storage.Account
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if err := requireAdminFor(ctx, tx, orgID, role == storage.RoleOwner); err != nil {
+			return err
+		}
 		a, err := memberOf(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
@@ -275,10 +280,8 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 			out = a
 			return nil // nothing changes, nothing to audit
 		}
-		if role == storage.RoleOwner || a.Role == storage.RoleOwner {
-			if err := actorIsOwner(ctx, tx, orgID); err != nil {
-				return err
-			}
+		if err := authz.RequireOwnerForMember(ctx, tx, a); err != nil {
+			return err
 		}
 		if a.Role == storage.RoleOwner && a.Status == storage.StatusActive {
 			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
@@ -329,6 +332,9 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 	now := s.clock()
 	var out storage.Account
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if err := requireAdminFor(ctx, tx, orgID, false); err != nil {
+			return err
+		}
 		a, err := memberOf(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
@@ -338,10 +344,8 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 			return nil
 		}
 		suspend := status == storage.StatusSuspended
-		if a.Role == storage.RoleOwner {
-			if err := actorIsOwner(ctx, tx, orgID); err != nil {
-				return err
-			}
+		if err := authz.RequireOwnerForMember(ctx, tx, a); err != nil {
+			return err
 		}
 		if suspend && a.Role == storage.RoleOwner {
 			if err := keepAnOwner(ctx, tx, orgID, a.ID); err != nil {
@@ -435,14 +439,15 @@ func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (
 	now := s.clock()
 	var n int
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		if err := requireAdminFor(ctx, tx, orgID, false); err != nil {
+			return err
+		}
 		a, err := memberOf(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
 		}
-		if a.Role == storage.RoleOwner {
-			if err := actorIsOwner(ctx, tx, orgID); err != nil {
-				return err
-			}
+		if err := authz.RequireOwnerForMember(ctx, tx, a); err != nil {
+			return err
 		}
 		if n, err = revokeAll(ctx, tx, a.ID, "", "admin", now); err != nil {
 			return err
@@ -458,23 +463,16 @@ func (s *Service) RevokeSessions(ctx context.Context, orgID, accountID string) (
 	return n, nil
 }
 
-// actorIsOwner refuses ownership changes made by a signed-in admin who is
-// not an owner, so an admin cannot promote themselves or lock the owners
-// out. The CLI (run on the server) and API tokens act with the
-// organization's full authority and are not limited here.
-func actorIsOwner(ctx context.Context, tx storage.Store, orgID string) error {
-	info := reqctx.From(ctx)
-	if info.ActorType != "account" {
-		return nil
+// requireAdminFor refuses, before anything is read or written, an actor
+// who may not change orgID's members (authz.ErrForbidden), and one who is
+// not an owner when owner is set (authz.ErrOwnerOnly): granting ownership.
+func requireAdminFor(ctx context.Context, tx storage.Store, orgID string, owner bool) error {
+	if owner {
+		_, err := authz.RequireOwner(ctx, tx, orgID)
+		return err
 	}
-	actor, err := tx.GetAccount(ctx, info.ActorID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("account: read the acting account: %w", err)
-	}
-	if err != nil || actor.OrgID != orgID || actor.Role != storage.RoleOwner {
-		return ErrOwnerOnly
-	}
-	return nil
+	_, err := authz.RequireAdmin(ctx, tx, orgID)
+	return err
 }
 
 // oneForce accepts at most one lockout.Force (the optional trailing

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -23,15 +24,28 @@ const APITokenPrefix = "gh_"
 // a write per API call.
 const apiTokenTouchInterval = time.Minute
 
-// CreateAPIToken creates an organization API token and returns its secret,
-// which is shown once and stored only as a hash.
+// CreateAPIToken creates an admin-scoped organization API token; see
+// CreateAPITokenWithScope.
 func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (string, storage.APIToken, error) {
+	return s.CreateAPITokenWithScope(ctx, orgID, name, storage.TokenScopeAdmin)
+}
+
+// CreateAPITokenWithScope creates an organization API token of scope
+// (storage.TokenScopeRead, Admin or Owner; "" is admin) and returns its
+// secret, which is shown once and stored only as a hash. Only an actor who
+// may change the organization creates tokens, and only an owner (an owner
+// account, an owner token, the CLI) creates an owner token: no one hands
+// out more authority than they hold.
+func (s *Service) CreateAPITokenWithScope(ctx context.Context, orgID, name, scope string) (string, storage.APIToken, error) {
 	if err := checkID("org_id", "organization", orgID); err != nil {
 		return "", storage.APIToken{}, err
 	}
 	name, err := cleanText("name", "The token name", name, 100, false)
 	if err != nil {
 		return "", storage.APIToken{}, err
+	}
+	if scope, err = authz.CheckScope(scope); err != nil {
+		return "", storage.APIToken{}, &InvalidInputError{Field: "scope", Message: "The scope must be read, admin or owner."}
 	}
 	raw, err := newSecret()
 	if err != nil {
@@ -44,12 +58,16 @@ func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (strin
 		OrgID:     orgID,
 		Name:      name,
 		TokenHash: hashToken(secret),
+		Scope:     scope,
 		CreatedBy: createdBy(reqctx.From(ctx)),
 		CreatedAt: now,
 	}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		if _, err := tx.GetOrganization(ctx, orgID); err != nil {
 			return mapErr(err, "organization "+strconv.Quote(orgID))
+		}
+		if err := requireAdminFor(ctx, tx, orgID, scope == storage.TokenScopeOwner); err != nil {
+			return err
 		}
 		// Checked up front so the answer names the clash (and a failed
 		// INSERT does not poison a PostgreSQL transaction).
@@ -67,7 +85,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (strin
 		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "api_token.create", TargetType: "api_token", TargetID: t.ID,
-			Details: map[string]string{"name": name},
+			Details: map[string]string{"name": name, "scope": scope},
 		})
 	})
 	if err != nil {
@@ -98,12 +116,16 @@ func (s *Service) ListAPITokens(ctx context.Context, orgID string) ([]storage.AP
 	if _, err := s.store.GetOrganization(ctx, orgID); err != nil {
 		return nil, mapErr(err, "organization "+strconv.Quote(orgID))
 	}
+	if _, err := authz.RequireReader(ctx, s.store, orgID); err != nil {
+		return nil, err
+	}
 	ts, err := s.store.ListAPITokens(ctx, orgID)
 	return ts, mapErr(err, "API tokens")
 }
 
 // RevokeAPIToken revokes one of an organization's API tokens. Revoking a
-// revoked token again is not an error and is not audited twice.
+// revoked token again is not an error and is not audited twice. An owner
+// token is an owner's to revoke, as signing out an owner is.
 func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error {
 	if err := checkID("org_id", "organization", orgID); err != nil {
 		return err
@@ -114,6 +136,9 @@ func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error {
 	now := s.clock()
 	what := "API token " + strconv.Quote(id) + " in this organization"
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		if err := requireAdminFor(ctx, tx, orgID, false); err != nil {
+			return err
+		}
 		ts, err := tx.ListAPITokens(ctx, orgID)
 		if err != nil {
 			return fmt.Errorf("account: list API tokens: %w", err)
@@ -126,6 +151,11 @@ func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error {
 		}
 		if t == nil {
 			return notFound(what)
+		}
+		if t.Scope == storage.TokenScopeOwner {
+			if err := requireAdminFor(ctx, tx, orgID, true); err != nil {
+				return err
+			}
 		}
 		if !t.RevokedAt.IsZero() {
 			return nil

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -101,7 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		if !h.serves(rt.pattern) {
 			continue
 		}
-		handler := h.authenticate(rt.fn)
+		handler := h.authenticate(readOnlyRefusesChanges(rt.fn))
 		mux.Handle(rt.pattern, handler)
 		h.routes.Handle(rt.pattern, handler)
 	}
@@ -238,13 +239,28 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 			writeError(w, http.StatusNotFound, CodeNotFound, "Not found.", "")
 			return
 		}
-		ctx := reqctx.WithActor(r.Context(), "api_token", tok.ID, tok.Name)
+		ctx := authz.AsToken(r.Context(), tok)
 		// Whatever an endpoint refuses the token (403) is audited here,
 		// once per token and route a minute.
 		h.deniedAudit().Watch(w, r.WithContext(ctx), tok.OrgID, "forbidden", func(w http.ResponseWriter, r *http.Request) {
 			fn(w, r, tok)
 		})
 	})
+}
+
+// readOnlyRefusesChanges answers 403 to a read-scoped token calling
+// anything but GET or HEAD, before fn runs. The services check the actor
+// again (authz); this refusal covers every route at once, including those
+// whose services do not yet, so a read token can never change anything.
+func readOnlyRefusesChanges(fn authedFunc) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+		if tok.Scope != storage.TokenScopeAdmin && tok.Scope != storage.TokenScopeOwner &&
+			r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, http.StatusForbidden, CodeForbidden, "This API token has the read scope: it can read but not change anything.", "")
+			return
+		}
+		fn(w, r, tok)
+	}
 }
 
 // deniedAudit records the API's refusals (see httpserver.DeniedAudit).

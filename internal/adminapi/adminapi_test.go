@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"io"
 	"log/slog"
 	"net/http"
@@ -107,7 +108,9 @@ func (e *env) org(name, ownerEmail string) (storage.Organization, storage.Accoun
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	secret, tok, err := e.accounts.CreateAPIToken(e.ctx, o.ID, "test")
+	// An owner token: the tests below exercise every operation, owner-only
+	// ones included (scope_test.go covers the narrower scopes).
+	secret, tok, err := e.accounts.CreateAPITokenWithScope(e.ctx, o.ID, "test", storage.TokenScopeOwner)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -758,12 +761,12 @@ func TestPostgresSmoke(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	accounts := account.New(store, &mail.Outbox{Dir: t.TempDir(), Log: log}, account.Config{PublicURL: "https://gatehouse.test"}, log, time.Now)
 	t.Cleanup(accounts.Wait)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test")
 	o, err := accounts.CreateOrganization(ctx, "Pg", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := accounts.CreateAPIToken(ctx, o.ID, "pg")
+	secret, _, err := accounts.CreateAPITokenWithScope(ctx, o.ID, "pg", storage.TokenScopeOwner) // adds an owner below
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,8 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, tok storage
 }
 
 type createTokenRequest struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Scope string `json:"scope"` // read, admin (the default) or owner
 }
 
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -30,7 +31,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storag
 	if !h.decode(w, r, &req, false) {
 		return
 	}
-	secret, t, err := h.Accounts.CreateAPIToken(r.Context(), tok.OrgID, req.Name)
+	secret, t, err := h.Accounts.CreateAPITokenWithScope(r.Context(), tok.OrgID, req.Name, req.Scope)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 type Token struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Scope      string     `json:"scope"` // read, admin or owner
 	CreatedBy  string     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"` // null if never used
@@ -28,7 +29,7 @@ func optTime(t time.Time) *time.Time {
 // TokenFrom converts a storage record.
 func TokenFrom(t storage.APIToken) Token {
 	return Token{
-		ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
+		ID: t.ID, Name: t.Name, Scope: t.Scope, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
 		LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt), Revoked: !t.RevokedAt.IsZero(),
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"log/slog"
 	"net"
 	"strings"
@@ -171,6 +172,9 @@ func (s *Service) Add(ctx context.Context, orgID, name string) (storage.Domain, 
 		CreatedAt:         storage.Truncate(now),
 	}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		if err := tx.CreateDomain(ctx, d); err != nil {
 			return err
 		}
@@ -232,6 +236,9 @@ func (s *Service) Find(ctx context.Context, orgID, ref string) (storage.Domain, 
 func (s *Service) Remove(ctx context.Context, orgID, id string) error {
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		d, err := tx.GetDomain(ctx, orgID, id)
 		if err != nil {
 			return err

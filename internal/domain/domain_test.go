@@ -45,6 +45,12 @@ func (e *env) org(t *testing.T, id string) {
 	if err := e.store.CreateOrganization(t.Context(), storage.Organization{ID: id, Slug: id, Name: "Org " + id, CreatedAt: e.clk.Now()}); err != nil {
 		t.Fatalf("CreateOrganization(%s): %v", id, err)
 	}
+	// The admin adminCtx acts as: the service resolves the actor.
+	now := e.clk.Now()
+	if err := e.store.CreateAccount(t.Context(), storage.Account{ID: "admin-" + id, OrgID: id, Email: "admin@" + id + ".example",
+		Role: storage.RoleAdmin, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}); err != nil {
+		t.Fatalf("CreateAccount(admin of %s): %v", id, err)
+	}
 }
 
 // adminCtx is a request by an admin of org, as the console would make it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net"
 	"strings"
 	"time"
@@ -48,6 +49,11 @@ func (s *Service) Verify(ctx context.Context, orgID, id string, force ...lockout
 		}
 		f.Reason = r
 	}
+	// Before any lookup: a refused actor learns nothing and leaves no
+	// failed check behind. Asked again inside the transaction below.
+	if _, err := authz.RequireAdmin(ctx, s.store, orgID); err != nil {
+		return storage.Domain{}, err
+	}
 	d, err := s.store.GetDomain(ctx, orgID, id)
 	if err != nil {
 		return storage.Domain{}, mapNotFound(err, "verify")
@@ -73,6 +79,9 @@ func (s *Service) Verify(ctx context.Context, orgID, id string, force ...lockout
 	now := s.now()
 	var out storage.Domain
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
 			c.VerifiedDomains = append(c.VerifiedDomains, d.Name)
 		}, f)

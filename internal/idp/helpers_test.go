@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,7 +77,7 @@ func newEnv(t *testing.T, st storage.Store) *env {
 	// refuses unless allowed (see TestMetadataSSRF).
 	svc := New(st, box, Config{PublicURL: "https://gatehouse.test/", MetadataAllowedNetworks: LoopbackNetworks}, nil, c.Now)
 	svc.genKey = func() (*rsa.PrivateKey, error) { return spKey, nil }
-	return &env{t: t, ctx: context.Background(), st: st, box: box, clock: c, svc: svc}
+	return &env{t: t, ctx: authz.AsCLI(context.Background(), "test"), st: st, box: box, clock: c, svc: svc}
 }
 
 func (e *env) org(slug string) string {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -174,6 +175,10 @@ func (s *Service) Create(ctx context.Context, orgID string, in CreateInput) (sto
 		c.AttributeMap = nil
 	}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		if _, err := tx.GetOrganization(ctx, orgID); err != nil {
 			return mapErr(err, "organization "+quote(orgID))
 		}
@@ -362,6 +367,10 @@ func (s *Service) List(ctx context.Context, orgID string) ([]storage.IdPConnecti
 func (s *Service) Remove(ctx context.Context, orgID, id string) error {
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		c, err := tx.GetIdPConnection(ctx, id)
 		if err == nil && c.OrgID != orgID {
 			err = storage.ErrNotFound

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -131,7 +132,7 @@ func testCreateFromURL(t *testing.T, e *env) {
 	// beside it, audited, and shown as a warning.
 	srv.failing.Store(true)
 	e.clock.Advance(25 * time.Hour)
-	if _, err := e.svc.RefreshMetadata(e.ctx, c.ID); err == nil {
+	if _, err := e.svc.RefreshMetadata(context.Background(), c.ID); err == nil { // as the daily refresher
 		t.Fatal("refresh from a failing URL succeeded")
 	}
 	c, _ = e.svc.Get(e.ctx, org, c.ID)

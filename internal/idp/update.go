@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -96,8 +96,12 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in UpdateInput) 
 	now := s.clock()
 	var out storage.IdPConnection
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		// Changing a connection an owner signs in through is an owner's call.
-		if err := account.RequireOwnerForConnection(ctx, tx, orgID, cur.ID); err != nil {
+		if err := authz.RequireOwnerForConnection(ctx, tx, orgID, cur.ID); err != nil {
 			return err
 		}
 		var changed []string
@@ -284,12 +288,16 @@ func (s *Service) changeCerts(ctx context.Context, orgID, id, action, fp string,
 	now := s.clock()
 	var out storage.IdPConnection
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		var err error
 		var voided bool
 		// The certificates an owner's sign-in is checked against are an
 		// owner's to change (the ID is checked against orgID just below).
 		if c, err := tx.GetIdPConnection(ctx, id); err == nil && c.OrgID == orgID {
-			if err := account.RequireOwnerForConnection(ctx, tx, orgID, c.ID); err != nil {
+			if err := authz.RequireOwnerForConnection(ctx, tx, orgID, c.ID); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -76,7 +77,7 @@ type org struct {
 // verified; two tested connections; the default policy with SSO off.
 func (s *services) seedOrg(t *testing.T, n int) *org {
 	t.Helper()
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 	o := &org{id: uuid.NewString()}
 	if err := s.st.CreateOrganization(ctx, storage.Organization{ID: o.id, Slug: "org-" + strconv.Itoa(n), Name: "Org", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
@@ -223,7 +224,7 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 	const sequences, steps = 25, 40
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		s := newServices(t, st)
-		ctx := context.Background()
+		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 		refused, applied := 0, 0
 		for n := range sequences {
 			o := s.seedOrg(t, n)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -20,7 +21,7 @@ import (
 func TestConcurrentChangesCannotBothPass(t *testing.T) {
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		s := newServices(t, st)
-		ctx := context.Background()
+		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 		for round := range 5 {
 			o := s.seedOrg(t, round)
 			olive, pat := o.emails[0], o.emails[2] // both owners with passwords

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -190,6 +191,10 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 	now := s.clock()
 	p := storage.Policy{ID: uuid.NewString(), OrgID: orgID, Name: name, SSO: sso, CreatedAt: now, UpdatedAt: now, Version: 1}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		if _, err := s.ensureDefaultTx(ctx, tx, orgID, now); err != nil {
 			return err
 		}
@@ -246,6 +251,10 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 	now := s.clock()
 	var out storage.Policy
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		cur, err := s.find(ctx, tx, orgID, nameOrID)
 		if err != nil {
 			return err
@@ -276,7 +285,7 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 		}
 		if next.SSO != storage.SSOOff {
 			// Sending an owner's sign-in through a connection is an owner's call.
-			if err := account.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
+			if err := authz.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
 				return err
 			}
 		}
@@ -328,6 +337,10 @@ func (s *Service) Delete(ctx context.Context, orgID, nameOrID string, force ...l
 	}
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		p, err := s.find(ctx, tx, orgID, nameOrID)
 		if err != nil {
 			return err
@@ -397,6 +410,10 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 	}
 	now := s.clock()
 	return s.store.InTx(ctx, func(tx storage.Store) error {
+		// Fail closed: only an actor who may change orgID gets further.
+		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
+			return err
+		}
 		acct, err := tx.GetAccountByEmail(ctx, norm)
 		if err == nil && acct.OrgID != orgID {
 			err = storage.ErrNotFound // another org's account reads as missing
@@ -404,7 +421,7 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 		if err != nil {
 			return mapErr(err, "account "+quote(norm))
 		}
-		if err := account.RequireOwnerForMember(ctx, tx, acct); err != nil {
+		if err := authz.RequireOwnerForMember(ctx, tx, acct); err != nil {
 			return err
 		}
 		policyID, shown := "", DefaultName+" (default)"

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -23,7 +24,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, st storage.Store) *env {
-	return &env{t: t, ctx: context.Background(), st: st, svc: New(st, nil, func() time.Time { return t0 })}
+	return &env{t: t, ctx: authz.AsCLI(context.Background(), "test"), st: st, svc: New(st, nil, func() time.Time { return t0 })}
 }
 
 func (e *env) org(slug string) string {

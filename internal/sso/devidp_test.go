@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"html"
 	"io"
 	"net/http"
@@ -68,7 +69,7 @@ func TestDevIdPRoundTrip(t *testing.T) {
 		ts.Start()
 		t.Cleanup(ts.Close)
 
-		conn, err := e.idps.Create(e.ctx, e.orgA, idp.CreateInput{Name: "Dev IdP", MetadataURL: dev.MetadataURL()})
+		conn, err := e.idps.Create(authz.AsCLI(e.ctx, "test"), e.orgA, idp.CreateInput{Name: "Dev IdP", MetadataURL: dev.MetadataURL()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"io"
 	"net/url"
 	"regexp"
@@ -112,7 +113,7 @@ func (e *env) connection(orgID string, edit func(*idp.CreateInput)) storage.IdPC
 	if edit != nil {
 		edit(&in)
 	}
-	c, err := e.idps.Create(e.ctx, orgID, in)
+	c, err := e.idps.Create(authz.AsCLI(e.ctx, "test"), orgID, in) // set up by the operator
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -232,15 +232,26 @@ type OneTimeTokens interface {
 
 // APIToken authenticates calls to /api/v1 on behalf of an organization.
 type APIToken struct {
-	ID         string
-	OrgID      string
-	Name       string
-	TokenHash  string // hex SHA-256; unique
-	CreatedBy  string // account ID, or "cli"
+	ID        string
+	OrgID     string
+	Name      string
+	TokenHash string // hex SHA-256; unique
+	CreatedBy string // account ID, or "cli"
+	// Scope is what the token may do: TokenScopeRead, TokenScopeAdmin or
+	// TokenScopeOwner. Storage keeps it verbatim; an unknown scope grants
+	// nothing (internal/authz).
+	Scope      string
 	CreatedAt  time.Time
 	LastUsedAt time.Time
 	RevokedAt  time.Time
 }
+
+// API token scopes, from least to most authority.
+const (
+	TokenScopeRead  = "read"  // GET only: reads the organization's data, changes nothing
+	TokenScopeAdmin = "admin" // what an admin may do in the console
+	TokenScopeOwner = "owner" // what an owner may do, including acting on owners
+)
 
 // APITokens stores admin API tokens.
 type APITokens interface {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,7 +35,7 @@ func newLockoutOrg(t *testing.T) (*env, *lockoutOrg) {
 	}
 	t.Cleanup(dns.Close)
 	e := newEnv(t, func(o *envOptions) { o.dnsResolver = dns.Addr() })
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
 	org, owner, c := e.signedInOwner()
 	lo := &lockoutOrg{org: org, owner: owner, c: c}
 	conn := storage.IdPConnection{ID: uuid.NewString(), OrgID: org.ID, Slug: "corp-idp", Name: "Corp IdP",
@@ -82,7 +83,7 @@ func (e *env) safe(orgID string) bool {
 // is made and audited as forced.
 func TestConsoleRefusesRemovingTheOwnerFromBreakGlass(t *testing.T) {
 	e, lo := newLockoutOrg(t)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
 	if _, err := e.domains.Verify(ctx, lo.org.ID, lo.domainID); err != nil {
 		t.Fatalf("verify while the owner is in break-glass: %v", err)
 	}
@@ -123,7 +124,7 @@ func TestConsoleRefusesRemovingTheOwnerFromBreakGlass(t *testing.T) {
 // default is optional, and then saves the default as enforced.
 func TestConsoleRefusesEnforcingTheDefaultOverTheOwner(t *testing.T) {
 	e, lo := newLockoutOrg(t)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
 	optional, slug := storage.SSOOptional, "corp-idp"
 	if _, err := e.policies.Update(ctx, lo.org.ID, lo.def.ID, policy.UpdateInput{SSO: &optional, Connection: &slug}); err != nil {
 		t.Fatal(err)
@@ -153,7 +154,7 @@ func TestConsoleRefusesEnforcingTheDefaultOverTheOwner(t *testing.T) {
 // unverified), made with a reason.
 func TestConsoleRefusesVerifyingTheOwnersDomain(t *testing.T) {
 	e, lo := newLockoutOrg(t)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
 	if err := e.policies.SetMember(ctx, lo.org.ID, ownerEmail, ""); err != nil {
 		t.Fatalf("leaving break-glass while the domain is unverified: %v", err)
 	}
@@ -176,7 +177,7 @@ func TestConsoleRefusesVerifyingTheOwnersDomain(t *testing.T) {
 // the IdP, never members, and warns below two.
 func TestOverviewCountsSignInWithoutTheIdP(t *testing.T) {
 	e, lo := newLockoutOrg(t)
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
 	if _, err := e.domains.Verify(ctx, lo.org.ID, lo.domainID); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -335,7 +336,7 @@ func TestForgotPasswordAndReset(t *testing.T) {
 func TestInvitationSetsPassword(t *testing.T) {
 	e := newEnv(t)
 	org, _ := e.setupOwner()
-	if _, err := e.accounts.AddMember(context.Background(), org.ID, account.MemberInput{
+	if _, err := e.accounts.AddMember(authz.AsCLI(context.Background(), "test"), org.ID, account.MemberInput{
 		Email: "maya@acme.example", DisplayName: "Maya", Invite: true,
 	}); err != nil {
 		t.Fatal(err)
@@ -475,7 +476,7 @@ func TestOrganizationNameOnPages(t *testing.T) {
 	e.setupOwner()
 	expect(t, e.client().get("/login"), http.StatusOK, "to continue to "+orgName)
 
-	ctx := context.Background()
+	ctx := authz.AsCLI(context.Background(), "test")
 	globex, err := e.accounts.CreateOrganization(ctx, "Globex", "")
 	if err != nil {
 		t.Fatal(err)

@@ -72,12 +72,12 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, cutoff time.Time) (int,
 	return affected(res, "delete expired one-time tokens")
 }
 
-const apiTokenCols = `id, org_id, name, token_hash, created_by, created_at, last_used_at, revoked_at`
+const apiTokenCols = `id, org_id, name, token_hash, created_by, created_at, last_used_at, revoked_at, scope`
 
 func scanAPIToken(r scanner) (storage.APIToken, error) {
 	var t storage.APIToken
 	var created, lastUsed, revoked int64
-	if err := r.Scan(&t.ID, &t.OrgID, &t.Name, &t.TokenHash, &t.CreatedBy, &created, &lastUsed, &revoked); err != nil {
+	if err := r.Scan(&t.ID, &t.OrgID, &t.Name, &t.TokenHash, &t.CreatedBy, &created, &lastUsed, &revoked, &t.Scope); err != nil {
 		return t, err
 	}
 	t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromUS(created), fromUS(lastUsed), fromUS(revoked)
@@ -88,8 +88,8 @@ func scanAPIToken(r scanner) (storage.APIToken, error) {
 // the organization; ErrNotFound when the organization does not exist.
 func (s *Store) CreateAPIToken(ctx context.Context, t storage.APIToken) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		t.ID, t.OrgID, t.Name, t.TokenHash, t.CreatedBy, us(t.CreatedAt), us(t.LastUsedAt), us(t.RevokedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.ID, t.OrgID, t.Name, t.TokenHash, t.CreatedBy, us(t.CreatedAt), us(t.LastUsedAt), us(t.RevokedAt), t.Scope)
 	return wrapErr(err, "create API token %q", t.Name)
 }
 

@@ -120,7 +120,7 @@ var oneTimeTokenTests = []namedTest{
 func newAPIToken(orgID, id, name string, created time.Time) storage.APIToken {
 	return storage.APIToken{
 		ID: id, OrgID: orgID, Name: name, TokenHash: "hash-" + id,
-		CreatedBy: "cli", CreatedAt: created,
+		CreatedBy: "cli", CreatedAt: created, Scope: storage.TokenScopeAdmin,
 	}
 }
 
@@ -189,6 +189,20 @@ var apiTokenTests = []namedTest{
 		got, err = s.GetAPITokenByHash(ctx, "hash-t1")
 		wantErr(t, "GetAPITokenByHash", err, nil)
 		wantUTCMicros(t, "RevokedAt (the first)", got.RevokedAt, at)
+	}},
+	{"ScopeStoredVerbatim", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		for _, scope := range []string{storage.TokenScopeRead, storage.TokenScopeAdmin, storage.TokenScopeOwner} {
+			mustAPIToken(t, s, func() storage.APIToken {
+				x := newAPIToken("o", "t-"+scope, scope, base)
+				x.Scope = scope
+				return x
+			}())
+			got, err := s.GetAPITokenByHash(ctx, "hash-t-"+scope)
+			wantErr(t, "GetAPITokenByHash", err, nil)
+			wantEqual(t, "Scope", got.Scope, scope)
+		}
 	}},
 	{"TouchMovesForwardOnly", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
