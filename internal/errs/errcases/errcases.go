@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
@@ -42,6 +43,9 @@ func Sentinels() []Case {
 		{"account.ErrSetupDone", account.ErrSetupDone, errs.Conflict, "setup_done"},
 		{"account.ErrLastOwner", account.ErrLastOwner, errs.PreconditionFailed, "last_owner"},
 		{"account.ErrOwnerOnly", account.ErrOwnerOnly, errs.Forbidden, "owner_only"},
+		{"account.ErrForbidden", account.ErrForbidden, errs.Forbidden, "forbidden"},
+		{"authz.ErrOwnerOnly", authz.ErrOwnerOnly, errs.Forbidden, "owner_only"},
+		{"authz.ErrForbidden", authz.ErrForbidden, errs.Forbidden, "forbidden"},
 		{"account.ErrNotFound", account.ErrNotFound, errs.NotFound, "not_found"},
 		{"account.ErrExists", account.ErrExists, errs.Conflict, "conflict"},
 		{"policy.ErrUntestedConnection", policy.ErrUntestedConnection, errs.PreconditionFailed, "connection_untested"},
