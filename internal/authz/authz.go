@@ -206,24 +206,22 @@ func CheckScope(scope string) (string, error) {
 // RequireReader returns the actor if it may read orgID's administrative
 // data, else ErrForbidden.
 func RequireReader(ctx context.Context, tx Store, orgID string) (Actor, error) {
-	a, err := Resolve(ctx, tx, orgID)
-	if err != nil {
-		return Actor{}, err
-	}
-	if !a.CanRead() {
-		return Actor{}, ErrForbidden
-	}
-	return a, nil
+	return require(ctx, tx, orgID, Actor.CanRead)
 }
 
 // RequireAdmin returns the actor if it may change orgID's data, else
 // ErrForbidden (a member, a read token, no actor).
 func RequireAdmin(ctx context.Context, tx Store, orgID string) (Actor, error) {
+	return require(ctx, tx, orgID, Actor.IsAdmin)
+}
+
+// require resolves the actor and lets it through only if may says so.
+func require(ctx context.Context, tx Store, orgID string, may func(Actor) bool) (Actor, error) {
 	a, err := Resolve(ctx, tx, orgID)
 	if err != nil {
 		return Actor{}, err
 	}
-	if !a.IsAdmin() {
+	if !may(a) {
 		return Actor{}, ErrForbidden
 	}
 	return a, nil
