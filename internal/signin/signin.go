@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -85,9 +86,19 @@ type Engine struct {
 	sessions *session.Service
 	sso      *sso.Service
 	metrics  *metrics.Metrics
+	limiter  *ratelimit.Limiter
 	log      *slog.Logger
 	now      func() time.Time
 }
+
+// Per-address budgets. Every email step stores a flow and every refused
+// step of an existing flow writes an audit event, so an anonymous client
+// must do neither without bound. Generous, because a whole office may sign
+// in from one address at nine in the morning.
+var (
+	flowStartLimit   = ratelimit.Rule{Name: "signin_flow", Max: 600, Window: 5 * time.Minute}
+	flowRefusedLimit = ratelimit.Rule{Name: "signin_flow_refused", Max: 50, Window: 15 * time.Minute}
+)
 
 // New returns an Engine, or an error naming every missing dependency: a
 // server without its policy or SSO wiring must not start and quietly let
@@ -113,7 +124,7 @@ func New(d Deps) (*Engine, error) {
 		d.Now = time.Now
 	}
 	return &Engine{store: d.Store, accounts: d.Accounts, policies: d.Policies, sessions: d.Sessions,
-		sso: d.SSO, metrics: d.Metrics, log: d.Log, now: d.Now}, nil
+		sso: d.SSO, metrics: d.Metrics, limiter: ratelimit.New(d.Store, d.Now), log: d.Log, now: d.Now}, nil
 }
 
 func (e *Engine) clock() time.Time { return storage.Truncate(e.now()) }
@@ -212,11 +223,18 @@ func hashSecret(s string) string {
 // signs in and stores the flow. choosePassword is the person's explicit
 // "use a password instead" (how a break-glass admin reaches the password
 // form in a domain where SSO is enforced for everyone else). An address
-// that is not one is an *account.InvalidInputError, and nothing is stored.
+// that is not one is an *account.InvalidInputError, and nothing is stored;
+// a client address that started too many flows gets *account.ThrottledError.
 func (e *Engine) Identify(ctx context.Context, c Client, email, returnTo string, choosePassword bool) (Step, error) {
 	r, err := e.policies.Route(ctx, email)
 	if err != nil {
 		return Step{}, err
+	}
+	if ok, wait, err := e.limiter.Allow(ctx, flowStartLimit, c.IP); err != nil {
+		return Step{}, fmt.Errorf("signin: identify: %w", err)
+	} else if !ok {
+		e.metrics.SignIn("flow", resultThrottled)
+		return Step{}, &account.ThrottledError{RetryAfter: wait}
 	}
 	browser := c.Browser
 	if !wellFormed(browser) {

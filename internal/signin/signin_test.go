@@ -442,3 +442,44 @@ func TestNewRefusesMissingWiring(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedStepsAndNewFlowsAreBounded: one client address cannot grow
+// the audit log or the flow table without end. Refused steps past its
+// budget are still refused but no longer audited one by one, and new flows
+// past its budget are throttled.
+func TestRefusedStepsAndNewFlowsAreBounded(t *testing.T) {
+	e := newEnv(t, sqltest.NewSQLite(t))
+	e.member("ann@"+corpDomain, storage.RoleMember)
+	step, err := e.engine.Identify(e.ctx, browser(), "ann@"+corpDomain, "/", false)
+	must(t, err)
+	attacker := browser()
+	attacker.Browser, attacker.IP = strings.Repeat("x", 43), "203.0.113.9"
+	for range 80 {
+		if _, err := e.engine.Password(e.ctx, attacker, step.FlowID, "guess", ""); !isFlow(err, signin.FlowOtherBrowser) {
+			t.Fatalf("refused step: %v", err)
+		}
+	}
+	evs, err := e.st.ListAudit(e.ctx, storage.AuditFilter{Action: "login.flow_refused", Limit: 1000})
+	must(t, err)
+	if len(evs) != 50 {
+		t.Errorf("%d login.flow_refused events for 80 refused steps from one address, want the budget of 50", len(evs))
+	}
+	// The real browser is not affected.
+	c := browser()
+	c.Browser = step.Browser
+	c.IP = "198.51.100.7"
+	if _, err := e.engine.Password(e.ctx, c, step.FlowID, password, ""); err != nil {
+		t.Errorf("the real browser after the flood: %v", err)
+	}
+
+	var throttled *account.ThrottledError
+	n := 0
+	for ; n < 700; n++ {
+		if _, err = e.engine.Identify(e.ctx, attacker, "x@"+corpDomain, "/", false); err != nil {
+			break
+		}
+	}
+	if !errors.As(err, &throttled) || n != 600 {
+		t.Errorf("new flows from one address: %d stored, then %v; want 600, then throttled", n, err)
+	}
+}

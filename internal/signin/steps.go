@@ -280,6 +280,14 @@ func (e *Engine) advance(ctx context.Context, id string, fn func(*storage.LoginF
 // not audited: anyone can make one up) and returns the error.
 func (e *Engine) flowRefused(ctx context.Context, c Client, f storage.LoginFlow, reason string) error {
 	e.metrics.SignIn("flow", resultFailure)
+	// Past the address's budget the step is still refused, but no longer
+	// audited one by one: a flood must not grow the audit log without end.
+	if over, _, err := e.limiter.Exceeded(ctx, flowRefusedLimit, c.IP); err != nil || over {
+		return &FlowError{Reason: reason}
+	}
+	if err := e.limiter.Count(ctx, flowRefusedLimit, c.IP); err != nil {
+		e.log.WarnContext(ctx, "count a refused sign-in step", "err", err)
+	}
 	ev := storage.AuditEvent{
 		ID: uuid.NewString(), Time: e.clock(), ActorType: audit.ActorAnonymous, Action: "login.flow_refused",
 		Outcome: audit.OutcomeFailure, Reason: reason, IP: c.IP,

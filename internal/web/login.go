@@ -59,7 +59,18 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 	choosePassword := r.PostForm.Get("method") == "password"
 	step, err := h.SignIn.Identify(r.Context(), h.client(r), r.PostForm.Get("email"), returnTo, choosePassword)
 	var inv *account.InvalidInputError
+	var throttled *account.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		retryAfter(w, throttled.RetryAfter)
+		h.render(w, r, http.StatusTooManyRequests, "login", &view{
+			Title:    "Sign in",
+			Org:      h.orgName(r.Context(), nil),
+			Email:    r.PostForm.Get("email"),
+			ReturnTo: returnTo,
+			Error:    "Too many sign-ins from your network. Wait " + waitText(throttled.RetryAfter) + ", then try again.",
+		})
+		return
 	case errors.As(err, &inv):
 		h.render(w, r, http.StatusBadRequest, "login", &view{
 			Title:    "Sign in",
