@@ -164,10 +164,11 @@ type confirmView struct {
 
 // adminPage fills in the parts of v every console page has and renders it.
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, page string, adm storage.Account, v *view) {
-	if v.Admin == nil {
-		v.Admin = &adminView{}
+	a, _ := v.Admin.(*adminView)
+	if a == nil {
+		a = &adminView{}
+		v.Admin = a
 	}
-	a := v.Admin
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
 	v.User = &adm
