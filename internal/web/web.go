@@ -1,7 +1,10 @@
-// Package web serves the pages people see: first-admin set-up,
-// identifier-first sign-in, sign-out, password reset and invitations, admin
-// recovery links and the signed-in account page. Templates and static files
-// are embedded, so the binary carries its own face.
+// Package web serves the sign-in pages people see: first-admin set-up,
+// identifier-first sign-in, SAML SSO (login, ACS, metadata, test
+// sign-ins), sign-out, password reset and invitations, admin recovery
+// links and the signed-in account page. Its templates are embedded; the
+// base layout, static files and renderer are internal/web/page's, shared
+// with the admin console (internal/web/console), which this package does
+// not import.
 //
 // Handlers hold no business rules: they parse forms, call the account and
 // session services, and turn their errors into plain-language pages.
@@ -11,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -19,12 +21,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
-	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -44,15 +44,11 @@ type Handler struct {
 	Now     func() time.Time
 
 	// The SSO services the pages read. Without SSO the /saml/ routes are
-	// not mounted; without Domains the console has no domains section.
-	// Who signs in how is the engine's to decide, never a nil here.
-	Domains  *domain.Service
-	Policies *policy.Service
-	SSO      *sso.Service
-	IdPs     *idp.Service
-	// Audit is the audit log the admin console lists, verifies and
-	// exports; without it the console has no audit section.
-	Audit *audit.Service
+	// not mounted. Who signs in how is the engine's to decide, never a nil
+	// here.
+	Domains *domain.Service
+	SSO     *sso.Service
+	IdPs    *idp.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
@@ -69,7 +65,7 @@ type Handler struct {
 	ResetLinkTTL time.Duration
 }
 
-// Register mounts every page, /static/ and the friendly 404 catch-all on
+// Register mounts the sign-in pages, /static/ and the friendly 404 catch-all on
 // mux. Missing wiring is an error: a server without its sign-in engine
 // must not start.
 func (h *Handler) Register(mux *http.ServeMux) error {
@@ -118,7 +114,6 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
 
 	h.registerSAML(mux)
-	h.registerAdmin(mux)
 	return nil
 }
 
@@ -249,10 +244,7 @@ type view = page.View
 var templateFS embed.FS
 
 // pages are the sign-in pages' templates.
-var pages = page.MustParsePages(templateFS, template.FuncMap{
-	// nameIDFormats lists the NameID format choices of the connection form.
-	"nameIDFormats": func() []struct{ Value, Label string } { return nameIDFormats },
-})
+var pages = page.MustParsePages(templateFS, nil)
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	_, ok, err := h.current(w, r)

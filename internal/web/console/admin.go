@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // The admin console, under /admin, for the owners and admins of an
@@ -94,8 +95,8 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 // instead of up to the cache's lifetime later. Anonymous requests go to
 // the sign-in page (RequireSession); members get 403.
 func (h *Handler) requireAdmin(fn adminHandlerFunc) http.Handler {
-	return h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, _ := CurrentSession(r)
+	return h.pg().RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := page.CurrentSession(r)
 		adm, err := h.Accounts.GetMember(r.Context(), v.Account.OrgID, v.Account.ID)
 		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			h.serverError(w, r, "read the signed-in admin", err)
