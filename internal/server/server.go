@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/web"
+	"github.com/gatehouse-id/gatehouse/internal/web/console"
 )
 
 // Handler builds Gatehouse's complete HTTP handler for a. /metrics is part
@@ -28,10 +29,17 @@ func Handler(a *app.App) (http.Handler, error) {
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, SignIn: a.SignIn, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
-		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit,
+		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs,
 		Secure: a.Config.Secure(), Limiter: limiter,
 	}
 	if err := pages.Register(mux); err != nil {
+		return nil, err
+	}
+	admin := &console.Handler{
+		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
+		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
+	}
+	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,

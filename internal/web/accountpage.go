@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"slices"
 	"strconv"
@@ -65,7 +66,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		}
 		row := sessionRow{
 			ID:          s.ID,
-			Device:      DeviceSummary(s.UserAgent),
+			Device:      page.DeviceSummary(s.UserAgent),
 			IP:          s.IP,
 			How:         h.howSignedIn(r.Context(), s, conns),
 			SignedIn:    signedIn,
@@ -98,10 +99,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		Notice: note,
 		Error:  errMsg,
 		Errors: errs,
-		Focus:  firstError(errs, "current_password", "new_password", "confirm"),
+		Focus:  page.FirstError(errs, "current_password", "new_password", "confirm"),
 		Account: &accountView{
 			Name: name, Email: v.Account.Email, OrgName: org,
-			Role: roleWords[v.Account.Role], Others: others,
+			Role: page.RoleWords[v.Account.Role], Others: others,
 			HasPassword: v.Account.PasswordHash != "",
 		},
 		Sessions: rows,
@@ -178,21 +179,6 @@ func methodWords(amr []string, method, conn string) string {
 		text += ", chosen in a password reset"
 	}
 	return strings.ToUpper(text[:1]) + text[1:]
-}
-
-var roleWords = map[storage.Role]string{
-	storage.RoleOwner:  "Owner",
-	storage.RoleAdmin:  "Admin",
-	storage.RoleMember: "Member",
-}
-
-func firstError(errs map[string]string, order ...string) string {
-	for _, f := range order {
-		if errs[f] != "" {
-			return f
-		}
-	}
-	return ""
 }
 
 // ago says how long ago t was, in words.

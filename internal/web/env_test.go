@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 	"github.com/gatehouse-id/gatehouse/internal/web"
+	"github.com/gatehouse-id/gatehouse/internal/web/console"
 )
 
 // Passwords that pass the account service's rules.
@@ -128,14 +129,23 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	limiter := ratelimit.New(e.store, e.clock.Now)
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
+		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
+		Limiter: limiter,
+	}
+	admin := &console.Handler{
+		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: ratelimit.New(e.store, e.clock.Now),
+		Limiter: limiter,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Register(mux); err != nil {
 		t.Fatal(err)
 	}
 	hs, err := httpserver.New(httpserver.Options{

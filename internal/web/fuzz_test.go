@@ -1,12 +1,11 @@
 package web_test
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
 // FuzzSafeReturnTo checks the property that matters: whatever comes in,
@@ -20,7 +19,7 @@ func FuzzSafeReturnTo(f *testing.F) {
 	}
 	base, _ := url.Parse("https://gatehouse.example/login")
 	f.Fuzz(func(t *testing.T, in string) {
-		out := web.SafeReturnTo(in)
+		out := page.SafeReturnTo(in)
 		if out != "/account" && out != in {
 			t.Fatalf("SafeReturnTo(%q) = %q: neither the input nor the default", in, out)
 		}
@@ -52,7 +51,7 @@ func FuzzDeviceSummary(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, ua string) {
-		got := web.DeviceSummary(ua)
+		got := page.DeviceSummary(ua)
 		if got == "" || len(got) > 40 || !utf8.ValidString(got) {
 			t.Fatalf("DeviceSummary(%q) = %q", ua, got)
 		}

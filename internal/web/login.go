@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,7 +35,7 @@ func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")
 // --- step 1: the email ---
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	returnTo := page.SafeReturnTo(r.URL.Query().Get("return_to"))
 	if _, ok, err := h.current(w, r); err != nil {
 		h.serverError(w, r, "validate session", err)
 		return
@@ -55,7 +56,7 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
+	returnTo := page.SafeReturnTo(r.PostForm.Get("return_to"))
 	choosePassword := r.PostForm.Get("method") == "password"
 	step, err := h.SignIn.Identify(r.Context(), h.client(r), r.PostForm.Get("email"), returnTo, choosePassword)
 	var inv *account.InvalidInputError
@@ -143,7 +144,7 @@ func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, step
 		Title:    "Continue to single sign-on",
 		Org:      h.emailOrgName(r.Context(), org, managed),
 		Email:    step.Email,
-		ReturnTo: SafeReturnTo(r.PostForm.Get("return_to")),
+		ReturnTo: page.SafeReturnTo(r.PostForm.Get("return_to")),
 		Refresh:  target,
 		SSOHref:  target,
 		SSOName:  h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug),
@@ -158,7 +159,7 @@ func flowSSOPath(flow string) string { return "/login/sso?flow=" + url.QueryEsca
 // bookmark, an app's link).
 func ssoLoginPath(slug, returnTo string) string {
 	p := "/saml/" + url.PathEscape(slug) + "/login"
-	if returnTo != "" && returnTo != defaultReturnTo {
+	if returnTo != "" && returnTo != page.DefaultReturnTo {
 		p += "?return_to=" + url.QueryEscape(returnTo)
 	}
 	return p
@@ -189,14 +190,14 @@ func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, manage
 
 func (h *Handler) loginPasswordGet(w http.ResponseWriter, r *http.Request) {
 	// A refreshed or bookmarked step 2 starts over at step 1.
-	http.Redirect(w, r, loginPath(r.URL.Query().Get("return_to")), http.StatusSeeOther)
+	http.Redirect(w, r, page.LoginPath(r.URL.Query().Get("return_to")), http.StatusSeeOther)
 }
 
 func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	returnTo := SafeReturnTo(r.PostForm.Get("return_to"))
+	returnTo := page.SafeReturnTo(r.PostForm.Get("return_to"))
 	flow := r.PostForm.Get("flow")
 	c := h.client(r)
 	out, err := h.SignIn.Password(r.Context(), c, flow, r.PostForm.Get("password"), h.deviceCookie(r))
@@ -255,7 +256,7 @@ func (h *Handler) startAgain(w http.ResponseWriter, r *http.Request, email, retu
 	if norm, err := account.NormalizeEmail(email); err == nil {
 		q.Set("email", norm)
 	}
-	if returnTo != "" && returnTo != defaultReturnTo {
+	if returnTo != "" && returnTo != page.DefaultReturnTo {
 		q.Set("return_to", returnTo)
 	}
 	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
@@ -293,7 +294,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, out signin.Ou
 	if out.Device != "" {
 		h.setDeviceCookie(w, out.Device)
 	}
-	http.Redirect(w, r, SafeReturnTo(out.ReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, page.SafeReturnTo(out.ReturnTo), http.StatusSeeOther)
 }
 
 // --- sign-out ---

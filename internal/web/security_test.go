@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
-	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
 func TestCSRFRefusedAndNothingWritten(t *testing.T) {
@@ -176,12 +176,12 @@ func TestOpenRedirectRefusedAtSignIn(t *testing.T) {
 
 func TestSafeReturnTo(t *testing.T) {
 	for _, rt := range openRedirects {
-		if got := web.SafeReturnTo(rt); got != "/account" {
+		if got := page.SafeReturnTo(rt); got != "/account" {
 			t.Errorf("SafeReturnTo(%q) = %q", rt, got)
 		}
 	}
 	for _, ok := range []string{"/", "/account", "/x?y=z", "/a/b/c#d", "/" + strings.Repeat("a", 2000)} {
-		if got := web.SafeReturnTo(ok); got != ok {
+		if got := page.SafeReturnTo(ok); got != ok {
 			t.Errorf("SafeReturnTo(%q) = %q, want it kept", ok, got)
 		}
 	}
@@ -327,7 +327,7 @@ func TestDeviceSummary(t *testing.T) {
 		"":                   "Unknown device",
 		"Go-http-client/1.1": "Unknown device",
 	} {
-		if got := web.DeviceSummary(ua); got != want {
+		if got := page.DeviceSummary(ua); got != want {
 			t.Errorf("DeviceSummary(%q) = %q, want %q", ua, got, want)
 		}
 	}

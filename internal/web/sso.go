@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
 	"time"
@@ -158,7 +159,7 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/sso/"+url.PathEscape(slug), http.StatusSeeOther)
 		return
 	}
-	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	returnTo := page.SafeReturnTo(r.URL.Query().Get("return_to"))
 	ctx := r.Context()
 	if !h.mayBeginSSO(w, r) {
 		return
@@ -228,7 +229,7 @@ func (h *Handler) mayTest(w http.ResponseWriter, r *http.Request, slug string) (
 	}
 	if !ok {
 		// Back to the connection's console page, where the test starts.
-		http.Redirect(w, r, loginPath("/admin/sso/"+url.PathEscape(slug)), http.StatusSeeOther)
+		http.Redirect(w, r, page.LoginPath("/admin/sso/"+url.PathEscape(slug)), http.StatusSeeOther)
 		return storage.Account{}, false
 	}
 	if h.IdPs == nil {

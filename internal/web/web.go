@@ -1,7 +1,10 @@
-// Package web serves the pages people see: first-admin set-up,
-// identifier-first sign-in, sign-out, password reset and invitations, admin
-// recovery links and the signed-in account page. Templates and static files
-// are embedded, so the binary carries its own face.
+// Package web serves the sign-in pages people see: first-admin set-up,
+// identifier-first sign-in, SAML SSO (login, ACS, metadata, test
+// sign-ins), sign-out, password reset and invitations, admin recovery
+// links and the signed-in account page. Its templates are embedded; the
+// base layout, static files and renderer are internal/web/page's, shared
+// with the admin console (internal/web/console), which this package does
+// not import.
 //
 // Handlers hold no business rules: they parse forms, call the account and
 // session services, and turn their errors into plain-language pages.
@@ -9,29 +12,25 @@ package web
 
 import (
 	"context"
-	"errors"
+	"embed"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
-	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
-	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
-	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // Handler serves the sign-in and account pages.
@@ -45,15 +44,11 @@ type Handler struct {
 	Now     func() time.Time
 
 	// The SSO services the pages read. Without SSO the /saml/ routes are
-	// not mounted; without Domains the console has no domains section.
-	// Who signs in how is the engine's to decide, never a nil here.
-	Domains  *domain.Service
-	Policies *policy.Service
-	SSO      *sso.Service
-	IdPs     *idp.Service
-	// Audit is the audit log the admin console lists, verifies and
-	// exports; without it the console has no audit section.
-	Audit *audit.Service
+	// not mounted. Who signs in how is the engine's to decide, never a nil
+	// here.
+	Domains *domain.Service
+	SSO     *sso.Service
+	IdPs    *idp.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
@@ -70,7 +65,7 @@ type Handler struct {
 	ResetLinkTTL time.Duration
 }
 
-// Register mounts every page, /static/ and the friendly 404 catch-all on
+// Register mounts the sign-in pages, /static/ and the friendly 404 catch-all on
 // mux. Missing wiring is an error: a server without its sign-in engine
 // must not start.
 func (h *Handler) Register(mux *http.ServeMux) error {
@@ -90,7 +85,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("web: missing wiring: %s", strings.Join(missing, ", "))
 	}
-	mux.Handle("GET /static/", h.staticHandler())
+	mux.Handle("GET /static/", h.pg().StaticHandler())
 	mux.HandleFunc("GET /{$}", h.home)
 	mux.HandleFunc("/", h.notFound)
 
@@ -119,30 +114,17 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
 
 	h.registerSAML(mux)
-	h.registerAdmin(mux)
 	return nil
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
+// pg is the shared renderer over h's services.
+func (h *Handler) pg() *page.Renderer {
+	return &page.Renderer{Accounts: h.Accounts, Sessions: h.Sessions, Log: h.Log, Now: h.Now, ProductName: h.ProductName}
 }
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func (h *Handler) product() string {
-	if h.ProductName != "" {
-		return h.ProductName
-	}
-	return config.Default().ProductName
-}
+func (h *Handler) now() time.Time    { return h.pg().Time() }
+func (h *Handler) log() *slog.Logger { return h.pg().Logger() }
+func (h *Handler) product() string   { return h.pg().Product() }
 
 func (h *Handler) resetTTL() time.Duration {
 	if h.ResetLinkTTL > 0 {
@@ -153,79 +135,21 @@ func (h *Handler) resetTTL() time.Duration {
 
 // --- sessions ---
 
-type sessionKey struct{}
-
 // CurrentSession returns the signed-in session RequireSession put on r.
-func CurrentSession(r *http.Request) (session.Validated, bool) {
-	v, ok := r.Context().Value(sessionKey{}).(session.Validated)
-	return v, ok
-}
+func CurrentSession(r *http.Request) (session.Validated, bool) { return page.CurrentSession(r) }
 
-// current validates r's session cookie. A cookie that names no live session
-// is cleared so the browser stops sending it. err is set only when the
-// answer is unknown (the database failed), never for a dead session.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request) (session.Validated, bool, error) {
-	token := h.Sessions.TokenFromRequest(r)
-	if token == "" {
-		return session.Validated{}, false, nil
-	}
-	v, err := h.Sessions.Validate(r.Context(), token)
-	if errors.Is(err, session.ErrInvalid) {
-		h.Sessions.ClearCookie(w)
-		return session.Validated{}, false, nil
-	}
-	if err != nil {
-		return session.Validated{}, false, err
-	}
-	return v, true, nil
+	return h.pg().Current(w, r)
 }
 
-// RequireSession lets only signed-in requests through to next, with the
-// session available from CurrentSession and the account named as the actor
-// of audit events. Others go to /login, coming back here afterwards.
-func (h *Handler) RequireSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, ok, err := h.current(w, r)
-		if err != nil {
-			h.serverError(w, r, "validate session", err)
-			return
-		}
-		if !ok {
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				http.Redirect(w, r, loginPath(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-			// A form posted after the session ended: say so, and come back
-			// to the page the form was on (not to the post's own address,
-			// which only takes forms) once signed in again.
-			q := url.Values{"notice": {"session-ended"}}
-			if p := formPage(r); p != "" && p != defaultReturnTo {
-				q.Set("return_to", p)
-			}
-			http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
-			return
-		}
-		ctx := context.WithValue(r.Context(), sessionKey{}, v)
-		ctx = reqctx.WithActor(ctx, "account", v.Account.ID, v.Account.Email)
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
+// RequireSession lets only signed-in requests through to next
+// (page.Renderer.RequireSession).
+func (h *Handler) RequireSession(next http.Handler) http.Handler { return h.pg().RequireSession(next) }
 
 // --- organization shown on pages ---
 
-// orgName names the organization a page belongs to: acct's when known,
-// otherwise the only organization if there is exactly one, otherwise the
-// product. Failures fall back quietly: a name is never worth an error page.
 func (h *Handler) orgName(ctx context.Context, acct *storage.Account) string {
-	if acct != nil && acct.OrgID != "" {
-		if o, err := h.Accounts.GetOrganization(ctx, acct.OrgID); err == nil && o.Name != "" {
-			return o.Name
-		}
-	}
-	if o, err := h.Accounts.SoleOrganization(ctx); err == nil && o.Name != "" {
-		return o.Name
-	}
-	return h.product()
+	return h.pg().OrgName(ctx, acct)
 }
 
 // emailOrg returns the organization that verified email's domain, if any.
@@ -295,25 +219,32 @@ func waitText(d time.Duration) string {
 	}
 }
 
-// parseForm parses r's form, answering 413 or 400 itself when it cannot.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	err := httpserver.ParseForm(r)
-	if err == nil {
-		return true
-	}
-	if errors.Is(err, httpserver.ErrBodyTooLarge) {
-		h.ErrorPage(w, r, http.StatusRequestEntityTooLarge, "")
-		return false
-	}
-	h.ErrorPage(w, r, http.StatusBadRequest, err.Error())
-	return false
+	return h.pg().ParseForm(w, r)
 }
 
-// serverError logs err and shows the 500 page with the request ID.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log().ErrorContext(r.Context(), "web: "+what, "err", err, "path", r.URL.Path)
-	h.ErrorPage(w, r, http.StatusInternalServerError, "")
+	h.pg().ServerError(w, r, what, err)
 }
+
+// ErrorPage renders the friendly error page (page.Renderer.ErrorPage); it
+// plugs into httpserver.Options.ErrorPage.
+func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+	h.pg().ErrorPage(w, r, status, message)
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	h.pg().Render(w, r, pages, status, name, v)
+}
+
+// view is what a page template shows.
+type view = page.View
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the sign-in pages' templates.
+var pages = page.MustParsePages(templateFS, nil)
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	_, ok, err := h.current(w, r)

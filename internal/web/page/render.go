@@ -1,18 +1,30 @@
-package web
+// Package page is the renderer both halves of the web interface share: the
+// base layout, partials, error page and static files (embedded), the View
+// every page template shows, the session middleware, and the security
+// helpers for return_to and form pages. It knows no routes of its own
+// besides /static/; the sign-in pages (internal/web) and the admin console
+// (internal/web/console) each bring their page templates and use it.
+package page
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -22,9 +34,9 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// view is everything a page template may show. One flat struct keeps the
+// View is everything a page template may show. One flat struct keeps the
 // templates simple; each page uses the fields it needs.
-type view struct {
+type View struct {
 	Title   string // "Sign in"; the <title> is "Title · Org"
 	Org     string
 	Product string
@@ -55,8 +67,9 @@ type view struct {
 	RequestID string
 	Status    int
 
-	Account  *accountView
-	Sessions []sessionRow
+	// Account and Sessions are the account page's own (internal/web).
+	Account  any
+	Sessions any
 
 	// SSO: the "Continue with … SSO" button (SSOHref, SSOName), the page
 	// that moves on to it by itself (Refresh, a same-origin path), the
@@ -66,25 +79,23 @@ type view struct {
 	Refresh string
 	Reason  string
 	Code    string
-	Test    *testResult
+	Test    any
 
 	Wide bool // the wider page layout (/account has it by its Account)
 
-	// Admin is set on the admin console's pages: the section navigation
-	// and the widest layout.
-	Admin *adminView
+	// Admin is set on the admin console's pages (internal/web/console):
+	// the section navigation and the widest layout.
+	Admin any
 }
 
 // FieldError returns field's error message, or "".
-func (v *view) FieldError(field string) string { return v.Errors[field] }
+func (v *View) FieldError(field string) string { return v.Errors[field] }
 
 var templateFuncs = template.FuncMap{
 	"asset":     assetURL,
 	"csrfField": func() string { return httpserver.CSRFField },
 	"breakable": breakable,
 	"wrapHex":   wrapHex,
-	// nameIDFormats lists the NameID format choices of the connection form.
-	"nameIDFormats": func() []struct{ Value, Label string } { return nameIDFormats },
 }
 
 // wrapHex escapes s (a fingerprint or token) and lets it wrap every 16
@@ -113,44 +124,105 @@ func breakable(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
-// pages maps a page file to its template set (base layout + that page).
-var pages = mustParsePages()
+// Pages maps a page file to its template set (base layout + that page).
+type Pages map[string]*template.Template
 
-func mustParsePages() map[string]*template.Template {
-	files, err := fs.Glob(templateFS, "templates/*.html")
+// MustParsePages parses every templates/*.html of fsys, each with the
+// shared base layout and partials; funcs adds template functions of the
+// caller's own. It panics on a broken template: they are embedded, so a
+// failure is a bug caught by any test.
+func MustParsePages(fsys fs.FS, funcs template.FuncMap) Pages {
+	files, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
-	out := map[string]*template.Template{}
+	out := Pages{}
 	for _, f := range files {
 		name := path.Base(f)
 		if name == "base.html" || strings.HasPrefix(name, "_") {
 			continue // the layout and partials, parsed into every page
 		}
-		t := template.Must(template.New("base.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/base.html", "templates/_*.html", f))
+		t := template.Must(template.New("base.html").Funcs(templateFuncs).Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/_*.html"))
+		t = template.Must(t.ParseFS(fsys, f))
 		out[strings.TrimSuffix(name, ".html")] = t
 	}
 	return out
 }
 
-// render writes page with status. The page is rendered into a buffer first,
-// so a template failure becomes a clean 500 instead of half a page.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+// ownPages are the pages of this package: the error page.
+var ownPages = MustParsePages(templateFS, nil)
+
+// Renderer renders pages and answers the errors every page shares. Its
+// services are the ones a page needs whatever its half: the organization's
+// name and the signed-in session.
+type Renderer struct {
+	Accounts *account.Service
+	Sessions *session.Service
+	Log      *slog.Logger
+	Now      func() time.Time
+	// ProductName is shown where no organization name applies (config
+	// product_name; empty: config.Default's).
+	ProductName string
+}
+
+// Time is the injected clock's now, or the wall clock.
+func (h *Renderer) Time() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Logger is the injected logger, or one that discards.
+func (h *Renderer) Logger() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Product is the product's name as pages show it.
+func (h *Renderer) Product() string {
+	if h.ProductName != "" {
+		return h.ProductName
+	}
+	return config.Default().ProductName
+}
+
+// OrgName names the organization a page belongs to: acct's when known,
+// otherwise the only organization if there is exactly one, otherwise the
+// product. Failures fall back quietly: a name is never worth an error page.
+func (h *Renderer) OrgName(ctx context.Context, acct *storage.Account) string {
+	if acct != nil && acct.OrgID != "" {
+		if o, err := h.Accounts.GetOrganization(ctx, acct.OrgID); err == nil && o.Name != "" {
+			return o.Name
+		}
+	}
+	if o, err := h.Accounts.SoleOrganization(ctx); err == nil && o.Name != "" {
+		return o.Name
+	}
+	return h.Product()
+}
+
+// Render writes page of pages with status. The page is rendered into a
+// buffer first, so a template failure becomes a clean 500 instead of half
+// a page.
+func (h *Renderer) Render(w http.ResponseWriter, r *http.Request, pages Pages, status int, page string, v *View) {
 	t, ok := pages[page]
 	if !ok {
 		panic("web: no template " + page)
 	}
-	v.Product = h.product()
+	v.Product = h.Product()
 	if v.Org == "" {
 		v.Org = v.Product
 	}
 	v.CSRF = httpserver.CSRFToken(r)
 	if v.Focus == "" {
-		v.Focus = firstError(v.Errors, focusOrder...)
+		v.Focus = FirstError(v.Errors, focusOrder...)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
-		h.log().ErrorContext(r.Context(), "web: render page", "page", page, "err", err)
+		h.Logger().ErrorContext(r.Context(), "web: render page", "page", page, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("Something went wrong on our side. Request ID: " + reqctx.From(r.Context()).RequestID + "\n"))
@@ -171,16 +243,16 @@ var focusOrder = []string{"org_name", "display_name", "email", "current_password
 // or a default sentence for the status; a 500 also shows the request ID to
 // give the admin. It never shows internals. It plugs into
 // httpserver.Options.ErrorPage.
-func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+func (h *Renderer) ErrorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
 	heading, def := statusWords(status)
 	if message == "" {
 		message = def
 	}
-	v := &view{Title: heading, Heading: heading, Message: message, Status: status, LinkHref: "/", LinkText: "Go to the start page"}
+	v := &View{Title: heading, Heading: heading, Message: message, Status: status, LinkHref: "/", LinkText: "Go to the start page"}
 	if status == http.StatusForbidden && r.Method == http.MethodPost {
 		// A refused form (its token went stale in a long-open tab): lead
 		// back to the page it was on, not to a dead end.
-		if p := formPage(r); p != "" {
+		if p := FormPage(r); p != "" {
 			v.LinkHref, v.LinkText = p, "Reload the page"
 		}
 	}
@@ -188,9 +260,9 @@ func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, 
 		// The database may be what failed: do not ask it for a name.
 		v.RequestID = reqctx.From(r.Context()).RequestID
 	} else {
-		v.Org = h.orgName(r.Context(), nil)
+		v.Org = h.OrgName(r.Context(), nil)
 	}
-	h.render(w, r, status, "error", v)
+	h.Render(w, r, ownPages, status, "error", v)
 }
 
 func statusWords(status int) (heading, message string) {
@@ -248,8 +320,9 @@ func assetURL(name string) string {
 	return "/static/" + name + "?v=" + v
 }
 
-// staticHandler serves the embedded files; directories are not listed.
-func (h *Handler) staticHandler() http.Handler {
+// StaticHandler serves the embedded files under /static/; directories are
+// not listed.
+func (h *Renderer) StaticHandler() http.Handler {
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
@@ -266,4 +339,21 @@ func (h *Handler) staticHandler() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		files.ServeHTTP(w, r)
 	})
+}
+
+// FirstError is the first field of order that has an error in errs, or "".
+func FirstError(errs map[string]string, order ...string) string {
+	for _, f := range order {
+		if errs[f] != "" {
+			return f
+		}
+	}
+	return ""
+}
+
+// RoleWords names each role as pages show it.
+var RoleWords = map[storage.Role]string{
+	storage.RoleOwner:  "Owner",
+	storage.RoleAdmin:  "Admin",
+	storage.RoleMember: "Member",
 }

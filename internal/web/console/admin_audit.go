@@ -1,7 +1,8 @@
-package web
+package console
 
 import (
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"io"
 	"net/http"
 	"net/url"
@@ -133,7 +134,7 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 	av.VerifyHref = "/admin/audit?" + vq.Encode()
 	v := &view{Title: "Audit log", Errors: errs, Admin: &adminView{Section: "audit", Audit: av}}
 	if len(errs) > 0 {
-		v.Focus = firstError(errs, "actor", "action", "since")
+		v.Focus = page.FirstError(errs, "actor", "action", "since")
 		h.adminPage(w, r, http.StatusBadRequest, "admin_audit", adm, v)
 		return
 	}

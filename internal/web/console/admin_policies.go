@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -124,7 +124,8 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 	if !hasDefault {
 		cards = append([]*policyCard{{Ref: defaultRef, Name: policy.DefaultName, IsDefault: true, SSO: storage.SSOOff, FormSSO: storage.SSOOff}}, cards...)
 	}
-	v := &view{Title: "Policies", Admin: &adminView{Section: "policies", Policies: cards, ConnOptions: opts, NewPolicy: create}}
+	av := &adminView{Section: "policies", Policies: cards, ConnOptions: opts, NewPolicy: create}
+	v := &view{Title: "Policies", Admin: av}
 	if edit != nil {
 		for i, c := range cards {
 			if c.Ref == edit.Ref || (edit.Ref == defaultRef && c.IsDefault) {
@@ -136,8 +137,8 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 			}
 		}
 	}
-	if v.Admin.NewPolicy == nil {
-		v.Admin.NewPolicy = &policyForm{SSO: storage.SSOOff}
+	if av.NewPolicy == nil {
+		av.NewPolicy = &policyForm{SSO: storage.SSOOff}
 	}
 	if createErr != "" {
 		v.Errors = map[string]string{"policy_name": createErr}

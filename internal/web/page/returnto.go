@@ -1,4 +1,4 @@
-package web
+package page
 
 import (
 	"net/http"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// defaultReturnTo is where people land after signing in when no usable
+// DefaultReturnTo is where people land after signing in when no usable
 // return_to was given.
-const defaultReturnTo = "/account"
+const DefaultReturnTo = "/account"
 
 // maxReturnTo bounds return_to; real paths are far shorter.
 const maxReturnTo = 2048
@@ -22,17 +22,17 @@ const maxReturnTo = 2048
 // that decodes once can be steered off-site either.
 func SafeReturnTo(s string) string {
 	if !safePath(s) {
-		return defaultReturnTo
+		return DefaultReturnTo
 	}
 	// Decoded once, it must still not name another host or carry line
 	// breaks; encoded spaces and non-ASCII text are fine.
 	dec, err := url.PathUnescape(s)
 	if err != nil || strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") || strings.ContainsFunc(dec, isControl) {
-		return defaultReturnTo
+		return DefaultReturnTo
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
-		return defaultReturnTo
+		return DefaultReturnTo
 	}
 	return s
 }
@@ -55,21 +55,21 @@ func safePath(s string) bool {
 
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
-// loginPath is /login, coming back to returnTo (made safe here) after
+// LoginPath is /login, coming back to returnTo (made safe here) after
 // sign-in when it is not the default.
-func loginPath(returnTo string) string {
-	if rt := SafeReturnTo(returnTo); rt != defaultReturnTo {
+func LoginPath(returnTo string) string {
+	if rt := SafeReturnTo(returnTo); rt != DefaultReturnTo {
 		return "/login?return_to=" + url.QueryEscape(rt)
 	}
 	return "/login"
 }
 
-// formPage is the page a posted form was on: the Referer's path and query
+// FormPage is the page a posted form was on: the Referer's path and query
 // when the Referer is this server (browsers send it for same-origin posts
 // under the pages' referrer policy), else "". It is where a person goes
 // back to when the post itself cannot be carried out (the session ended,
 // the form's token went stale).
-func formPage(r *http.Request) string {
+func FormPage(r *http.Request) string {
 	ref, err := url.Parse(r.Header.Get("Referer"))
 	if err != nil || ref.Host == "" || !strings.EqualFold(ref.Host, r.Host) {
 		return ""

@@ -1,8 +1,9 @@
-package web
+package console
 
 import (
 	"crypto/x509"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -291,7 +292,7 @@ func (h *Handler) renderConnection(w http.ResponseWriter, r *http.Request, adm s
 		}
 	}
 	v := &view{Title: c.Name, Error: errMsg, Errors: errs, Admin: &adminView{Section: "sso", Conn: d}}
-	v.Focus = firstError(errs, "certificate", "name", "name_id_format", "attribute_map")
+	v.Focus = page.FirstError(errs, "certificate", "name", "name_id_format", "attribute_map")
 	if v.Focus == "attribute_map" {
 		v.Focus = "map_" + saml.MapEmail
 	}

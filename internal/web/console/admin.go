@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // The admin console, under /admin, for the owners and admins of an
@@ -94,8 +95,8 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 // instead of up to the cache's lifetime later. Anonymous requests go to
 // the sign-in page (RequireSession); members get 403.
 func (h *Handler) requireAdmin(fn adminHandlerFunc) http.Handler {
-	return h.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, _ := CurrentSession(r)
+	return h.pg().RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := page.CurrentSession(r)
 		adm, err := h.Accounts.GetMember(r.Context(), v.Account.OrgID, v.Account.ID)
 		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			h.serverError(w, r, "read the signed-in admin", err)
@@ -164,10 +165,11 @@ type confirmView struct {
 
 // adminPage fills in the parts of v every console page has and renders it.
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, page string, adm storage.Account, v *view) {
-	if v.Admin == nil {
-		v.Admin = &adminView{}
+	a, _ := v.Admin.(*adminView)
+	if a == nil {
+		a = &adminView{}
+		v.Admin = a
 	}
-	a := v.Admin
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
 	v.User = &adm

@@ -1,7 +1,8 @@
-package web
+package console
 
 import (
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
 
@@ -35,7 +36,7 @@ type inviteForm struct {
 func (h *Handler) memberRowOf(l account.Listing, adm storage.Account) memberRow {
 	a := l.Account
 	return memberRow{
-		ID: a.ID, Email: a.Email, Name: a.DisplayName, Role: string(a.Role), RoleWords: roleWords[a.Role],
+		ID: a.ID, Email: a.Email, Name: a.DisplayName, Role: string(a.Role), RoleWords: page.RoleWords[a.Role],
 		Active: a.Status == storage.StatusActive, HasPassword: a.PasswordHash != "", Self: a.ID == adm.ID,
 		Href: "/admin/members/" + url.PathEscape(a.ID), CreatedAt: formatTime(a.CreatedAt),
 		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked,
@@ -57,7 +58,7 @@ func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, adm stor
 		rows = append(rows, h.memberRowOf(l, adm))
 	}
 	v := &view{Title: "Members", Errors: errs, Admin: &adminView{Section: "members", Members: rows, Invite: form}}
-	v.Focus = firstError(errs, "invite_email", "invite_name", "invite_role")
+	v.Focus = page.FirstError(errs, "invite_email", "invite_name", "invite_role")
 	h.adminPage(w, r, status, "admin_members", adm, v)
 }
 
