@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -148,6 +149,15 @@ func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string)
 	if slug == "" {
 		return "", "", ErrNoSSO
 	}
+	// The session this browser holds now is ended when the flow issues its
+	// own: the IdP's answer is a cross-site post, which does not carry the
+	// SameSite=Lax session cookie, so it is remembered here.
+	var prev string
+	if c.Session != "" {
+		if v, err := e.sessions.Validate(ctx, c.Session); err == nil {
+			prev = v.Account.ID + "/" + v.Session.ID
+		}
+	}
 	if _, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
 		// Checked again on the row: a password submitted since the read
 		// above holds the flow ("checking"), and overwriting its claim
@@ -155,7 +165,7 @@ func (e *Engine) BeginSSO(ctx context.Context, c Client, id, samlBinding string)
 		if (x.Step != StepPassword && x.Step != StepSSO) || !x.UsedAt.IsZero() {
 			return &FlowError{Reason: FlowInProgress}
 		}
-		x.Step = StepSSO
+		x.Step, x.PrevSession = StepSSO, prev
 		// The IdP round trip gets a whole FlowTTL from here, as the
 		// AuthnRequest does: a flow that expired while its AuthnRequest
 		// was still good would have the response taken (the account
@@ -252,6 +262,11 @@ func (e *Engine) finish(ctx context.Context, c Client, f storage.LoginFlow, acct
 		}
 	}
 	ctx = reqctx.WithActor(ctx, "account", acct.ID, acct.Email)
+	if accountID, sessionID, ok := strings.Cut(f.PrevSession, "/"); ok {
+		if err := e.sessions.Revoke(ctx, accountID, sessionID, "signed_in_again"); err != nil && !errors.Is(err, session.ErrInvalid) {
+			e.log.WarnContext(ctx, "ending the browser's previous session after SSO failed", "err", err)
+		}
+	}
 	// The session records how it was made, from the flow: the methods in
 	// the order they were completed, and when the person authenticated.
 	p.Account, p.IP, p.UserAgent = acct, c.IP, c.UserAgent

@@ -25,10 +25,14 @@ type LoginFlow struct {
 	ConnectionID string   // the IdP connection of an SSO first factor
 	AuthTime     time.Time
 	ReturnTo     string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	UsedAt       time.Time // when a session was issued from it; zero before
-	Version      int64
+	// PrevSession is the session ID this browser held when it was sent to
+	// the IdP, ended when the flow issues its session: the IdP's answer is
+	// a cross-site post that does not carry the session cookie.
+	PrevSession string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      time.Time // when a session was issued from it; zero before
+	Version     int64
 }
 
 // LoginFlows stores sign-ins in progress.

@@ -183,7 +183,7 @@ func TestReviewPlantedFlowCookie(t *testing.T) {
 // TestReviewPlantedSessionEndsAtSSOSignIn: a session cookie in the browser
 // before an SSO sign-in is replaced by a new one, and ended when the
 // browser sends it with the IdP's post (see
-// TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser for when it
+// TestReviewSSOSignInEndsThePreviousSessionInARealBrowser for when it
 // does not).
 func TestReviewPlantedSessionEndsAtSSOSignIn(t *testing.T) {
 	e := newEnv(t)
@@ -441,18 +441,12 @@ func TestReviewRefusedFlowStepsAreBounded(t *testing.T) {
 	}
 }
 
-// TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser: the session
+// TestReviewSSOSignInEndsThePreviousSessionInARealBrowser: the session
 // cookie is SameSite=Lax, so a real browser does not send it with the
-// IdP's cross-site post to the ACS; the engine cannot end the session the
-// browser held before (TestReviewPlantedSessionEndsAtSSOSignIn passes only
-// because the test's cookie jar ignores SameSite). The new cookie replaces
-// the old one in the browser, so the old token is lost, not handed to
-// anyone, but its session stays live on the server until it times out.
-//
-// Finding (informational), not fixed: ending it needs the flow to record,
-// at /login/sso (a same-site request that carries the cookie), which
-// session to end.
-func TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser(t *testing.T) {
+// IdP's cross-site post to the ACS. The flow records, at /login/sso (a
+// same-site request that carries the cookie), which session the browser
+// held, and issuing the new session ends it.
+func TestReviewSSOSignInEndsThePreviousSessionInARealBrowser(t *testing.T) {
 	e := newEnv(t)
 	_, owner := e.setupOwner()
 	dev := e.startDevIdP()
@@ -468,10 +462,9 @@ func TestReviewSSOSignInLeavesThePreviousSessionInARealBrowser(t *testing.T) {
 	if r := c.postACS(post, dev.srv.URL); r.status != http.StatusSeeOther || c.sessionCookie() == "" || c.sessionCookie() == old {
 		t.Fatalf("SSO sign-in: %d", r.status)
 	}
-	if e.liveSessions(owner.ID) == 0 {
-		t.Fatal("the previous session was ended: the finding below is fixed, update this test")
+	if n := e.liveSessions(owner.ID); n != 0 {
+		t.Errorf("the browser's previous session is still live (%d) after a new sign-in through SSO", n)
 	}
-	t.Skip("finding: an SSO sign-in leaves the browser's previous session live on the server (its cookie is replaced)")
 }
 
 // TestReviewSSOStartedLateInTheFlow: a person who waits at the password

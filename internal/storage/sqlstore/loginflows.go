@@ -10,14 +10,14 @@ import (
 )
 
 const loginFlowCols = `id, browser_hash, step, email, chosen, account_id, methods, connection_id,
-	auth_time, return_to, created_at, expires_at, used_at, version`
+	auth_time, return_to, prev_session, created_at, expires_at, used_at, version`
 
 func scanLoginFlow(r scanner) (storage.LoginFlow, error) {
 	var f storage.LoginFlow
 	var methods string
 	var authTime, created, expires, used int64
 	if err := r.Scan(&f.ID, &f.BrowserHash, &f.Step, &f.Email, &f.Chosen, &f.AccountID, &methods,
-		&f.ConnectionID, &authTime, &f.ReturnTo, &created, &expires, &used, &f.Version); err != nil {
+		&f.ConnectionID, &authTime, &f.ReturnTo, &f.PrevSession, &created, &expires, &used, &f.Version); err != nil {
 		return f, err
 	}
 	if methods != "" {
@@ -45,9 +45,9 @@ func (s *Store) CreateLoginFlow(ctx context.Context, f storage.LoginFlow) error 
 		return err
 	}
 	_, err = s.q().ExecContext(ctx, `INSERT INTO login_flows (`+loginFlowCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)`,
 		f.ID, f.BrowserHash, f.Step, f.Email, f.Chosen, f.AccountID, methods, f.ConnectionID,
-		us(f.AuthTime), f.ReturnTo, us(f.CreatedAt), us(f.ExpiresAt), us(f.UsedAt))
+		us(f.AuthTime), f.ReturnTo, f.PrevSession, us(f.CreatedAt), us(f.ExpiresAt), us(f.UsedAt))
 	return wrapErr(err, "create login flow")
 }
 
@@ -82,11 +82,11 @@ func (s *Store) UpdateLoginFlow(ctx context.Context, id string, fn func(f *stora
 		}
 		out, err = scanLoginFlow(tx.q().QueryRowContext(ctx, `UPDATE login_flows SET
 				step = $3, email = $4, chosen = $5, account_id = $6, methods = $7, connection_id = $8,
-				auth_time = $9, return_to = $10, expires_at = $11, used_at = $12, version = version + 1
+				auth_time = $9, return_to = $10, expires_at = $11, used_at = $12, prev_session = $13, version = version + 1
 			WHERE id = $1 AND version = $2
 			RETURNING `+loginFlowCols,
 			id, cur.Version, next.Step, next.Email, next.Chosen, next.AccountID, methods, next.ConnectionID,
-			us(next.AuthTime), next.ReturnTo, us(next.ExpiresAt), us(next.UsedAt)))
+			us(next.AuthTime), next.ReturnTo, us(next.ExpiresAt), us(next.UsedAt), next.PrevSession))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update login flow: version %d is stale: %w", cur.Version, storage.ErrConflict)

@@ -42,7 +42,7 @@ var loginFlowTests = []namedTest{
 		upd, err := s.UpdateLoginFlow(ctx, "f1", func(x *storage.LoginFlow) error {
 			x.Step, x.Email, x.AccountID = "authenticated", "ann@example.com", "a1"
 			x.Methods = []string{"pwd", "otp"}
-			x.AuthTime = base.Add(time.Minute)
+			x.AuthTime, x.PrevSession = base.Add(time.Minute), "a0/s0"
 			x.BrowserHash = "changed" // not the closure's to change
 			return nil
 		})
@@ -50,6 +50,7 @@ var loginFlowTests = []namedTest{
 		want := storedLoginFlow(f)
 		want.Step, want.Email, want.AccountID = "authenticated", "ann@example.com", "a1"
 		want.Methods, want.AuthTime, want.Version = []string{"pwd", "otp"}, storage.Truncate(base.Add(time.Minute)), 2
+		want.PrevSession = "a0/s0"
 		wantEqual(t, "updated flow", upd, want)
 		got, _ = s.GetLoginFlow(ctx, "f1")
 		wantEqual(t, "updated flow read back", got, want)

@@ -12,6 +12,7 @@ CREATE TABLE login_flows (
     connection_id TEXT NOT NULL,
     auth_time     BIGINT NOT NULL,
     return_to     TEXT NOT NULL,
+    prev_session  TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
     expires_at    BIGINT NOT NULL,
     used_at       BIGINT NOT NULL,

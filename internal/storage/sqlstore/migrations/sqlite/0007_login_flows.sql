@@ -12,6 +12,7 @@ CREATE TABLE login_flows (
     connection_id TEXT NOT NULL,
     auth_time     INTEGER NOT NULL,
     return_to     TEXT NOT NULL,
+    prev_session  TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     expires_at    INTEGER NOT NULL,
     used_at       INTEGER NOT NULL,
