@@ -261,12 +261,6 @@ func (e *Engine) Identify(ctx context.Context, c Client, email, returnTo string,
 	return Step{FlowID: f.ID, Browser: browser, Step: f.Step, Email: r.Email, Page: page, OrgID: r.OrgID}, nil
 }
 
-// Flow returns the flow id as this browser may continue it, for a page
-// that shows its step again (the password form after an error).
-func (e *Engine) Flow(ctx context.Context, c Client, id string) (storage.LoginFlow, error) {
-	return e.usable(ctx, c, id)
-}
-
 // usable loads flow id and checks that this browser may continue it now.
 func (e *Engine) usable(ctx context.Context, c Client, id string) (storage.LoginFlow, error) {
 	if !wellFormed(id) {

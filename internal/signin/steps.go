@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
-	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -316,10 +315,6 @@ func (e *Engine) flowRefused(ctx context.Context, c Client, f storage.LoginFlow,
 	}
 	return &FlowError{Reason: reason}
 }
-
-// Rejection is sso.Rejection, so callers of the engine need not import sso
-// to tell a refused response apart.
-type Rejection = sso.Rejection
 
 // Purge deletes flows that expired before now.
 func (e *Engine) Purge(ctx context.Context) (int, error) {

@@ -113,7 +113,12 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 			res.ReturnTo, res.Test, res.FlowID = req.ReturnTo, req.Test, req.FlowID
 			res.Tester.ID = req.TesterID
 		} else {
-			res.ReturnTo = relayState
+			// An IdP-initiated RelayState is anyone's words: bounded like
+			// Begin's return URL before it is stored with the sign-in (the
+			// edge validates it again before redirecting).
+			if len(relayState) <= maxReturnToLen {
+				res.ReturnTo = relayState
+			}
 		}
 		res.AuthnInstant = a.AuthnInstant
 		res.Warnings = append(res.Warnings, a.Warnings...)

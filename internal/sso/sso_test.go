@@ -216,6 +216,12 @@ func testUnsolicited(t *testing.T, e *env) {
 	}
 	// Posting the same unsolicited response again is a replay.
 	e.rejected(ReasonReplayed, func() (Result, error) { return e.complete(resp, "/apps/board", "") })
+	// A RelayState longer than any return URL is not carried into the
+	// sign-in: the person lands on the default page.
+	long, err := e.complete(e.response(alice, "", nil), "/"+strings.Repeat("a", 5000), "")
+	if err != nil || long.ReturnTo != "" {
+		t.Errorf("oversized RelayState: return to %d bytes, %v", len(long.ReturnTo), err)
+	}
 	// A solicited response still needs its request even when unsolicited ones are allowed.
 	e.rejected(ReasonInResponseToMismatch, func() (Result, error) {
 		return e.complete(e.response(alice, "_ffffffffffffffffffffffffffffffff", nil), "", "")
