@@ -63,6 +63,8 @@ type Handler struct {
 	// ResetLinkTTL is how long a reset link works, as told on the "check
 	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
+
+	renderer *page.Renderer // made by Register
 }
 
 // Register mounts the sign-in pages, /static/ and the friendly 404 catch-all on
@@ -85,6 +87,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("web: missing wiring: %s", strings.Join(missing, ", "))
 	}
+	h.renderer = h.newRenderer()
 	mux.Handle("GET /static/", h.pg().StaticHandler())
 	mux.HandleFunc("GET /{$}", h.home)
 	mux.HandleFunc("/", h.notFound)
@@ -117,8 +120,16 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	return nil
 }
 
-// pg is the shared renderer over h's services.
+// pg is the shared renderer over h's services, made once by Register
+// (the pages ask for it several times per request).
 func (h *Handler) pg() *page.Renderer {
+	if h.renderer != nil {
+		return h.renderer
+	}
+	return h.newRenderer()
+}
+
+func (h *Handler) newRenderer() *page.Renderer {
 	return &page.Renderer{Accounts: h.Accounts, Sessions: h.Sessions, Log: h.Log, Now: h.Now, ProductName: h.ProductName}
 }
 

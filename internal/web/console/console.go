@@ -49,6 +49,8 @@ type Handler struct {
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
+
+	renderer *page.Renderer // made by Register
 }
 
 // Register mounts the console on mux. Missing wiring is an error.
@@ -63,12 +65,21 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("console: missing wiring: %s", strings.Join(missing, ", "))
 	}
+	h.renderer = h.newRenderer()
 	h.registerAdmin(mux)
 	return nil
 }
 
-// pg is the shared renderer over h's services.
+// pg is the shared renderer over h's services, made once by Register
+// (the pages ask for it several times per request).
 func (h *Handler) pg() *page.Renderer {
+	if h.renderer != nil {
+		return h.renderer
+	}
+	return h.newRenderer()
+}
+
+func (h *Handler) newRenderer() *page.Renderer {
 	return &page.Renderer{Accounts: h.Accounts, Sessions: h.Sessions, Log: h.Log, Now: h.Now, ProductName: h.ProductName}
 }
 
