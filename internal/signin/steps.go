@@ -103,15 +103,14 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 		giveBack()
 		return Outcome{}, err
 	}
-	f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+	out, err := e.finish(ctx, c, f.ID, auth.Account, session.StartParams{Method: "password"}, func(x *storage.LoginFlow) error {
+		if x.Step != stepChecking {
+			return &FlowError{Reason: FlowOutOfOrder}
+		}
 		x.Step, x.AccountID = StepAuthenticated, auth.Account.ID
 		x.Methods, x.AuthTime = []string{AMRPassword}, e.clock()
 		return nil
 	})
-	if err != nil {
-		return Outcome{}, err
-	}
-	out, err := e.finish(ctx, c, f, auth.Account, session.StartParams{Method: "password"})
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -205,10 +204,11 @@ func (e *Engine) CompleteSSO(ctx context.Context, c Client, r SSOResponse) (Outc
 	if !res.AuthnInstant.IsZero() && res.AuthnInstant.Before(authTime) {
 		authTime = storage.Truncate(res.AuthnInstant) // when the person really authenticated
 	}
-	var f storage.LoginFlow
+	p := session.StartParams{Method: "sso", ConnectionID: res.ConnectionID, IdPAuthnAt: res.AuthnInstant}
+	var out Outcome
 	if res.FlowID != "" {
-		f, err = e.advance(ctx, res.FlowID, func(x *storage.LoginFlow) error {
-			if !x.UsedAt.IsZero() || !e.clock().Before(x.ExpiresAt) {
+		out, err = e.finish(ctx, c, res.FlowID, res.Account, p, func(x *storage.LoginFlow) error {
+			if !e.clock().Before(x.ExpiresAt) {
 				return &FlowError{Reason: FlowExpired}
 			}
 			x.Step, x.AccountID, x.ConnectionID = StepAuthenticated, res.Account.ID, res.ConnectionID
@@ -216,45 +216,60 @@ func (e *Engine) CompleteSSO(ctx context.Context, c Client, r SSOResponse) (Outc
 			return nil
 		})
 	} else {
-		now := e.clock()
-		f = storage.LoginFlow{
-			ID: newSecret(), Step: StepAuthenticated, Email: res.Account.Email, AccountID: res.Account.ID,
-			Methods: []string{AMRSSO}, ConnectionID: res.ConnectionID, AuthTime: authTime,
-			ReturnTo: res.ReturnTo, CreatedAt: now, ExpiresAt: now.Add(FlowTTL),
-		}
-		err = e.store.CreateLoginFlow(ctx, f)
+		// IdP-initiated: a flow of its own, stored already spent.
+		out, err = e.issueNew(ctx, c, storage.LoginFlow{
+			Email: res.Account.Email, AccountID: res.Account.ID, Methods: []string{AMRSSO},
+			ConnectionID: res.ConnectionID, AuthTime: authTime, ReturnTo: res.ReturnTo,
+		}, res.Account, p)
 	}
 	if err != nil {
 		e.metrics.SignIn("sso", resultFailure)
-		return Outcome{}, err
-	}
-	out, err := e.finish(ctx, c, f, res.Account, session.StartParams{
-		Method: "sso", ConnectionID: res.ConnectionID, IdPAuthnAt: res.AuthnInstant,
-	})
-	if err != nil {
 		return Outcome{}, err
 	}
 	e.metrics.SignIn("sso", resultSuccess)
 	return out, nil
 }
 
-// finish issues the session for flow f, which must be authenticated and
-// unspent: spending it is the single-use check, so of two concurrent
-// finishes exactly one issues a session.
-func (e *Engine) finish(ctx context.Context, c Client, f storage.LoginFlow, acct storage.Account, p session.StartParams) (Outcome, error) {
-	if f.Step != StepAuthenticated || f.AccountID != acct.ID {
-		return Outcome{}, e.flowRefused(ctx, c, f, FlowOutOfOrder)
-	}
-	f, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+// finish authenticates flow id (authenticate records the first factor on
+// it) and spends it in one write, then issues the session: spending is the
+// single-use check, so of two concurrent finishes exactly one issues a
+// session.
+func (e *Engine) finish(ctx context.Context, c Client, id string, acct storage.Account, p session.StartParams, authenticate func(*storage.LoginFlow) error) (Outcome, error) {
+	f, err := e.advance(ctx, id, func(x *storage.LoginFlow) error {
 		if !x.UsedAt.IsZero() {
 			return &FlowError{Reason: FlowUsed}
+		}
+		if err := authenticate(x); err != nil {
+			return err
 		}
 		x.Step, x.UsedAt = StepDone, e.clock()
 		return nil
 	})
+	var fe *FlowError
+	if errors.As(err, &fe) && fe.Reason == FlowOutOfOrder {
+		return Outcome{}, e.flowRefused(ctx, c, f, FlowOutOfOrder)
+	}
 	if err != nil {
 		return Outcome{}, err
 	}
+	return e.issue(ctx, c, f, acct, p)
+}
+
+// issueNew stores f, a sign-in that needed no steps in the browser (an
+// IdP-initiated response, a one-time link), already spent, and issues its
+// session.
+func (e *Engine) issueNew(ctx context.Context, c Client, f storage.LoginFlow, acct storage.Account, p session.StartParams) (Outcome, error) {
+	now := e.clock()
+	f.ID, f.Step, f.CreatedAt, f.ExpiresAt, f.UsedAt = newSecret(), StepDone, now, now.Add(FlowTTL), now
+	if err := e.store.CreateLoginFlow(ctx, f); err != nil {
+		return Outcome{}, fmt.Errorf("signin: store flow: %w", err)
+	}
+	return e.issue(ctx, c, f, acct, p)
+}
+
+// issue ends the sessions the browser held and starts the new one,
+// recording how it was made.
+func (e *Engine) issue(ctx context.Context, c Client, f storage.LoginFlow, acct storage.Account, p session.StartParams) (Outcome, error) {
 	if c.Session != "" {
 		if err := e.sessions.Logout(ctx, c.Session); err != nil && !errors.Is(err, session.ErrInvalid) {
 			e.log.WarnContext(ctx, "ending the previous session before sign-in failed", "err", err)
@@ -346,15 +361,9 @@ func (e *Engine) Link(ctx context.Context, c Client, acct storage.Account, kind,
 	default:
 		return Outcome{}, fmt.Errorf("signin: unknown link kind %q", kind)
 	}
-	now := e.clock()
-	f := storage.LoginFlow{
-		ID: newSecret(), Step: StepAuthenticated, Email: acct.Email, AccountID: acct.ID, Methods: methods,
-		AuthTime: now, ReturnTo: returnTo, CreatedAt: now, ExpiresAt: now.Add(FlowTTL),
-	}
-	if err := e.store.CreateLoginFlow(ctx, f); err != nil {
-		return Outcome{}, fmt.Errorf("signin: %s link: %w", kind, err)
-	}
-	out, err := e.finish(ctx, c, f, acct, session.StartParams{Method: kind})
+	out, err := e.issueNew(ctx, c, storage.LoginFlow{
+		Email: acct.Email, AccountID: acct.ID, Methods: methods, AuthTime: e.clock(), ReturnTo: returnTo,
+	}, acct, session.StartParams{Method: kind})
 	if err != nil {
 		e.metrics.SignIn(kind, resultFailure)
 		return Outcome{}, err
