@@ -5,6 +5,7 @@
 package account
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -115,6 +116,34 @@ type Service struct {
 	deviceKey []byte
 
 	sends sync.WaitGroup // background mail sends; see Wait
+
+	// passwordOrigin classifies a password being set; see SetPasswordOrigin.
+	passwordOrigin PasswordOriginFunc
+}
+
+// PasswordOriginFunc says under what conditions a password set for acct now
+// is set (storage.PasswordOpen, PasswordEnforced or PasswordEmergency with
+// the emergency's ID), reading through tx, the transaction that sets it.
+type PasswordOriginFunc func(ctx context.Context, tx storage.Store, acct storage.Account, now time.Time) (origin, emergencyID string, err error)
+
+// SetPasswordOrigin installs the classifier of passwords being set (the
+// policy and emergency state live above this package). Without one, every
+// password is recorded as set while SSO was not enforced.
+func (s *Service) SetPasswordOrigin(fn PasswordOriginFunc) { s.passwordOrigin = fn }
+
+// stampPassword records on a, inside tx, under what conditions its new
+// password is being set.
+func (s *Service) stampPassword(ctx context.Context, tx storage.Store, a *storage.Account, now time.Time) error {
+	a.PasswordOrigin, a.PasswordEmergencyID = storage.PasswordOpen, ""
+	if s.passwordOrigin == nil {
+		return nil
+	}
+	origin, id, err := s.passwordOrigin(ctx, tx, *a, now)
+	if err != nil {
+		return fmt.Errorf("account: classify password: %w", err)
+	}
+	a.PasswordOrigin, a.PasswordEmergencyID = origin, id
+	return nil
 }
 
 // orDefault sets *v to def unless it is positive.

@@ -141,6 +141,11 @@ func (s *Service) AddMember(ctx context.Context, orgID string, in MemberInput) (
 		if in.Invite {
 			details["invited"] = "true"
 		}
+		if a.PasswordHash != "" {
+			if err := s.stampPassword(ctx, tx, &a, now); err != nil {
+				return err
+			}
+		}
 		if acct, err = s.createAccountTx(ctx, tx, a, now, details); err != nil {
 			return err
 		}

@@ -149,7 +149,7 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string) 
 				return ErrInvalidLink
 			}
 			a.PasswordHash, a.PasswordChangedAt, a.UpdatedAt = hash, now, now
-			return nil
+			return s.stampPassword(ctx, tx, a, now)
 		}); err != nil {
 			return mapUpdateErr(err, cur.ID)
 		}
@@ -273,7 +273,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, currentSessionI
 				return ErrBadCredentials
 			}
 			a.PasswordHash, a.PasswordChangedAt, a.UpdatedAt = newHash, now, now
-			return nil
+			return s.stampPassword(ctx, tx, a, now)
 		}); err != nil {
 			return mapUpdateErr(err, acct.ID)
 		}

@@ -126,9 +126,9 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, in SetupInput
 		}
 		acct = storage.Account{
 			ID: acctID, OrgID: org.ID, Email: email, DisplayName: display,
-			PasswordHash: hash, PasswordChangedAt: now,
+			PasswordHash: hash, PasswordChangedAt: now, PasswordOrigin: storage.PasswordOpen,
 			Role: storage.RoleOwner, Status: storage.StatusActive,
-			CreatedAt: now, UpdatedAt: now, Version: 1,
+			CreatedAt: now, UpdatedAt: now, Version: 1, Origin: storage.OriginSetup,
 		}
 		if acct, err = s.createAccountTx(actx, tx, acct, now, nil); err != nil {
 			return err

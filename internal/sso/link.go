@@ -206,6 +206,7 @@ func (s *Service) provision(ctx context.Context, tx storage.Store, conn storage.
 	a := storage.Account{
 		ID: uuid.NewString(), OrgID: conn.OrgID, Email: email, DisplayName: cleanDisplayName(id.DisplayName),
 		Role: storage.RoleMember, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Origin: storage.OriginJIT,
 	}
 	if err := tx.CreateAccount(ctx, a); err != nil {
 		return a, fmt.Errorf("sso: create account: %w", err)

@@ -101,9 +101,55 @@ type Policy struct {
 	IsDefault    bool
 	SSO          string // SSOEnforced, SSOOptional or SSOOff
 	ConnectionID string // required unless SSO is off
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Version      int64
+	// Failback says whether the policy's people may sign in another way
+	// during an emergency (FailbackAllowed, the default) or never
+	// (FailbackDenied).
+	Failback string
+	// MFA says whether a second factor is required after the first
+	// (MFARequired) or only used when enrolled (MFAOptional, the default).
+	MFA string
+	// IdleTimeout and MaxLifetime bound the policy's sessions; zero means
+	// the deployment's session settings.
+	IdleTimeout time.Duration
+	MaxLifetime time.Duration
+	// FailbackWindowDays: during an emergency, an account created by
+	// sign-in (JIT) may fail back only if it signed in through SSO within
+	// this many days. An IdP that is down cannot say who has left.
+	FailbackWindowDays int
+	// AutoFailbackAfter: when the policy's connection has had an open
+	// incident this long, emergency mode starts for the policy on its
+	// own. Zero: never (the default).
+	AutoFailbackAfter time.Duration
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Version           int64
+}
+
+// Policy failback and MFA settings.
+const (
+	FailbackAllowed = "allowed"
+	FailbackDenied  = "denied"
+	MFARequired     = "required"
+	MFAOptional     = "optional"
+
+	// DefaultFailbackWindowDays is FailbackWindowDays when none is set.
+	DefaultFailbackWindowDays = 30
+)
+
+// WithPolicyDefaults returns p with its unset settings filled in: failback
+// allowed, MFA optional, a 30-day failback window. Storage applies it on
+// every write, so a record never holds an empty setting.
+func WithPolicyDefaults(p Policy) Policy {
+	if p.Failback == "" {
+		p.Failback = FailbackAllowed
+	}
+	if p.MFA == "" {
+		p.MFA = MFAOptional
+	}
+	if p.FailbackWindowDays == 0 {
+		p.FailbackWindowDays = DefaultFailbackWindowDays
+	}
+	return p
 }
 
 // Policies stores authentication policies and their explicit members.

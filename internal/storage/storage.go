@@ -119,7 +119,33 @@ type Account struct {
 	// Version increases by one on every update; UpdateAccount uses it to
 	// detect a write based on a stale read.
 	Version int64
+	// Origin is how the account came to exist (OriginAdmin, OriginSetup,
+	// OriginJIT); set at creation, never changed. An account an admin
+	// created may fail back during an emergency even if it never signed in
+	// through SSO; one the IdP created must have done so recently.
+	Origin string
+	// PasswordOrigin is under what conditions the current password was set
+	// (PasswordOpen, PasswordEnforced, PasswordEmergency; "" when there is
+	// none), and PasswordEmergencyID the emergency it was set during. A
+	// password set while SSO was enforced never signs in; one set during an
+	// emergency works only during that emergency.
+	PasswordOrigin      string
+	PasswordEmergencyID string
 }
+
+// Account origins.
+const (
+	OriginAdmin = "admin" // invited or added by an admin, the CLI or the API
+	OriginSetup = "setup" // the first owner, through the set-up link
+	OriginJIT   = "jit"   // created by an SSO sign-in
+)
+
+// Password origins.
+const (
+	PasswordOpen      = "open"      // set while the account's policy did not enforce SSO
+	PasswordEnforced  = "enforced"  // set while SSO was enforced and no emergency covered the account
+	PasswordEmergency = "emergency" // set during emergency PasswordEmergencyID
+)
 
 // Accounts stores people.
 type Accounts interface {

@@ -11,14 +11,14 @@ import (
 )
 
 const accountCols = `id, org_id, email, display_name, password_hash, password_changed_at,
-	role, status, created_at, updated_at, version`
+	role, status, created_at, updated_at, version, origin, password_origin, password_emergency_id`
 
 func scanAccount(r scanner) (storage.Account, error) {
 	var a storage.Account
 	var pwChanged, created, updated int64
 	var role, status string
 	if err := r.Scan(&a.ID, &a.OrgID, &a.Email, &a.DisplayName, &a.PasswordHash, &pwChanged,
-		&role, &status, &created, &updated, &a.Version); err != nil {
+		&role, &status, &created, &updated, &a.Version, &a.Origin, &a.PasswordOrigin, &a.PasswordEmergencyID); err != nil {
 		return a, err
 	}
 	a.Role, a.Status = storage.Role(role), storage.AccountStatus(status)
@@ -30,9 +30,10 @@ func scanAccount(r scanner) (storage.Account, error) {
 // ErrNotFound when its organization does not exist.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_skeleton)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		a.ID, a.OrgID, a.Email, a.DisplayName, a.PasswordHash, us(a.PasswordChangedAt),
-		string(a.Role), string(a.Status), us(a.CreatedAt), us(a.UpdatedAt), a.Version, emailaddr.Skeleton(a.Email))
+		string(a.Role), string(a.Status), us(a.CreatedAt), us(a.UpdatedAt), a.Version,
+		orDefault(a.Origin, storage.OriginAdmin), a.PasswordOrigin, a.PasswordEmergencyID, emailaddr.Skeleton(a.Email))
 	return wrapErr(err, "create account %q", a.ID)
 }
 
@@ -112,11 +113,13 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(a *storage
 		next.ID, next.OrgID, next.CreatedAt = cur.ID, cur.OrgID, cur.CreatedAt
 		out, err = scanAccount(tx.q().QueryRowContext(ctx, `UPDATE accounts SET
 				email = $3, display_name = $4, password_hash = $5, password_changed_at = $6,
-				role = $7, status = $8, updated_at = $9, email_skeleton = $10, version = version + 1
+				role = $7, status = $8, updated_at = $9, email_skeleton = $10,
+				password_origin = $11, password_emergency_id = $12, version = version + 1
 			WHERE id = $1 AND version = $2
 			RETURNING `+accountCols,
 			id, cur.Version, next.Email, next.DisplayName, next.PasswordHash, us(next.PasswordChangedAt),
-			string(next.Role), string(next.Status), us(next.UpdatedAt), emailaddr.Skeleton(next.Email)))
+			string(next.Role), string(next.Status), us(next.UpdatedAt), emailaddr.Skeleton(next.Email),
+			next.PasswordOrigin, next.PasswordEmergencyID))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update account %q: version %d is stale: %w", id, cur.Version, storage.ErrConflict)
@@ -146,4 +149,12 @@ func (s *Store) CountAccounts(ctx context.Context, roles ...storage.Role) (int, 
 	var n int
 	err := s.q().QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, wrapErr(err, "count accounts")
+}
+
+// orDefault returns v, or def when v is empty.
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

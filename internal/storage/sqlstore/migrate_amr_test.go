@@ -22,8 +22,10 @@ func TestMigrationBackfillsSessionMethods(t *testing.T) {
 		if err := s.CreateOrganization(ctx, storage.Organization{ID: "o", Slug: "corp", Name: "Corp", CreatedAt: created}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateAccount(ctx, storage.Account{ID: "a", OrgID: "o", Email: "a@corp.example", Role: storage.RoleMember,
-			Status: storage.StatusActive, CreatedAt: created, UpdatedAt: created, Version: 1}); err != nil {
+		// The columns as release 0004 knew them.
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO accounts (id, org_id, email, display_name, password_hash,
+			password_changed_at, role, status, created_at, updated_at, version)
+			VALUES ('a', 'o', 'a@corp.example', '', '', 0, 'member', 'active', $1, $1, 1)`, created.UnixMicro()); err != nil {
 			t.Fatal(err)
 		}
 		want := map[string][]string{

@@ -3,24 +3,29 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // connection_id is NULL when the policy names no connection (see the
 // migration), and ” to callers.
-const policyCols = `id, org_id, name, is_default, sso, COALESCE(connection_id, ''), created_at, updated_at, version`
+const policyCols = `id, org_id, name, is_default, sso, COALESCE(connection_id, ''), created_at, updated_at, version,
+	failback, mfa, idle_timeout, max_lifetime, failback_window_days, auto_failback_after`
 
 // policyColsP is policyCols for a query that aliases policies as p.
 const policyColsP = `p.id, p.org_id, p.name, p.is_default, p.sso, COALESCE(p.connection_id, ''),
-	p.created_at, p.updated_at, p.version`
+	p.created_at, p.updated_at, p.version,
+	p.failback, p.mfa, p.idle_timeout, p.max_lifetime, p.failback_window_days, p.auto_failback_after`
 
 func scanPolicy(r scanner) (storage.Policy, error) {
 	var p storage.Policy
-	var isDefault, created, updated int64
-	if err := r.Scan(&p.ID, &p.OrgID, &p.Name, &isDefault, &p.SSO, &p.ConnectionID, &created, &updated, &p.Version); err != nil {
+	var isDefault, created, updated, idle, life, auto int64
+	if err := r.Scan(&p.ID, &p.OrgID, &p.Name, &isDefault, &p.SSO, &p.ConnectionID, &created, &updated, &p.Version,
+		&p.Failback, &p.MFA, &idle, &life, &p.FailbackWindowDays, &auto); err != nil {
 		return p, err
 	}
+	p.IdleTimeout, p.MaxLifetime, p.AutoFailbackAfter = time.Duration(idle), time.Duration(life), time.Duration(auto)
 	p.IsDefault = isDefault != 0
 	p.CreatedAt, p.UpdatedAt = fromUS(created), fromUS(updated)
 	return p, nil
@@ -32,9 +37,12 @@ func scanPolicy(r scanner) (storage.Policy, error) {
 // same organization. Whether SSO needs a connection is the policy service's
 // rule, not storage's.
 func (s *Store) CreatePolicy(ctx context.Context, p storage.Policy) error {
-	_, err := s.q().ExecContext(ctx, `INSERT INTO policies (id, org_id, name, is_default, sso, connection_id, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9)`,
-		p.ID, p.OrgID, p.Name, b2i(p.IsDefault), p.SSO, p.ConnectionID, us(p.CreatedAt), us(p.UpdatedAt), p.Version)
+	p = storage.WithPolicyDefaults(p)
+	_, err := s.q().ExecContext(ctx, `INSERT INTO policies (id, org_id, name, is_default, sso, connection_id, created_at, updated_at, version,
+			failback, mfa, idle_timeout, max_lifetime, failback_window_days, auto_failback_after)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		p.ID, p.OrgID, p.Name, b2i(p.IsDefault), p.SSO, p.ConnectionID, us(p.CreatedAt), us(p.UpdatedAt), p.Version,
+		p.Failback, p.MFA, int64(p.IdleTimeout), int64(p.MaxLifetime), p.FailbackWindowDays, int64(p.AutoFailbackAfter))
 	return wrapErr(err, "create policy %q", p.Name)
 }
 
@@ -78,12 +86,16 @@ func (s *Store) UpdatePolicy(ctx context.Context, orgID, id string, fn func(p *s
 			return err // unchanged, as documented; the tx rolls back
 		}
 		next.ID, next.OrgID, next.CreatedAt = cur.ID, cur.OrgID, cur.CreatedAt
+		next = storage.WithPolicyDefaults(next)
 		out, err = scanPolicy(tx.q().QueryRowContext(ctx, `UPDATE policies SET
 				name = $4, is_default = $5, sso = $6, connection_id = NULLIF($7, ''), updated_at = $8,
-				version = version + 1
+				failback = $9, mfa = $10, idle_timeout = $11, max_lifetime = $12, failback_window_days = $13,
+				auto_failback_after = $14, version = version + 1
 			WHERE org_id = $1 AND id = $2 AND version = $3
 			RETURNING `+policyCols,
-			orgID, id, cur.Version, next.Name, b2i(next.IsDefault), next.SSO, next.ConnectionID, us(next.UpdatedAt)))
+			orgID, id, cur.Version, next.Name, b2i(next.IsDefault), next.SSO, next.ConnectionID, us(next.UpdatedAt),
+			next.Failback, next.MFA, int64(next.IdleTimeout), int64(next.MaxLifetime), next.FailbackWindowDays,
+			int64(next.AutoFailbackAfter)))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update policy %q: version %d is stale: %w", id, cur.Version, storage.ErrConflict)

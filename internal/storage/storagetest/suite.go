@@ -83,6 +83,8 @@ func newAccount(orgID, id string) storage.Account {
 		CreatedAt:         base,
 		UpdatedAt:         base,
 		Version:           1,
+		Origin:            storage.OriginAdmin,
+		PasswordOrigin:    storage.PasswordOpen,
 	}
 }
 

@@ -22,6 +22,31 @@ func stored(a storage.Account) storage.Account {
 }
 
 var accountTests = []namedTest{
+	{"OriginAndPasswordOrigin", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		a := newAccount("o", "jit")
+		a.Origin, a.PasswordOrigin, a.PasswordHash = storage.OriginJIT, "", ""
+		wantErr(t, "CreateAccount", s.CreateAccount(ctx, a), nil)
+		got, err := s.UpdateAccount(ctx, a.ID, func(x *storage.Account) error {
+			x.Origin = storage.OriginAdmin // not changeable
+			x.PasswordHash, x.PasswordOrigin, x.PasswordEmergencyID = "h", storage.PasswordEmergency, "em-1"
+			return nil
+		})
+		wantErr(t, "UpdateAccount", err, nil)
+		back, err := s.GetAccount(ctx, a.ID)
+		wantErr(t, "GetAccount", err, nil)
+		wantEqual(t, "read back", back, got)
+		if back.Origin != storage.OriginJIT || back.PasswordOrigin != storage.PasswordEmergency || back.PasswordEmergencyID != "em-1" {
+			t.Fatalf("origin fields: %+v", back)
+		}
+		b := newAccount("o", "plain")
+		b.Origin = ""
+		wantErr(t, "CreateAccount", s.CreateAccount(ctx, b), nil)
+		if back, _ := s.GetAccount(ctx, b.ID); back.Origin != storage.OriginAdmin {
+			t.Fatalf("an account created without an origin reads back as %q, want admin", back.Origin)
+		}
+	}},
 	{"CreateGetList", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		mustOrg(t, s, "o")

@@ -29,7 +29,10 @@ func mustPolicy(t *testing.T, s storage.Store, p storage.Policy) storage.Policy 
 	return p
 }
 
+// storedPolicy is p as the store returns it: times truncated, unset
+// settings at their defaults.
 func storedPolicy(p storage.Policy) storage.Policy {
+	p = storage.WithPolicyDefaults(p)
 	p.CreatedAt, p.UpdatedAt = storage.Truncate(p.CreatedAt), storage.Truncate(p.UpdatedAt)
 	return p
 }
@@ -57,6 +60,30 @@ func withPolicies(t *testing.T, s storage.Store) (def, eng storage.Policy) {
 }
 
 var policyTests = []namedTest{
+	{"FailbackSettings", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		_, eng := withPolicies(t, s)
+		got, err := s.UpdatePolicy(ctx, "o", eng.ID, func(p *storage.Policy) error {
+			p.Failback, p.MFA = storage.FailbackDenied, storage.MFARequired
+			p.IdleTimeout, p.MaxLifetime = 15*time.Minute, 12*time.Hour
+			p.FailbackWindowDays, p.AutoFailbackAfter = 7, 20*time.Minute
+			return nil
+		})
+		wantErr(t, "UpdatePolicy", err, nil)
+		back, err := s.GetPolicy(ctx, "o", eng.ID)
+		wantErr(t, "GetPolicy", err, nil)
+		wantEqual(t, "settings read back", back, got)
+		if back.Failback != storage.FailbackDenied || back.MFA != storage.MFARequired || back.IdleTimeout != 15*time.Minute ||
+			back.MaxLifetime != 12*time.Hour || back.FailbackWindowDays != 7 || back.AutoFailbackAfter != 20*time.Minute {
+			t.Fatalf("settings not stored: %+v", back)
+		}
+		fresh := mustPolicy(t, s, newPolicy("o", "new", "New"))
+		got, err = s.GetPolicy(ctx, "o", fresh.ID)
+		wantErr(t, "GetPolicy", err, nil)
+		if got.Failback != storage.FailbackAllowed || got.MFA != storage.MFAOptional || got.FailbackWindowDays != 30 {
+			t.Fatalf("a new policy's defaults: %+v", got)
+		}
+	}},
 	{"CreateGetList", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		def, eng := withPolicies(t, s)

@@ -1,0 +1,51 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// Reasons an account may not fail back during an emergency. They go to the
+// organization's audit log and the console's emergency page, never to the
+// person signing in (who sees the same page as everyone else).
+const (
+	IneligibleSuspended      = "suspended"        // the account is suspended
+	IneligibleFailbackDenied = "failback_denied"  // the account's policy never fails back
+	IneligibleNoRecentSSO    = "no_recent_sso"    // created by the IdP, no SSO sign-in within the window
+	IneligibleNotSSO         = "sso_not_enforced" // the policy does not enforce SSO: nothing to fail back from
+)
+
+// Eligibility says whether acct, under policy p, may sign in another way
+// than SSO during an emergency, and if not why. An IdP that is down cannot
+// say who has left the organization, so only an active account that either
+// an admin created (an admin vouched for it) or that signed in through SSO
+// within the policy's window (the IdP vouched for it recently) may fail
+// back. lastSSO is the account's latest SSO sign-in (zero if never).
+func Eligibility(acct storage.Account, p storage.Policy, lastSSO, now time.Time) (ok bool, reason string) {
+	p = storage.WithPolicyDefaults(p)
+	switch {
+	case acct.Status != storage.StatusActive:
+		return false, IneligibleSuspended
+	case p.Failback != storage.FailbackAllowed:
+		return false, IneligibleFailbackDenied
+	case p.SSO != storage.SSOEnforced:
+		return false, IneligibleNotSSO
+	case acct.Origin != storage.OriginJIT && acct.Origin != "":
+		return true, ""
+	}
+	window := time.Duration(p.FailbackWindowDays) * 24 * time.Hour
+	if lastSSO.IsZero() || now.Sub(lastSSO) > window {
+		return false, IneligibleNoRecentSSO
+	}
+	return true, ""
+}
+
+// IsBreakGlass reports whether acct is a break-glass admin under p: an
+// active owner or admin whose policy keeps SSO off and requires a second
+// factor, so an IdP outage never locks them out and a stolen password
+// alone never lets anyone in.
+func IsBreakGlass(acct storage.Account, p storage.Policy) bool {
+	return acct.Role.IsAdmin() && acct.Status == storage.StatusActive &&
+		p.SSO == storage.SSOOff && storage.WithPolicyDefaults(p).MFA == storage.MFARequired
+}
