@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -49,3 +50,29 @@ func IsBreakGlass(acct storage.Account, p storage.Policy) bool {
 	return acct.Role.IsAdmin() && acct.Status == storage.StatusActive &&
 		p.SSO == storage.SSOOff && storage.WithPolicyDefaults(p).MFA == storage.MFARequired
 }
+
+// ActiveEmergency is an emergency (failback mode) in force for a policy.
+type ActiveEmergency struct {
+	ID     string
+	Reason string
+	Until  time.Time // when it ends unless extended or ended earlier
+}
+
+// Emergencies answers whether failback mode is in force. It is implemented
+// by the emergency service (internal/emergency), which sits above this
+// package; Route consults it for every sign-in.
+type Emergencies interface {
+	// ActiveFor returns the emergency in force at now for policyID of
+	// orgID (an organization-wide one, or one scoped to that policy), and
+	// false when there is none.
+	ActiveFor(ctx context.Context, orgID, policyID string, now time.Time) (ActiveEmergency, bool, error)
+	// ActiveInOrg reports whether any emergency of orgID is in force at
+	// now, whatever its scope: the sign-in page of the organization's
+	// domains then offers the failback ways to everyone, so the page says
+	// nothing about whose policy it covers.
+	ActiveInOrg(ctx context.Context, orgID string, now time.Time) (bool, error)
+}
+
+// SetEmergencies installs the emergency state Route consults. Without it no
+// emergency is ever in force (ordinary routing).
+func (s *Service) SetEmergencies(e Emergencies) { s.emergencies = e }

@@ -42,6 +42,8 @@ type Service struct {
 	store storage.Store
 	log   *slog.Logger
 	now   func() time.Time
+
+	emergencies Emergencies // nil: no emergency is ever in force
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).

@@ -200,6 +200,10 @@ type Session struct {
 	// AuthTime is when the person authenticated (OIDC auth_time). It is
 	// CreatedAt unless the sign-in reused an earlier authentication.
 	AuthTime time.Time
+	// EmergencyID is the emergency (failback mode) the session was made
+	// under, "" for an ordinary sign-in; ending an emergency may end its
+	// sessions.
+	EmergencyID string
 }
 
 // Sessions stores server-side sessions.

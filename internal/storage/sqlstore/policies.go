@@ -25,7 +25,9 @@ func scanPolicy(r scanner) (storage.Policy, error) {
 		&p.Failback, &p.MFA, &idle, &life, &p.FailbackWindowDays, &auto); err != nil {
 		return p, err
 	}
-	p.IdleTimeout, p.MaxLifetime, p.AutoFailbackAfter = time.Duration(idle), time.Duration(life), time.Duration(auto)
+	// Durations are stored in microseconds, like every time in this store.
+	p.IdleTimeout, p.MaxLifetime = time.Duration(idle)*time.Microsecond, time.Duration(life)*time.Microsecond
+	p.AutoFailbackAfter = time.Duration(auto) * time.Microsecond
 	p.IsDefault = isDefault != 0
 	p.CreatedAt, p.UpdatedAt = fromUS(created), fromUS(updated)
 	return p, nil
@@ -42,7 +44,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p storage.Policy) error {
 			failback, mfa, idle_timeout, max_lifetime, failback_window_days, auto_failback_after)
 		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		p.ID, p.OrgID, p.Name, b2i(p.IsDefault), p.SSO, p.ConnectionID, us(p.CreatedAt), us(p.UpdatedAt), p.Version,
-		p.Failback, p.MFA, int64(p.IdleTimeout), int64(p.MaxLifetime), p.FailbackWindowDays, int64(p.AutoFailbackAfter))
+		p.Failback, p.MFA, p.IdleTimeout.Microseconds(), p.MaxLifetime.Microseconds(), p.FailbackWindowDays, p.AutoFailbackAfter.Microseconds())
 	return wrapErr(err, "create policy %q", p.Name)
 }
 
@@ -94,8 +96,8 @@ func (s *Store) UpdatePolicy(ctx context.Context, orgID, id string, fn func(p *s
 			WHERE org_id = $1 AND id = $2 AND version = $3
 			RETURNING `+policyCols,
 			orgID, id, cur.Version, next.Name, b2i(next.IsDefault), next.SSO, next.ConnectionID, us(next.UpdatedAt),
-			next.Failback, next.MFA, int64(next.IdleTimeout), int64(next.MaxLifetime), next.FailbackWindowDays,
-			int64(next.AutoFailbackAfter)))
+			next.Failback, next.MFA, next.IdleTimeout.Microseconds(), next.MaxLifetime.Microseconds(), next.FailbackWindowDays,
+			next.AutoFailbackAfter.Microseconds()))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update policy %q: version %d is stale: %w", id, cur.Version, storage.ErrConflict)

@@ -11,7 +11,7 @@ import (
 
 const sessionCols = `id, token_hash, account_id, org_id, method, created_at, last_seen_at,
 	idle_timeout_us, expires_at, ip, user_agent, revoked_at, revoke_reason, connection_id, idp_authn_at,
-	amr, auth_time`
+	amr, auth_time, emergency_id`
 
 func scanSession(r scanner) (storage.Session, error) {
 	var x storage.Session
@@ -19,7 +19,7 @@ func scanSession(r scanner) (storage.Session, error) {
 	var amr string
 	if err := r.Scan(&x.ID, &x.TokenHash, &x.AccountID, &x.OrgID, &x.Method, &created, &lastSeen,
 		&idle, &expires, &x.IP, &x.UserAgent, &revoked, &x.RevokeReason, &x.ConnectionID, &authnAt,
-		&amr, &authTime); err != nil {
+		&amr, &authTime, &x.EmergencyID); err != nil {
 		return x, err
 	}
 	if err := json.Unmarshal([]byte(amr), &x.AMR); err != nil {
@@ -45,10 +45,10 @@ func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
 		}
 	}
 	_, err := s.q().ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		x.ID, x.TokenHash, x.AccountID, x.OrgID, x.Method, us(x.CreatedAt), us(x.LastSeenAt),
 		x.IdleTimeout.Microseconds(), us(x.ExpiresAt), x.IP, x.UserAgent, us(x.RevokedAt), x.RevokeReason,
-		x.ConnectionID, us(x.IdPAuthnAt), string(amr), us(x.AuthTime))
+		x.ConnectionID, us(x.IdPAuthnAt), string(amr), us(x.AuthTime), x.EmergencyID)
 	return wrapErr(err, "create session %q", x.ID)
 }
 

@@ -18,3 +18,6 @@ UPDATE accounts SET origin = 'jit'
 ALTER TABLE accounts ADD COLUMN password_origin TEXT NOT NULL DEFAULT '';
 UPDATE accounts SET password_origin = 'open' WHERE password_hash <> '';
 ALTER TABLE accounts ADD COLUMN password_emergency_id TEXT NOT NULL DEFAULT '';
+
+-- The emergency a session was made under ('' for ordinary sign-ins).
+ALTER TABLE sessions ADD COLUMN emergency_id TEXT NOT NULL DEFAULT '';
