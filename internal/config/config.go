@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"reflect"
 	"runtime"
@@ -301,6 +302,13 @@ func describe(t reflect.Type, got string) string {
 func (c *Config) fillDerived() {
 	if c.PublicURL == "" && c.Listen != "" {
 		c.PublicURL = "http://" + c.Listen
+		// A loopback address is reached as localhost: passkeys (WebAuthn)
+		// need a domain name, and browsers and go-webauthn refuse an IP.
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
+			if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+				c.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+			}
+		}
 	}
 	if c.Session.StaleAfter == 0 && c.Session.PollInterval > 0 {
 		c.Session.StaleAfter = StaleFactor * c.Session.PollInterval
