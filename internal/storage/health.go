@@ -69,6 +69,9 @@ type SSOIncident struct {
 	Cause        string // "failure_ratio" or "unreachable"
 	StartedAt    time.Time
 	EndedAt      time.Time // zero while open
+	// LastFailingAt is the last time an evaluation found the cause still
+	// present; the incident ends once it has been clear for a window.
+	LastFailingAt time.Time
 	Details      string    // the figures that opened it, in words (no personal data)
 }
 
@@ -121,6 +124,9 @@ type SSOHealth interface {
 	// CloseSSOIncident ends the open incident id at endedAt and returns it;
 	// ErrConflict when it was already closed, ErrNotFound when unknown.
 	CloseSSOIncident(ctx context.Context, id string, endedAt time.Time) (SSOIncident, error)
+	// MarkSSOIncidentFailing moves the open incident's LastFailingAt
+	// forward to at (never back); closed or unknown incidents are left alone.
+	MarkSSOIncidentFailing(ctx context.Context, id string, at time.Time) error
 	// GetOpenSSOIncident returns the connection's open incident,
 	// ErrNotFound when there is none.
 	GetOpenSSOIncident(ctx context.Context, connectionID string) (SSOIncident, error)

@@ -158,13 +158,13 @@ func (s *Store) DeleteSSOChecks(ctx context.Context, cutoff time.Time) (int, err
 	return affected(res, "delete old SSO checks")
 }
 
-const incidentCols = `id, org_id, connection_id, cause, started_at, ended_at, details`
+const incidentCols = `id, org_id, connection_id, cause, started_at, ended_at, failing_at, details`
 
 func scanIncident(r scanner) (storage.SSOIncident, error) {
 	var i storage.SSOIncident
-	var st, en int64
-	err := r.Scan(&i.ID, &i.OrgID, &i.ConnectionID, &i.Cause, &st, &en, &i.Details)
-	i.StartedAt, i.EndedAt = fromUS(st), fromUS(en)
+	var st, en, fa int64
+	err := r.Scan(&i.ID, &i.OrgID, &i.ConnectionID, &i.Cause, &st, &en, &fa, &i.Details)
+	i.StartedAt, i.EndedAt, i.LastFailingAt = fromUS(st), fromUS(en), fromUS(fa)
 	return i, err
 }
 
@@ -173,8 +173,8 @@ func scanIncident(r scanner) (storage.SSOIncident, error) {
 // node opened one first.
 func (s *Store) OpenSSOIncident(ctx context.Context, inc storage.SSOIncident) error {
 	res, err := s.q().ExecContext(ctx, `INSERT INTO sso_incidents (`+incidentCols+`)
-		VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT DO NOTHING`,
-		inc.ID, inc.OrgID, inc.ConnectionID, inc.Cause, us(inc.StartedAt), inc.Details)
+		VALUES ($1, $2, $3, $4, $5, 0, $6, $7) ON CONFLICT DO NOTHING`,
+		inc.ID, inc.OrgID, inc.ConnectionID, inc.Cause, us(inc.StartedAt), us(inc.LastFailingAt), inc.Details)
 	if err != nil {
 		return wrapErr(err, "open SSO incident at connection %q", inc.ConnectionID)
 	}
@@ -204,6 +204,13 @@ func (s *Store) CloseSSOIncident(ctx context.Context, id string, endedAt time.Ti
 		return storage.SSOIncident{}, wrapErr(err, "close SSO incident %q", id)
 	}
 	return storage.SSOIncident{}, fmt.Errorf("sqlstore: close SSO incident %q: closed already: %w", id, storage.ErrConflict)
+}
+
+// MarkSSOIncidentFailing moves failing_at forward on an open incident.
+func (s *Store) MarkSSOIncidentFailing(ctx context.Context, id string, at time.Time) error {
+	_, err := s.q().ExecContext(ctx, `UPDATE sso_incidents SET failing_at = $2
+		WHERE id = $1 AND ended_at = 0 AND failing_at < $2`, id, us(at))
+	return wrapErr(err, "mark SSO incident %q failing", id)
 }
 
 // GetOpenSSOIncident returns the connection's open incident.

@@ -123,6 +123,10 @@ var ssoHealthTests = []namedTest{
 		want := inc
 		want.StartedAt = storage.Truncate(base)
 		wantEqual(t, "open incident", open, want)
+		wantErr(t, "MarkSSOIncidentFailing", s.MarkSSOIncidentFailing(ctx, "i1", base.Add(time.Minute)), nil)
+		wantErr(t, "MarkSSOIncidentFailing backwards", s.MarkSSOIncidentFailing(ctx, "i1", base), nil)
+		open, _ = s.GetOpenSSOIncident(ctx, "c1")
+		wantEqual(t, "last failing", open.LastFailingAt, storage.Truncate(base.Add(time.Minute)))
 		closed, err := s.CloseSSOIncident(ctx, "i1", base.Add(time.Hour))
 		wantErr(t, "CloseSSOIncident", err, nil)
 		wantEqual(t, "ended", closed.EndedAt, storage.Truncate(base.Add(time.Hour)))

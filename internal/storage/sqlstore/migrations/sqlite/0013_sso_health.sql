@@ -36,6 +36,8 @@ CREATE TABLE sso_checks (
 CREATE INDEX sso_checks_connection ON sso_checks (connection_id, at);
 CREATE INDEX sso_checks_at ON sso_checks (at);
 
+-- failing_at is the last evaluation that found the condition still true;
+-- the incident closes once it has been clear for the whole window.
 -- At most one open incident per connection: the partial unique index is
 -- the arbiter when several nodes evaluate at once.
 CREATE TABLE sso_incidents (
@@ -45,6 +47,7 @@ CREATE TABLE sso_incidents (
     cause         TEXT NOT NULL,
     started_at    INTEGER NOT NULL,
     ended_at      INTEGER NOT NULL,
+    failing_at    INTEGER NOT NULL,
     details       TEXT NOT NULL
 );
 CREATE UNIQUE INDEX sso_incidents_open ON sso_incidents (connection_id) WHERE ended_at = 0;
