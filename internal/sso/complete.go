@@ -178,6 +178,9 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 	if err != nil {
 		return Result{}, fmt.Errorf("sso: complete: %w", err)
 	}
+	if s.outcomes != nil {
+		s.outcomes.SSOEnded(ctx, conn, "")
+	}
 	return res, nil
 }
 
@@ -256,6 +259,9 @@ func (s *Service) rejectedAttempt(ctx context.Context, conn *storage.IdPConnecti
 		orgID, slug = conn.OrgID, conn.Slug
 	}
 	r.Detail = trunc(r.Detail, 500)
+	if conn != nil && s.outcomes != nil {
+		s.outcomes.SSOEnded(ctx, *conn, r.Reason)
+	}
 	s.log.WarnContext(ctx, "SAML sign-in rejected", "reason", r.Reason, "detail", r.Detail, "code", r.Code,
 		"connection", slug, "org_id", orgID, "subject", trunc(who.subject, 100), "email", trunc(who.email, 100))
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
