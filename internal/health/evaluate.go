@@ -30,10 +30,12 @@ type verdict struct {
 	details string
 }
 
+// endOfMinute is the end of now's minute bucket, so sums include it.
+func endOfMinute(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
+
 // judge decides whether conn's SSO is failing at now.
 func (s *Service) judge(ctx context.Context, conn storage.IdPConnection, now time.Time) (verdict, error) {
-	// The current minute's bucket is included: its minute is before now.
-	sum, err := s.store.SumSSOOutcomes(ctx, conn.ID, now.Add(-s.cfg.Window), now.Add(time.Nanosecond))
+	sum, err := s.store.SumSSOOutcomes(ctx, conn.ID, now.Add(-s.cfg.Window), endOfMinute(now))
 	if err != nil {
 		return verdict{}, err
 	}

@@ -79,7 +79,7 @@ func (s *Service) StatusBySlug(ctx context.Context, slug string, now time.Time) 
 func (s *Service) ConnectionHealth(ctx context.Context, conn storage.IdPConnection, now time.Time) (ConnectionStatus, error) {
 	cs := ConnectionStatus{ConnectionID: conn.ID, Slug: conn.Slug, Name: conn.Name, State: StateOperational}
 	var err error
-	if cs.Window, err = s.store.SumSSOOutcomes(ctx, conn.ID, now.Add(-s.cfg.Window), now.Add(time.Nanosecond)); err != nil {
+	if cs.Window, err = s.store.SumSSOOutcomes(ctx, conn.ID, now.Add(-s.cfg.Window), endOfMinute(now)); err != nil {
 		return cs, fmt.Errorf("health: %w", err)
 	}
 	if cs.Checks, err = s.store.ListSSOChecks(ctx, conn.ID, "", 10); err != nil {
