@@ -72,7 +72,7 @@ type SSOIncident struct {
 	// LastFailingAt is the last time an evaluation found the cause still
 	// present; the incident ends once it has been clear for a window.
 	LastFailingAt time.Time
-	Details      string    // the figures that opened it, in words (no personal data)
+	Details       string // the figures that opened it, in words (no personal data)
 }
 
 // Open reports whether the incident is still going on.
