@@ -193,16 +193,18 @@ func TestAbandonedSignInsAreCountedOnce(t *testing.T) {
 		}
 		_, err := st.UseAuthnRequest(ctx, "r6", t0.Add(-5*time.Minute)) // answered
 		must(t, err)
+		// r5's answer was refused: counted invalid, not abandoned as well.
+		f.svc.SSOEnded(ctx, f.conn, "r5", "signature_invalid")
 		must(t, f.svc.CountAbandoned(ctx, t0))
 		must(t, f.svc.Evaluate(ctx, t0)) // counts again: nothing new
 		sum, err := st.SumSSOOutcomes(ctx, f.conn.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
 		must(t, err)
-		if sum.Abandoned != 5 {
-			t.Fatalf("abandoned = %d, want 5", sum.Abandoned)
+		if sum.Abandoned != 4 || sum.Invalid != 1 {
+			t.Fatalf("abandoned = %d, invalid = %d, want 4 and 1", sum.Abandoned, sum.Invalid)
 		}
 		inc, err := st.GetOpenSSOIncident(ctx, f.conn.ID)
 		must(t, err)
-		if !strings.Contains(inc.Details, "5 abandoned") {
+		if !strings.Contains(inc.Details, "4 abandoned") {
 			t.Fatalf("incident details = %q", inc.Details)
 		}
 	})
@@ -287,7 +289,7 @@ func TestNeedsFreshTestAfterAFailedSignIn(t *testing.T) {
 		if need {
 			t.Fatal("a connection with no history needs a fresh test")
 		}
-		f.svc.SSOEnded(ctx, f.conn, "signature_invalid")
+		f.svc.SSOEnded(ctx, f.conn, "", "signature_invalid")
 		need, reason, err := f.svc.NeedsFreshTest(ctx, f.conn.ID)
 		must(t, err)
 		if !need || !strings.Contains(reason, "failed") {
@@ -304,7 +306,7 @@ func TestNeedsFreshTestAfterAFailedSignIn(t *testing.T) {
 			t.Fatal("a test sign-in after the failure did not satisfy it")
 		}
 		// A refusal about the person says nothing about the IdP.
-		f.svc.SSOEnded(ctx, f.conn, "account_suspended")
+		f.svc.SSOEnded(ctx, f.conn, "", "account_suspended")
 		if last, _ := st.LastSSOOutcome(ctx, f.conn.ID); last.Kind != storage.OutcomeInvalid {
 			t.Fatalf("last outcome = %q", last.Kind)
 		}

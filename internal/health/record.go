@@ -44,12 +44,19 @@ func (s *Service) SSOStarted(ctx context.Context, conn storage.IdPConnection) {
 }
 
 // SSOEnded records how a sign-in through conn ended; reason is the
-// rejection's reason, "" for a success (sso.Outcomes).
-func (s *Service) SSOEnded(ctx context.Context, conn storage.IdPConnection, reason string) {
+// rejection's reason, "" for a success (sso.Outcomes). The request it
+// answered is marked counted, so a refused answer (which leaves the
+// request unused) is not counted as abandoned too.
+func (s *Service) SSOEnded(ctx context.Context, conn storage.IdPConnection, requestID, reason string) {
 	kind, result := Classify(reason)
 	s.metrics.SSOSignInCompleted(conn.Slug, result)
 	if kind != "" {
 		s.recordOutcome(ctx, conn, kind, s.clock(), 1)
+	}
+	if requestID != "" && reason != "" {
+		if err := s.store.MarkAuthnRequestCounted(context.WithoutCancel(ctx), requestID); err != nil {
+			s.log.ErrorContext(ctx, "cannot mark an answered SSO request", "connection", conn.Slug, "err", err)
+		}
 	}
 }
 

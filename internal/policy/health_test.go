@@ -23,7 +23,7 @@ func TestEnforcingNeedsAFreshTestAfterAFailure(t *testing.T) {
 		if _, err := e.svc.Create(e.ctx, org, "Staff", storage.SSOOptional, conn.Slug); err != nil {
 			t.Fatal(err)
 		}
-		h.SSOEnded(e.ctx, conn, "signature_invalid") // the IdP rolled its certificate
+		h.SSOEnded(e.ctx, conn, "", "signature_invalid") // the IdP rolled its certificate
 		enforced := storage.SSOEnforced
 		_, err := e.svc.Update(e.ctx, org, "Staff", UpdateInput{SSO: &enforced})
 		if !errors.Is(err, ErrUntestedConnection) || !strings.Contains(err.Error(), "new test sign-in") {

@@ -63,8 +63,11 @@ type Outcomes interface {
 	// SSOStarted: a browser was sent to conn's IdP.
 	SSOStarted(ctx context.Context, conn storage.IdPConnection)
 	// SSOEnded: a response through conn was accepted (reason "") or
-	// refused with the Rejection's reason.
-	SSOEnded(ctx context.Context, conn storage.IdPConnection, reason string)
+	// refused with the Rejection's reason. requestID is the AuthnRequest
+	// the response claims to answer ("" if none or unknown): a refused
+	// answer leaves it unused, and it must not be counted abandoned too.
+	// It is the response's claim, unverified when the response was refused.
+	SSOEnded(ctx context.Context, conn storage.IdPConnection, requestID, reason string)
 	// CountAbandoned counts requests that expired unanswered; PurgeExpired
 	// calls it before deleting them.
 	CountAbandoned(ctx context.Context, now time.Time) error

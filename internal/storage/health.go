@@ -106,6 +106,10 @@ type SSOHealth interface {
 	// claimed, and returns them: each abandoned sign-in is counted once,
 	// whichever node claims it.
 	ClaimAbandonedAuthnRequests(ctx context.Context, now time.Time) ([]AuthnRequest, error)
+	// MarkAuthnRequestCounted marks the request as counted already (a
+	// refused answer to it was recorded), so it is never claimed as
+	// abandoned. An unknown ID is not an error.
+	MarkAuthnRequestCounted(ctx context.Context, id string) error
 	// DeleteSSOOutcomes removes buckets whose minute is before cutoff.
 	DeleteSSOOutcomes(ctx context.Context, cutoff time.Time) (int, error)
 

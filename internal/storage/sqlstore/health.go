@@ -111,6 +111,12 @@ func (s *Store) ClaimAbandonedAuthnRequests(ctx context.Context, now time.Time) 
 	return out, wrapErr(err, "claim abandoned AuthnRequests")
 }
 
+// MarkAuthnRequestCounted keeps a request from being claimed as abandoned.
+func (s *Store) MarkAuthnRequestCounted(ctx context.Context, id string) error {
+	_, err := s.q().ExecContext(ctx, `UPDATE authn_requests SET abandon_claimed = 1 WHERE id = $1`, id)
+	return wrapErr(err, "mark AuthnRequest %q counted", id)
+}
+
 // DeleteSSOOutcomes removes buckets older than cutoff.
 func (s *Store) DeleteSSOOutcomes(ctx context.Context, cutoff time.Time) (int, error) {
 	res, err := s.q().ExecContext(ctx, `DELETE FROM sso_outcomes WHERE minute < $1`, us(cutoff))

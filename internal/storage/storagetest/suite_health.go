@@ -68,7 +68,7 @@ var ssoHealthTests = []namedTest{
 		ctx := ctxOf(t)
 		mustOrg(t, s, "o")
 		mustIdP(t, s, "o", "c1")
-		for _, id := range []string{"gone", "answered", "fresh"} {
+		for _, id := range []string{"gone", "answered", "fresh", "refused"} {
 			r := newAuthnRequest(id, "c1")
 			if id == "fresh" {
 				r.ExpiresAt = base.Add(time.Hour)
@@ -77,6 +77,8 @@ var ssoHealthTests = []namedTest{
 		}
 		_, err := s.UseAuthnRequest(ctx, "answered", base.Add(time.Minute))
 		wantErr(t, "UseAuthnRequest", err, nil)
+		wantErr(t, "MarkAuthnRequestCounted", s.MarkAuthnRequestCounted(ctx, "refused"), nil)
+		wantErr(t, "MarkAuthnRequestCounted(unknown)", s.MarkAuthnRequestCounted(ctx, "nope"), nil)
 		now := base.Add(11 * time.Minute)
 		got, err := s.ClaimAbandonedAuthnRequests(ctx, now)
 		wantErr(t, "ClaimAbandonedAuthnRequests", err, nil)
