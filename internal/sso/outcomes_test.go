@@ -29,7 +29,9 @@ func (o *outcomeLog) add(s string) {
 	defer o.mu.Unlock()
 	o.events = append(o.events, s)
 }
-func (o *outcomeLog) SSOStarted(_ context.Context, c storage.IdPConnection) { o.add("started " + c.Slug) }
+func (o *outcomeLog) SSOStarted(_ context.Context, c storage.IdPConnection) {
+	o.add("started " + c.Slug)
+}
 func (o *outcomeLog) SSOEnded(ctx context.Context, c storage.IdPConnection, requestID, reason string) {
 	o.add("ended " + c.Slug + " " + reason)
 	if requestID != "" {
