@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
@@ -110,4 +111,21 @@ func value(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// The console's reads fail closed without an actor of the organization.
+func TestConsoleReadsNeedAReader(t *testing.T) {
+	st := sqltest.NewSQLite(t)
+	f := setup(t, st, health.Config{})
+	if _, err := f.svc.ConnectionHealth(t.Context(), f.conn, t0); err == nil {
+		t.Error("ConnectionHealth answered without an actor")
+	}
+	if _, err := f.svc.ListIncidents(t.Context(), "o1", t0); err == nil {
+		t.Error("ListIncidents answered without an actor")
+	}
+	owner, err := st.GetAccount(t.Context(), "a1")
+	must(t, err)
+	if _, err := f.svc.ConnectionHealth(authz.AsAccount(t.Context(), owner), f.conn, t0); err != nil {
+		t.Errorf("ConnectionHealth for the owner: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -59,7 +60,7 @@ func (s *Service) StatusBySlug(ctx context.Context, slug string, now time.Time) 
 	}
 	out := OrgStatus{OrgName: org.Name, OrgSlug: org.Slug, Names: map[string]string{}}
 	for _, c := range conns {
-		cs, err := s.ConnectionHealth(ctx, c, now)
+		cs, err := s.connectionHealth(ctx, c, now)
 		if err != nil {
 			return OrgStatus{}, err
 		}
@@ -74,9 +75,17 @@ func (s *Service) StatusBySlug(ctx context.Context, slug string, now time.Time) 
 	return out, nil
 }
 
-// ConnectionHealth returns conn's current health for the admin console
-// (the caller has authorized the admin for conn's organization).
+// ConnectionHealth returns conn's current health, with recent checks, for
+// the admin console: ctx's actor must be able to read conn's organization
+// (authz.RequireReader), since check details may name internal hosts.
 func (s *Service) ConnectionHealth(ctx context.Context, conn storage.IdPConnection, now time.Time) (ConnectionStatus, error) {
+	if _, err := authz.RequireReader(ctx, s.store, conn.OrgID); err != nil {
+		return ConnectionStatus{}, err
+	}
+	return s.connectionHealth(ctx, conn, now)
+}
+
+func (s *Service) connectionHealth(ctx context.Context, conn storage.IdPConnection, now time.Time) (ConnectionStatus, error) {
 	cs := ConnectionStatus{ConnectionID: conn.ID, Slug: conn.Slug, Name: conn.Name, State: StateOperational}
 	var err error
 	if cs.Window, err = s.store.SumSSOOutcomes(ctx, conn.ID, now.Add(-s.cfg.Window), endOfMinute(now)); err != nil {
@@ -106,8 +115,11 @@ func (s *Service) ConnectionHealth(ctx context.Context, conn storage.IdPConnecti
 }
 
 // ListIncidents returns orgID's incidents of the last HistoryDays, newest
-// first (the caller has authorized the reader).
+// first, with their details; ctx's actor must be able to read orgID.
 func (s *Service) ListIncidents(ctx context.Context, orgID string, now time.Time) ([]storage.SSOIncident, error) {
+	if _, err := authz.RequireReader(ctx, s.store, orgID); err != nil {
+		return nil, err
+	}
 	out, err := s.store.ListSSOIncidents(ctx, orgID, now.Add(-HistoryDays*24*time.Hour))
 	if err != nil {
 		return nil, fmt.Errorf("health: %w", err)
