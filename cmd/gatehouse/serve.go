@@ -101,6 +101,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 			log.Error("SSO state purger stopped", "err", err)
 		}
 	}()
+	go func() {
+		// SSO health: abandoned sign-ins, probes, incidents, certificate expiry.
+		if err := a.Health.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("SSO health monitor stopped", "err", err)
+		}
+	}()
 
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", a.Dialect())

@@ -24,9 +24,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -52,6 +54,9 @@ type App struct {
 	Audit  *audit.Service
 	SSO    *sso.Service
 	SignIn *signin.Engine
+	// Health watches SSO connections (outcomes, probes, incidents,
+	// certificate expiry); its Run loop is started by serve.
+	Health *health.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -177,6 +182,15 @@ func (a *App) build() error {
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
+	a.Health = health.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Metrics, health.Config{
+		ProbeInterval: cfg.Health.ProbeInterval, Window: cfg.Health.Window,
+		FailureRatio: float64(cfg.Health.FailurePercent) / 100, MinAttempts: cfg.Health.MinAttempts,
+		CheckFailures: cfg.Health.UnreachableAfter, HTTPClient: a.IdPs.HTTPClient(),
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
+	}, a.Log, a.Now)
+	a.SSO.SetOutcomes(a.Health)
+	a.IdPs.SetRefreshObserver(a.Health)
+	a.Policies.SetHealth(a.Health)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,

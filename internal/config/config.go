@@ -52,6 +52,27 @@ type Config struct {
 	DNS       DNSConfig       `yaml:"dns"`
 	SAML      SAMLConfig      `yaml:"saml"`
 	Metrics   MetricsConfig   `yaml:"metrics"`
+	// Health tunes SSO health: probes, incidents (internal/health).
+	Health HealthConfig `yaml:"health"`
+}
+
+// HealthConfig tunes SSO health monitoring and incidents.
+type HealthConfig struct {
+	// ProbeInterval is how often each connection's IdP (metadata URL, else
+	// SSO endpoint) is probed; 0 disables probing.
+	ProbeInterval time.Duration `yaml:"probe_interval"`
+	// Window is how far back the failure ratio looks, and how long a cause
+	// must be clear before an incident ends.
+	Window time.Duration `yaml:"window"`
+	// FailurePercent: an incident opens when more than this percentage of
+	// the window's sign-ins failed.
+	FailurePercent int `yaml:"failure_percent"`
+	// MinAttempts is how many sign-ins the window needs before the ratio
+	// counts.
+	MinAttempts int `yaml:"min_attempts"`
+	// UnreachableAfter: an incident opens after this many failed probes or
+	// metadata refreshes in a row.
+	UnreachableAfter int `yaml:"unreachable_after"`
 }
 
 // MetricsConfig places the Prometheus endpoint.
@@ -188,6 +209,8 @@ func Default() Config {
 		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: 5 * time.Second},
 		SMTP:      SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
 		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
+		Health: HealthConfig{ProbeInterval: time.Minute, Window: 15 * time.Minute, FailurePercent: 50,
+			MinAttempts: 5, UnreachableAfter: 3},
 	}
 }
 

@@ -165,6 +165,19 @@ func (c Config) Validate() []Problem {
 		}
 	}
 	positive("saml.metadata_refresh", c.SAML.MetadataRefresh)
+	if c.Health.ProbeInterval < 0 {
+		add("health.probe_interval", "must be a duration such as 1m, or 0 to disable probing (%s)", c.Health.ProbeInterval)
+	}
+	positive("health.window", c.Health.Window)
+	if c.Health.FailurePercent < 1 || c.Health.FailurePercent > 99 {
+		add("health.failure_percent", "must be a whole number from 1 to 99 (%d)", c.Health.FailurePercent)
+	}
+	if c.Health.MinAttempts < 1 {
+		add("health.min_attempts", "must be at least 1 (%d)", c.Health.MinAttempts)
+	}
+	if c.Health.UnreachableAfter < 1 {
+		add("health.unreachable_after", "must be at least 1 (%d)", c.Health.UnreachableAfter)
+	}
 	for i, p := range c.SAML.MetadataAllowedNetworks {
 		if _, err := ParsePrefix(p); err != nil {
 			add(fmt.Sprintf("saml.metadata_allowed_networks[%d]", i), "must be an IP address or CIDR (%q)", p)

@@ -29,7 +29,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	pages := &web.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, SignIn: a.SignIn, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
-		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs,
+		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs, Health: a.Health,
 		Secure: a.Config.Secure(), Limiter: limiter,
 	}
 	if err := pages.Register(mux); err != nil {
@@ -38,6 +38,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
+		Health: a.Health,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err

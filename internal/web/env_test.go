@@ -23,10 +23,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -62,6 +64,7 @@ type env struct {
 	policies *policy.Service
 	sso      *sso.Service
 	metrics  *metrics.Metrics
+	health   *health.Service
 	handler  *web.Handler
 	srv      *httptest.Server
 	outbox   string
@@ -124,6 +127,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
 
 	e.metrics = metrics.New(prometheus.NewRegistry())
+	e.health = health.New(e.store, notify.New(e.store, mailer, log), e.metrics, health.Config{}, log, e.clock.Now)
+	e.sso.SetOutcomes(e.health)
 	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
 		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
 	if err != nil {
@@ -133,13 +138,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
-		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
+		Domains: e.domains, SSO: e.sso, IdPs: e.idps, Health: e.health,
 		Limiter: limiter,
 	}
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter,
+		Limiter: limiter, Health: e.health,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -49,6 +50,9 @@ type Handler struct {
 	Domains *domain.Service
 	SSO     *sso.Service
 	IdPs    *idp.Service
+	// Health serves the public SSO status page /status/{org}; nil leaves
+	// it unmounted.
+	Health *health.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
@@ -116,6 +120,9 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/sessions/revoke-others", h.RequireSession(http.HandlerFunc(h.revokeOthers)))
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
 
+	if h.Health != nil {
+		mux.HandleFunc("GET /status/{org}", h.statusPage)
+	}
 	h.registerSAML(mux)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -46,6 +47,8 @@ type Handler struct {
 	// SSO is set when the /saml/ routes are mounted (internal/web): the
 	// connection pages then offer a test sign-in.
 	SSO *sso.Service
+	// Health, when set, adds the health card to each connection's page.
+	Health *health.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
