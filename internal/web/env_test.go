@@ -69,8 +69,8 @@ type env struct {
 	// for 127.0.0.1 when envOptions.localhost asks for it.
 	publicURL string
 	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
-	outbox   string
-	clock    *clock
+	outbox    string
+	clock     *clock
 }
 
 type envOptions struct {
