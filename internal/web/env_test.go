@@ -65,12 +65,13 @@ type env struct {
 	metrics  *metrics.Metrics
 	handler  *web.Handler
 	srv      *httptest.Server
+	outbox   string
+	clock    *clock
+
 	// publicURL is Gatehouse's public URL: srv.URL, or with localhost
 	// for 127.0.0.1 when envOptions.localhost asks for it.
 	publicURL string
 	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
-	outbox    string
-	clock     *clock
 }
 
 type envOptions struct {
