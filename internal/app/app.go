@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -52,6 +53,9 @@ type App struct {
 	Audit  *audit.Service
 	SSO    *sso.Service
 	SignIn *signin.Engine
+	// Passkeys registers and verifies passkeys; nil when the public URL
+	// is an IP address, where WebAuthn cannot work.
+	Passkeys *mfa.Passkeys
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -177,6 +181,9 @@ func (a *App) build() error {
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
+	if a.Passkeys, err = newPasskeys(a.Store, cfg, a.Log, a.Now); err != nil {
+		return err
+	}
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
