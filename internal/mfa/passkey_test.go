@@ -22,14 +22,14 @@ import (
 const origin = "https://id.acme.example"
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	store storage.Store
 	pk    *mfa.Passkeys
 	clock *testenv.Clock
 	org   storage.Organization
 }
 
-func newFixture(t *testing.T, st storage.Store) *fixture {
+func newFixture(t testing.TB, st storage.Store) *fixture {
 	t.Helper()
 	cfg, err := mfa.PasskeyConfigFromURL(origin+"/", "Acme")
 	if err != nil {
