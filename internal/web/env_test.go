@@ -83,6 +83,9 @@ type envOptions struct {
 	// localhost serves Gatehouse as http://localhost:PORT, a domain name,
 	// so passkeys work (WebAuthn refuses IP addresses).
 	localhost bool
+	// routes mounts a test's own routes beside the pages, behind the
+	// same middleware (CSRF, headers).
+	routes func(e *env, mux *http.ServeMux)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -166,6 +169,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	if err := admin.Register(mux); err != nil {
 		t.Fatal(err)
+	}
+	if o.routes != nil {
+		o.routes(e, mux)
 	}
 	hs, err := httpserver.New(httpserver.Options{
 		Log: log, Metrics: e.metrics, PublicURL: e.publicURL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,

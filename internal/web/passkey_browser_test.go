@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
@@ -21,7 +24,38 @@ import (
 // Gatehouse runs at http://localhost:PORT: WebAuthn needs a domain name.
 func TestBrowserPasskeyOnAccountPage(t *testing.T) {
 	chromium := testenv.ChromiumPath(t)
-	e := newEnv(t, func(o *envOptions) { o.localhost = true })
+	// A stand-in for the sign-in page's passkey endpoints (the sign-in
+	// engine's to mount), so gatehousePasskeyLogin runs against the real
+	// service and the real CSRF middleware.
+	loginRoutes := func(e *env, mux *http.ServeMux) {
+		challenge := ""
+		mux.HandleFunc("POST /test/passkey-login/options", func(w http.ResponseWriter, r *http.Request) {
+			opts, id, err := e.passkeys.BeginLogin(r.Context(), "")
+			if err != nil {
+				httpserver.WriteJSONError(w, http.StatusInternalServerError, "internal_error", err.Error())
+				return
+			}
+			challenge = id
+			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"challenge_id": id, "options": json.RawMessage(opts)})
+		})
+		mux.HandleFunc("POST /test/passkey-login/finish", func(w http.ResponseWriter, r *http.Request) {
+			var req struct {
+				ChallengeID string          `json:"challenge_id"`
+				Credential  json.RawMessage `json:"credential"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.ChallengeID != challenge {
+				httpserver.WriteJSONError(w, http.StatusBadRequest, "invalid_request", "bad request")
+				return
+			}
+			got, err := e.passkeys.FinishLogin(r.Context(), req.ChallengeID, req.Credential)
+			if err != nil {
+				httpserver.WriteJSONError(w, http.StatusUnauthorized, "passkey_refused", err.Error())
+				return
+			}
+			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"account_id": got.AccountID, "emergency": got.Emergency})
+		})
+	}
+	e := newEnv(t, func(o *envOptions) { o.localhost, o.routes = true, loginRoutes })
 	if e.passkeys == nil {
 		t.Fatalf("no passkey service for %s", e.publicURL)
 	}
@@ -87,6 +121,19 @@ func TestBrowserPasskeyOnAccountPage(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(b.shots, "account-passkeys.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// The login helper the sign-in page will use: a discoverable sign-in
+	// with the passkey just added, through the browser's passkey API.
+	var signedIn map[string]any
+	b.do("sign in with the passkey (gatehousePasskeyLogin)", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		signedIn, err = chromedp.Evaluate[map[string]any](`gatehousePasskeyLogin("/test/passkey-login/options", "/test/passkey-login/finish", document.querySelector("#passkey-add"), {mediation: "optional"})`,
+			chromedp.EvalAwaitPromise)(ctx, tg)
+		return chromedp.Void{}, err
+	})
+	if signedIn["account_id"] != owner.ID || signedIn["emergency"] != true {
+		t.Errorf("passkey sign-in answered %v, want the owner %s with an emergency passkey", signedIn, owner.ID)
 	}
 
 	// The same authenticator cannot add a second passkey for the same
