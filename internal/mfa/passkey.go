@@ -305,7 +305,7 @@ func cleanName(name string) (string, error) {
 
 func newPasskeyID() string { return uuid.NewString() }
 
-// auditEvent is a passkey event of acct's organization.
+// passkeyEvent is an audit event about acct's passkey pk, in acct's organization.
 func passkeyEvent(action string, at time.Time, acct storage.Account, pk storage.Passkey) storage.AuditEvent {
 	return storage.AuditEvent{
 		OrgID: acct.OrgID, Time: at, Action: action,
