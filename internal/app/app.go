@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -57,6 +58,9 @@ type App struct {
 	// Health watches SSO connections (outcomes, probes, incidents,
 	// certificate expiry); its Run loop is started by serve.
 	Health *health.Service
+	// Passkeys registers and verifies passkeys; nil when the public URL
+	// is an IP address, where WebAuthn cannot work.
+	Passkeys *mfa.Passkeys
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -191,6 +195,9 @@ func (a *App) build() error {
 	a.SSO.SetOutcomes(a.Health)
 	a.IdPs.SetRefreshObserver(a.Health)
 	a.Policies.SetHealth(a.Health)
+	if a.Passkeys, err = newPasskeys(a.Store, cfg, a.Log, a.Now); err != nil {
+		return err
+	}
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,

@@ -32,6 +32,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs, Health: a.Health,
 		Secure: a.Config.Secure(), Limiter: limiter,
 	}
+	pages.Passkeys = a.Passkeys // nil on an IP-address public URL: /account explains
 	if err := pages.Register(mux); err != nil {
 		return nil, err
 	}

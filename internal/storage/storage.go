@@ -48,6 +48,7 @@ type Store interface {
 	SAMLState
 	LoginFlows
 	SSOHealth
+	Passkeys
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

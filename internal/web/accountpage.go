@@ -25,6 +25,8 @@ type accountView struct {
 	// HasPassword is false for accounts that only ever signed in with
 	// SSO: the page offers to set a password instead of changing one.
 	HasPassword bool
+	// Passkeys is the "Passkeys" section (passkeys.go).
+	Passkeys *passkeySection
 }
 
 // sessionRow is one line of the sessions list.
@@ -104,6 +106,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 			Name: name, Email: v.Account.Email, OrgName: org,
 			Role: page.RoleWords[v.Account.Role], Others: others,
 			HasPassword: v.Account.PasswordHash != "",
+			Passkeys:    h.passkeySection(r, v.Account),
 		},
 		Sessions: rows,
 	})

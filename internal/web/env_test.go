@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -69,6 +70,11 @@ type env struct {
 	srv      *httptest.Server
 	outbox   string
 	clock    *clock
+
+	// publicURL is Gatehouse's public URL: srv.URL, or with localhost
+	// for 127.0.0.1 when envOptions.localhost asks for it.
+	publicURL string
+	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
 }
 
 type envOptions struct {
@@ -77,6 +83,12 @@ type envOptions struct {
 	// dnsResolver is the DNS server (host:port) domain verification asks;
 	// default the system's.
 	dnsResolver string
+	// localhost serves Gatehouse as http://localhost:PORT, a domain name,
+	// so passkeys work (WebAuthn refuses IP addresses).
+	localhost bool
+	// routes mounts a test's own routes beside the pages, behind the
+	// same middleware (CSRF, headers).
+	routes func(e *env, mux *http.ServeMux)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -95,6 +107,10 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
+	e.publicURL = e.srv.URL
+	if o.localhost {
+		e.publicURL = strings.Replace(e.srv.URL, "://127.0.0.1:", "://localhost:", 1)
+	}
 
 	var mailer mail.Sender
 	if o.mailer != nil {
@@ -107,7 +123,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	t.Cleanup(e.accounts.Wait)
 	e.sessions = session.New(e.store, session.Config{}, log, e.clock.Now)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,7 +138,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
-	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	e.policies = policy.New(e.store, log, e.clock.Now)
 	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
 
@@ -141,6 +157,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps, Health: e.health,
 		Limiter: limiter,
 	}
+	if cfg, err := mfa.PasskeyConfigFromURL(e.publicURL, orgName); err == nil {
+		if e.passkeys, err = mfa.NewPasskeys(e.store, cfg, log, e.clock.Now); err != nil {
+			t.Fatal(err)
+		}
+		e.handler.Passkeys = e.passkeys
+	}
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
@@ -153,8 +175,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err := admin.Register(mux); err != nil {
 		t.Fatal(err)
 	}
+	if o.routes != nil {
+		o.routes(e, mux)
+	}
 	hs, err := httpserver.New(httpserver.Options{
-		Log: log, Metrics: e.metrics, PublicURL: e.srv.URL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
+		Log: log, Metrics: e.metrics, PublicURL: e.publicURL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -56,6 +57,9 @@ type Handler struct {
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
+	// Passkeys manages the passkeys on /account; nil when passkeys cannot
+	// work here (the public URL is an IP address), which the page explains.
+	Passkeys *mfa.Passkeys
 	// Secure is set when Gatehouse is served over HTTPS (config
 	// public_url): the SAML browser-binding cookie is then __Host-,
 	// Secure and SameSite=None.
@@ -119,6 +123,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))
 	mux.Handle("POST /account/sessions/revoke-others", h.RequireSession(http.HandlerFunc(h.revokeOthers)))
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
+	h.registerPasskeys(mux)
 
 	if h.Health != nil {
 		mux.HandleFunc("GET /status/{org}", h.statusPage)

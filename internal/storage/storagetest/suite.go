@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},
 		{"SSOHealth", ssoHealthTests},
+		{"Passkeys", passkeyTests},
 		{"Keys", keyTests},
 	}
 	for _, area := range areas {
