@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},
 		{"Keys", keyTests},
+		{"MFATOTP", mfaTOTPTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
