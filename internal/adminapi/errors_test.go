@@ -42,6 +42,8 @@ var apiAnswers = map[string]struct {
 	"sso.ErrTestNotAllowed":            {403, CodeForbidden},
 	"signin.ErrNoSSO":                  {409, CodeConflict},
 	"emailaddr.ErrInvalid":             {400, CodeInvalidRequest},
+	"mfa.ErrInvalidCode":               {401, CodeUnauthorized},
+	"mfa.ErrNoTOTPEnrolment":           {409, CodeConflict},
 	"*account.InvalidInputError":       {400, CodeInvalidRequest},
 	"*account.ThrottledError":          {429, CodeRateLimited},
 	"*account.BusyError":               {503, CodeRateLimited},

@@ -318,4 +318,3 @@ func matchStep(secret, code string, now time.Time) (int64, bool) {
 	}
 	return found, ok == 1
 }
-

@@ -221,12 +221,15 @@ func TestOnlyThePersonManagesTheirApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, ctx := range map[string]func() error{
-			"begin, no actor":        func() error { _, err := e.svc.BeginTOTP(t.Context(), e.ada); return err },
-			"begin, an owner":        func() error { _, err := e.svc.BeginTOTP(authz.AsAccount(t.Context(), owner), e.ada); return err },
-			"begin, the CLI":         func() error { _, err := e.svc.BeginTOTP(authz.AsCLI(t.Context(), "root"), e.ada); return err },
-			"remove, an owner":       func() error { return e.svc.RemoveTOTP(authz.AsAccount(t.Context(), owner), e.ada) },
-			"regenerate, no actor":   func() error { _, err := e.svc.RegenerateRecoveryCodes(t.Context(), e.ada); return err },
-			"confirm, another's org": func() error { _, err := e.svc.ConfirmTOTP(e.asAda, storage.Account{ID: "ada", OrgID: "other"}, "123456"); return err },
+			"begin, no actor":      func() error { _, err := e.svc.BeginTOTP(t.Context(), e.ada); return err },
+			"begin, an owner":      func() error { _, err := e.svc.BeginTOTP(authz.AsAccount(t.Context(), owner), e.ada); return err },
+			"begin, the CLI":       func() error { _, err := e.svc.BeginTOTP(authz.AsCLI(t.Context(), "root"), e.ada); return err },
+			"remove, an owner":     func() error { return e.svc.RemoveTOTP(authz.AsAccount(t.Context(), owner), e.ada) },
+			"regenerate, no actor": func() error { _, err := e.svc.RegenerateRecoveryCodes(t.Context(), e.ada); return err },
+			"confirm, another's org": func() error {
+				_, err := e.svc.ConfirmTOTP(e.asAda, storage.Account{ID: "ada", OrgID: "other"}, "123456")
+				return err
+			},
 		} {
 			if err := ctx(); !errors.Is(err, authz.ErrForbidden) {
 				t.Errorf("%s: %v, want authz.ErrForbidden", name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -62,6 +63,8 @@ func Sentinels() []Case {
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
+		{"mfa.ErrInvalidCode", mfa.ErrInvalidCode, errs.Unauthenticated, "invalid_code"},
+		{"mfa.ErrNoTOTPEnrolment", mfa.ErrNoTOTPEnrolment, errs.PreconditionFailed, "no_totp_enrolment"},
 	}
 }
 

@@ -36,6 +36,8 @@ var pageStatuses = map[string]int{
 	"sso.ErrTestNotAllowed":            403,
 	"signin.ErrNoSSO":                  409,
 	"emailaddr.ErrInvalid":             400,
+	"mfa.ErrInvalidCode":               401,
+	"mfa.ErrNoTOTPEnrolment":           409,
 	"*account.InvalidInputError":       400,
 	"*account.ThrottledError":          429,
 	"*account.BusyError":               503,
