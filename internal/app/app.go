@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -52,6 +53,8 @@ type App struct {
 	Audit  *audit.Service
 	SSO    *sso.Service
 	SignIn *signin.Engine
+	// MFA: authenticator apps and personal recovery codes.
+	MFA *mfa.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -165,6 +168,8 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
+	a.MFA = mfa.NewService(a.Store, box, cfg.ProductName, a.Log, a.Now)
+	a.MFA.Backoff = mfa.BackoffFrom(cfg.Throttle)
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
 	allowed, err := config.ParsePrefixes(cfg.SAML.MetadataAllowedNetworks)
 	if err != nil {

@@ -31,6 +31,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
 		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs,
 		Secure: a.Config.Secure(), Limiter: limiter,
+		MFA: a.MFA,
 	}
 	if err := pages.Register(mux); err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -66,6 +67,7 @@ type env struct {
 	srv      *httptest.Server
 	outbox   string
 	clock    *clock
+	mfa      *mfa.Service
 }
 
 type envOptions struct {
@@ -118,6 +120,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.mfa = mfa.NewService(e.store, box, "Gatehouse", log, e.clock.Now)
 	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
 	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
 	e.policies = policy.New(e.store, log, e.clock.Now)
@@ -135,6 +138,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
 		Limiter: limiter,
+		MFA:     e.mfa,
 	}
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,

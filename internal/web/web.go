@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -63,6 +64,10 @@ type Handler struct {
 	// ResetLinkTTL is how long a reset link works, as told on the "check
 	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
+
+	// MFA enrols and removes authenticator apps and recovery codes on
+	// /account; nil leaves that section out.
+	MFA *mfa.Service
 
 	renderer *page.Renderer // made by Register
 }
@@ -117,6 +122,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
 
 	h.registerSAML(mux)
+	h.registerMFA(mux)
 	return nil
 }
 
