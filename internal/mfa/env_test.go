@@ -43,7 +43,7 @@ type env struct {
 // start is the beginning of a time step.
 var start = time.Unix(1_700_000_010, 0).UTC()
 
-func newEnv(t *testing.T, st storage.Store) *env {
+func newEnv(t testing.TB, st storage.Store) *env {
 	t.Helper()
 	ctx := t.Context()
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
@@ -65,7 +65,7 @@ func newEnv(t *testing.T, st storage.Store) *env {
 }
 
 // code returns the 6-digit code of e.secret at now+offset.
-func (e *env) code(t *testing.T, offset time.Duration) string {
+func (e *env) code(t testing.TB, offset time.Duration) string {
 	t.Helper()
 	c, err := totp.GenerateCodeCustom(e.secret, e.clock.now().Add(offset),
 		totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
@@ -76,7 +76,7 @@ func (e *env) code(t *testing.T, offset time.Duration) string {
 }
 
 // enrol sets up Ada's authenticator app and returns her recovery codes.
-func (e *env) enrol(t *testing.T) []string {
+func (e *env) enrol(t testing.TB) []string {
 	t.Helper()
 	enr, err := e.svc.BeginTOTP(e.asAda, e.ada)
 	if err != nil {
