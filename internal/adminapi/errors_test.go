@@ -46,6 +46,8 @@ var apiAnswers = map[string]struct {
 	"mfa.ErrPasskeysUnavailable":       {409, CodeConflict},
 	"mfa.ErrPasskeyNotFound":           {404, CodeNotFound},
 	"mfa.ErrPasskeyName":               {400, CodeInvalidRequest},
+	"mfa.ErrInvalidCode":               {401, CodeUnauthorized},
+	"mfa.ErrNoTOTPEnrolment":           {409, CodeConflict},
 	"*account.InvalidInputError":       {400, CodeInvalidRequest},
 	"*account.ThrottledError":          {429, CodeRateLimited},
 	"*account.BusyError":               {503, CodeRateLimited},

@@ -61,6 +61,8 @@ type App struct {
 	// Passkeys registers and verifies passkeys; nil when the public URL
 	// is an IP address, where WebAuthn cannot work.
 	Passkeys *mfa.Passkeys
+	// MFA: authenticator apps and personal recovery codes.
+	MFA *mfa.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -174,6 +176,8 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
+	a.MFA = mfa.NewService(a.Store, box, cfg.ProductName, a.Log, a.Now)
+	a.MFA.Backoff = mfa.BackoffFrom(cfg.Throttle)
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
 	allowed, err := config.ParsePrefixes(cfg.SAML.MetadataAllowedNetworks)
 	if err != nil {

@@ -31,6 +31,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
 		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs, Health: a.Health,
 		Secure: a.Config.Secure(), Limiter: limiter,
+		MFA: a.MFA,
 	}
 	pages.Passkeys = a.Passkeys // nil on an IP-address public URL: /account explains
 	if err := pages.Register(mux); err != nil {

@@ -75,6 +75,7 @@ type env struct {
 	// for 127.0.0.1 when envOptions.localhost asks for it.
 	publicURL string
 	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
+	mfa       *mfa.Service
 }
 
 type envOptions struct {
@@ -137,6 +138,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.mfa = mfa.NewService(e.store, box, "Gatehouse", log, e.clock.Now)
 	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
 	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	e.policies = policy.New(e.store, log, e.clock.Now)
@@ -156,6 +158,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps, Health: e.health,
 		Limiter: limiter,
+		MFA:     e.mfa,
 	}
 	if cfg, err := mfa.PasskeyConfigFromURL(e.publicURL, orgName); err == nil {
 		if e.passkeys, err = mfa.NewPasskeys(e.store, cfg, log, e.clock.Now); err != nil {

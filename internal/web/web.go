@@ -72,6 +72,10 @@ type Handler struct {
 	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
 
+	// MFA enrols and removes authenticator apps and recovery codes on
+	// /account; nil leaves that section out.
+	MFA *mfa.Service
+
 	renderer *page.Renderer // made by Register
 }
 
@@ -129,6 +133,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 		mux.HandleFunc("GET /status/{org}", h.statusPage)
 	}
 	h.registerSAML(mux)
+	h.registerMFA(mux)
 	return nil
 }
 

@@ -67,6 +67,8 @@ func Sentinels() []Case {
 		{"mfa.ErrPasskeysUnavailable", mfa.ErrPasskeysUnavailable, errs.PreconditionFailed, "passkeys_unavailable"},
 		{"mfa.ErrPasskeyNotFound", mfa.ErrPasskeyNotFound, errs.NotFound, "passkey_not_found"},
 		{"mfa.ErrPasskeyName", mfa.ErrPasskeyName, errs.Invalid, "invalid"},
+		{"mfa.ErrInvalidCode", mfa.ErrInvalidCode, errs.Unauthenticated, "invalid_code"},
+		{"mfa.ErrNoTOTPEnrolment", mfa.ErrNoTOTPEnrolment, errs.PreconditionFailed, "no_totp_enrolment"},
 	}
 }
 

@@ -39,6 +39,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SSOHealth", ssoHealthTests},
 		{"Passkeys", passkeyTests},
 		{"Keys", keyTests},
+		{"MFATOTP", mfaTOTPTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

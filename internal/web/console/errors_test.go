@@ -40,6 +40,8 @@ var pageStatuses = map[string]int{
 	"mfa.ErrPasskeysUnavailable":       409,
 	"mfa.ErrPasskeyNotFound":           404,
 	"mfa.ErrPasskeyName":               400,
+	"mfa.ErrInvalidCode":               401,
+	"mfa.ErrNoTOTPEnrolment":           409,
 	"*account.InvalidInputError":       400,
 	"*account.ThrottledError":          429,
 	"*account.BusyError":               503,
