@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -71,6 +72,9 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Health answers the SSO health endpoints (/idps/{id}/health, which
+	// also needs IdPs, and /incidents); nil: they do not exist (404).
+	Health *health.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -147,6 +151,8 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/idps/{id}/certificates/{fingerprint}", h.removeIdPCertificate},
 		{"POST /api/v1/idps/{id}/refresh-metadata", h.refreshIdPMetadata},
 		{"GET /api/v1/idps/{id}/sp-metadata", h.spMetadata},
+		{"GET /api/v1/idps/{id}/health", h.getIdPHealth},
+		{"GET /api/v1/incidents", h.listIncidents},
 
 		{"GET /api/v1/policies", h.listPolicies},
 		{"POST /api/v1/policies", h.createPolicy},
@@ -163,10 +169,14 @@ func (h *Handler) routeTable() []route {
 // the rest (and their paths answer 404).
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
+	if strings.HasSuffix(path, "/health") && h.Health == nil {
+		return false
+	}
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":  h.Domains != nil,
-		Prefix + "/idps":     h.IdPs != nil,
-		Prefix + "/policies": h.Policies != nil,
+		Prefix + "/domains":   h.Domains != nil,
+		Prefix + "/idps":      h.IdPs != nil,
+		Prefix + "/policies":  h.Policies != nil,
+		Prefix + "/incidents": h.Health != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -43,6 +44,7 @@ type env struct {
 	domains  *domain.Service
 	idps     *idp.Service
 	policies *policy.Service
+	health   *health.Service
 	dns      *devdns.Server
 	url      string
 	outbox   string
@@ -77,9 +79,10 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	// which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)
 	policies := policy.New(store, log, time.Now)
+	healthSvc := health.New(store, nil, nil, health.Config{}, log, time.Now)
 
 	mux := http.NewServeMux()
-	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
+	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies, Health: healthSvc,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
@@ -92,7 +95,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, dns: dns, url: srv.URL, outbox: outbox}
+		domains: domains, idps: idps, policies: policies, health: healthSvc, dns: dns, url: srv.URL, outbox: outbox}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

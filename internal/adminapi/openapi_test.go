@@ -60,6 +60,8 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Connection": apiview.Connection{}, "Certificate": apiview.Certificate{}, "CreateIdPRequest": createIdPRequest{},
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
+		"ConnectionHealth": apiview.ConnectionHealth{}, "OutcomeCounts": apiview.OutcomeCounts{}, "SSOOutcome": apiview.SSOOutcome{},
+		"HealthCheck": apiview.HealthCheck{}, "Incident": apiview.Incident{}, "IncidentList": apiview.IncidentList{},
 		"Error": errorBody{},
 	} {
 		schema, ok := doc.Components.Schemas[name]

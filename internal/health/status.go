@@ -159,3 +159,7 @@ func (s *Service) NeedsFreshTest(ctx context.Context, connectionID string) (bool
 	}
 	return false, "", nil
 }
+
+// Window is how far back ConnectionStatus.Window counts outcomes, so the
+// edges (API, CLI) can say what the counts cover.
+func (s *Service) Window() time.Duration { return s.cfg.Window }
