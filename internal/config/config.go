@@ -51,6 +51,20 @@ type Config struct {
 	DNS       DNSConfig       `yaml:"dns"`
 	SAML      SAMLConfig      `yaml:"saml"`
 	Metrics   MetricsConfig   `yaml:"metrics"`
+	Emergency EmergencyConfig `yaml:"emergency"`
+}
+
+// EmergencyConfig bounds emergency (failback) mode.
+type EmergencyConfig struct {
+	// DefaultDuration is how long an emergency lasts when its starter
+	// gives no duration.
+	DefaultDuration time.Duration `yaml:"default_duration"`
+	// MaxDuration caps an emergency's length from its start, extensions
+	// included: failback is time-boxed, never a way to leave SSO for good.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// AutoEndGrace is how long an incident must have been over before an
+	// emergency automatic failback started for it ends.
+	AutoEndGrace time.Duration `yaml:"auto_end_grace"`
 }
 
 // MetricsConfig places the Prometheus endpoint.
@@ -187,6 +201,7 @@ func Default() Config {
 		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: 5 * time.Second},
 		SMTP:      SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
 		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
+		Emergency: EmergencyConfig{DefaultDuration: 4 * time.Hour, MaxDuration: 72 * time.Hour, AutoEndGrace: 15 * time.Minute},
 	}
 }
 
