@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -62,6 +63,12 @@ func Sentinels() []Case {
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
+		{"emergency.ErrNotFound", emergency.ErrNotFound, errs.NotFound, "emergency_not_found"},
+		{"emergency.ErrActive", emergency.ErrActive, errs.Conflict, "emergency_active"},
+		{"emergency.ErrNotActive", emergency.ErrNotActive, errs.PreconditionFailed, "emergency_not_active"},
+		{"emergency.ErrReasonRequired", emergency.ErrReasonRequired, errs.Invalid, "invalid"},
+		{"emergency.ErrDuration", emergency.ErrDuration, errs.Invalid, "invalid"},
+		{"emergency.ErrUnknownPolicy", emergency.ErrUnknownPolicy, errs.Invalid, "invalid"},
 	}
 }
 
