@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -71,6 +72,8 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Emergencies serves /emergencies (emergency mode); nil: 404 there.
+	Emergencies *emergency.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -155,6 +158,14 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
+
+		{"GET /api/v1/emergencies", h.listEmergencies},
+		{"POST /api/v1/emergencies", h.startEmergency},
+		{"GET /api/v1/emergencies/active", h.activeEmergency},
+		{"GET /api/v1/emergencies/{id}", h.getEmergency},
+		{"POST /api/v1/emergencies/{id}/extend", h.extendEmergency},
+		{"POST /api/v1/emergencies/{id}/end", h.endEmergency},
+		{"POST /api/v1/emergencies/{id}/sign-out", h.signOutEmergency},
 	}
 }
 
@@ -164,9 +175,10 @@ func (h *Handler) routeTable() []route {
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":  h.Domains != nil,
-		Prefix + "/idps":     h.IdPs != nil,
-		Prefix + "/policies": h.Policies != nil,
+		Prefix + "/domains":     h.Domains != nil,
+		Prefix + "/idps":        h.IdPs != nil,
+		Prefix + "/policies":    h.Policies != nil,
+		Prefix + "/emergencies": h.Emergencies != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

@@ -61,6 +61,9 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
 		"Error": errorBody{},
+		"Emergency": apiview.Emergency{}, "EmergencySignIn": apiview.EmergencySignIn{}, "Actor": apiview.Actor{},
+		"StartEmergencyRequest": startEmergencyRequest{}, "ExtendEmergencyRequest": extendEmergencyRequest{},
+		"EndEmergencyRequest": endEmergencyRequest{}, "PasswordExposure": apiview.PasswordExposure{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {
