@@ -24,9 +24,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -48,6 +50,8 @@ type App struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Emergencies runs emergency (failback) mode.
+	Emergencies *emergency.Service
 	// Audit reads the audit log for the console, the API and the CLI.
 	Audit  *audit.Service
 	SSO    *sso.Service
@@ -175,6 +179,12 @@ func (a *App) build() error {
 		MetadataAllowedNetworks: allowed,
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
+	// Emergency mode: Route asks it whether failback is in force, passwords
+	// set are classified by it, and reset mail during an emergency is gated.
+	a.Emergencies = emergency.NewService(a.Store, notify.New(a.Store, a.Mailer, a.Log), cfg.Emergency, a.Log, a.Now)
+	a.Policies.SetEmergencies(a.Emergencies)
+	a.Accounts.SetPasswordOrigin(a.Emergencies.PasswordOrigin)
+	a.Accounts.SetResetGate(a.Emergencies.ResetGate)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
 	a.SignIn, err = signin.New(signin.Deps{

@@ -43,7 +43,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
-		Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
+		Emergencies: a.Emergencies, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
