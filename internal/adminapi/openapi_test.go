@@ -60,7 +60,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Connection": apiview.Connection{}, "Certificate": apiview.Certificate{}, "CreateIdPRequest": createIdPRequest{},
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
-		"Error": errorBody{},
+		"Error":     errorBody{},
 		"Emergency": apiview.Emergency{}, "EmergencySignIn": apiview.EmergencySignIn{}, "Actor": apiview.Actor{},
 		"StartEmergencyRequest": startEmergencyRequest{}, "ExtendEmergencyRequest": extendEmergencyRequest{},
 		"EndEmergencyRequest": endEmergencyRequest{}, "PasswordExposure": apiview.PasswordExposure{},
