@@ -38,6 +38,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
+		Emergencies: a.Emergencies,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
