@@ -26,7 +26,7 @@ type Person struct {
 // emergency and who could not, and why.
 type PolicyReadiness struct {
 	Policy   storage.Policy
-	Covered  bool // an emergency in force covers it now
+	Covered  bool // an emergency in force covers it now (and it enforces SSO: otherwise there is nothing to fail back from)
 	Eligible []Person
 	// Ineligible lists the accounts that may not fail back, each with its
 	// reason. For a policy that does not enforce SSO there is nothing to
@@ -93,7 +93,7 @@ func (s *Service) Readiness(ctx context.Context, orgID string) ([]PolicyReadines
 	inForce := err == nil && open.InForce(now)
 	out := make([]PolicyReadiness, 0, len(pols))
 	for _, p := range pols {
-		r := PolicyReadiness{Policy: p, Covered: inForce && open.Covers(p.ID)}
+		r := PolicyReadiness{Policy: p, Covered: inForce && open.Covers(p.ID) && p.SSO == storage.SSOEnforced}
 		if s.passkeys == nil {
 			r.WithEmergencyPasskey = -1
 		}

@@ -22,11 +22,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -60,12 +63,14 @@ type env struct {
 	domains  *domain.Service
 	idps     *idp.Service
 	policies *policy.Service
-	sso      *sso.Service
-	metrics  *metrics.Metrics
-	handler  *web.Handler
-	srv      *httptest.Server
-	outbox   string
-	clock    *clock
+	// emergencies serves the console's emergency page.
+	emergencies *emergency.Service
+	sso         *sso.Service
+	metrics     *metrics.Metrics
+	handler     *web.Handler
+	srv         *httptest.Server
+	outbox      string
+	clock       *clock
 }
 
 type envOptions struct {
@@ -136,10 +141,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
 		Limiter: limiter,
 	}
+	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter,
+		Limiter: limiter, Emergencies: e.emergencies,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -183,7 +183,7 @@ func (h *Handler) renderEmergency(w http.ResponseWriter, r *http.Request, adm st
 				return
 			}
 			for _, s := range sis {
-				v.SignIns = append(v.SignIns, emergencySignIn{Email: s.Email, Method: strings.Join(s.Session.AMR, " + "),
+				v.SignIns = append(v.SignIns, emergencySignIn{Email: s.Email, Method: strings.Join(s.Session.AMR, ", "),
 					IP: s.Session.IP, At: s.Session.CreatedAt, Revoked: !s.Session.RevokedAt.IsZero()})
 			}
 		}
