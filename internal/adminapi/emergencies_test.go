@@ -1,11 +1,17 @@
 package adminapi_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 func TestEmergencyAPI(t *testing.T) {
@@ -87,5 +93,43 @@ func TestEmergencyAPI(t *testing.T) {
 	}
 	if one.Emergency.ID != em.ID || one.SignIns == nil {
 		t.Fatalf("get %+v", one)
+	}
+}
+
+// Turning SSO enforcement off outside an emergency answers with who gains a
+// password way in; during an emergency covering the policy it does not.
+func TestPolicyUpdateWarnsOfPasswordExposure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := time.Now()
+	conn := storage.IdPConnection{ID: uuid.NewString(), OrgID: e.orgA.ID, Slug: "corp-idp", Name: "Corp IdP",
+		EntityID: "https://idp.example/", SSOURL: "https://idp.example/sso", TestedAt: now, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := e.store.CreateIdPConnection(e.ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.accounts.AddMember(e.ctx, e.orgA.ID, account.MemberInput{Email: "grace@acme.test", Role: storage.RoleMember}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(body string) map[string]json.RawMessage {
+		t.Helper()
+		r := e.do("PATCH", "/api/v1/policies/default", e.tokenA, []byte(body))
+		if r.status != http.StatusOK {
+			t.Fatalf("PATCH %s = %d %s", body, r.status, r.body)
+		}
+		var out map[string]json.RawMessage
+		r.json(t, &out)
+		return out
+	}
+	call(`{"sso":"enforced","connection":"corp-idp","force_reason":"test set-up"}`)
+	out := call(`{"sso":"optional"}`)
+	var warn apiview.PasswordExposure
+	if err := json.Unmarshal(out["warning"], &warn); err != nil {
+		t.Fatalf("no warning: %s", out["warning"])
+	}
+	if !slices.Contains(warn.WithPassword, e.ownerA.Email) || !slices.Contains(warn.CanSetPassword, "grace@acme.test") {
+		t.Fatalf("warning %+v", warn)
+	}
+	if _, ok := call(`{"sso":"off"}`)["warning"]; ok {
+		t.Fatal("warning for a policy that was not enforcing SSO")
 	}
 }
