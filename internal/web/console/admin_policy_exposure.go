@@ -30,8 +30,12 @@ const exposureConfirmField = "confirm_exposure"
 // in, and reports whether it did. Nothing is saved until the admin
 // confirms (the form comes back with confirm_exposure=yes).
 func (h *Handler) exposurePage(w http.ResponseWriter, r *http.Request, adm storage.Account, p storage.Policy, sso string) bool {
-	if h.Emergencies == nil || p.SSO != storage.SSOEnforced || sso == storage.SSOEnforced || sso == "" ||
-		r.PostForm.Get(exposureConfirmField) == "yes" {
+	if h.Emergencies == nil || p.SSO != storage.SSOEnforced || r.PostForm.Get(exposureConfirmField) == "yes" {
+		return false
+	}
+	// Only a change the service would accept asks first: an unknown mode,
+	// or SSO optional without a connection, gets the form's own error.
+	if sso != storage.SSOOff && (sso != storage.SSOOptional || r.PostForm.Get("connection") == "") {
 		return false
 	}
 	ctx := r.Context()
