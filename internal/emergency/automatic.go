@@ -11,23 +11,52 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// StartAutomatic is automatic failback: policyID of orgID has opted in
-// (Policy.AutoFailbackAfter > 0) and its connection has had the incident
-// cause open since incidentStarted. Once the incident has lasted that long,
-// an emergency scoped to the policy starts with reason "automatic: <cause>"
-// for the default duration and is mailed. Called again while the incident
-// lasts (health's IncidentOngoing), it keeps that emergency running, up to
-// the maximum. It does nothing when the policy has not opted in, the
-// incident is younger than its threshold, or another emergency (declared by
-// a person, or for another cause) is in force: a person's decision wins.
-// It reports whether an emergency for cause is in force afterwards.
+// StartAutomatic is automatic failback for one policy: policyID of orgID
+// has opted in (Policy.AutoFailbackAfter > 0) and its connection has had
+// the incident cause open since incidentStarted. Once the incident has
+// lasted that long, an emergency scoped to the policy starts with reason
+// "automatic: <cause>" for the default duration and is mailed. Called again
+// while the incident lasts (health's IncidentOngoing), it keeps that
+// emergency running, up to the maximum. It does nothing when the policy has
+// not opted in, the incident is younger than its threshold, or another
+// emergency (declared by a person, or for another cause) is in force: a
+// person's decision wins. It reports whether an emergency for cause is in
+// force afterwards.
 func (s *Service) StartAutomatic(ctx context.Context, orgID, policyID, cause string, incidentStarted, now time.Time) (bool, error) {
-	ctx = authz.AsSystem(ctx, "emergency.auto")
 	pol, err := s.store.GetPolicy(ctx, orgID, policyID)
 	if err != nil {
 		return false, fmt.Errorf("emergency: automatic: read policy: %w", err)
 	}
-	if pol.AutoFailbackAfter <= 0 || pol.SSO != storage.SSOEnforced || now.Sub(incidentStarted) < pol.AutoFailbackAfter {
+	return s.startAutomatic(ctx, orgID, []storage.Policy{pol}, cause, incidentStarted, now)
+}
+
+// StartAutomaticForConnection is StartAutomatic for every policy of orgID
+// that signs in through connectionID and has opted in: the incidents of
+// internal/health are per connection. The emergency covers the policies
+// whose threshold the incident has passed when it starts.
+func (s *Service) StartAutomaticForConnection(ctx context.Context, orgID, connectionID, cause string, incidentStarted, now time.Time) (bool, error) {
+	pols, err := s.store.ListPolicies(ctx, orgID)
+	if err != nil {
+		return false, fmt.Errorf("emergency: automatic: list policies: %w", err)
+	}
+	var mine []storage.Policy
+	for _, p := range pols {
+		if p.ConnectionID == connectionID {
+			mine = append(mine, p)
+		}
+	}
+	return s.startAutomatic(ctx, orgID, mine, cause, incidentStarted, now)
+}
+
+func (s *Service) startAutomatic(ctx context.Context, orgID string, pols []storage.Policy, cause string, incidentStarted, now time.Time) (bool, error) {
+	ctx = authz.AsSystem(ctx, "emergency.auto")
+	var due []string
+	for _, p := range pols {
+		if p.AutoFailbackAfter > 0 && p.SSO == storage.SSOEnforced && now.Sub(incidentStarted) >= p.AutoFailbackAfter {
+			due = append(due, p.ID)
+		}
+	}
+	if len(due) == 0 {
 		return false, nil
 	}
 	open, err := s.store.OpenEmergency(ctx, orgID)
@@ -40,7 +69,7 @@ func (s *Service) StartAutomatic(ctx context.Context, orgID, policyID, cause str
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return false, fmt.Errorf("emergency: automatic: %w", err)
 	}
-	_, err = s.start(ctx, orgID, "automatic: "+cause, s.cfg.DefaultDuration, []string{pol.ID}, true, cause)
+	_, err = s.start(ctx, orgID, "automatic: "+cause, s.cfg.DefaultDuration, due, true, cause)
 	if errors.Is(err, ErrActive) {
 		return false, nil // another node started one a moment ago
 	}

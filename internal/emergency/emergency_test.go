@@ -350,3 +350,27 @@ func TestAutomaticLeavesManualAlone(t *testing.T) {
 		}
 	})
 }
+
+// Incidents are per connection: every opted-in policy through it is covered.
+func TestAutomaticForConnection(t *testing.T) {
+	t.Parallel()
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		bg := context.Background()
+		now := e.clk.Now()
+		eng := storage.Policy{ID: "pol-eng", OrgID: e.org.ID, Name: "Engineers", SSO: storage.SSOEnforced, ConnectionID: e.conn.ID,
+			AutoFailbackAfter: 5 * time.Minute, CreatedAt: now, UpdatedAt: now, Version: 1}
+		must(t, st.CreatePolicy(bg, eng))
+		ok, err := e.svc.StartAutomaticForConnection(bg, e.org.ID, e.conn.ID, "incident-9", now, now.Add(6*time.Minute))
+		if err != nil || !ok {
+			t.Fatalf("StartAutomaticForConnection = %v, %v", ok, err)
+		}
+		e.clk.Advance(6 * time.Minute)
+		if _, in, _ := e.svc.ActiveFor(bg, e.org.ID, "pol-eng", e.clk.Now()); !in {
+			t.Fatal("the opted-in policy is not covered")
+		}
+		if _, in, _ := e.svc.ActiveFor(bg, e.org.ID, e.pol.ID, e.clk.Now()); in {
+			t.Fatal("a policy that did not opt in is covered")
+		}
+	})
+}
