@@ -77,10 +77,18 @@ func targetEmergency(ctx context.Context, a *app.App, cmd *cobra.Command, org st
 	return e, nil
 }
 
-func describeEmergency(e storage.Emergency, now time.Time) string {
+func describeEmergency(ctx context.Context, a *app.App, e storage.Emergency, now time.Time) string {
 	scope := "whole organization"
 	if e.Scoped {
-		scope = "policies " + strings.Join(e.PolicyIDs, ", ")
+		var names []string
+		for _, id := range e.PolicyIDs {
+			if p, err := a.Policies.Get(ctx, e.OrgID, id); err == nil {
+				names = append(names, p.Name)
+			} else {
+				names = append(names, id)
+			}
+		}
+		scope = "policies " + strings.Join(names, ", ")
 	}
 	state := "in force until " + when(e.EndsAt)
 	switch {
@@ -200,7 +208,7 @@ var adminEmergencyStatusCmd = &cobra.Command{
 		for _, e := range hist {
 			if e.InForce(now) {
 				active = true
-				fmt.Fprint(out, describeEmergency(e, now))
+				fmt.Fprint(out, describeEmergency(ctx, a, e, now))
 			}
 		}
 		if !active {
