@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -75,6 +76,8 @@ type Handler struct {
 	// Health answers the SSO health endpoints (/idps/{id}/health, which
 	// also needs IdPs, and /incidents); nil: they do not exist (404).
 	Health *health.Service
+	// Emergencies serves /emergencies (emergency mode); nil: 404 there.
+	Emergencies *emergency.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -161,6 +164,14 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
+
+		{"GET /api/v1/emergencies", h.listEmergencies},
+		{"POST /api/v1/emergencies", h.startEmergency},
+		{"GET /api/v1/emergencies/active", h.activeEmergency},
+		{"GET /api/v1/emergencies/{id}", h.getEmergency},
+		{"POST /api/v1/emergencies/{id}/extend", h.extendEmergency},
+		{"POST /api/v1/emergencies/{id}/end", h.endEmergency},
+		{"POST /api/v1/emergencies/{id}/sign-out", h.signOutEmergency},
 	}
 }
 
@@ -173,10 +184,11 @@ func (h *Handler) serves(pattern string) bool {
 		return false
 	}
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":   h.Domains != nil,
-		Prefix + "/idps":      h.IdPs != nil,
-		Prefix + "/policies":  h.Policies != nil,
-		Prefix + "/incidents": h.Health != nil,
+		Prefix + "/domains":     h.Domains != nil,
+		Prefix + "/idps":        h.IdPs != nil,
+		Prefix + "/policies":    h.Policies != nil,
+		Prefix + "/incidents":   h.Health != nil,
+		Prefix + "/emergencies": h.Emergencies != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

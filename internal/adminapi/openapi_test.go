@@ -62,7 +62,10 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
 		"ConnectionHealth": apiview.ConnectionHealth{}, "OutcomeCounts": apiview.OutcomeCounts{}, "SSOOutcome": apiview.SSOOutcome{},
 		"HealthCheck": apiview.HealthCheck{}, "Incident": apiview.Incident{}, "IncidentList": apiview.IncidentList{},
-		"Error": errorBody{},
+		"Error":     errorBody{},
+		"Emergency": apiview.Emergency{}, "EmergencySignIn": apiview.EmergencySignIn{}, "Actor": apiview.Actor{},
+		"StartEmergencyRequest": startEmergencyRequest{}, "ExtendEmergencyRequest": extendEmergencyRequest{},
+		"EndEmergencyRequest": endEmergencyRequest{}, "PasswordExposure": apiview.PasswordExposure{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -51,6 +52,8 @@ type App struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Emergencies runs emergency (failback) mode.
+	Emergencies *emergency.Service
 	// Audit reads the audit log for the console, the API and the CLI.
 	Audit  *audit.Service
 	SSO    *sso.Service
@@ -188,6 +191,12 @@ func (a *App) build() error {
 		MetadataAllowedNetworks: allowed,
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
+	// Emergency mode: Route asks it whether failback is in force, passwords
+	// set are classified by it, and reset mail during an emergency is gated.
+	a.Emergencies = emergency.NewService(a.Store, notify.New(a.Store, a.Mailer, a.Log), cfg.Emergency, a.Log, a.Now)
+	a.Policies.SetEmergencies(a.Emergencies)
+	a.Accounts.SetPasswordOrigin(a.Emergencies.PasswordOrigin)
+	a.Accounts.SetResetGate(a.Emergencies.ResetGate)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
 	a.Health = health.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Metrics, health.Config{
@@ -199,8 +208,14 @@ func (a *App) build() error {
 	a.SSO.SetOutcomes(a.Health)
 	a.IdPs.SetRefreshObserver(a.Health)
 	a.Policies.SetHealth(a.Health)
+	// Automatic failback: an incident that lasts a policy's threshold
+	// starts emergency mode for it.
+	a.Health.SetListener(emergency.Incidents{S: a.Emergencies})
 	if a.Passkeys, err = newPasskeys(a.Store, cfg, a.Log, a.Now); err != nil {
 		return err
+	}
+	if a.Passkeys != nil {
+		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,

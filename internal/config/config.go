@@ -54,6 +54,8 @@ type Config struct {
 	Metrics   MetricsConfig   `yaml:"metrics"`
 	// Health tunes SSO health: probes, incidents (internal/health).
 	Health HealthConfig `yaml:"health"`
+	// Emergency bounds emergency (failback) mode (internal/emergency).
+	Emergency EmergencyConfig `yaml:"emergency"`
 }
 
 // HealthConfig tunes SSO health monitoring and incidents.
@@ -73,6 +75,19 @@ type HealthConfig struct {
 	// UnreachableAfter: an incident opens after this many failed probes or
 	// metadata refreshes in a row.
 	UnreachableAfter int `yaml:"unreachable_after"`
+}
+
+// EmergencyConfig bounds emergency (failback) mode.
+type EmergencyConfig struct {
+	// DefaultDuration is how long an emergency lasts when its starter
+	// gives no duration.
+	DefaultDuration time.Duration `yaml:"default_duration"`
+	// MaxDuration caps an emergency's length from its start, extensions
+	// included: failback is time-boxed, never a way to leave SSO for good.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// AutoEndGrace is how long an incident must have been over before an
+	// emergency automatic failback started for it ends.
+	AutoEndGrace time.Duration `yaml:"auto_end_grace"`
 }
 
 // MetricsConfig places the Prometheus endpoint.
@@ -211,6 +226,7 @@ func Default() Config {
 		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
 		Health: HealthConfig{ProbeInterval: time.Minute, Window: 15 * time.Minute, FailurePercent: 50,
 			MinAttempts: 5, UnreachableAfter: 3},
+		Emergency: EmergencyConfig{DefaultDuration: 4 * time.Hour, MaxDuration: 72 * time.Hour, AutoEndGrace: 15 * time.Minute},
 	}
 }
 

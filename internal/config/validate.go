@@ -106,6 +106,12 @@ func (c Config) Validate() []Problem {
 	if c.Tokens.ResetTTL > 24*time.Hour {
 		add("tokens.reset_ttl", "must be at most 24h: a reset link is a password (%s)", c.Tokens.ResetTTL)
 	}
+	positive("emergency.default_duration", c.Emergency.DefaultDuration)
+	positive("emergency.max_duration", c.Emergency.MaxDuration)
+	positive("emergency.auto_end_grace", c.Emergency.AutoEndGrace)
+	if c.Emergency.DefaultDuration > c.Emergency.MaxDuration {
+		add("emergency.default_duration", "must not exceed emergency.max_duration (%s > %s)", c.Emergency.DefaultDuration, c.Emergency.MaxDuration)
+	}
 	positive("throttle.window", c.Throttle.Window)
 	positive("throttle.base_delay", c.Throttle.BaseDelay)
 	positive("throttle.max_delay", c.Throttle.MaxDelay)

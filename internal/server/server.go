@@ -40,13 +40,14 @@ func Handler(a *app.App) (http.Handler, error) {
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
-		Health: a.Health,
+		Health:      a.Health,
+		Emergencies: a.Emergencies,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
-		Health: a.Health, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
+		Health: a.Health, Emergencies: a.Emergencies, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

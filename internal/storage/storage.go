@@ -50,6 +50,7 @@ type Store interface {
 	SSOHealth
 	Passkeys
 	MFATOTP
+	Emergencies
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

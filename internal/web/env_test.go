@@ -22,7 +22,9 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -76,6 +78,8 @@ type env struct {
 	publicURL string
 	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
 	mfa       *mfa.Service
+	// emergencies serves the console's emergency page.
+	emergencies *emergency.Service
 }
 
 type envOptions struct {
@@ -166,10 +170,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		}
 		e.handler.Passkeys = e.passkeys
 	}
+	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter, Health: e.health,
+		Limiter: limiter, Health: e.health, Emergencies: e.emergencies,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -69,6 +70,12 @@ func Sentinels() []Case {
 		{"mfa.ErrPasskeyName", mfa.ErrPasskeyName, errs.Invalid, "invalid"},
 		{"mfa.ErrInvalidCode", mfa.ErrInvalidCode, errs.Unauthenticated, "invalid_code"},
 		{"mfa.ErrNoTOTPEnrolment", mfa.ErrNoTOTPEnrolment, errs.PreconditionFailed, "no_totp_enrolment"},
+		{"emergency.ErrNotFound", emergency.ErrNotFound, errs.NotFound, "emergency_not_found"},
+		{"emergency.ErrActive", emergency.ErrActive, errs.Conflict, "emergency_active"},
+		{"emergency.ErrNotActive", emergency.ErrNotActive, errs.PreconditionFailed, "emergency_not_active"},
+		{"emergency.ErrReasonRequired", emergency.ErrReasonRequired, errs.Invalid, "invalid"},
+		{"emergency.ErrDuration", emergency.ErrDuration, errs.Invalid, "invalid"},
+		{"emergency.ErrUnknownPolicy", emergency.ErrUnknownPolicy, errs.Invalid, "invalid"},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/health"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -44,6 +45,9 @@ type Handler struct {
 	Policies *policy.Service
 	IdPs     *idp.Service
 	Audit    *audit.Service
+	// Emergencies serves the emergency page and the banner every page
+	// shows during one, and guards turning SSO enforcement off.
+	Emergencies *emergency.Service
 	// SSO is set when the /saml/ routes are mounted (internal/web): the
 	// connection pages then offer a test sign-in.
 	SSO *sso.Service
