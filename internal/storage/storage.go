@@ -49,6 +49,7 @@ type Store interface {
 	LoginFlows
 	SSOHealth
 	Passkeys
+	PasskeyReadiness
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

@@ -38,6 +38,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginFlows", loginFlowTests},
 		{"SSOHealth", ssoHealthTests},
 		{"Passkeys", passkeyTests},
+		{"PasskeyReadiness", readinessTests},
 		{"Keys", keyTests},
 	}
 	for _, area := range areas {
