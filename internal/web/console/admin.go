@@ -87,6 +87,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)
 		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
 	}
+	h.registerReadiness(handle) // admin_readiness.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -133,6 +134,8 @@ type adminView struct {
 	HasPolicies bool
 	HasAudit    bool
 	CanTest     bool // /saml/{slug}/login?test=1 is mounted
+	// HasReadiness: the emergency sign-in readiness page is mounted.
+	HasReadiness bool
 
 	Overview    *overviewView
 	Domains     []domainRow
@@ -150,6 +153,8 @@ type adminView struct {
 	Audit       *auditView
 	Confirm     *confirmView
 	Lockout     *lockoutView
+	Readiness   *readinessView
+	Remind      *remindView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -172,6 +177,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
+	a.HasReadiness = h.Readiness != nil
 	v.User = &adm
 	v.Org = h.orgName(r.Context(), &adm)
 	if v.Notice == "" {
@@ -196,6 +202,7 @@ var adminNotices = map[string]string{
 	"cert-added":         "Certificate added. Both the old and the new certificate are trusted until you remove one.",
 	"cert-removed":       "Certificate removed.",
 	"metadata-refreshed": "Metadata refreshed from the IdP.",
+	"reminders-sent":     "Reminders are on their way. People reminded in the last 7 days were skipped; the audit log lists who was mailed.",
 	"policy-created":     "Policy created.",
 	"policy-updated":     "Policy saved.",
 	"policy-forced":      "Policy saved. SSO is enforced through a connection that has not been tested; the override is recorded in the audit log.",

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -49,6 +50,8 @@ type Handler struct {
 	SSO *sso.Service
 	// Health, when set, adds the health card to each connection's page.
 	Health *health.Service
+	// Readiness, when set, adds the emergency sign-in readiness page.
+	Readiness *readiness.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
