@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -71,6 +72,9 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Readiness serves /passkeys/readiness and /passkeys/reminders (nil:
+	// they do not exist).
+	Readiness *readiness.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -155,6 +159,9 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
+
+		{"GET /api/v1/passkeys/readiness", h.getReadiness},
+		{"POST /api/v1/passkeys/reminders", h.sendReminders},
 	}
 }
 
@@ -167,6 +174,7 @@ func (h *Handler) serves(pattern string) bool {
 		Prefix + "/domains":  h.Domains != nil,
 		Prefix + "/idps":     h.IdPs != nil,
 		Prefix + "/policies": h.Policies != nil,
+		Prefix + "/passkeys": h.Readiness != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

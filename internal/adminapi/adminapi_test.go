@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -43,9 +44,11 @@ type env struct {
 	domains  *domain.Service
 	idps     *idp.Service
 	policies *policy.Service
-	dns      *devdns.Server
-	url      string
-	outbox   string
+	// readiness mails passkey reminders into outbox.
+	readiness *readiness.Service
+	dns       *devdns.Server
+	url       string
+	outbox    string
 
 	orgA, orgB     storage.Organization
 	ownerA, ownerB storage.Account
@@ -77,10 +80,13 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	// which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)
 	policies := policy.New(store, log, time.Now)
+	ready := readiness.New(store, &mail.Outbox{Dir: outbox, Log: log}, "https://gatehouse.test", log, time.Now)
+	t.Cleanup(ready.Wait)
 
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
-		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
+		Readiness: ready,
+		Audit:     audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.
@@ -92,7 +98,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, dns: dns, url: srv.URL, outbox: outbox}
+		domains: domains, idps: idps, policies: policies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

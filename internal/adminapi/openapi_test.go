@@ -60,6 +60,9 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Connection": apiview.Connection{}, "Certificate": apiview.Certificate{}, "CreateIdPRequest": createIdPRequest{},
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
+		"ReadinessPage": apiview.ReadinessPage{}, "ReadinessSummary": apiview.ReadinessSummary{},
+		"ReadinessPolicy": apiview.ReadinessPolicy{}, "ReadinessPerson": apiview.ReadinessPerson{},
+		"ReminderResult": apiview.ReminderResult{}, "RemindRequest": remindRequest{},
 		"Error": errorBody{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
