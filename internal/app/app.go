@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -61,6 +62,9 @@ type App struct {
 	// Passkeys registers and verifies passkeys; nil when the public URL
 	// is an IP address, where WebAuthn cannot work.
 	Passkeys *mfa.Passkeys
+	// Readiness lists who has a passkey for emergencies and reminds
+	// those without one.
+	Readiness *readiness.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -198,6 +202,7 @@ func (a *App) build() error {
 	if a.Passkeys, err = newPasskeys(a.Store, cfg, a.Log, a.Now); err != nil {
 		return err
 	}
+	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
@@ -211,6 +216,7 @@ func (a *App) Dialect() string { return a.sql.Dialect() }
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
 	a.Accounts.Wait()
+	a.Readiness.Wait()
 	return a.sql.Close()
 }
 

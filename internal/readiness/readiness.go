@@ -65,7 +65,11 @@ func New(store storage.Store, mailer mail.Sender, publicURL string, log *slog.Lo
 }
 
 // Wait waits for reminder mails still being sent; for tests and shutdown.
-func (s *Service) Wait() { s.sends.Wait() }
+func (s *Service) Wait() {
+	if s != nil {
+		s.sends.Wait()
+	}
+}
 
 // Policy names a policy whose people the readiness covers.
 type Policy struct {
