@@ -37,6 +37,15 @@ func TestAdminReadinessPageAndReminders(t *testing.T) {
 			}
 		}
 
+		// Everyone covered, with which passkeys are flagged for emergencies.
+		all := text(c.get("/admin/readiness?show=all").body)
+		for _, want := range []string{f.Emergency.Email + " Engineers 1 emergency", f.Ordinary.Email + " Engineers 1, not flagged for emergencies",
+			f.NoKey1.Email + " Engineers None"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("everyone covered lacks %q:\n%s", want, all)
+			}
+		}
+
 		expect(t, c.get("/admin/readiness/remind"), http.StatusOK, "3 people will be mailed", "reminded in the last 7 days are skipped")
 		noCSRF := url.Values{httpserver.CSRFField: {"forged"}}
 		if r := c.post("/admin/readiness/remind", noCSRF); r.status != http.StatusForbidden {

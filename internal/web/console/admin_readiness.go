@@ -25,6 +25,7 @@ type readinessView struct {
 	Without []readinessRow
 	Next    string // href of the next page, "" on the last
 	First   bool   // this is the first page
+	All     bool   // listing everyone covered, not only those without a passkey
 }
 
 type readinessRow struct {
@@ -34,6 +35,9 @@ type readinessRow struct {
 	RemindedAt       string // "" when never reminded
 	RemindedRecently bool
 	RemindHref       string
+	Passkeys         int // usable passkeys
+	Emergency        int // of them, flagged for emergencies
+	Other            int // Passkeys - Emergency
 }
 
 // remindView is the confirmation before reminders are sent.
@@ -61,15 +65,17 @@ func (h *Handler) adminReadiness(w http.ResponseWriter, r *http.Request, adm sto
 		return
 	}
 	after := r.URL.Query().Get("after")
-	page, err := h.Readiness.List(ctx, adm.OrgID, readiness.ListOptions{WithoutOnly: true, After: after, Limit: readinessPageSize})
+	all := r.URL.Query().Get("show") == "all"
+	page, err := h.Readiness.List(ctx, adm.OrgID, readiness.ListOptions{WithoutOnly: !all, After: after, Limit: readinessPageSize})
 	if err != nil {
 		h.readinessFailure(w, r, adm, "list readiness", err)
 		return
 	}
-	v := &readinessView{Summary: sum, First: after == ""}
+	v := &readinessView{Summary: sum, First: after == "", All: all}
 	for _, p := range page.People {
 		row := readinessRow{Email: p.Email, Name: p.DisplayName, Policy: p.PolicyName, RemindedRecently: p.RemindedRecently,
-			RemindHref: "/admin/readiness/remind?email=" + url.QueryEscape(p.Email)}
+			RemindHref: "/admin/readiness/remind?email=" + url.QueryEscape(p.Email),
+			Passkeys:   p.Passkeys, Emergency: p.EmergencyPasskeys, Other: p.Passkeys - p.EmergencyPasskeys}
 		if !p.LastRemindedAt.IsZero() {
 			row.RemindedAt = p.LastRemindedAt.UTC().Format("2 Jan 2006 15:04 UTC")
 		}
@@ -77,6 +83,9 @@ func (h *Handler) adminReadiness(w http.ResponseWriter, r *http.Request, adm sto
 	}
 	if page.Next != "" {
 		v.Next = "/admin/readiness?after=" + url.QueryEscape(page.Next)
+		if all {
+			v.Next += "&show=all"
+		}
 	}
 	h.adminPage(w, r, http.StatusOK, "admin_readiness", adm, &view{
 		Title: "Emergency sign-in readiness", Wide: true,
