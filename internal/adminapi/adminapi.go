@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -78,6 +79,9 @@ type Handler struct {
 	Health *health.Service
 	// Emergencies serves /emergencies (emergency mode); nil: 404 there.
 	Emergencies *emergency.Service
+	// Readiness serves /passkeys/readiness and /passkeys/reminders (nil:
+	// they do not exist).
+	Readiness *readiness.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -172,6 +176,8 @@ func (h *Handler) routeTable() []route {
 		{"POST /api/v1/emergencies/{id}/extend", h.extendEmergency},
 		{"POST /api/v1/emergencies/{id}/end", h.endEmergency},
 		{"POST /api/v1/emergencies/{id}/sign-out", h.signOutEmergency},
+		{"GET /api/v1/passkeys/readiness", h.getReadiness},
+		{"POST /api/v1/passkeys/reminders", h.sendReminders},
 	}
 }
 
@@ -189,6 +195,7 @@ func (h *Handler) serves(pattern string) bool {
 		Prefix + "/policies":    h.Policies != nil,
 		Prefix + "/incidents":   h.Health != nil,
 		Prefix + "/emergencies": h.Emergencies != nil,
+		Prefix + "/passkeys":    h.Readiness != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -52,6 +53,8 @@ type env struct {
 	dns         *devdns.Server
 	url         string
 	outbox      string
+	// readiness mails passkey reminders into outbox.
+	readiness *readiness.Service
 
 	orgA, orgB     storage.Organization
 	ownerA, ownerB storage.Account
@@ -85,10 +88,13 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	policies := policy.New(store, log, time.Now)
 	healthSvc := health.New(store, nil, nil, health.Config{}, log, time.Now)
 	emergencies := emergency.NewService(store, notify.New(store, &mail.Outbox{Dir: outbox, Log: log}, log), config.Default().Emergency, log, time.Now)
+	ready := readiness.New(store, &mail.Outbox{Dir: outbox, Log: log}, "https://gatehouse.test", log, time.Now)
+	t.Cleanup(ready.Wait)
 
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
-		Health: healthSvc, Emergencies: emergencies, Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
+		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
+		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.
@@ -100,7 +106,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, dns: dns, url: srv.URL, outbox: outbox}
+		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

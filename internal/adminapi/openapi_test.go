@@ -66,6 +66,9 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Emergency": apiview.Emergency{}, "EmergencySignIn": apiview.EmergencySignIn{}, "Actor": apiview.Actor{},
 		"StartEmergencyRequest": startEmergencyRequest{}, "ExtendEmergencyRequest": extendEmergencyRequest{},
 		"EndEmergencyRequest": endEmergencyRequest{}, "PasswordExposure": apiview.PasswordExposure{},
+		"ReadinessPage": apiview.ReadinessPage{}, "ReadinessSummary": apiview.ReadinessSummary{},
+		"ReadinessPolicy": apiview.ReadinessPolicy{}, "ReadinessPerson": apiview.ReadinessPerson{},
+		"ReminderResult": apiview.ReminderResult{}, "RemindRequest": remindRequest{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -66,6 +67,9 @@ type App struct {
 	Passkeys *mfa.Passkeys
 	// MFA: authenticator apps and personal recovery codes.
 	MFA *mfa.Service
+	// Readiness lists who has a passkey for emergencies and reminds
+	// those without one.
+	Readiness *readiness.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -217,6 +221,7 @@ func (a *App) build() error {
 	if a.Passkeys != nil {
 		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
+	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
@@ -230,6 +235,7 @@ func (a *App) Dialect() string { return a.sql.Dialect() }
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
 	a.Accounts.Wait()
+	a.Readiness.Wait()
 	return a.sql.Close()
 }
 

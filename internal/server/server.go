@@ -40,14 +40,13 @@ func Handler(a *app.App) (http.Handler, error) {
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
-		Health:      a.Health,
-		Emergencies: a.Emergencies,
+		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
-		Health: a.Health, Emergencies: a.Emergencies, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
+		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,7 @@ type Store interface {
 	Passkeys
 	MFATOTP
 	Emergencies
+	PasskeyReadiness
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

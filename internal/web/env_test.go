@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -68,10 +69,12 @@ type env struct {
 	sso      *sso.Service
 	metrics  *metrics.Metrics
 	health   *health.Service
-	handler  *web.Handler
-	srv      *httptest.Server
-	outbox   string
-	clock    *clock
+	// readiness sends passkey reminders through the same outbox.
+	readiness *readiness.Service
+	handler   *web.Handler
+	srv       *httptest.Server
+	outbox    string
+	clock     *clock
 
 	// publicURL is Gatehouse's public URL: srv.URL, or with localhost
 	// for 127.0.0.1 when envOptions.localhost asks for it.
@@ -151,6 +154,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.metrics = metrics.New(prometheus.NewRegistry())
 	e.health = health.New(e.store, notify.New(e.store, mailer, log), e.metrics, health.Config{}, log, e.clock.Now)
 	e.sso.SetOutcomes(e.health)
+	e.readiness = readiness.New(e.store, mailer, e.publicURL, log, e.clock.Now)
+	t.Cleanup(e.readiness.Wait)
 	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
 		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
 	if err != nil {
@@ -174,7 +179,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter, Health: e.health, Emergencies: e.emergencies,
+		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -39,6 +39,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SSOHealth", ssoHealthTests},
 		{"Passkeys", passkeyTests},
 		{"Emergencies", emergencyTests},
+		{"PasskeyReadiness", readinessTests},
 		{"Keys", keyTests},
 		{"MFATOTP", mfaTOTPTests},
 	}

@@ -94,6 +94,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)
 		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
 	}
+	h.registerReadiness(handle) // admin_readiness.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -144,6 +145,8 @@ type adminView struct {
 	HasEmergency    bool
 	ActiveEmergency *emergencyBanner
 	CanTest         bool // /saml/{slug}/login?test=1 is mounted
+	// HasReadiness: the emergency sign-in readiness page is mounted.
+	HasReadiness bool
 
 	Overview    *overviewView
 	Domains     []domainRow
@@ -163,6 +166,8 @@ type adminView struct {
 	Lockout     *lockoutView
 	Emergency   *emergencyView
 	Exposure    *exposureView
+	Readiness   *readinessView
+	Remind      *remindView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -187,6 +192,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	a.CanTest = h.SSO != nil
 	a.HasEmergency = h.Emergencies != nil
 	a.ActiveEmergency = h.activeEmergencyBanner(r, adm)
+	a.HasReadiness = h.Readiness != nil
 	v.User = &adm
 	v.Org = h.orgName(r.Context(), &adm)
 	if v.Notice == "" {
@@ -227,6 +233,7 @@ var adminNotices = map[string]string{
 	"suspended":            "Account suspended. Its sessions were signed out.",
 	"reactivated":          "Account reactivated.",
 	"sessions-revoked":     "All of their sessions were signed out.",
+	"reminders-sent":       "Reminders are on their way. People reminded in the last 7 days were skipped; the audit log lists who was mailed.",
 }
 
 // failure is a service error as the console shows it.

@@ -18,11 +18,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
-	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -53,6 +54,8 @@ type Handler struct {
 	SSO *sso.Service
 	// Health, when set, adds the health card to each connection's page.
 	Health *health.Service
+	// Readiness, when set, adds the emergency sign-in readiness page.
+	Readiness *readiness.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
