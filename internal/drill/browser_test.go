@@ -1,6 +1,8 @@
 package drill
 
 import (
+	"bytes"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -176,6 +178,30 @@ func (b *Browser) PostFrom(origin, target string, form url.Values) Page {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", origin)
+	res, err := b.hc.Do(req)
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", target, err)
+	}
+	defer res.Body.Close()
+	return readPage(b.t, res)
+}
+
+// PostJSON posts body as JSON to target on Gatehouse as its own page's
+// script does (fetch with the X-CSRF-Token header), e.g. the passkey
+// ceremonies' endpoints.
+func (b *Browser) PostJSON(target string, body any) Page {
+	b.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, b.abs(target), bytes.NewReader(raw))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", b.h.URL)
+	req.Header.Set("X-CSRF-Token", b.csrf())
 	res, err := b.hc.Do(req)
 	if err != nil {
 		b.t.Fatalf("POST %s: %v", target, err)

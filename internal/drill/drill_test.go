@@ -2,14 +2,21 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/softauthn"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -51,6 +58,13 @@ type drill struct {
 	def, glass storage.Policy
 
 	ownerBrowser, alice, bob *Browser
+	// ownerTOTP is the key of the owner's authenticator app (ownerCode
+	// makes its current code); ownerRecoveryCodes her personal codes.
+	ownerTOTP          string
+	ownerRecoveryCodes []string
+	// alicePasskey holds alice's emergency passkey (a software
+	// authenticator: Get answers a sign-in's options).
+	alicePasskey *softauthn.Authenticator
 	// idpRequestsAtStop is the IdP's request count when it was stopped.
 	idpRequestsAtStop int64
 }
@@ -65,12 +79,13 @@ type step struct {
 // left off. Later work adds its steps at the marked places (the whole
 // sequence the issue asks for is in doc.go):
 //
-//   - BEFORE THE OUTAGE, while SSO works: the break-glass owner enrols
-//     TOTP; alice registers an emergency passkey; a person is suspended;
-//     a person created long ago never signs in through SSO; a policy opts
+//   - BEFORE THE OUTAGE, while SSO works (the owner's TOTP and alice's
+//     emergency passkey are enrolled already): a person is suspended; a
+//     person created long ago never signs in through SSO; a policy opts
 //     in to automatic failback.
 //   - DURING THE OUTAGE, after the incident opened: the owner's sign-in
-//     asks for TOTP too; an emergency is declared; alice signs in with her
+//     asks for TOTP too (ownerSignsInWithPassword then answers it with
+//     d.ownerCode); an emergency is declared; alice signs in with her
 //     passkey; bob sets a password through the reset mail and signs in;
 //     the suspended and the ineligible person cannot by any path.
 //   - AFTER: the emergency ends, bob's password is refused and routed to
@@ -80,6 +95,8 @@ func steps() []step {
 		{"the organization is set up with SSO enforced", setUpOrganization},
 		{"alice signs in through SSO", aliceSignsInThroughSSO},
 		{"validating sessions never contacts the IdP", sessionsDoNotContactTheIdP},
+		{"the break-glass owner sets up an authenticator app", ownerSetsUpTOTP},
+		{"alice registers an emergency passkey", aliceRegistersEmergencyPasskey},
 		// ↑ Steps before the outage go here.
 		{"the IdP goes down", theIdPGoesDown},
 		{"alice keeps working", aliceKeepsWorking},
@@ -160,7 +177,9 @@ func setUpOrganization(t *testing.T, d *drill) {
 	if d.def, err = a.Policies.Update(ctx, d.org.ID, d.def.ID, policy.UpdateInput{SSO: &enforced, Connection: &slug}); err != nil {
 		t.Fatalf("enforce SSO on the default policy: %v", err)
 	}
-	expect(t, d.ownerBrowser.Get("/admin/sso/"+connSlug), http.StatusOK, "Dev IdP", "Tested")
+	expect(t, d.ownerBrowser.Get("/admin/sso/"+connSlug), http.StatusOK, "Dev IdP", "Tested", "Health Operational",
+		"Used by Default (SSO enforced)")
+	expect(t, d.Browser().Get("/status/"+d.org.Slug), http.StatusOK, "All systems operational", "Dev IdP Operational", "No incidents.")
 }
 
 // aliceSignsInThroughSSO: alice, who has no account yet, signs in through
@@ -184,6 +203,69 @@ func sessionsDoNotContactTheIdP(t *testing.T, d *drill) {
 	if n := d.IdP.Requests() - before; n != 0 {
 		t.Fatalf("validating alice's session made %d requests to the IdP", n)
 	}
+}
+
+// ownerSetsUpTOTP: while SSO works, the break-glass owner sets up an
+// authenticator app on /account and keeps her recovery codes.
+func ownerSetsUpTOTP(t *testing.T, d *drill) {
+	p := d.ownerBrowser.Post("/account/totp/begin", nil)
+	expect(t, p, http.StatusOK, "scanning this QR code")
+	m := totpKeyRE.FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatalf("no key for manual entry on the set-up page:\n%s", p.Text())
+	}
+	d.ownerTOTP = strings.ReplaceAll(m[1], " ", "")
+	p = d.ownerBrowser.Post("/account/totp/confirm", url.Values{"code": {d.ownerCode(t)}})
+	expect(t, p, http.StatusOK, "Your authenticator app is set up", "Your recovery codes")
+	for _, c := range recoveryCodeRE.FindAllStringSubmatch(p.Body, -1) {
+		d.ownerRecoveryCodes = append(d.ownerRecoveryCodes, c[1])
+	}
+	if len(d.ownerRecoveryCodes) != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", len(d.ownerRecoveryCodes))
+	}
+	// A code is good once per 30-second step: the next one must be new.
+	d.Advance(30 * time.Second)
+}
+
+var (
+	totpKeyRE      = regexp.MustCompile(`<code id="totp-secret">([A-Z2-7 ]+)</code>`)
+	recoveryCodeRE = regexp.MustCompile(`<code>([a-z2-9]{5}-[a-z2-9]{5})</code>`)
+)
+
+// ownerCode is the code the owner's authenticator app shows now.
+func (d *drill) ownerCode(t *testing.T) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(d.ownerTOTP, d.Clock.Now(),
+		totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// aliceRegistersEmergencyPasskey: while SSO works, alice (signed in
+// through SSO) registers a passkey as an emergency credential on
+// /account, so that an emergency can sign her in without any mail.
+func aliceRegistersEmergencyPasskey(t *testing.T, d *drill) {
+	p := d.alice.PostJSON("/account/passkeys/register/options", map[string]any{"emergency": true})
+	var begun struct {
+		ChallengeID string          `json:"challenge_id"`
+		Options     json.RawMessage `json:"options"`
+	}
+	if p.Status != http.StatusOK || json.Unmarshal([]byte(p.Body), &begun) != nil || begun.ChallengeID == "" {
+		t.Fatalf("passkey options: %d %s", p.Status, p.Body)
+	}
+	d.alicePasskey = softauthn.New(d.URL)
+	cred, err := d.alicePasskey.Create(begun.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = d.alice.PostJSON("/account/passkeys/register/finish", map[string]any{
+		"challenge_id": begun.ChallengeID, "name": "Alice's laptop", "credential": json.RawMessage(cred)})
+	if p.Status != http.StatusOK {
+		t.Fatalf("passkey finish: %d %s", p.Status, p.Body)
+	}
+	expect(t, d.alice.Get("/account"), http.StatusOK, "Alice's laptop", "Emergency sign-in")
 }
 
 // theIdPGoesDown: the IdP stops answering; its port refuses connections.
@@ -213,6 +295,7 @@ func bobsSignInIsAbandoned(t *testing.T, d *drill) {
 	abandonedBefore := d.Metric("gatehouse_sso_signins_abandoned_total", series)
 
 	d.bob = d.Browser()
+	expect(t, d.bob.EmailStep(bobEmail), http.StatusOK, "Continue with Dev IdP SSO", "Taking you there now")
 	idpURL := d.bob.StartSSO(bobEmail)
 	if _, err := d.bob.TryGet(idpURL); !refused(err) {
 		t.Fatalf("bob's browser at the IdP: %v, want connection refused", err)
@@ -237,30 +320,43 @@ func bobsSignInIsAbandoned(t *testing.T, d *drill) {
 	}
 }
 
-// incidentOpens: the health loop's probe of the IdP fails on every pass;
-// after health.unreachable_after (3) failures in a row an incident opens.
-// The console's connection page and the public status page show it, and
-// the admins (the owner) are mailed.
+// incidentOpens: the health loop's probe of the IdP has failed on every
+// pass since the outage began; once health.unreachable_after (3) have
+// failed in a row an incident is open (the passes of the previous step
+// count too). The console's connection page and the public status page
+// show it, and the admins (the owner) are mailed.
 func incidentOpens(t *testing.T, d *drill) {
+	ctx := context.Background()
 	for range 3 {
+		if _, err := d.App.Store.GetOpenSSOIncident(ctx, d.conn.ID); err == nil {
+			break
+		}
 		d.Advance(time.Minute)
 		d.HealthPass()
 	}
-	inc, err := d.App.Store.GetOpenSSOIncident(context.Background(), d.conn.ID)
+	inc, err := d.App.Store.GetOpenSSOIncident(ctx, d.conn.ID)
 	if err != nil {
 		t.Fatalf("no incident open after three failed probes: %v", err)
 	}
 	if inc.Cause != "unreachable" {
 		t.Errorf("incident cause %q, want unreachable", inc.Cause)
 	}
-	expect(t, d.ownerBrowser.Get("/admin/sso/"+connSlug), http.StatusOK, "Incident")
+	expect(t, d.ownerBrowser.Get("/admin/sso/"+connSlug), http.StatusOK,
+		"Health Incident The IdP could not be reached since", "connection refused", "Admins were mailed",
+		"1 abandoned", "The IdP could not be reached: "+inc.StartedAt.UTC().Format("2 Jan 2006, 15:04 UTC")+" – ongoing")
 	status := d.Browser().Get("/status/" + d.org.Slug)
-	expect(t, status, http.StatusOK, "Dev IdP", "Down", "Ongoing")
-	if strings.Contains(status.Text(), "@") {
-		t.Errorf("the public status page names a person:\n%s", status.Text())
+	expect(t, status, http.StatusOK, "Sign-in problem", "Dev IdP Down Identity provider unreachable since", "Ongoing")
+	for _, personal := range []string{"@", aliceEmail, bobEmail, "Olivia"} {
+		if strings.Contains(status.Text(), personal) {
+			t.Errorf("the public status page shows %q:\n%s", personal, status.Text())
+		}
 	}
-	if m := d.MailsTo(ownerEmail, "SSO problem: sign-in through Dev IdP is failing"); len(m) != 1 {
-		t.Errorf("the owner got %d incident mails, want 1", len(m))
+	m := d.MailsTo(ownerEmail, "SSO problem: sign-in through Dev IdP is failing")
+	if len(m) != 1 {
+		t.Fatalf("the owner got %d incident mails, want 1", len(m))
+	}
+	if !strings.Contains(m[0].Text, "the identity provider could not be reached") || !strings.Contains(m[0].Text, d.URL+"/admin/sso/"+connSlug) {
+		t.Errorf("the incident mail does not say what happened or where to look:\n%s", m[0].Text)
 	}
 	if n := d.IdP.Requests(); n != d.idpRequestsAtStop {
 		t.Errorf("the stopped IdP answered %d requests", n-d.idpRequestsAtStop)
@@ -303,7 +399,9 @@ func theIdPComesBack(t *testing.T, d *drill) {
 	if inc, err := d.App.Store.GetOpenSSOIncident(context.Background(), d.conn.ID); err == nil {
 		t.Fatalf("the incident is still open after the IdP came back: %+v", inc)
 	}
-	expect(t, d.Browser().Get("/status/"+d.org.Slug), http.StatusOK, "Operational")
+	expect(t, d.Browser().Get("/status/"+d.org.Slug), http.StatusOK, "All systems operational", "Dev IdP Operational",
+		"Dev IdP Identity provider unreachable")
+	expect(t, d.ownerBrowser.Get("/admin/sso/"+connSlug), http.StatusOK, "Health Operational")
 	if m := d.MailsTo(ownerEmail, "SSO problem over"); len(m) != 1 {
 		t.Errorf("the owner got %d all-clear mails, want 1", len(m))
 	}
