@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,7 +278,4 @@ func (s *IdPServer) Restart() {
 }
 
 // refused reports whether err is a refused connection (nobody listening).
-func refused(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
