@@ -105,8 +105,22 @@ func DatabaseURL(cfg config.Config) (string, error) {
 	return "sqlite://" + filepath.Join(dir, "gatehouse.db"), nil
 }
 
+// Options adjusts how OpenWith assembles the app. The zero value is what
+// serve and the CLI use (Open).
+type Options struct {
+	// Now replaces time.Now as every service's clock. It must be set
+	// before the services are built, because each takes its clock at
+	// construction: end-to-end tests (internal/drill) move time by hand.
+	Now func() time.Time
+}
+
 // Open connects to the database, applies migrations and builds the services.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return OpenWith(ctx, cfg, log, Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
@@ -135,6 +149,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("app: migrate database: %w", err)
 	}
 	a := &App{Config: cfg, Log: log, Store: st, sql: st, Now: time.Now}
+	if opts.Now != nil {
+		a.Now = opts.Now
+	}
 	if err := a.build(); err != nil {
 		st.Close()
 		return nil, err
