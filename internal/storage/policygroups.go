@@ -19,6 +19,7 @@ type PolicyGroups interface {
 	// group, the groups it names (policy ID → sorted groups), in one query.
 	ListGroupPolicies(ctx context.Context, orgID string) (map[string][]string, error)
 	// ListGroupedAccounts returns, in one query, the groups of orgID's
-	// accounts that some policy of orgID names (account ID → sorted groups).
+	// accounts (account ID → sorted groups; accounts without any are
+	// absent), so a change of a policy's groups can be evaluated in memory.
 	ListGroupedAccounts(ctx context.Context, orgID string) (map[string][]string, error)
 }

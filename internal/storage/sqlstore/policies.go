@@ -183,7 +183,7 @@ func (s *Store) PolicyFor(ctx context.Context, orgID, accountID string) (storage
 		WHERE p.org_id = $1 AND (m.account_id IS NOT NULL OR p.is_default = 1 OR EXISTS (
 			SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
 			WHERE g.org_id = p.org_id AND g.policy_id = p.id AND ag.account_id = $2))
-		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name, p.id
+		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name`+s.byteOrder()+`, p.id
 		LIMIT 1`, orgID, accountID))
 	return p, wrapErr(err, "policy for account %q", accountID)
 }

@@ -88,12 +88,11 @@ func (s *Store) ListGroupPolicies(ctx context.Context, orgID string) (map[string
 	return pairsToMap(ps), wrapErr(err, "list policy groups of organization %q", orgID)
 }
 
-// ListGroupedAccounts returns account ID → those of its groups a policy of
-// the organization names.
+// ListGroupedAccounts returns account ID → its groups, for the
+// organization's accounts that have any.
 func (s *Store) ListGroupedAccounts(ctx context.Context, orgID string) (map[string][]string, error) {
-	rows, err := s.q().QueryContext(ctx, `SELECT DISTINCT a.id, ag.name FROM accounts a
+	rows, err := s.q().QueryContext(ctx, `SELECT a.id, ag.name FROM accounts a
 		JOIN account_groups ag ON ag.account_id = a.id
-		JOIN policy_groups g ON g.org_id = a.org_id AND g.group_name = ag.name
 		WHERE a.org_id = $1
 		ORDER BY a.id, ag.name`, orgID)
 	if err != nil {

@@ -43,7 +43,7 @@ var policyGroupTests = []namedTest{
 		wantEqual(t, "group policies", byPolicy, map[string][]string{eng.ID: {"staff"}, ops.ID: {"oncall", "staff"}})
 		byAccount, err := s.ListGroupedAccounts(ctx, "o")
 		wantErr(t, "ListGroupedAccounts", err, nil)
-		wantEqual(t, "grouped accounts", byAccount, map[string][]string{"a": {"staff"}, "b": {"oncall"}, "c": {"oncall"}})
+		wantEqual(t, "grouped accounts", byAccount, map[string][]string{"a": {"staff"}, "b": {"oncall", "x"}, "c": {"oncall"}, "d": {"Staff", "other"}})
 
 		wantErr(t, "remove", s.RemovePolicyGroup(ctx, "o", eng.ID, "staff"), nil)
 		wantErr(t, "remove twice", s.RemovePolicyGroup(ctx, "o", eng.ID, "staff"), storage.ErrNotFound)
