@@ -34,7 +34,7 @@ type Policy struct {
 	// AutoFailbackAfterSeconds: 0 means automatic failback is off.
 	AutoFailbackAfterSeconds int64     `json:"auto_failback_after_seconds"`
 	CreatedAt                time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt                time.Time `json:"updated_at"`
 }
 
 // PoliciesFrom converts policies, naming their connections by slug and
