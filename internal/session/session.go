@@ -85,6 +85,15 @@ type StartParams struct {
 	// For SSO sign-ins: the IdP connection and the IdP's authentication instant.
 	ConnectionID string
 	IdPAuthnAt   time.Time
+	// IdleTimeout and MaxLifetime are the account policy's session
+	// lifetimes; zero takes the deployment's (Config). A policy may set
+	// them shorter or longer than the deployment's.
+	IdleTimeout time.Duration
+	MaxLifetime time.Duration
+	// EmergencyID is the emergency (failback mode) the sign-in was made
+	// under, "" for an ordinary one; it is recorded on the session and on
+	// the login.success event.
+	EmergencyID string
 }
 
 // Service manages sessions.
@@ -168,6 +177,13 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 	if err != nil {
 		return "", storage.Session{}, err
 	}
+	idle, life := s.cfg.IdleTimeout, s.cfg.MaxLifetime
+	if p.IdleTimeout > 0 {
+		idle = p.IdleTimeout
+	}
+	if p.MaxLifetime > 0 {
+		life = p.MaxLifetime
+	}
 	token, hash := newToken()
 	sess = storage.Session{
 		ID:          uuid.NewString(),
@@ -177,8 +193,8 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		Method:      method,
 		CreatedAt:   now,
 		LastSeenAt:  now,
-		IdleTimeout: s.cfg.IdleTimeout,
-		ExpiresAt:   now.Add(s.cfg.MaxLifetime),
+		IdleTimeout: idle,
+		ExpiresAt:   now.Add(life),
 		IP:          p.IP,
 		UserAgent:   reqctx.CleanUserAgent(p.UserAgent),
 
@@ -186,6 +202,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
 		AMR:          methods,
 		AuthTime:     authTime,
+		EmergencyID:  p.EmergencyID,
 	}
 	gen := s.cache.gen.Load()
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
@@ -346,6 +363,9 @@ func startDetails(sess storage.Session) map[string]string {
 	}
 	if sess.ConnectionID != "" {
 		d["connection_id"] = sess.ConnectionID
+	}
+	if sess.EmergencyID != "" {
+		d["emergency_id"] = sess.EmergencyID
 	}
 	return d
 }
