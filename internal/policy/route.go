@@ -27,6 +27,10 @@ type Routing struct {
 	// engine uses it to pick the IdP connection and to refuse a first
 	// factor the account may not use; pages never show it.
 	Account Decision
+	// Policy is the policy the account's decision was made under (the
+	// default for an unknown email), nil if none: the engine takes the
+	// session lifetimes from it.
+	Policy *storage.Policy
 }
 
 // Route decides how the person who typed email signs in. It returns an
@@ -96,6 +100,13 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	if err != nil {
 		return Routing{}, err
 	}
+	now := s.clock()
+	in.Now = now
+	if s.emergencies != nil {
+		if in.EmergencyInOrg, err = s.emergencies.ActiveInOrg(ctx, in.ManagedByOrg, now); err != nil {
+			return Routing{}, fmt.Errorf("policy: route: emergencies: %w", err)
+		}
+	}
 	r.Page = Decide(Input{ManagedByOrg: in.ManagedByOrg, Policy: def, Connection: defConn}).Public()
 	if r.Page.Method == MethodPassword {
 		// The default keeps the password, but a named policy may send some
@@ -112,6 +123,7 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 			}
 		}
 	}
+	r.Page = emergencyPage(r.Page, in.EmergencyInOrg)
 
 	// The account: its own policy (an unknown email falls under the
 	// default, so JIT provisioning works where SSO is enforced).
@@ -134,6 +146,10 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	if in.Connection, err = connection(in.Policy); err != nil {
 		return Routing{}, err
 	}
+	if err := s.accountState(ctx, &in); err != nil {
+		return Routing{}, err
+	}
+	r.Policy = in.Policy
 	r.Account = Decide(in)
 	if r.Account.Reason == ReasonConnectionMissing {
 		// Never a dead end, but an admin should hear about it.
@@ -142,3 +158,46 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	}
 	return r, nil
 }
+
+// accountState looks up what the account's decision needs beyond its
+// policy: the emergency covering the policy, the latest SSO sign-in (only
+// then: it decides eligibility) and whether a second factor is enrolled.
+func (s *Service) accountState(ctx context.Context, in *Input) error {
+	if in.Account == nil || in.Policy == nil {
+		return nil
+	}
+	if s.emergencies != nil && in.EmergencyInOrg {
+		em, ok, err := s.emergencies.ActiveFor(ctx, in.ManagedByOrg, in.Policy.ID, in.Now)
+		if err != nil {
+			return fmt.Errorf("policy: route: emergency: %w", err)
+		}
+		if ok {
+			in.Emergency = &em
+			links, err := s.store.ListAccountSSOLinks(ctx, in.Account.ID)
+			if err != nil {
+				return fmt.Errorf("policy: route: SSO links: %w", err)
+			}
+			for _, l := range links {
+				if l.LastLoginAt.After(in.LastSSO) {
+					in.LastSSO = l.LastLoginAt
+				}
+			}
+		}
+	}
+	if s.factors != nil {
+		has, err := s.factors(ctx, in.Account.ID)
+		if err != nil {
+			return fmt.Errorf("policy: route: second factor: %w", err)
+		}
+		in.HasFactor = has
+	}
+	return nil
+}
+
+// FactorLookup reports whether an account has a second factor enrolled.
+type FactorLookup func(ctx context.Context, accountID string) (bool, error)
+
+// SetFactors installs the second-factor lookup Route consults (the MFA
+// service's TOTPEnrolled). Without it no account counts as enrolled, and
+// only the policy (MFA required, break-glass) asks for a second factor.
+func (s *Service) SetFactors(f FactorLookup) { s.factors = f }

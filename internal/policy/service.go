@@ -43,7 +43,8 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	emergencies Emergencies // nil: no emergency is ever in force
+	emergencies Emergencies  // nil: no emergency is ever in force
+	factors     FactorLookup // nil: nobody has a second factor enrolled
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).
