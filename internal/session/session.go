@@ -94,6 +94,11 @@ type StartParams struct {
 	// under, "" for an ordinary one; it is recorded on the session and on
 	// the login.success event.
 	EmergencyID string
+	// Also are further audit events recorded in the same transaction as
+	// the session and its login.success (a break-glass sign-in, for
+	// instance): the sign-in and its record commit together. Each event's
+	// Time, actor and, if empty, target are filled in as login.success's.
+	Also []storage.AuditEvent
 }
 
 // Service manages sessions.
@@ -209,7 +214,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return fmt.Errorf("session: start: %w", err)
 		}
-		return audit.Record(ctx, tx, storage.AuditEvent{
+		if err := audit.Record(ctx, tx, storage.AuditEvent{
 			OrgID:      a.OrgID,
 			Time:       now,
 			ActorType:  "account",
@@ -221,7 +226,20 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 			IP:         p.IP,
 			UserAgent:  sess.UserAgent,
 			Details:    startDetails(sess),
-		})
+		}); err != nil {
+			return err
+		}
+		for _, ev := range p.Also {
+			ev.OrgID, ev.Time, ev.ActorType, ev.ActorID, ev.ActorEmail = a.OrgID, now, "account", a.ID, a.Email
+			if ev.TargetType == "" {
+				ev.TargetType, ev.TargetID = "session", sess.ID
+			}
+			ev.IP, ev.UserAgent = p.IP, sess.UserAgent
+			if err := audit.Record(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", storage.Session{}, err
