@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -180,8 +181,29 @@ func (a *App) build() error {
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
+		// Until the MFA service is wired here, no second factor can be
+		// enrolled or verified: a sign-in that needs one is refused at
+		// that step (fails closed), the others are unaffected.
+		TOTP: noFactors{}, EnrolTOTP: noFactors{}.enrol, ConfirmTOTP: noFactors{}.confirm,
+		Notify: notify.New(a.Store, a.Mailer, a.Log),
 	})
 	return err
+}
+
+// noFactors is the second-factor verifier of a build without the MFA
+// service: nobody is enrolled and every code is refused.
+type noFactors struct{}
+
+var errNoMFA = errors.New("app: second factors are not available in this build")
+
+func (noFactors) TOTPEnrolled(context.Context, string) (bool, error)    { return false, nil }
+func (noFactors) VerifyTOTP(context.Context, string, string) error      { return errNoMFA }
+func (noFactors) UseRecoveryCode(context.Context, string, string) error { return errNoMFA }
+func (noFactors) enrol(context.Context, storage.Account) (string, string, []byte, error) {
+	return "", "", nil, errNoMFA
+}
+func (noFactors) confirm(context.Context, storage.Account, string) ([]string, error) {
+	return nil, errNoMFA
 }
 
 // Dialect names the database in use: "sqlite" or "postgres".

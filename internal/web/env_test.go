@@ -31,7 +31,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
+	"github.com/gatehouse-id/gatehouse/internal/signin/signintest"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
@@ -66,6 +68,9 @@ type env struct {
 	srv      *httptest.Server
 	outbox   string
 	clock    *clock
+
+	factors     *signintest.Factors
+	emergencies signintest.Emergencies
 }
 
 type envOptions struct {
@@ -124,8 +129,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
 
 	e.metrics = metrics.New(prometheus.NewRegistry())
+	e.factors = signintest.NewFactors(e.clock.Now)
+	e.policies.SetEmergencies(&e.emergencies)
+	e.policies.SetFactors(e.factors.TOTPEnrolled)
 	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
-		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
+		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now,
+		TOTP: e.factors, EnrolTOTP: e.factors.BeginTOTP, ConfirmTOTP: e.factors.ConfirmTOTP,
+		Notify: notify.New(e.store, mailer, log)})
 	if err != nil {
 		t.Fatal(err)
 	}
