@@ -91,6 +91,8 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	if _, err := e.policies.EnsureDefault(e.ctx, e.org); err != nil {
 		t.Fatal(err)
 	}
+	e.policies.SetEmergencies(&e.emergencies)
+	e.policies.SetFactors(e.factors.TOTPEnrolled)
 	return e
 }
 
