@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -31,6 +32,17 @@ type Routing struct {
 	// default for an unknown email), nil if none: the engine takes the
 	// session lifetimes from it.
 	Policy *storage.Policy
+	// EmergencyUntil is when the organization's emergency ends, when one is
+	// in force and the emergency state says (EmergencyDeadlines); the page
+	// shows it. Zero otherwise.
+	EmergencyUntil time.Time
+}
+
+// EmergencyDeadlines is optionally implemented by the Emergencies given to
+// SetEmergencies: the latest end of the organization's emergencies in
+// force, for the emergency page's "until …".
+type EmergencyDeadlines interface {
+	ActiveUntil(ctx context.Context, orgID string, now time.Time) (time.Time, error)
 }
 
 // Route decides how the person who typed email signs in. It returns an
@@ -105,6 +117,11 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	if s.emergencies != nil {
 		if in.EmergencyInOrg, err = s.emergencies.ActiveInOrg(ctx, in.ManagedByOrg, now); err != nil {
 			return Routing{}, fmt.Errorf("policy: route: emergencies: %w", err)
+		}
+		if dl, ok := s.emergencies.(EmergencyDeadlines); ok && in.EmergencyInOrg {
+			if r.EmergencyUntil, err = dl.ActiveUntil(ctx, in.ManagedByOrg, now); err != nil {
+				return Routing{}, fmt.Errorf("policy: route: emergency deadline: %w", err)
+			}
 		}
 	}
 	r.Page = Decide(Input{ManagedByOrg: in.ManagedByOrg, Policy: def, Connection: defConn}).Public()

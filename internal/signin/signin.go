@@ -205,6 +205,11 @@ type Step struct {
 	// OrgID is the organization that verified the email's domain, "" if
 	// none did (public: it is in DNS).
 	OrgID string
+	// EmergencyUntil: on the emergency page (Page.Method MethodEmergency),
+	// when the organization's emergency ends, if known.
+	EmergencyUntil time.Time
+	// Passkeys: passkey sign-in is available in this deployment.
+	Passkeys bool
 }
 
 // Outcome is a finished sign-in.
@@ -314,7 +319,8 @@ func (e *Engine) Identify(ctx context.Context, c Client, email, returnTo string,
 	if choosePassword && page.Method == policy.MethodSSO {
 		page.Method = policy.MethodChoice // the password form, SSO still offered
 	}
-	return Step{FlowID: f.ID, Browser: browser, Step: f.Step, Email: r.Email, Page: page, OrgID: r.OrgID}, nil
+	return Step{FlowID: f.ID, Browser: browser, Step: f.Step, Email: r.Email, Page: page, OrgID: r.OrgID,
+		EmergencyUntil: r.EmergencyUntil, Passkeys: e.passkeys != nil}, nil
 }
 
 // usable loads flow id and checks that this browser may continue it now.
@@ -360,5 +366,6 @@ func (e *Engine) Show(ctx context.Context, c Client, id string) (Step, error) {
 	if page.Method == policy.MethodSSO {
 		page.Method = policy.MethodChoice // they are at the password form: keep SSO offered
 	}
-	return Step{FlowID: f.ID, Browser: c.Browser, Step: StepPassword, Email: f.Email, Page: page, OrgID: r.OrgID}, nil
+	return Step{FlowID: f.ID, Browser: c.Browser, Step: StepPassword, Email: f.Email, Page: page, OrgID: r.OrgID,
+		EmergencyUntil: r.EmergencyUntil, Passkeys: e.passkeys != nil}, nil
 }

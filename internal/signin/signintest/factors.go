@@ -220,3 +220,13 @@ func (m *Mailbox) Messages() []mail.Message {
 	defer m.mu.Unlock()
 	return slices.Clone(m.msgs)
 }
+
+// ActiveUntil implements policy.EmergencyDeadlines.
+func (e *Emergencies) ActiveUntil(_ context.Context, orgID string, now time.Time) (time.Time, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if em, ok := e.m[orgID]; ok && now.Before(em.Until) {
+		return em.Until, nil
+	}
+	return time.Time{}, nil
+}
