@@ -2,19 +2,19 @@ package signin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // ErrNoPasskeys: passkeys are not wired in this deployment.
-var ErrNoPasskeys = errors.New("signin: passkeys are not available")
+var ErrNoPasskeys error = errs.New(errs.PreconditionFailed, "no_passkeys", "signin: passkeys are not available")
 
 // BeginPasskey returns the WebAuthn request options for flow id and the
 // challenge to post back with the assertion. At the first step (the
