@@ -168,3 +168,33 @@ func TestEmergencyPage(t *testing.T) {
 		t.Fatalf("emergency session %+v, %v", v.Session, err)
 	}
 }
+
+// The console's sign-in settings form saves a policy's MFA, failback,
+// lifetimes and IdP groups, and refuses an idle timeout longer than the
+// session with the reason on the page.
+func TestConsolePolicySettings(t *testing.T) {
+	e := newEnv(t)
+	org, _, c := e.signedInOwner()
+	p, err := e.policies.CreateWith(adminCtx(org.ID), org.ID, policy.CreateInput{Name: "Staff", SSO: storage.SSOOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c.get("/admin/policies"), http.StatusOK, "Sign-in settings", "Two-step sign-in (MFA)", "IdP groups")
+	form := url.Values{"mfa": {"required"}, "failback": {"denied"}, "window_days": {"14"}, "auto_minutes": {""},
+		"idle_minutes": {"30"}, "lifetime_hours": {"8"}, "groups": {"staff\nadmins"}}
+	r := c.post("/admin/policies/"+p.ID+"/settings", form)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", r.status, text(r.body))
+	}
+	got, err := e.policies.Get(context.Background(), org.ID, p.ID)
+	if err != nil || got.MFA != storage.MFARequired || got.Failback != storage.FailbackDenied || got.IdleTimeout != 30*time.Minute ||
+		got.MaxLifetime != 8*time.Hour || got.FailbackWindowDays != 14 {
+		t.Fatalf("saved %+v, %v", got, err)
+	}
+	if gs, _ := e.policies.Groups(context.Background(), org.ID, p.ID); strings.Join(gs, ",") != "admins,staff" {
+		t.Fatalf("groups %v", gs)
+	}
+	form.Set("idle_minutes", "600")
+	r = c.post("/admin/policies/"+p.ID+"/settings", form)
+	expect(t, r, http.StatusBadRequest, "The idle timeout cannot be longer than the maximum session lifetime.")
+}
