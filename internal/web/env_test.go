@@ -79,6 +79,9 @@ type envOptions struct {
 	// dnsResolver is the DNS server (host:port) domain verification asks;
 	// default the system's.
 	dnsResolver string
+	// passkeys wires passkey sign-in into the engine (default: none).
+	passkeys      signin.Passkeys
+	finishPasskey func(ctx context.Context, challengeID string, response []byte) (string, error)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -135,7 +138,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
 		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now,
 		TOTP: e.factors, EnrolTOTP: e.factors.BeginTOTP, ConfirmTOTP: e.factors.ConfirmTOTP,
-		Notify: notify.New(e.store, mailer, log)})
+		Notify: notify.New(e.store, mailer, log), Passkeys: o.passkeys, FinishPasskey: o.finishPasskey})
 	if err != nil {
 		t.Fatal(err)
 	}
