@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -89,6 +90,51 @@ func TestSettingsAndGroups(t *testing.T) {
 		}
 		if _, err := e.svc.Update(e.ctx, org, DefaultRef, UpdateInput{Settings: Settings{AddGroups: []string{"x"}}}); err == nil {
 			t.Error("the default policy took a group")
+		}
+	})
+}
+
+// Covering an owner by IdP group is a change the lockout check sees: an
+// enforced policy may not take in the only owner through a group, and the
+// route of a grouped account follows the group's policy.
+func TestGroupsAgreeWithLockoutAndRoute(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		org := e.org("grp")
+		e.verify(org, "grp.example")
+		c := e.conn(org, "grp-idp", true)
+		owner := e.account(org, "olive@grp.example")
+		if _, err := st.UpdateAccount(e.ctx, owner.ID, func(a *storage.Account) error {
+			a.Role, a.PasswordHash = storage.RoleOwner, "$argon2id$x"
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Create(e.ctx, org, "Eng", storage.SSOEnforced, c.Slug); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetAccountGroups(e.ctx, owner.ID, []string{"eng"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.Update(e.ctx, org, "Eng", UpdateInput{Settings: Settings{AddGroups: []string{"eng"}}})
+		if !errors.Is(err, lockout.ErrLockout) {
+			t.Fatalf("covering the only owner by group under enforced SSO: %v, want a lockout refusal", err)
+		}
+		if gs, _ := e.svc.Groups(e.ctx, org, "Eng"); len(gs) != 0 {
+			t.Fatalf("the refused change stored groups %v", gs)
+		}
+		member := e.account(org, "max@grp.example")
+		if err := st.SetAccountGroups(e.ctx, member.ID, []string{"eng"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Update(e.ctx, org, "Eng", UpdateInput{ForceReason: "test", Settings: Settings{AddGroups: []string{"eng"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.route(member.Email); d.Method != MethodSSO {
+			t.Fatalf("a member grouped into an enforced policy routes to %s", d.Method)
 		}
 	})
 }
