@@ -331,11 +331,16 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 			out = cur // nothing to change, nothing to audit
 			return nil
 		}
-		if ssoChanged && next.SSO != storage.SSOOff {
-			// Sending an owner's sign-in through a connection is an owner's call.
+		if (ssoChanged && next.SSO != storage.SSOOff) || len(settings) > 0 {
+			// Sending an owner's sign-in through a connection, or changing
+			// how an owner signs in (MFA, failback, lifetimes), is an
+			// owner's call.
 			if err := authz.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
 				return err
 			}
+		}
+		if err := requireOwnerForGroups(ctx, tx, orgID, append(slices.Clone(add), remove...)); err != nil {
+			return err
 		}
 		details := map[string]string{
 			"name": cur.Name, "sso": next.SSO, "previous_sso": cur.SSO, "connection": conn.Slug,

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -184,4 +185,31 @@ func (s *Service) Groups(ctx context.Context, orgID, nameOrID string) ([]string,
 		return nil, fmt.Errorf("policy: list groups of %q: %w", p.Name, err)
 	}
 	return gs, nil
+}
+
+// requireOwnerForGroups refuses, unless the actor may act on owners, a
+// change of groups that some active owner is in: it moves that owner to
+// another policy.
+func requireOwnerForGroups(ctx context.Context, tx storage.Store, orgID string, groups []string) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	grouped, err := tx.ListGroupedAccounts(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("policy: list account groups: %w", err)
+	}
+	accts, err := tx.ListAccounts(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("policy: list accounts: %w", err)
+	}
+	for _, a := range accts {
+		if a.Role != storage.RoleOwner || a.Status != storage.StatusActive {
+			continue
+		}
+		if slices.ContainsFunc(grouped[a.ID], func(g string) bool { return slices.Contains(groups, g) }) {
+			_, err := authz.RequireOwner(ctx, tx, orgID)
+			return err
+		}
+	}
+	return nil
 }
