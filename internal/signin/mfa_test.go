@@ -258,3 +258,50 @@ func (e *env) memberFrom(email, origin string) storage.Account {
 	must(e.t, e.st.CreateAccount(e.ctx, a))
 	return a
 }
+
+// passkeyStep identifies email and signs in with the passkey credID.
+func (e *env) passkeyStep(email, credID string) (signin.Outcome, error) {
+	e.t.Helper()
+	step, err := e.engine.Identify(e.ctx, browser(), email, "/", false)
+	must(e.t, err)
+	c := browser()
+	c.Browser = step.Browser
+	_, ch, err := e.engine.BeginPasskey(e.ctx, c, step.FlowID)
+	must(e.t, err)
+	return e.engine.PasskeyFactor(e.ctx, c, step.FlowID, ch, []byte(credID))
+}
+
+func TestPasskeySignIn(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		e.setDefault(storage.SSOEnforced)
+		eve := e.memberFrom("eve@"+corpDomain, storage.OriginJIT)
+		ned := e.memberFrom("ned@"+corpDomain, storage.OriginJIT)
+		must(t, st.CreateSSOLink(e.ctx, storage.SSOLink{ConnectionID: e.conn.ID, Subject: "eve", AccountID: eve.ID,
+			CreatedAt: t0, LastLoginAt: e.clock.Now().Add(-time.Hour)}))
+		e.passkeys.Register(eve.ID, "eve-key")
+		e.passkeys.Register(ned.ID, "ned-key")
+
+		// SSO works: a passkey is no way around it.
+		if _, err := e.passkeyStep(eve.Email, "eve-key"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("passkey under enforced SSO: %v", err)
+		}
+		e.emergencies.Start(e.org, signintest.Emergency{ID: "em-2", Until: e.clock.Now().Add(time.Hour)})
+		// Another account's passkey is answered like a wrong password.
+		if _, err := e.passkeyStep(eve.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("another account's passkey: %v", err)
+		}
+		out, err := e.passkeyStep(eve.Email, "eve-key")
+		must(t, err)
+		if !slices.Equal(out.Methods, []string{"hwk", "emergency"}) || out.EmergencyID != "em-2" || out.Token == "" {
+			t.Fatalf("emergency passkey sign-in %+v", out)
+		}
+		// Ned never signed in through SSO: refused, and the org hears why.
+		if _, err := e.passkeyStep(ned.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("ineligible passkey: %v", err)
+		}
+		if ev := e.auditOf("login.failback_refused"); len(ev) == 0 || ev[0].Details["via"] != "passkey" {
+			t.Fatalf("failback_refused %+v", ev)
+		}
+	})
+}

@@ -51,6 +51,7 @@ type env struct {
 	factors     *signintest.Factors
 	mailer      *signintest.Mailbox
 	emergencies signintest.Emergencies
+	passkeys    signintest.Passkeys
 }
 
 func newEnv(t testing.TB, st storage.Store) *env {
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	e.engine, err = signin.New(signin.Deps{Store: st, Accounts: accounts, Policies: e.policies, Sessions: e.sessions,
 		SSO: sso.New(st, idps, nil, e.clock.Now, sso.Options{}), Metrics: e.metrics, Now: e.clock.Now,
 		TOTP: e.factors, EnrolTOTP: e.factors.BeginTOTP, ConfirmTOTP: e.factors.ConfirmTOTP,
-		Notify: notify.New(st, e.mailer, nil)})
+		Notify: notify.New(st, e.mailer, nil), Passkeys: &e.passkeys, FinishPasskey: e.passkeys.FinishLogin})
 	if err != nil {
 		t.Fatal(err)
 	}

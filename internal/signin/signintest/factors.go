@@ -230,3 +230,66 @@ func (e *Emergencies) ActiveUntil(_ context.Context, orgID string, now time.Time
 	}
 	return time.Time{}, nil
 }
+
+// Passkeys is an in-memory stand-in for the WebAuthn service, for engine
+// tests until the real one is wired: an "assertion" is the credential ID
+// the test's authenticator names, and FinishLogin accepts it once per
+// challenge when the credential is registered (the cryptography is the
+// WebAuthn service's and tested there).
+type Passkeys struct {
+	mu         sync.Mutex
+	creds      map[string]string // credential ID → account ID
+	challenges map[string]bool   // outstanding challenges
+	n          int
+}
+
+// Register gives accountID the passkey credID.
+func (p *Passkeys) Register(accountID, credID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.creds == nil {
+		p.creds = map[string]string{}
+	}
+	p.creds[credID] = accountID
+}
+
+// Count implements signin.Passkeys.
+func (p *Passkeys) Count(_ context.Context, accountID string) (int, int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, a := range p.creds {
+		if a == accountID {
+			n++
+		}
+	}
+	return n, n, nil
+}
+
+// BeginLogin implements signin.Passkeys.
+func (p *Passkeys) BeginLogin(_ context.Context, accountID string) ([]byte, string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.challenges == nil {
+		p.challenges = map[string]bool{}
+	}
+	p.n++
+	ch := fmt.Sprintf("ch-%d", p.n)
+	p.challenges[ch] = true
+	return []byte(`{"publicKey":{"challenge":"AAAA","userVerification":"required"}}`), ch, nil
+}
+
+// FinishLogin is the engine's FinishPasskey.
+func (p *Passkeys) FinishLogin(_ context.Context, challengeID string, response []byte) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.challenges[challengeID] {
+		return "", ErrInvalidCode
+	}
+	delete(p.challenges, challengeID) // single use
+	acct, ok := p.creds[string(response)]
+	if !ok {
+		return "", ErrInvalidCode
+	}
+	return acct, nil
+}
