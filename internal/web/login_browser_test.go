@@ -48,8 +48,10 @@ func TestBrowserMFAAndEmergencyPages(t *testing.T) {
 	}
 	do("passkey button", chromedp.WaitVisible(css("#passkey-form button")))
 	b.shot("login-mfa")
+	// The next page has no code field: waiting for it to go is waiting
+	// for the navigation (the current page's h1 would match at once).
 	do("code", chromedp.SendKeys(css("#code"), e.factors.Code(secret)), chromedp.Submit(css("#code")),
-		chromedp.WaitVisible(css("h1")))
+		chromedp.WaitNotPresent(css("#code")), chromedp.WaitVisible(css("h1")))
 	if b.path() != "/account" {
 		t.Fatalf("after the code: at %s", b.path())
 	}
