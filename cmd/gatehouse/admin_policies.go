@@ -36,6 +36,8 @@ it anyway, and the reason is recorded in the audit log.`,
 // ssoFlag checks --sso before anything is opened.
 func ssoFlag(cmd *cobra.Command) (string, error) {
 	switch v := flag(cmd, "sso"); v {
+	case "":
+		return "", nil // settings only: the SSO mode stays as it is
 	case storage.SSOEnforced, storage.SSOOptional, storage.SSOOff:
 		return v, nil
 	default:
@@ -67,15 +69,22 @@ func connectionName(slug string) string {
 }
 
 var adminPolicySetCmd = &cobra.Command{
-	Use:   "set --org ORG [--name default] --sso enforced|optional|off [--idp SLUG] [--force]",
-	Short: "Set a policy's SSO mode and IdP connection (creates a named policy that does not exist)",
+	Use:   "set --org ORG [--name default] [--sso enforced|optional|off] [--idp SLUG] [--force] [--mfa required|optional] [--failback allowed|denied] [--idle-timeout D] [--max-lifetime D] [--failback-window DAYS] [--auto-failback-after D] [--add-group G] [--remove-group G]",
+	Short: "Set a policy's SSO mode, IdP connection and settings (creates a named policy that does not exist)",
 	Example: `  gatehouse admin policy set --org acme --sso enforced --idp contoso-entra
   gatehouse admin policy set --org acme --name "Break glass" --sso off
-  gatehouse admin policy set --org acme --sso enforced --idp contoso-entra --force   # no test sign-in yet (audited)`,
+  gatehouse admin policy set --org acme --sso enforced --idp contoso-entra --force   # no test sign-in yet (audited)
+  gatehouse admin policy set --org acme --name "Break glass" --mfa required --idle-timeout 30m --max-lifetime 8h
+  gatehouse admin policy set --org acme --name Engineers --add-group eng@contoso --failback-window 14`,
 	Args:    cobra.NoArgs,
-	PreRunE: requires("org", "name", "sso").and(valid(ssoFlag)),
+	PreRunE: requires("org", "name").and(valid(ssoFlag)).and(valid(policySettingsFlags)).and(somethingToSet),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		sso, _ := ssoFlag(cmd)
+		settings, _ := policySettingsFlags(cmd)
+		var ssoPtr *string
+		if sso != "" {
+			ssoPtr = &sso
+		}
 		force := boolFlag(cmd, "force")
 		name := strings.TrimSpace(flag(cmd, "name"))
 		var connID *string
@@ -97,17 +106,16 @@ var adminPolicySetCmd = &cobra.Command{
 		created := false
 		switch {
 		case err == nil:
-			p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: &sso, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason")})
+			p, err = a.Policies.Update(ctx, org.ID, before.ID, policy.UpdateInput{SSO: ssoPtr, Connection: connID, Force: force, ForceReason: flag(cmd, "force-reason"), Settings: settings})
 		case errors.Is(err, account.ErrNotFound):
 			id := ""
 			if connID != nil {
 				id = *connID
 			}
-			if force {
-				p, err = a.Policies.CreateForced(ctx, org.ID, name, sso, id)
-			} else {
-				p, err = a.Policies.Create(ctx, org.ID, name, sso, id)
+			if sso == "" {
+				return fmt.Errorf("--sso: %s has no policy %q yet; give --sso to create it", org.Slug, name)
 			}
+			p, err = a.Policies.CreateWith(ctx, org.ID, policy.CreateInput{Name: name, SSO: sso, Connection: id, Force: force, Settings: settings})
 			created = true
 		}
 		if err != nil {
@@ -128,8 +136,10 @@ var adminPolicySetCmd = &cobra.Command{
 		switch {
 		case created:
 			fmt.Fprintf(out, "Created the policy %q for %s: %s.\n", p.Name, org.Slug, mode)
-		case before.SSO == p.SSO && before.ConnectionID == p.ConnectionID:
+		case p.Version == before.Version && before.SSO == p.SSO && before.ConnectionID == p.ConnectionID:
 			fmt.Fprintf(out, "The policy %q already has %s; nothing changed.\n", p.Name, mode)
+		case before.SSO == p.SSO:
+			fmt.Fprintf(out, "Updated the policy %q (%s).\n", p.Name, mode)
 		default:
 			fmt.Fprintf(out, "The policy %q now has %s (was SSO %s).\n", p.Name, mode, before.SSO)
 		}
@@ -203,6 +213,12 @@ var adminPolicyShowCmd = &cobra.Command{
 			{"SSO", v.SSO},
 			{"IdP connection", connectionName(v.ConnectionSlug)},
 			{"Members", members},
+			{"IdP groups", orNone(strings.Join(v.Groups, ", "))},
+			{"MFA", v.MFA},
+			{"Failback", fmt.Sprintf("%s (window %d days)", v.Failback, v.FailbackWindowDays)},
+			{"Idle timeout", orDeployment(p.IdleTimeout)},
+			{"Max lifetime", orDeployment(p.MaxLifetime)},
+			{"Automatic failback", map[bool]string{true: "off", false: "after " + p.AutoFailbackAfter.String()}[p.AutoFailbackAfter == 0]},
 			{"Updated", when(p.UpdatedAt)},
 		})
 		return nil
@@ -276,6 +292,7 @@ func init() {
 	adminPolicySetCmd.Flags().String("name", policy.DefaultRef, `the policy; "default" is the organization's default policy`)
 	adminPolicySetCmd.Flags().String("sso", "", "enforced, optional or off (required)")
 	adminPolicySetCmd.Flags().String("idp", "", "the IdP connection's slug (required unless SSO is off, or the policy has one)")
+	addPolicySettingsFlags(adminPolicySetCmd)
 	adminPolicySetCmd.Flags().Bool("force", false, "enforce SSO through a connection without a completed test sign-in (audited)")
 	adminPolicyShowCmd.Flags().String("name", policy.DefaultRef, `the policy; "default" is the organization's default policy`)
 	adminPolicyDeleteCmd.Flags().String("name", "", "the policy (required)")

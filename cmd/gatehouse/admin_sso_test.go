@@ -249,3 +249,26 @@ func TestDevDNSFlags(t *testing.T) {
 		}
 	}
 }
+
+// The policy settings flags reach the service, and show prints them.
+func TestAdminPolicySettings(t *testing.T) {
+	forEachBackend(t, testAdminPolicySettings)
+}
+
+func testAdminPolicySettings(t *testing.T, c *cli) {
+	c.ok("admin", "org", "create", "--slug", "acme", "--name", "Acme")
+	c.ok("admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--sso", "off",
+		"--mfa", "required", "--idle-timeout", "30m", "--max-lifetime", "8h", "--add-group", "gh-admins")
+	out := c.ok("admin", "policy", "show", "--org", "acme", "--name", "Break glass")
+	for _, want := range []string{"required", "30m0s", "8h0m0s", "gh-admins"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	c.fails("cannot be longer", "admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--idle-timeout", "9h")
+	c.fails("--idle-timeout", "admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--idle-timeout", "soon")
+	out = c.ok("admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--remove-group", "gh-admins", "--failback", "denied")
+	if !strings.Contains(out, "Updated") {
+		t.Errorf("set answered %q", out)
+	}
+}

@@ -41,6 +41,7 @@ var apiAnswers = map[string]struct {
 	"sso.ErrUnknownConnection":         {404, CodeNotFound},
 	"sso.ErrTestNotAllowed":            {403, CodeForbidden},
 	"signin.ErrNoSSO":                  {409, CodeConflict},
+	"signin.ErrNoPasskeys":             {409, CodeConflict},
 	"emailaddr.ErrInvalid":             {400, CodeInvalidRequest},
 	"mfa.ErrPasskeyRefused":            {401, CodeUnauthorized},
 	"mfa.ErrPasskeysUnavailable":       {409, CodeConflict},

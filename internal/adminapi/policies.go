@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
@@ -18,11 +20,48 @@ import (
 // createPolicy adds a named policy; with force, SSO may be enforced through
 // a connection nobody has test-signed-in through (the service audits the
 // override on the policy.create event).
-func createPolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
-	if force {
-		return svc.CreateForced(ctx, orgID, name, sso, connection)
+func createPolicy(ctx context.Context, svc *policy.Service, orgID string, req createPolicyRequest) (storage.Policy, error) {
+	return svc.CreateWith(ctx, orgID, policy.CreateInput{
+		Name: req.Name, SSO: req.SSO, Connection: req.Connection, Force: req.Force, Settings: req.settings(),
+	})
+}
+
+// policySettings are the optional settings of both the create and the
+// update body; durations are whole seconds.
+type policySettings struct {
+	Failback                 *string  `json:"failback"`
+	MFA                      *string  `json:"mfa"`
+	IdleTimeoutSeconds       *int64   `json:"idle_timeout_seconds"`
+	MaxLifetimeSeconds       *int64   `json:"max_lifetime_seconds"`
+	FailbackWindowDays       *int     `json:"failback_window_days"`
+	AutoFailbackAfterSeconds *int64   `json:"auto_failback_after_seconds"`
+	AddGroups                []string `json:"add_groups"`
+	RemoveGroups             []string `json:"remove_groups"`
+}
+
+func seconds(v *int64) *time.Duration {
+	if v == nil {
+		return nil
 	}
-	return svc.Create(ctx, orgID, name, sso, connection)
+	// Clamp first: a huge number must fail validation, not overflow into
+	// a small duration that passes it.
+	n := min(max(*v, -1), int64(math.MaxInt64/int64(time.Second)))
+	d := time.Duration(n) * time.Second
+	return &d
+}
+
+func (s policySettings) settings() policy.Settings {
+	return policy.Settings{
+		Failback: s.Failback, MFA: s.MFA,
+		IdleTimeout: seconds(s.IdleTimeoutSeconds), MaxLifetime: seconds(s.MaxLifetimeSeconds),
+		FailbackWindowDays: s.FailbackWindowDays, AutoFailbackAfter: seconds(s.AutoFailbackAfterSeconds),
+		AddGroups: s.AddGroups, RemoveGroups: s.RemoveGroups,
+	}
+}
+
+func (s policySettings) empty() bool {
+	return s.Failback == nil && s.MFA == nil && s.IdleTimeoutSeconds == nil && s.MaxLifetimeSeconds == nil &&
+		s.FailbackWindowDays == nil && s.AutoFailbackAfterSeconds == nil && len(s.AddGroups)+len(s.RemoveGroups) == 0
 }
 
 func (h *Handler) writePolicy(w http.ResponseWriter, r *http.Request, status int, p storage.Policy) {
@@ -72,6 +111,7 @@ type createPolicyRequest struct {
 	SSO        string `json:"sso"`
 	Connection string `json:"connection"`
 	Force      bool   `json:"force"`
+	policySettings
 }
 
 func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -85,7 +125,7 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok stora
 	if !h.resolveConnection(w, r, tok.OrgID, &req.Connection) {
 		return
 	}
-	p, err := createPolicy(r.Context(), h.Policies, tok.OrgID, req.Name, req.SSO, req.Connection, req.Force)
+	p, err := createPolicy(r.Context(), h.Policies, tok.OrgID, req)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -111,6 +151,7 @@ type updatePolicyRequest struct {
 	// ForceReason makes a change that leaves no owner able to sign in
 	// without the IdP; it is recorded in the audit log.
 	ForceReason string `json:"force_reason"`
+	policySettings
 }
 
 func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -118,8 +159,8 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 	if !h.decode(w, r, &req, false) {
 		return
 	}
-	if req.SSO == nil && req.Connection == nil {
-		badRequest(w, `Nothing to change: give "sso" and/or "connection".`, "")
+	if req.SSO == nil && req.Connection == nil && req.policySettings.empty() {
+		badRequest(w, `Nothing to change: give "sso", "connection" or a setting.`, "")
 		return
 	}
 	if !h.resolveConnection(w, r, tok.OrgID, req.Connection) {
@@ -136,7 +177,9 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 		h.fail(w, r, err)
 		return
 	}
-	p, err = h.Policies.Update(r.Context(), tok.OrgID, p.ID, policy.UpdateInput{SSO: req.SSO, Connection: req.Connection, Force: req.Force, ForceReason: req.ForceReason})
+	p, err = h.Policies.Update(r.Context(), tok.OrgID, p.ID, policy.UpdateInput{
+		SSO: req.SSO, Connection: req.Connection, Force: req.Force, ForceReason: req.ForceReason, Settings: req.settings(),
+	})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -188,6 +231,7 @@ func (h *Handler) removePolicyMember(w http.ResponseWriter, r *http.Request, tok
 // owner out: {"force_reason": "…"}.
 type forceRequest struct {
 	ForceReason string `json:"force_reason"`
+	policySettings
 }
 
 func (f forceRequest) force() lockout.Force { return lockout.Force{Reason: f.ForceReason} }

@@ -21,9 +21,20 @@ type Policy struct {
 	ConnectionSlug string `json:"connection_slug"` // "" when none is chosen
 	// Members are the emails of the accounts explicitly under the policy.
 	// The default policy lists none: it catches everyone else.
-	Members   []string  `json:"members"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Members []string `json:"members"`
+	// Groups are the IdP groups whose members fall under the policy
+	// (unless explicitly under another one).
+	Groups   []string `json:"groups"`
+	Failback string   `json:"failback"` // allowed or denied
+	MFA      string   `json:"mfa"`      // required or optional
+	// Session lifetimes in seconds; 0 means the deployment's.
+	IdleTimeoutSeconds int64 `json:"idle_timeout_seconds"`
+	MaxLifetimeSeconds int64 `json:"max_lifetime_seconds"`
+	FailbackWindowDays int   `json:"failback_window_days"`
+	// AutoFailbackAfterSeconds: 0 means automatic failback is off.
+	AutoFailbackAfterSeconds int64     `json:"auto_failback_after_seconds"`
+	CreatedAt                time.Time `json:"created_at"`
+	UpdatedAt                time.Time `json:"updated_at"`
 }
 
 // PoliciesFrom converts policies, naming their connections by slug and
@@ -62,9 +73,20 @@ func PoliciesFrom(ctx context.Context, accounts *account.Service, idps *idp.Serv
 			}
 		}
 		slices.Sort(members)
+		groups, err := policies.Groups(ctx, orgID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if groups == nil {
+			groups = []string{}
+		}
+		p = storage.WithPolicyDefaults(p)
 		out = append(out, Policy{
 			ID: p.ID, Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO,
 			ConnectionID: p.ConnectionID, ConnectionSlug: slugs[p.ConnectionID], Members: members,
+			Groups: groups, Failback: p.Failback, MFA: p.MFA,
+			IdleTimeoutSeconds: int64(p.IdleTimeout.Seconds()), MaxLifetimeSeconds: int64(p.MaxLifetime.Seconds()),
+			FailbackWindowDays: p.FailbackWindowDays, AutoFailbackAfterSeconds: int64(p.AutoFailbackAfter.Seconds()),
 			CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		})
 	}

@@ -239,10 +239,15 @@ func (a *App) build() error {
 		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
 	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
-	a.SignIn, err = signin.New(signin.Deps{
+	// Second factors: the decision asks who has one, the engine verifies
+	// and enrols them.
+	a.Policies.SetFactors(mfa.HasSecondFactor(a.MFA, a.Passkeys))
+	deps := signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
-		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
-	})
+		Metrics: a.Metrics, Log: a.Log, Now: a.Now, Notify: notify.New(a.Store, a.Mailer, a.Log),
+	}
+	mfa.WireSignIn(&deps, a.MFA, a.Passkeys)
+	a.SignIn, err = signin.New(deps)
 	return err
 }
 

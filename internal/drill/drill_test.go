@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,7 +95,7 @@ func steps() []step {
 		{"bob signed in through SSO this morning and signed out", bobSignedInEarlier},
 		{"alice signs in through SSO", aliceSignsInThroughSSO},
 		{"validating sessions never contacts the IdP", sessionsDoNotContactTheIdP},
-		{"the break-glass owner sets up an authenticator app", ownerSetsUpTOTP},
+		{"the break-glass owner sees her authenticator app on her account", ownerChecksHerFactors},
 		{"alice registers an emergency passkey", aliceRegistersEmergencyPasskey},
 		// ↑ Steps before the outage go here.
 		{"the IdP goes down", theIdPGoesDown},
@@ -154,7 +153,11 @@ func setUpOrganization(t *testing.T, d *drill) {
 	if d.conn, err = a.IdPs.Create(ctx, d.org.ID, idp.CreateInput{Name: "Dev IdP", Slug: connSlug, MetadataURL: d.IdP.MetadataURL()}); err != nil {
 		t.Fatalf("connect the IdP: %v", err)
 	}
-	if d.glass, err = a.Policies.Create(ctx, d.org.ID, "Break glass", storage.SSOOff, ""); err != nil {
+	// Break glass: SSO off and a second factor required, so an IdP outage
+	// never locks the owner out and her password alone never lets anyone in.
+	mfaRequired := storage.MFARequired
+	if d.glass, err = a.Policies.CreateWith(ctx, d.org.ID, policy.CreateInput{Name: "Break glass", SSO: storage.SSOOff,
+		Settings: policy.Settings{MFA: &mfaRequired}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Policies.SetMember(ctx, d.org.ID, ownerEmail, d.glass.Name); err != nil {
@@ -167,7 +170,7 @@ func setUpOrganization(t *testing.T, d *drill) {
 	// The owner completes a test sign-in in the console, with her own
 	// identity at the IdP, as enforcing SSO requires.
 	d.ownerBrowser = d.Browser()
-	d.ownerBrowser.SignInPassword(ownerEmail, ownerPassword)
+	ownerEnrolsAtFirstSignIn(t, d)
 	p := d.ownerBrowser.Post("/saml/"+connSlug+"/test", nil)
 	if p.Status != http.StatusOK || p.Refresh() == "" {
 		t.Fatalf("test sign-in: %d\n%s", p.Status, p.Text())
@@ -233,31 +236,49 @@ func (d *drill) audit(t *testing.T, action string) []storage.AuditEvent {
 	return evs
 }
 
-// ownerSetsUpTOTP: while SSO works, the break-glass owner sets up an
-// authenticator app on /account and keeps her recovery codes.
-func ownerSetsUpTOTP(t *testing.T, d *drill) {
-	p := d.ownerBrowser.Post("/account/totp/begin", nil)
-	expect(t, p, http.StatusOK, "scanning this QR code")
-	m := totpKeyRE.FindStringSubmatch(p.Body)
-	if m == nil {
-		t.Fatalf("no key for manual entry on the set-up page:\n%s", p.Text())
+// ownerEnrolsAtFirstSignIn: the break-glass policy requires a second
+// factor and the owner has none yet, so after her password the sign-in
+// sets up her authenticator app (QR code and key), shows her recovery
+// codes once, and only then signs her in. The drill keeps the key and the
+// codes, as her phone and her desk drawer would.
+func ownerEnrolsAtFirstSignIn(t *testing.T, d *drill) {
+	b := d.ownerBrowser
+	p := b.PasswordStep(ownerEmail, ownerPassword)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location(), "/login/mfa?") || b.SessionCookie() != "" {
+		t.Fatalf("the owner's first password sign-in: %d → %q\n%s", p.Status, p.Location(), p.Text())
+	}
+	p = b.Get(p.Location())
+	expect(t, p, http.StatusOK, "Set up two-step sign-in", "Scan this QR code")
+	m := enrolKeyRE.FindStringSubmatch(p.Body)
+	f, ok := p.Form("/login/mfa/enrol")
+	if m == nil || !ok {
+		t.Fatalf("the enrolment page shows no key or form:\n%s", p.Text())
 	}
 	d.ownerTOTP = strings.ReplaceAll(m[1], " ", "")
-	p = d.ownerBrowser.Post("/account/totp/confirm", url.Values{"code": {d.ownerCode(t)}})
-	expect(t, p, http.StatusOK, "Your authenticator app is set up", "Your recovery codes")
-	for _, c := range recoveryCodeRE.FindAllStringSubmatch(p.Body, -1) {
+	f.Fields.Set("code", d.ownerCode(t))
+	p = b.Post(f.Action, f.Fields)
+	expect(t, p, http.StatusOK, "Save your recovery codes")
+	for _, c := range codeRE.FindAllStringSubmatch(p.Body, -1) {
 		d.ownerRecoveryCodes = append(d.ownerRecoveryCodes, c[1])
 	}
-	if len(d.ownerRecoveryCodes) != 10 {
-		t.Fatalf("%d recovery codes shown, want 10", len(d.ownerRecoveryCodes))
+	if len(d.ownerRecoveryCodes) != 10 || b.SessionCookie() == "" {
+		t.Fatalf("%d recovery codes shown, session %v", len(d.ownerRecoveryCodes), b.SessionCookie() != "")
 	}
+	b.SignedIn(ownerEmail)
 	// A code is good once per 30-second step: the next one must be new.
 	d.Advance(30 * time.Second)
 }
 
+// ownerChecksHerFactors: while SSO works, the break-glass owner sees on
+// /account that her authenticator app is on and her recovery codes are
+// left, which the console's break-glass list relies on.
+func ownerChecksHerFactors(t *testing.T, d *drill) {
+	expect(t, d.ownerBrowser.Get("/account"), http.StatusOK, "Authenticator app", "recovery codes")
+}
+
 var (
-	totpKeyRE      = regexp.MustCompile(`<code id="totp-secret">([A-Z2-7 ]+)</code>`)
-	recoveryCodeRE = regexp.MustCompile(`<code>([a-z2-9]{5}-[a-z2-9]{5})</code>`)
+	enrolKeyRE = regexp.MustCompile(`Enter this key instead: <code data-copy>([A-Z2-7 ]+)</code>`)
+	codeRE     = regexp.MustCompile(`<code data-copy>([a-z2-9]{5}-[a-z2-9]{5})</code>`)
 )
 
 // ownerCode is the code the owner's authenticator app shows now.
@@ -395,21 +416,33 @@ func incidentOpens(t *testing.T, d *drill) {
 
 // ownerSignsInWithPassword: the break-glass owner signs in again with her
 // password, in a new browser, while the IdP is down, and reaches the
-// console. Once the sign-in engine asks break-glass admins for a second
-// factor, the answer to the password is a form with a "code" field, which
-// her authenticator app fills in.
+// console. She is a break-glass admin (SSO off, MFA required), so the
+// password alone does not sign her in: the engine asks for the code of
+// her authenticator app, and only then issues the session, recording both
+// factors.
 func ownerSignsInWithPassword(t *testing.T, d *drill) {
 	b := d.Browser()
 	p := b.PasswordStep(ownerEmail, ownerPassword)
-	if f, ok := p.Form(""); p.Status == http.StatusOK && ok && f.Fields.Has("code") {
-		f.Fields.Set("code", d.ownerCode(t))
-		p = b.Post(f.Action, f.Fields)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location(), "/login/mfa?") || b.SessionCookie() != "" {
+		t.Fatalf("the owner's password did not lead to the second step: %d → %q\n%s", p.Status, p.Location(), p.Text())
 	}
+	mfaPage := b.Get(p.Location())
+	expect(t, mfaPage, http.StatusOK, "Code from your authenticator app")
+	f, ok := mfaPage.Form("/login/mfa")
+	if !ok || !f.Fields.Has("code") {
+		t.Fatalf("the second step has no code form:\n%s", mfaPage.Text())
+	}
+	f.Fields.Set("kind", "totp")
+	f.Fields.Set("code", d.ownerCode(t))
+	p = b.Post(f.Action, f.Fields)
 	if p.Status != http.StatusSeeOther || b.SessionCookie() == "" {
-		t.Fatalf("the owner's password sign-in: %d → %q\n%s", p.Status, p.Location(), p.Text())
+		t.Fatalf("the owner's code: %d → %q\n%s", p.Status, p.Location(), p.Text())
 	}
 	b.SignedIn(ownerEmail)
 	expect(t, b.Get("/admin"), http.StatusOK)
+	if evs := d.audit(t, "login.break_glass"); len(evs) == 0 {
+		t.Error("the break-glass sign-in is not in the audit log")
+	}
 	d.ownerBrowser.SignedIn(ownerEmail)
 }
 

@@ -101,6 +101,17 @@ func (s *Service) ActiveInOrg(ctx context.Context, orgID string, now time.Time) 
 	return ok, err
 }
 
+// ActiveUntil implements policy.EmergencyDeadlines: when the emergency of
+// orgID in force at now ends (zero when none is), for the sign-in page's
+// "until …". At most one emergency of an organization is open at a time.
+func (s *Service) ActiveUntil(ctx context.Context, orgID string, now time.Time) (time.Time, error) {
+	e, ok, err := s.inForce(ctx, s.store, orgID, "", now)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	return e.Until, nil
+}
+
 func (s *Service) inForce(ctx context.Context, st storage.Emergencies, orgID, policyID string, now time.Time) (policy.ActiveEmergency, bool, error) {
 	e, err := st.EmergencyInForce(ctx, orgID, policyID, now)
 	if errors.Is(err, storage.ErrNotFound) {

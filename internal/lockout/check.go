@@ -193,6 +193,12 @@ func Load(ctx context.Context, st storage.Store, orgID string) (Config, error) {
 			c.Members[id] = p.ID
 		}
 	}
+	if c.PolicyGroups, err = st.ListGroupPolicies(ctx, orgID); err != nil {
+		return c, fmt.Errorf("lockout: list policy groups: %w", err)
+	}
+	if c.Groups, err = st.ListGroupedAccounts(ctx, orgID); err != nil {
+		return c, fmt.Errorf("lockout: list account groups: %w", err)
+	}
 	if c.Connections, err = st.ListIdPConnections(ctx, orgID); err != nil {
 		return c, fmt.Errorf("lockout: list IdP connections: %w", err)
 	}

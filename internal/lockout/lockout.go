@@ -55,6 +55,12 @@ type Config struct {
 	// policy it is explicitly under; accounts not listed fall to the default.
 	Members     map[string]string
 	Connections []storage.IdPConnection
+	// PolicyGroups maps a policy ID to the IdP groups it covers, and
+	// Groups an account ID to its synced IdP groups:
+	// an account that is no explicit member falls under the first policy
+	// by name naming one of its groups, as storage's PolicyFor resolves.
+	PolicyGroups map[string][]string
+	Groups       map[string][]string
 }
 
 // Clone returns a deep copy that a change may edit freely.
@@ -68,6 +74,8 @@ func (c Config) Clone() Config {
 	for k, v := range c.Members {
 		out.Members[k] = v
 	}
+	out.PolicyGroups = cloneGroups(c.PolicyGroups)
+	out.Groups = cloneGroups(c.Groups)
 	return out
 }
 
@@ -120,6 +128,21 @@ func (c *Config) PolicyOf(accountID string) *storage.Policy {
 	if id, ok := c.Members[accountID]; ok {
 		if p := c.Policy(id); p != nil {
 			return p
+		}
+	}
+	if groups := c.Groups[accountID]; len(groups) > 0 {
+		var best *storage.Policy
+		for i := range c.Policies {
+			p := &c.Policies[i]
+			if p.IsDefault || !slices.ContainsFunc(c.PolicyGroups[p.ID], func(g string) bool { return slices.Contains(groups, g) }) {
+				continue
+			}
+			if best == nil || p.Name < best.Name || (p.Name == best.Name && p.ID < best.ID) {
+				best = p
+			}
+		}
+		if best != nil {
+			return best
 		}
 	}
 	for i := range c.Policies {
@@ -242,4 +265,15 @@ func Evaluate(c Config) Report {
 	slices.SortFunc(r.WithoutIdP, order)
 	slices.SortFunc(r.OnlyIdP, order)
 	return r
+}
+
+func cloneGroups(m map[string][]string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }

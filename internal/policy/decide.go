@@ -7,13 +7,22 @@
 // the lookups.
 package policy
 
-import "github.com/gatehouse-id/gatehouse/internal/storage"
+import (
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
 
 // Login methods a Decision can name.
 const (
 	MethodPassword = "password" // show the password form
 	MethodSSO      = "sso"      // redirect to the IdP connection
 	MethodChoice   = "choice"   // offer "Continue with SSO" and the password form
+	// MethodEmergency: the organization has an emergency in force; the
+	// page offers a passkey, the password form, setting or resetting the
+	// password (the /forgot flow) and "Try SSO" — to every address of the
+	// domain, whoever the emergency covers.
+	MethodEmergency = "emergency"
 )
 
 // Reasons a Decision gives. They are for logs and the admin console, never
@@ -28,6 +37,7 @@ const (
 	ReasonSSOOptional       = "sso_optional"       // the policy offers SSO beside the password
 	ReasonConnectionMissing = "connection_missing" // the policy names a connection that is gone
 	ReasonInvalidPolicy     = "invalid_policy"     // the stored SSO mode is not one we know
+	ReasonEmergency         = "emergency"          // an emergency is in force in the organization
 )
 
 // Input is everything the decision depends on.
@@ -42,6 +52,17 @@ type Input struct {
 	Policy *storage.Policy
 	// Connection is the IdP connection Policy names, nil if it is missing.
 	Connection *storage.IdPConnection
+
+	// Emergency is the emergency in force for Policy, nil if none.
+	Emergency *ActiveEmergency
+	// EmergencyInOrg: some emergency of ManagedByOrg is in force, whatever
+	// its scope (the page then offers the failback ways to everyone).
+	EmergencyInOrg bool
+	// LastSSO is the account's latest SSO sign-in (zero if never), Now the
+	// time of the decision: the failback window is measured between them.
+	LastSSO, Now time.Time
+	// HasFactor: the account has a second factor enrolled (TOTP).
+	HasFactor bool
 }
 
 // Decision says which sign-in method to offer, and which first factors
@@ -62,9 +83,21 @@ type Decision struct {
 	AllowPassword bool
 	// AllowSSO: a sign-in through ConnectionSlug signs the account in.
 	AllowSSO bool
-	// Factors are the further factors required after the first (RFC 8176
-	// amr names). None yet: MFA arrives with the next policy settings.
-	Factors string
+	// AllowPasskey: a passkey may be the first factor (it then counts as
+	// both): the policy lets the account use a password, or the account is
+	// in Emergency.
+	AllowPasskey bool
+	// MFA: a second factor is required after the first — the policy
+	// requires one, the account is a break-glass admin (IsBreakGlass), or
+	// it enrolled one under an optional policy.
+	MFA bool
+	// Emergency is the emergency the account signs in under: its policy
+	// enforces SSO, an emergency covers the policy, and the account is
+	// eligible (Eligibility). nil otherwise.
+	Emergency *ActiveEmergency
+	// Ineligible is why an account an emergency covers may not fail back
+	// (Ineligible* constants); for the organization's audit log only.
+	Ineligible string
 }
 
 // Public is d without what only the account's own state decides: the part
@@ -77,14 +110,58 @@ func (d Decision) Public() Decision {
 // whenever SSO cannot be used (no connection, an inconsistent policy), the
 // answer is the password form, so a broken SSO set-up degrades to the
 // failback every account can be recovered through (password reset).
+//
+// Passwords: a password works where the policy lets the account use one
+// and it was not set during an emergency. During an emergency an eligible
+// account under an enforced policy may use a password set while SSO was
+// not enforced (PasswordOpen) or during this very emergency; a password
+// set during an emergency that is no longer in force never works, so a
+// later policy change cannot revive it.
 func Decide(in Input) Decision {
 	d := decide(in)
-	d.AllowPassword = d.Method == MethodPassword || d.Method == MethodChoice
+	policyPassword := d.Method == MethodPassword || d.Method == MethodChoice
+	d.AllowPassword = policyPassword
 	d.AllowSSO = d.Method == MethodSSO || d.Method == MethodChoice
+	d.AllowPasskey = policyPassword
+	d = emergencyPage(d, in.EmergencyInOrg)
+	a := in.Account
+	if a == nil {
+		return d
+	}
+	if a.PasswordOrigin == storage.PasswordEmergency {
+		d.AllowPassword = false
+	}
+	managed := in.ManagedByOrg != "" && a.OrgID == in.ManagedByOrg && in.Policy != nil && in.Policy.OrgID == in.ManagedByOrg
+	if managed {
+		p := *in.Policy
+		d.MFA = storage.WithPolicyDefaults(p).MFA == storage.MFARequired || IsBreakGlass(*a, p)
+		if in.Emergency != nil && p.SSO == storage.SSOEnforced {
+			if ok, reason := Eligibility(*a, p, in.LastSSO, in.Now); ok {
+				em := *in.Emergency
+				d.Emergency = &em
+				d.AllowPasskey = true
+				d.AllowPassword = a.PasswordOrigin == storage.PasswordOpen ||
+					(a.PasswordOrigin == storage.PasswordEmergency && a.PasswordEmergencyID == em.ID)
+			} else {
+				d.Ineligible = reason
+			}
+		}
+	}
+	d.MFA = d.MFA || in.HasFactor
 	// A suspended account gets the same page as everyone (no enumeration),
 	// and no first factor may sign it in.
-	if in.Account != nil && in.Account.Status != storage.StatusActive {
-		d.AllowPassword, d.AllowSSO = false, false
+	if a.Status != storage.StatusActive {
+		d.AllowPassword, d.AllowSSO, d.AllowPasskey, d.Emergency = false, false, false, nil
+	}
+	return d
+}
+
+// emergencyPage turns an SSO or choice page into the emergency page when
+// an emergency is in force in the organization. The connection stays, for
+// "Try SSO".
+func emergencyPage(d Decision, inOrg bool) Decision {
+	if inOrg && (d.Method == MethodSSO || d.Method == MethodChoice) {
+		d.Method, d.Reason = MethodEmergency, ReasonEmergency
 	}
 	return d
 }

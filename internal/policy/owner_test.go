@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -68,6 +69,42 @@ func TestOnlyOwnersRouteOwnersThroughSSO(t *testing.T) {
 		}
 		if err := account.RequireOwnerForConnection(asOwner, st, org, evil.ID); err != nil {
 			t.Fatalf("owner may not change it: %v", err)
+		}
+	})
+}
+
+// An admin may not change how an owner signs in through the policy's
+// settings (MFA, lifetimes) or by moving the owner with an IdP group.
+func TestOnlyOwnersChangeOwnersSettings(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		org := e.org("acme")
+		owner := e.account(org, "olive@acme.example")
+		admin := e.account(org, "mallory@acme.example")
+		for acct, role := range map[string]storage.Role{owner.ID: storage.RoleOwner, admin.ID: storage.RoleAdmin} {
+			if _, err := st.UpdateAccount(e.ctx, acct, func(a *storage.Account) error { a.Role = role; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.SetAccountGroups(e.ctx, owner.ID, []string{"execs"}); err != nil {
+			t.Fatal(err)
+		}
+		asAdmin := reqctx.WithActor(e.ctx, "account", admin.ID, admin.Email)
+		if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		optional := storage.MFAOptional
+		if _, err := e.svc.Update(asAdmin, org, DefaultName, UpdateInput{Settings: Settings{MFA: &optional, IdleTimeout: ptr(time.Minute)}}); !errors.Is(err, account.ErrOwnerOnly) {
+			t.Fatalf("admin changes the owner's policy settings: %v", err)
+		}
+		if _, err := e.svc.Create(asAdmin, org, "Loose", storage.SSOOff, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Update(asAdmin, org, "Loose", UpdateInput{Settings: Settings{AddGroups: []string{"execs"}}}); !errors.Is(err, account.ErrOwnerOnly) {
+			t.Fatalf("admin moves the owner by group: %v", err)
+		}
+		if _, err := e.svc.Update(asAdmin, org, "Loose", UpdateInput{Settings: Settings{AddGroups: []string{"interns"}, MFA: &optional}}); err != nil {
+			t.Fatalf("admin changes a policy without owners: %v", err)
 		}
 	})
 }

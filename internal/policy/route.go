@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -27,6 +28,21 @@ type Routing struct {
 	// engine uses it to pick the IdP connection and to refuse a first
 	// factor the account may not use; pages never show it.
 	Account Decision
+	// Policy is the policy the account's decision was made under (the
+	// default for an unknown email), nil if none: the engine takes the
+	// session lifetimes from it.
+	Policy *storage.Policy
+	// EmergencyUntil is when the organization's emergency ends, when one is
+	// in force and the emergency state says (EmergencyDeadlines); the page
+	// shows it. Zero otherwise.
+	EmergencyUntil time.Time
+}
+
+// EmergencyDeadlines is optionally implemented by the Emergencies given to
+// SetEmergencies: the latest end of the organization's emergencies in
+// force, for the emergency page's "until …".
+type EmergencyDeadlines interface {
+	ActiveUntil(ctx context.Context, orgID string, now time.Time) (time.Time, error)
 }
 
 // Route decides how the person who typed email signs in. It returns an
@@ -96,6 +112,18 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	if err != nil {
 		return Routing{}, err
 	}
+	now := s.clock()
+	in.Now = now
+	if s.emergencies != nil {
+		if in.EmergencyInOrg, err = s.emergencies.ActiveInOrg(ctx, in.ManagedByOrg, now); err != nil {
+			return Routing{}, fmt.Errorf("policy: route: emergencies: %w", err)
+		}
+		if dl, ok := s.emergencies.(EmergencyDeadlines); ok && in.EmergencyInOrg {
+			if r.EmergencyUntil, err = dl.ActiveUntil(ctx, in.ManagedByOrg, now); err != nil {
+				return Routing{}, fmt.Errorf("policy: route: emergency deadline: %w", err)
+			}
+		}
+	}
 	r.Page = Decide(Input{ManagedByOrg: in.ManagedByOrg, Policy: def, Connection: defConn}).Public()
 	if r.Page.Method == MethodPassword {
 		// The default keeps the password, but a named policy may send some
@@ -112,6 +140,7 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 			}
 		}
 	}
+	r.Page = emergencyPage(r.Page, in.EmergencyInOrg)
 
 	// The account: its own policy (an unknown email falls under the
 	// default, so JIT provisioning works where SSO is enforced).
@@ -134,6 +163,10 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	if in.Connection, err = connection(in.Policy); err != nil {
 		return Routing{}, err
 	}
+	if err := s.accountState(ctx, &in); err != nil {
+		return Routing{}, err
+	}
+	r.Policy = in.Policy
 	r.Account = Decide(in)
 	if r.Account.Reason == ReasonConnectionMissing {
 		// Never a dead end, but an admin should hear about it.
@@ -142,3 +175,46 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	}
 	return r, nil
 }
+
+// accountState looks up what the account's decision needs beyond its
+// policy: the emergency covering the policy, the latest SSO sign-in (only
+// then: it decides eligibility) and whether a second factor is enrolled.
+func (s *Service) accountState(ctx context.Context, in *Input) error {
+	if in.Account == nil || in.Policy == nil {
+		return nil
+	}
+	if s.emergencies != nil && in.EmergencyInOrg {
+		em, ok, err := s.emergencies.ActiveFor(ctx, in.ManagedByOrg, in.Policy.ID, in.Now)
+		if err != nil {
+			return fmt.Errorf("policy: route: emergency: %w", err)
+		}
+		if ok {
+			in.Emergency = &em
+			links, err := s.store.ListAccountSSOLinks(ctx, in.Account.ID)
+			if err != nil {
+				return fmt.Errorf("policy: route: SSO links: %w", err)
+			}
+			for _, l := range links {
+				if l.LastLoginAt.After(in.LastSSO) {
+					in.LastSSO = l.LastLoginAt
+				}
+			}
+		}
+	}
+	if s.factors != nil {
+		has, err := s.factors(ctx, in.Account.ID)
+		if err != nil {
+			return fmt.Errorf("policy: route: second factor: %w", err)
+		}
+		in.HasFactor = has
+	}
+	return nil
+}
+
+// FactorLookup reports whether an account has a second factor enrolled.
+type FactorLookup func(ctx context.Context, accountID string) (bool, error)
+
+// SetFactors installs the second-factor lookup Route consults (the MFA
+// service's TOTPEnrolled). Without it no account counts as enrolled, and
+// only the policy (MFA required, break-glass) asks for a second factor.
+func (s *Service) SetFactors(f FactorLookup) { s.factors = f }

@@ -43,7 +43,8 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	emergencies Emergencies // nil: no emergency is ever in force
+	emergencies Emergencies  // nil: no emergency is ever in force
+	factors     FactorLookup // nil: nobody has a second factor enrolled
 	// health, when set (SetHealth), says whether a tested connection
 	// needs a new test before SSO is enforced through it.
 	health FreshTestChecker
@@ -107,6 +108,20 @@ type UpdateInput struct {
 	// sign in without the IdP (lockout.Check); it is audited with the
 	// change. "" refuses such a change with a *lockout.Error.
 	ForceReason string
+	// Settings change MFA, failback, session lifetimes and IdP groups.
+	Settings
+}
+
+// CreateInput describes a new named policy.
+type CreateInput struct {
+	Name string
+	SSO  string // storage.SSOEnforced, SSOOptional or SSOOff
+	// Connection (slug or ID) is required unless SSO is off.
+	Connection string
+	// Force enforces SSO through a connection nobody has test-signed-in
+	// through yet; the override is audited.
+	Force bool
+	Settings
 }
 
 // List returns the organization's policies, the default first.
@@ -206,17 +221,21 @@ func (s *Service) defaultPolicy(ctx context.Context, st storage.Policies, orgID 
 // SSOOff; connection (slug or ID) is required unless SSO is off. Enforcing
 // at creation needs a tested connection (CreateForced overrides).
 func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.create(ctx, orgID, name, sso, connection, false)
+	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection})
 }
 
 // CreateForced is Create that may enforce SSO through a connection nobody
 // has test-signed-in through yet; the override is recorded on the
 // policy.create event, in the same transaction as the policy.
 func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.create(ctx, orgID, name, sso, connection, true)
+	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection, Force: true})
 }
 
-func (s *Service) create(ctx context.Context, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
+// CreateWith adds a named policy with its settings (Create's rules; nil
+// settings take their defaults). The settings and groups are recorded on
+// the policy.create event.
+func (s *Service) CreateWith(ctx context.Context, orgID string, in CreateInput) (storage.Policy, error) {
+	name, sso, connection, force := in.Name, in.SSO, in.Connection, in.Force
 	name, err := cleanName(name)
 	if err != nil {
 		return storage.Policy{}, err
@@ -224,8 +243,16 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 	if err := checkSSO(sso); err != nil {
 		return storage.Policy{}, err
 	}
+	add, err := cleanGroups(in.AddGroups, "add_groups")
+	if err != nil {
+		return storage.Policy{}, err
+	}
 	now := s.clock()
 	p := storage.Policy{ID: uuid.NewString(), OrgID: orgID, Name: name, SSO: sso, CreatedAt: now, UpdatedAt: now, Version: 1}
+	settings, err := in.Settings.apply(&p)
+	if err != nil {
+		return storage.Policy{}, err
+	}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		// Fail closed: only an actor who may change orgID gets further.
 		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
@@ -245,6 +272,9 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 			return err
 		}
 		details := map[string]string{"name": p.Name, "sso": p.SSO, "connection": conn.Slug}
+		for k, v := range settings {
+			details[k] = v
+		}
 		if p.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
 			if !force {
 				return untested(conn)
@@ -263,6 +293,9 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 		}
 		if err := tx.CreatePolicy(ctx, p); err != nil {
 			return mapErr(err, "a policy named "+quote(name))
+		}
+		if err := applyGroups(ctx, tx, p, add, nil, details); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "policy.create", TargetType: "policy", TargetID: p.ID, Details: details,
@@ -288,6 +321,14 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 		if err := checkSSO(*in.SSO); err != nil {
 			return storage.Policy{}, err
 		}
+	}
+	add, err := cleanGroups(in.AddGroups, "add_groups")
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	remove, err := cleanGroups(in.RemoveGroups, "remove_groups")
+	if err != nil {
+		return storage.Policy{}, err
 	}
 	now := s.clock()
 	var out storage.Policy
@@ -320,20 +361,33 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 		if err := checkConnection(next); err != nil {
 			return err
 		}
-		if next.SSO == cur.SSO && next.ConnectionID == cur.ConnectionID {
+		settings, err := in.Settings.apply(&next)
+		if err != nil {
+			return err
+		}
+		ssoChanged := next.SSO != cur.SSO || next.ConnectionID != cur.ConnectionID
+		if !ssoChanged && len(settings) == 0 && len(add)+len(remove) == 0 {
 			out = cur // nothing to change, nothing to audit
 			return nil
 		}
-		if next.SSO != storage.SSOOff {
-			// Sending an owner's sign-in through a connection is an owner's call.
+		if (ssoChanged && next.SSO != storage.SSOOff) || len(settings) > 0 {
+			// Sending an owner's sign-in through a connection, or changing
+			// how an owner signs in (MFA, failback, lifetimes), is an
+			// owner's call.
 			if err := authz.RequireOwnerForPolicy(ctx, tx, orgID, cur.ID); err != nil {
 				return err
 			}
 		}
+		if err := requireOwnerForGroups(ctx, tx, orgID, append(slices.Clone(add), remove...)); err != nil {
+			return err
+		}
 		details := map[string]string{
 			"name": cur.Name, "sso": next.SSO, "previous_sso": cur.SSO, "connection": conn.Slug,
 		}
-		if next.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
+		for k, v := range settings {
+			details[k] = v
+		}
+		if ssoChanged && next.SSO == storage.SSOEnforced && conn.TestedAt.IsZero() {
 			if !in.Force {
 				return untested(conn)
 			}
@@ -347,6 +401,19 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
 			if p := c.Policy(cur.ID); p != nil {
 				p.SSO, p.ConnectionID = next.SSO, next.ConnectionID
+				p.MFA, p.Failback = next.MFA, next.Failback
+			}
+			if len(add)+len(remove) > 0 {
+				if c.PolicyGroups == nil {
+					c.PolicyGroups = map[string][]string{}
+				}
+				gs := slices.DeleteFunc(slices.Clone(c.PolicyGroups[cur.ID]), func(g string) bool { return slices.Contains(remove, g) })
+				for _, g := range add {
+					if !slices.Contains(gs, g) {
+						gs = append(gs, g)
+					}
+				}
+				c.PolicyGroups[cur.ID] = gs
 			}
 		}, force)
 		if err != nil {
@@ -358,10 +425,15 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 				return fmt.Errorf("policy %q changed meanwhile: %w", cur.Name, storage.ErrConflict)
 			}
 			p.SSO, p.ConnectionID, p.UpdatedAt = next.SSO, next.ConnectionID, now
+			p.Failback, p.MFA, p.IdleTimeout, p.MaxLifetime = next.Failback, next.MFA, next.IdleTimeout, next.MaxLifetime
+			p.FailbackWindowDays, p.AutoFailbackAfter = next.FailbackWindowDays, next.AutoFailbackAfter
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("policy: update %q: %w", cur.Name, err)
+		}
+		if err := applyGroups(ctx, tx, cur, add, remove, details); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "policy.update", TargetType: "policy", TargetID: cur.ID, Details: details,

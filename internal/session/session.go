@@ -85,6 +85,20 @@ type StartParams struct {
 	// For SSO sign-ins: the IdP connection and the IdP's authentication instant.
 	ConnectionID string
 	IdPAuthnAt   time.Time
+	// IdleTimeout and MaxLifetime are the account policy's session
+	// lifetimes; zero takes the deployment's (Config). A policy may set
+	// them shorter or longer than the deployment's.
+	IdleTimeout time.Duration
+	MaxLifetime time.Duration
+	// EmergencyID is the emergency (failback mode) the sign-in was made
+	// under, "" for an ordinary one; it is recorded on the session and on
+	// the login.success event.
+	EmergencyID string
+	// Also are further audit events recorded in the same transaction as
+	// the session and its login.success (a break-glass sign-in, for
+	// instance): the sign-in and its record commit together. Each event's
+	// Time, actor and, if empty, target are filled in as login.success's.
+	Also []storage.AuditEvent
 }
 
 // Service manages sessions.
@@ -168,6 +182,13 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 	if err != nil {
 		return "", storage.Session{}, err
 	}
+	idle, life := s.cfg.IdleTimeout, s.cfg.MaxLifetime
+	if p.IdleTimeout > 0 {
+		idle = p.IdleTimeout
+	}
+	if p.MaxLifetime > 0 {
+		life = p.MaxLifetime
+	}
 	token, hash := newToken()
 	sess = storage.Session{
 		ID:          uuid.NewString(),
@@ -177,8 +198,8 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		Method:      method,
 		CreatedAt:   now,
 		LastSeenAt:  now,
-		IdleTimeout: s.cfg.IdleTimeout,
-		ExpiresAt:   now.Add(s.cfg.MaxLifetime),
+		IdleTimeout: idle,
+		ExpiresAt:   now.Add(life),
 		IP:          p.IP,
 		UserAgent:   reqctx.CleanUserAgent(p.UserAgent),
 
@@ -186,13 +207,14 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		IdPAuthnAt:   storage.Truncate(p.IdPAuthnAt),
 		AMR:          methods,
 		AuthTime:     authTime,
+		EmergencyID:  p.EmergencyID,
 	}
 	gen := s.cache.gen.Load()
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return fmt.Errorf("session: start: %w", err)
 		}
-		return audit.Record(ctx, tx, storage.AuditEvent{
+		if err := audit.Record(ctx, tx, storage.AuditEvent{
 			OrgID:      a.OrgID,
 			Time:       now,
 			ActorType:  "account",
@@ -204,7 +226,20 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 			IP:         p.IP,
 			UserAgent:  sess.UserAgent,
 			Details:    startDetails(sess),
-		})
+		}); err != nil {
+			return err
+		}
+		for _, ev := range p.Also {
+			ev.OrgID, ev.Time, ev.ActorType, ev.ActorID, ev.ActorEmail = a.OrgID, now, "account", a.ID, a.Email
+			if ev.TargetType == "" {
+				ev.TargetType, ev.TargetID = "session", sess.ID
+			}
+			ev.IP, ev.UserAgent = p.IP, sess.UserAgent
+			if err := audit.Record(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", storage.Session{}, err
@@ -346,6 +381,9 @@ func startDetails(sess storage.Session) map[string]string {
 	}
 	if sess.ConnectionID != "" {
 		d["connection_id"] = sess.ConnectionID
+	}
+	if sess.EmergencyID != "" {
+		d["emergency_id"] = sess.EmergencyID
 	}
 	return d
 }

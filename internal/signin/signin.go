@@ -2,9 +2,11 @@
 // stored login flow that steps move forward, and every outcome is decided,
 // counted and logged here, not in the pages that show it.
 //
-//	identify (email) → decide (policy.Route) → first factor (password, or
-//	SSO through the IdP) → further factors (none yet) → issue the session →
-//	return to where the person was going
+//	identify (email) → decide (policy.Route) → first factor (password, SSO
+//	through the IdP, or a passkey that counts as both) → second factor when
+//	the decision says MFA (TOTP, a recovery code or a passkey; enrolment
+//	right there when none is enrolled) → issue the session → return to
+//	where the person was going
 //
 // A flow (storage.LoginFlow) has a random ID, is bound to the browser that
 // started it (a secret in a cookie, only its hash stored), expires after
@@ -36,6 +38,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -52,6 +55,8 @@ const FlowTTL = 10 * time.Minute
 const (
 	StepPassword      = "password"      // the password form (with the SSO button on a choice page)
 	StepSSO           = "sso"           // the browser was sent to the IdP
+	StepMFA           = "mfa"           // first factor done; a second is asked for
+	StepMFAEnrol      = "mfa_enrol"     // first factor done; MFA required and none enrolled: enrol TOTP now
 	StepAuthenticated = "authenticated" // every required factor is done
 	StepDone          = "done"          // a session was issued; the flow is spent
 
@@ -64,6 +69,9 @@ const (
 const (
 	AMRPassword = session.MethodPassword
 	AMRSSO      = session.MethodSSO
+	AMROTP      = session.MethodOTP       // a TOTP code or a recovery code
+	AMRPasskey  = session.MethodHardware  // a passkey (user verification required)
+	AMREmerg    = session.MethodEmergency // appended to every sign-in made under an emergency
 )
 
 // Deps is what the engine needs. Every field but Log and Now is required.
@@ -74,8 +82,37 @@ type Deps struct {
 	Sessions *session.Service
 	SSO      *sso.Service
 	Metrics  *metrics.Metrics
-	Log      *slog.Logger
-	Now      func() time.Time
+	// TOTP verifies second factors (the MFA service). Required.
+	TOTP TOTP
+	// EnrolTOTP and ConfirmTOTP enrol TOTP at sign-in when the policy
+	// requires MFA and the account has none (the MFA service's BeginTOTP
+	// and ConfirmTOTP). Required.
+	EnrolTOTP   func(ctx context.Context, acct storage.Account) (secret, uri string, qrPNG []byte, err error)
+	ConfirmTOTP func(ctx context.Context, acct storage.Account, code string) (recoveryCodes []string, err error)
+	// Passkeys and FinishPasskey sign in with a passkey (the MFA service's
+	// Passkeys.BeginLogin/Count and FinishLogin). Optional together: without
+	// them no passkey is offered.
+	Passkeys      Passkeys
+	FinishPasskey func(ctx context.Context, challengeID string, response []byte) (accountID string, err error)
+	// Notify mails the other admins of a break-glass sign-in. Required.
+	Notify *notify.Admins
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// TOTP is what the engine asks of the TOTP verifier. VerifyTOTP refuses a
+// code already used within its window; both verifiers throttle.
+type TOTP interface {
+	TOTPEnrolled(ctx context.Context, accountID string) (bool, error)
+	VerifyTOTP(ctx context.Context, accountID, code string) error
+	UseRecoveryCode(ctx context.Context, accountID, code string) error
+}
+
+// Passkeys is what the engine asks of the WebAuthn service. BeginLogin
+// with accountID "" asks for a discoverable credential.
+type Passkeys interface {
+	Count(ctx context.Context, accountID string) (total, emergency int, err error)
+	BeginLogin(ctx context.Context, accountID string) (optionsJSON []byte, challengeID string, err error)
 }
 
 // Engine runs sign-ins.
@@ -86,6 +123,12 @@ type Engine struct {
 	sessions *session.Service
 	sso      *sso.Service
 	metrics  *metrics.Metrics
+	totp     TOTP
+	enrol    func(ctx context.Context, acct storage.Account) (string, string, []byte, error)
+	confirm  func(ctx context.Context, acct storage.Account, code string) ([]string, error)
+	passkeys Passkeys
+	finishPK func(ctx context.Context, challengeID string, response []byte) (string, error)
+	notify   *notify.Admins
 	limiter  *ratelimit.Limiter
 	log      *slog.Logger
 	now      func() time.Time
@@ -108,6 +151,10 @@ func New(d Deps) (*Engine, error) {
 	for name, ok := range map[string]bool{
 		"Store": d.Store != nil, "Accounts": d.Accounts != nil, "Policies": d.Policies != nil,
 		"Sessions": d.Sessions != nil, "SSO": d.SSO != nil, "Metrics": d.Metrics != nil,
+		"TOTP": d.TOTP != nil, "EnrolTOTP": d.EnrolTOTP != nil, "ConfirmTOTP": d.ConfirmTOTP != nil,
+		"Notify": d.Notify != nil,
+		// Half a passkey wiring would offer a button that can never work.
+		"Passkeys and FinishPasskey together": (d.Passkeys == nil) == (d.FinishPasskey == nil),
 	} {
 		if !ok {
 			missing = append(missing, name)
@@ -124,7 +171,9 @@ func New(d Deps) (*Engine, error) {
 		d.Now = time.Now
 	}
 	return &Engine{store: d.Store, accounts: d.Accounts, policies: d.Policies, sessions: d.Sessions,
-		sso: d.SSO, metrics: d.Metrics, limiter: ratelimit.New(d.Store, d.Now), log: d.Log, now: d.Now}, nil
+		sso: d.SSO, metrics: d.Metrics, totp: d.TOTP, enrol: d.EnrolTOTP, confirm: d.ConfirmTOTP,
+		passkeys: d.Passkeys, finishPK: d.FinishPasskey, notify: d.Notify,
+		limiter: ratelimit.New(d.Store, d.Now), log: d.Log, now: d.Now}, nil
 }
 
 func (e *Engine) clock() time.Time { return storage.Truncate(e.now()) }
@@ -156,6 +205,11 @@ type Step struct {
 	// OrgID is the organization that verified the email's domain, "" if
 	// none did (public: it is in DNS).
 	OrgID string
+	// EmergencyUntil: on the emergency page (Page.Method MethodEmergency),
+	// when the organization's emergency ends, if known.
+	EmergencyUntil time.Time
+	// Passkeys: passkey sign-in is available in this deployment.
+	Passkeys bool
 }
 
 // Outcome is a finished sign-in.
@@ -171,6 +225,13 @@ type Outcome struct {
 	// Test is set for an admin's test sign-in through a connection: no
 	// session was issued, Token is empty.
 	Test *sso.Result
+	// Pending is StepMFA or StepMFAEnrol when the first factor succeeded
+	// and a second is needed: no session was issued yet, and FlowID names
+	// the flow that continues.
+	Pending string
+	FlowID  string
+	// EmergencyID is the emergency the sign-in was made under, "" if none.
+	EmergencyID string
 }
 
 // ErrNoSSO: BeginSSO was asked for a flow whose email no SSO connection
@@ -258,7 +319,8 @@ func (e *Engine) Identify(ctx context.Context, c Client, email, returnTo string,
 	if choosePassword && page.Method == policy.MethodSSO {
 		page.Method = policy.MethodChoice // the password form, SSO still offered
 	}
-	return Step{FlowID: f.ID, Browser: browser, Step: f.Step, Email: r.Email, Page: page, OrgID: r.OrgID}, nil
+	return Step{FlowID: f.ID, Browser: browser, Step: f.Step, Email: r.Email, Page: page, OrgID: r.OrgID,
+		EmergencyUntil: r.EmergencyUntil, Passkeys: e.passkeys != nil}, nil
 }
 
 // usable loads flow id and checks that this browser may continue it now.
@@ -304,5 +366,6 @@ func (e *Engine) Show(ctx context.Context, c Client, id string) (Step, error) {
 	if page.Method == policy.MethodSSO {
 		page.Method = policy.MethodChoice // they are at the password form: keep SSO offered
 	}
-	return Step{FlowID: f.ID, Browser: c.Browser, Step: StepPassword, Email: f.Email, Page: page, OrgID: r.OrgID}, nil
+	return Step{FlowID: f.ID, Browser: c.Browser, Step: StepPassword, Email: f.Email, Page: page, OrgID: r.OrgID,
+		EmergencyUntil: r.EmergencyUntil, Passkeys: e.passkeys != nil}, nil
 }

@@ -17,10 +17,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
+	"github.com/gatehouse-id/gatehouse/internal/signin/signintest"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
@@ -45,6 +47,11 @@ type env struct {
 	metrics  *metrics.Metrics
 	org      string
 	conn     storage.IdPConnection
+
+	factors     *signintest.Factors
+	mailer      *signintest.Mailbox
+	emergencies signintest.Emergencies
+	passkeys    signintest.Passkeys
 }
 
 func newEnv(t testing.TB, st storage.Store) *env {
@@ -62,8 +69,12 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	idps := idp.New(st, box, idp.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
 	e.policies = policy.New(st, nil, e.clock.Now)
 	e.metrics = metrics.New(prometheus.NewRegistry())
+	e.factors = signintest.NewFactors(e.clock.Now)
+	e.mailer = &signintest.Mailbox{}
 	e.engine, err = signin.New(signin.Deps{Store: st, Accounts: accounts, Policies: e.policies, Sessions: e.sessions,
-		SSO: sso.New(st, idps, nil, e.clock.Now, sso.Options{}), Metrics: e.metrics, Now: e.clock.Now})
+		SSO: sso.New(st, idps, nil, e.clock.Now, sso.Options{}), Metrics: e.metrics, Now: e.clock.Now,
+		TOTP: e.factors, EnrolTOTP: e.factors.BeginTOTP, ConfirmTOTP: e.factors.ConfirmTOTP,
+		Notify: notify.New(st, e.mailer, nil), Passkeys: &e.passkeys, FinishPasskey: e.passkeys.FinishLogin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +92,8 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	if _, err := e.policies.EnsureDefault(e.ctx, e.org); err != nil {
 		t.Fatal(err)
 	}
+	e.policies.SetEmergencies(&e.emergencies)
+	e.policies.SetFactors(e.factors.TOTPEnrolled)
 	return e
 }
 
@@ -436,7 +449,7 @@ func TestNewRefusesMissingWiring(t *testing.T) {
 	if err == nil {
 		t.Fatal("New accepted an engine without its services")
 	}
-	for _, name := range []string{"Accounts", "Policies", "Sessions", "SSO", "Metrics"} {
+	for _, name := range []string{"Accounts", "Policies", "Sessions", "SSO", "Metrics", "TOTP", "EnrolTOTP", "ConfirmTOTP", "Notify"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error %q does not name %s", err, name)
 		}

@@ -80,6 +80,11 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 		if r.Account.AllowSSO {
 			attempt.Refuse = "sso_enforced"
 		}
+		if r.Account.Ineligible != "" {
+			if acct, err := e.store.GetAccountByEmail(ctx, f.Email); err == nil {
+				e.failbackRefused(ctx, c, acct, r, "password")
+			}
+		}
 	}
 	auth, err := e.accounts.Authenticate(ctx, attempt)
 	var throttled *account.ThrottledError
@@ -103,19 +108,11 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 		giveBack()
 		return Outcome{}, err
 	}
-	out, err := e.finish(ctx, c, f.ID, auth.Account, session.StartParams{Method: "password"}, func(x *storage.LoginFlow) error {
-		if x.Step != stepChecking {
-			return &FlowError{Reason: FlowOutOfOrder}
-		}
-		x.Step, x.AccountID = StepAuthenticated, auth.Account.ID
-		x.Methods, x.AuthTime = []string{AMRPassword}, e.clock()
-		return nil
-	})
+	out, err := e.afterFirstFactor(ctx, c, f.ID, r, auth.Account, stepChecking, []string{AMRPassword}, "password", false)
 	if err != nil {
 		return Outcome{}, err
 	}
 	out.Device = auth.Device
-	e.metrics.SignIn("password", resultSuccess)
 	return out, nil
 }
 
@@ -205,6 +202,13 @@ func (e *Engine) CompleteSSO(ctx context.Context, c Client, r SSOResponse) (Outc
 		authTime = storage.Truncate(res.AuthnInstant) // when the person really authenticated
 	}
 	p := session.StartParams{Method: "sso", ConnectionID: res.ConnectionID, IdPAuthnAt: res.AuthnInstant}
+	// The account's policy sets the session's lifetimes. The IdP did the
+	// authenticating (and any MFA it requires), so no further step here.
+	if pol, err := e.store.PolicyFor(ctx, res.Account.OrgID, res.Account.ID); err == nil {
+		p.IdleTimeout, p.MaxLifetime = pol.IdleTimeout, pol.MaxLifetime
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return Outcome{}, fmt.Errorf("signin: policy: %w", err)
+	}
 	var out Outcome
 	if res.FlowID != "" {
 		out, err = e.finish(ctx, c, res.FlowID, res.Account, p, func(x *storage.LoginFlow) error {
@@ -285,11 +289,15 @@ func (e *Engine) issue(ctx context.Context, c Client, f storage.LoginFlow, acct 
 	// the order they were completed, and when the person authenticated.
 	p.Account, p.IP, p.UserAgent = acct, c.IP, c.UserAgent
 	p.Methods, p.AuthTime = f.Methods, f.AuthTime
+	if p.EmergencyID != "" {
+		// Made under an emergency: the session says so to whoever relies on it.
+		p.Methods = appendOnce(p.Methods, AMREmerg)
+	}
 	token, sess, err := e.sessions.Start(ctx, p)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("signin: issue session: %w", err)
 	}
-	return Outcome{Account: acct, Token: token, ExpiresAt: sess.ExpiresAt, ReturnTo: f.ReturnTo, Methods: f.Methods}, nil
+	return Outcome{Account: acct, Token: token, ExpiresAt: sess.ExpiresAt, ReturnTo: f.ReturnTo, Methods: sess.AMR, EmergencyID: sess.EmergencyID}, nil
 }
 
 // advance applies fn to flow id; a concurrent change of the same flow (two

@@ -44,6 +44,7 @@ type Store interface {
 	Domains
 	IdPConnections
 	Policies
+	PolicyGroups
 	SSOLinks
 	SAMLState
 	LoginFlows

@@ -97,6 +97,9 @@ type envOptions struct {
 	// routes mounts a test's own routes beside the pages, behind the
 	// same middleware (CSRF, headers).
 	routes func(e *env, mux *http.ServeMux)
+	// passkeys wires passkey sign-in into the engine (default: the real mfa.Passkeys when the public URL is a name).
+	passkeys      signin.Passkeys
+	finishPasskey func(ctx context.Context, challengeID string, response []byte) (string, error)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -156,8 +159,26 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.sso.SetOutcomes(e.health)
 	e.readiness = readiness.New(e.store, mailer, e.publicURL, log, e.clock.Now)
 	t.Cleanup(e.readiness.Wait)
-	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
-		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
+	// The real second factors and emergency mode, wired as internal/app
+	// wires them.
+	if cfg, err := mfa.PasskeyConfigFromURL(e.publicURL, orgName); err == nil {
+		if e.passkeys, err = mfa.NewPasskeys(e.store, cfg, log, e.clock.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
+	e.policies.SetEmergencies(e.emergencies)
+	e.policies.SetFactors(mfa.HasSecondFactor(e.mfa, e.passkeys))
+	e.accounts.SetPasswordOrigin(e.emergencies.PasswordOrigin)
+	e.accounts.SetResetGate(e.emergencies.ResetGate)
+	deps := signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
+		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now,
+		Notify: notify.New(e.store, mailer, log)}
+	mfa.WireSignIn(&deps, e.mfa, e.passkeys)
+	if o.passkeys != nil {
+		deps.Passkeys, deps.FinishPasskey = o.passkeys, o.finishPasskey
+	}
+	engine, err := signin.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,13 +190,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Limiter: limiter,
 		MFA:     e.mfa,
 	}
-	if cfg, err := mfa.PasskeyConfigFromURL(e.publicURL, orgName); err == nil {
-		if e.passkeys, err = mfa.NewPasskeys(e.store, cfg, log, e.clock.Now); err != nil {
-			t.Fatal(err)
-		}
+	if e.passkeys != nil {
 		e.handler.Passkeys = e.passkeys
 	}
-	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),

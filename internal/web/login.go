@@ -120,6 +120,17 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 		WaitText: wait,
 		Focus:    "password",
 	}
+	if step.Page.Method == policy.MethodEmergency {
+		if step.Page.ConnectionSlug != "" {
+			v.SSOHref = flowSSOPath(step.FlowID)
+			v.SSOName = h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug)
+		}
+		v.Title = "Emergency sign-in"
+		v.SignIn = &mfaView{Until: untilText(step.EmergencyUntil), Passkey: step.Passkeys,
+			ResetHref: "/forgot?email=" + url.QueryEscape(step.Email)}
+		h.render(w, r, status, "login_emergency", v)
+		return
+	}
 	if step.Page.Method == policy.MethodChoice || step.Page.Method == policy.MethodSSO {
 		v.SSOHref = flowSSOPath(step.FlowID)
 		v.SSOName = h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug)
@@ -229,6 +240,9 @@ func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		h.serverError(w, r, "password sign-in", err)
+		return
+	}
+	if h.pending(w, r, out) {
 		return
 	}
 	h.signedIn(w, r, out)

@@ -112,6 +112,11 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.HandleFunc("GET /login/password", h.loginPasswordGet)
 	mux.HandleFunc("POST /login/password", h.loginPassword)
 	mux.HandleFunc("GET /login/sso", h.loginSSO)
+	mux.HandleFunc("GET /login/mfa", h.loginMFAGet)
+	mux.HandleFunc("POST /login/mfa", h.loginMFA)
+	mux.HandleFunc("POST /login/mfa/enrol", h.loginEnrol)
+	mux.HandleFunc("POST /login/passkey/options", h.passkeyOptions)
+	mux.HandleFunc("POST /login/passkey", h.loginPasskey)
 	mux.HandleFunc("GET /logout", h.logoutConfirm)
 	mux.HandleFunc("POST /logout", h.logout)
 

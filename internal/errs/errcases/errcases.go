@@ -63,6 +63,7 @@ func Sentinels() []Case {
 		{"sso.ErrUnknownConnection", sso.ErrUnknownConnection, errs.NotFound, "unknown_connection"},
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
+		{"signin.ErrNoPasskeys", signin.ErrNoPasskeys, errs.PreconditionFailed, "no_passkeys"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
 		{"mfa.ErrPasskeyRefused", mfa.ErrPasskeyRefused, errs.Unauthenticated, "passkey_refused"},
 		{"mfa.ErrPasskeysUnavailable", mfa.ErrPasskeysUnavailable, errs.PreconditionFailed, "passkeys_unavailable"},

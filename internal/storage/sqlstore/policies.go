@@ -173,14 +173,17 @@ func (s *Store) ListPolicyMembers(ctx context.Context, orgID, policyID string) (
 	return out, wrapErr(err, "list members of policy %q", policyID)
 }
 
-// PolicyFor returns the account's named policy, else the organization's
-// default, in one statement (one snapshot, one round trip on the sign-in
-// path). ErrNotFound when neither exists.
+// PolicyFor returns the policy that covers the account, in one statement
+// (one snapshot, one round trip on the sign-in path): its explicit policy,
+// else the first by name of the policies naming one of its IdP groups, else
+// the organization's default. ErrNotFound when none applies.
 func (s *Store) PolicyFor(ctx context.Context, orgID, accountID string) (storage.Policy, error) {
 	p, err := scanPolicy(s.q().QueryRowContext(ctx, `SELECT `+policyColsP+` FROM policies p
 		LEFT JOIN policy_members m ON m.org_id = p.org_id AND m.policy_id = p.id AND m.account_id = $2
-		WHERE p.org_id = $1 AND (m.account_id IS NOT NULL OR p.is_default = 1)
-		ORDER BY CASE WHEN m.account_id IS NULL THEN 1 ELSE 0 END
+		WHERE p.org_id = $1 AND (m.account_id IS NOT NULL OR p.is_default = 1 OR EXISTS (
+			SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
+			WHERE g.org_id = p.org_id AND g.policy_id = p.id AND ag.account_id = $2))
+		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name`+s.byteOrder()+`, p.id
 		LIMIT 1`, orgID, accountID))
 	return p, wrapErr(err, "policy for account %q", accountID)
 }

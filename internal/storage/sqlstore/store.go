@@ -177,6 +177,16 @@ func (s *Store) q() querier {
 // forUpdate locks the selected rows until the transaction ends on PostgreSQL.
 // SQLite has no row locks and needs none: a write transaction there began
 // IMMEDIATE and holds the database's only write lock.
+// byteOrder makes a text ORDER BY compare bytes on both dialects (SQLite's
+// default; PostgreSQL's default follows the database locale), so a choice
+// "the first by name" is the same everywhere, and the same as Go's <.
+func (s *Store) byteOrder() string {
+	if s.dialect == DialectPostgres {
+		return ` COLLATE "C"`
+	}
+	return ""
+}
+
 func (s *Store) forUpdate() string {
 	if s.dialect == DialectPostgres {
 		return " FOR UPDATE"

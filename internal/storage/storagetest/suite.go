@@ -33,6 +33,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Domains", domainTests},
 		{"IdPConnections", idpTests},
 		{"Policies", policyTests},
+		{"PolicyGroups", policyGroupTests},
 		{"SSOLinks", ssoLinkTests},
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},

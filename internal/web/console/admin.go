@@ -89,6 +89,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/policies", h.adminPolicies)
 		handle("POST /admin/policies", h.adminPolicyCreate)
 		handle("POST /admin/policies/{ref}", h.adminPolicyUpdate)
+		handle("POST /admin/policies/{ref}/settings", h.adminPolicySettings)
 		handle("POST /admin/policies/{ref}/members", h.adminPolicyMemberAdd)
 		handle("POST /admin/policies/{ref}/members/remove", h.adminPolicyMemberRemove)
 		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)

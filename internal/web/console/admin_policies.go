@@ -36,6 +36,10 @@ type policyCard struct {
 	// The add-member form after a refusal.
 	MemberEmail string
 	MemberError string
+
+	// Settings is the sign-in settings form (MFA, failback, lifetimes,
+	// IdP groups): the stored values, or the admin's after a refusal.
+	Settings *policySettings
 }
 
 type policyMember struct {
@@ -106,6 +110,13 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 			FormSSO: p.SSO, FormConn: slugs[p.ConnectionID],
 		}
 		hasDefault = hasDefault || p.IsDefault
+		groups, err := h.Policies.Groups(ctx, adm.OrgID, p.ID)
+		if err != nil {
+			h.serverError(w, r, "list policy groups", err)
+			return
+		}
+		st := policySettingsOf(p, groups)
+		card.Settings = &st
 		if !p.IsDefault {
 			ids, err := h.Policies.Members(ctx, adm.OrgID, p.ID)
 			if err != nil {
@@ -122,7 +133,8 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 		cards = append(cards, card)
 	}
 	if !hasDefault {
-		cards = append([]*policyCard{{Ref: defaultRef, Name: policy.DefaultName, IsDefault: true, SSO: storage.SSOOff, FormSSO: storage.SSOOff}}, cards...)
+		st := policySettingsOf(storage.Policy{}, nil)
+		cards = append([]*policyCard{{Ref: defaultRef, Name: policy.DefaultName, IsDefault: true, SSO: storage.SSOOff, FormSSO: storage.SSOOff, Settings: &st}}, cards...)
 	}
 	av := &adminView{Section: "policies", Policies: cards, ConnOptions: opts, NewPolicy: create}
 	v := &view{Title: "Policies", Admin: av}
@@ -130,8 +142,11 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 		for i, c := range cards {
 			if c.Ref == edit.Ref || (edit.Ref == defaultRef && c.IsDefault) {
 				edit.Ref, edit.Name, edit.IsDefault, edit.SSO, edit.Connection, edit.Members = c.Ref, c.Name, c.IsDefault, c.SSO, c.Connection, c.Members
-				if edit.FormSSO == "" && edit.MemberError != "" {
+				if edit.FormSSO == "" && (edit.MemberError != "" || edit.Settings != nil) {
 					edit.FormSSO, edit.FormConn = c.FormSSO, c.FormConn
+				}
+				if edit.Settings == nil {
+					edit.Settings = c.Settings
 				}
 				cards[i] = edit
 			}

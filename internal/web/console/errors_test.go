@@ -35,6 +35,7 @@ var pageStatuses = map[string]int{
 	"sso.ErrUnknownConnection":         404,
 	"sso.ErrTestNotAllowed":            403,
 	"signin.ErrNoSSO":                  409,
+	"signin.ErrNoPasskeys":             409,
 	"emailaddr.ErrInvalid":             400,
 	"mfa.ErrPasskeyRefused":            401,
 	"mfa.ErrPasskeysUnavailable":       409,

@@ -81,6 +81,10 @@ type View struct {
 	Code    string
 	Test    any
 
+	// SignIn is a sign-in step's own data (the MFA, enrolment and
+	// emergency pages of internal/web).
+	SignIn any
+
 	Wide bool // the wider page layout (/account has it by its Account)
 
 	// Admin is set on the admin console's pages (internal/web/console):
