@@ -216,6 +216,7 @@ func (a *App) build() error {
 	// set are classified by it, and reset mail during an emergency is gated.
 	a.Emergencies = emergency.NewService(a.Store, notify.New(a.Store, a.Mailer, a.Log), cfg.Emergency, a.Log, a.Now)
 	a.Policies.SetEmergencies(a.Emergencies)
+	a.Emergencies.SetSessionCache(a.Sessions.Forget)
 	a.Accounts.SetPasswordOrigin(a.Emergencies.PasswordOrigin)
 	a.Accounts.SetResetGate(a.Emergencies.ResetGate)
 	a.Audit = audit.NewService(a.Store)

@@ -44,6 +44,8 @@ var idpUsers = []devidp.User{
 	{Email: ownerEmail, Password: ownerIdPPassword, GivenName: "Olivia", Surname: "Owner", Groups: []string{"it"}},
 	{Email: aliceEmail, Password: alicePassword, GivenName: "Alice", Surname: "Example", Groups: []string{"staff"}},
 	{Email: bobEmail, Password: bobPassword, GivenName: "Bob", Surname: "Example", Groups: []string{"staff"}},
+	{Email: carolEmail, Password: carolPassword, GivenName: "Carol", Surname: "Example", Groups: []string{"staff"}},
+	{Email: erinEmail, Password: erinPassword, GivenName: "Erin", Surname: "Example", Groups: []string{"staff"}},
 }
 
 // drill is what the steps share: the harness, the organization set up as
@@ -66,6 +68,16 @@ type drill struct {
 	alicePasskey *softauthn.Authenticator
 	// idpRequestsAtStop is the IdP's request count when it was stopped.
 	idpRequestsAtStop int64
+
+	// The failback half: the emergency the owner declared and when (wall
+	// clock), how long until alice was signed in with her passkey, her
+	// browser of that sign-in, and the emergency automatic failback
+	// started.
+	emergency          storage.Emergency
+	emergencyDeclared  time.Time
+	firstPasskeySignIn time.Duration
+	aliceEmergency     *Browser
+	autoEmergency      storage.Emergency
 }
 
 // step is one thing that happens in the drill, and what people notice.
@@ -92,7 +104,9 @@ type step struct {
 func steps() []step {
 	return []step{
 		{"the organization is set up with SSO enforced", setUpOrganization},
+		{"erin signed in through SSO 40 days ago, and not since", erinSignedInLongAgo},
 		{"bob signed in through SSO this morning and signed out", bobSignedInEarlier},
+		{"carol signed in through SSO, then an admin suspended her", carolIsSuspended},
 		{"alice signs in through SSO", aliceSignsInThroughSSO},
 		{"validating sessions never contacts the IdP", sessionsDoNotContactTheIdP},
 		{"the break-glass owner sees her authenticator app on her account", ownerChecksHerFactors},
@@ -102,10 +116,17 @@ func steps() []step {
 		{"alice keeps working", aliceKeepsWorking},
 		{"bob's new SSO sign-in fails at the IdP and is counted as abandoned", bobsSignInIsAbandoned},
 		{"the health probe opens an incident that admins see", incidentOpens},
-		{"the owner signs in with her password", ownerSignsInWithPassword},
-		// ↑ Steps during the outage go here.
+		{"the owner signs in with her password and her authenticator app", ownerSignsInWithPassword},
+		{"the owner declares an emergency: every address gets the same emergency page", emergencyIsDeclared},
+		{"alice signs in with her emergency passkey, no mail involved", aliceSignsInWithPasskey},
+		{"bob sets a password through the reset mail and signs in with it", bobSetsPasswordByMail},
+		{"the suspended and the long-absent person cannot sign in by any path", ineligiblePeopleCannot},
+		{"the emergency ends: its sessions end, bob's password is refused and routed to SSO", emergencyEnds},
 		{"alice is still signed in after two hours", aliceStillWorksLater},
+		{"automatic failback starts emergency mode once the incident lasts 20 minutes", automaticFailbackStarts},
+		// ↑ Steps during the outage go here.
 		{"the IdP comes back: SSO works and the incident closes", theIdPComesBack},
+		{"automatic failback ends a grace period after the incident", automaticFailbackEnds},
 		// ↑ Steps after the outage go here.
 	}
 }

@@ -64,6 +64,20 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	passkeys PasskeyCountsFunc
+	// forgetSessions drops ended sessions from this node's session cache
+	// at once; other nodes drop them from the invalidation feed.
+	forgetSessions func(ids ...string)
+}
+
+// SetSessionCache installs how this node's session cache forgets sessions
+// an emergency's end revoked (session.Service.Forget), so they stop
+// working here at once rather than at the next poll of the feed.
+func (s *Service) SetSessionCache(forget func(ids ...string)) { s.forgetSessions = forget }
+
+func (s *Service) forget(ids []string) {
+	if s.forgetSessions != nil && len(ids) > 0 {
+		s.forgetSessions(ids...)
+	}
 }
 
 // NewService returns the emergency service. notifier may be nil (no mail);

@@ -236,6 +236,7 @@ func (s *Service) End(ctx context.Context, orgID, id string, in EndInput) (EndRe
 	if err != nil {
 		return EndResult{}, err
 	}
+	s.forget(x.revoked)
 	s.mailEnded(ctx, []ended{x})
 	return x.EndResult, nil
 }
@@ -243,7 +244,8 @@ func (s *Service) End(ctx context.Context, orgID, id string, in EndInput) (EndRe
 // ended is an emergency finish closed, with what to mail.
 type ended struct {
 	EndResult
-	how string // storage.EmergencyEnded or EmergencyExpired
+	how     string   // storage.EmergencyEnded or EmergencyExpired
+	revoked []string // IDs of the sessions ended with it
 }
 
 // finish closes e inside tx and applies the end effects, with the audit
@@ -304,7 +306,11 @@ func (s *Service) finish(ctx context.Context, tx storage.Store, e storage.Emerge
 	if err := audit.Record(ctx, tx, ev); err != nil {
 		return ended{}, err
 	}
-	return ended{EndResult: EndResult{Emergency: closed, PasswordsCleared: len(cleared), SessionsRevoked: len(revoked)}, how: how}, nil
+	ids := make([]string, 0, len(revoked))
+	for _, x := range revoked {
+		ids = append(ids, x.ID)
+	}
+	return ended{EndResult: EndResult{Emergency: closed, PasswordsCleared: len(cleared), SessionsRevoked: len(revoked)}, how: how, revoked: ids}, nil
 }
 
 // Sweep ends every emergency whose time ran out (as "emergency.expired",

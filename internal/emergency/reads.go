@@ -96,6 +96,7 @@ func (s *Service) SignIns(ctx context.Context, orgID, id string) ([]SignIn, erro
 func (s *Service) SignOut(ctx context.Context, orgID, id string) (int, error) {
 	now := s.now()
 	var n int
+	var ids []string
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
 		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
 			return err
@@ -113,10 +114,17 @@ func (s *Service) SignOut(ctx context.Context, orgID, id string) (int, error) {
 			}
 		}
 		n = len(revoked)
+		ids = ids[:0]
+		for _, x := range revoked {
+			ids = append(ids, x.ID)
+		}
 		return audit.Record(ctx, tx, storage.AuditEvent{
 			OrgID: orgID, Time: now, Action: "emergency.sign_out", TargetType: "emergency", TargetID: id,
 			Details: map[string]string{"sessions_revoked": strconv.Itoa(n)},
 		})
 	})
+	if err == nil {
+		s.forget(ids)
+	}
 	return n, err
 }

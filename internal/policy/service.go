@@ -393,7 +393,10 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 			}
 			details["override"] = "untested_connection"
 		}
-		if next.SSO == storage.SSOEnforced && !conn.TestedAt.IsZero() {
+		// Only (re-)enforcing needs the fresh test: changing a setting of a
+		// policy that already enforces SSO, such as opting in to automatic
+		// failback during the very incident, must not be refused by it.
+		if ssoChanged && next.SSO == storage.SSOEnforced && !conn.TestedAt.IsZero() {
 			if err := s.checkFresh(ctx, conn, in.Force, details); err != nil {
 				return err
 			}

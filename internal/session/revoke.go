@@ -156,3 +156,13 @@ func (s *Service) RevokeAll(ctx context.Context, accountID, exceptSessionID, rea
 	s.cache.dropAccount(accountID)
 	return n, nil
 }
+
+// Forget drops the sessions with these IDs from this node's cache, for a
+// caller that revoked them in the database itself (ending an emergency
+// signs out its sessions in the same transaction as the end). Other nodes
+// drop them when they read the invalidation feed the caller published.
+func (s *Service) Forget(ids ...string) {
+	for _, id := range ids {
+		s.cache.dropSession(id)
+	}
+}

@@ -168,6 +168,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
 	e.policies.SetEmergencies(e.emergencies)
+	e.emergencies.SetSessionCache(e.sessions.Forget)
 	e.policies.SetFactors(mfa.HasSecondFactor(e.mfa, e.passkeys))
 	e.accounts.SetPasswordOrigin(e.emergencies.PasswordOrigin)
 	e.accounts.SetResetGate(e.emergencies.ResetGate)
