@@ -4,8 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +159,10 @@ func TestBrowserEmergencyPasskey(t *testing.T) {
 	}
 	if s := b.text("#passkey-form button"); s != "Use your passkey" {
 		t.Errorf("passkey button = %q", s)
+	}
+	// The passkey button comes first: the password field does not take the focus.
+	if focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`)); err != nil || focused == "password" {
+		t.Errorf("focused element %q, %v: want the passkey button first, not the password", focused, err)
 	}
 	b.shot("login-emergency")
 	b.do("use the passkey", chromedp.Click(css("#passkey-form button")), chromedp.WaitVisible(css(".profile")))
