@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -144,6 +145,15 @@ func TestBrowserEmergencyPasskey(t *testing.T) {
 		t.Fatalf("before the emergency the email step led to %s, not to the IdP", u)
 	}
 
+	// Even posted by hand, in a sign-in flow of its own (as login-passkey.js
+	// would on the emergency page), the passkey is refused.
+	if got := b.passkeyOutsideTheForm(e.publicURL, erinEmail); got != http.StatusUnauthorized {
+		t.Errorf("a passkey sign-in before the emergency answered %d, want 401", got)
+	}
+	if c := sessionCookieIn(t, b, e); c != "" {
+		t.Fatal("the passkey signed erin in while SSO works")
+	}
+
 	// 3. The IdP goes down; the same tab (same authenticator) has no cookies.
 	dev.srv.Close()
 	b.do("clear cookies", chromedp.Func(clearCookies))
@@ -168,18 +178,7 @@ func TestBrowserEmergencyPasskey(t *testing.T) {
 	b.do("use the passkey", chromedp.Click(css("#passkey-form button")), chromedp.WaitVisible(css(".profile")))
 	var cookie string
 	for cookie == "" {
-		cookies, err := chromedp.Run(b.ctx, chromedp.Action[network.GetCookiesResult](func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
-			return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{e.publicURL}})
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cookies.Cookies {
-			if c.Name == e.sessions.CookieName() {
-				cookie = c.Value
-			}
-		}
-		if cookie == "" && b.deadline.Err() != nil {
+		if cookie = sessionCookieIn(t, b, e); cookie == "" && b.deadline.Err() != nil {
 			t.Fatal("no session cookie in Chromium")
 		}
 	}
@@ -198,4 +197,66 @@ func TestBrowserEmergencyPasskey(t *testing.T) {
 	if m := v.Methods(); !slices.Contains(m, "hwk") || !slices.Contains(m, "emergency") || v.Session.EmergencyID != em.ID || v.Session.AccountID != erin.ID {
 		t.Errorf("session: methods %q, emergency %q (want %q), account %q (want %q)", m, v.Session.EmergencyID, em.ID, v.Session.AccountID, erin.ID)
 	}
+	// The hand-made post refused before the emergency is no artifact of the
+	// test: during it, the same post signs erin in (a redirect, which
+	// fetch's redirect: "manual" shows as status 0).
+	b.do("clear cookies again", chromedp.Func(clearCookies))
+	if got := b.passkeyOutsideTheForm(e.publicURL, erinEmail); got != 0 || sessionCookieIn(t, b, e) == "" {
+		t.Errorf("the hand-made passkey post during the emergency answered %d, want a redirect with a session", got)
+	}
+}
+
+// sessionCookieIn is Gatehouse's session cookie in Chromium, or "".
+func sessionCookieIn(t *testing.T, b *browser, e *env) string {
+	t.Helper()
+	cookies, err := chromedp.Run(b.ctx, chromedp.Action[network.GetCookiesResult](func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{e.publicURL}})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies.Cookies {
+		if c.Name == e.sessions.CookieName() {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// passkeyOutsideTheForm does by hand, from a Gatehouse page, what
+// login-passkey.js does on the emergency page: the email step for email
+// (its answer names the flow, in the link on to SSO), the options, the
+// authenticator's answer, the post to /login/passkey. It returns the
+// post's HTTP status.
+func (b *browser) passkeyOutsideTheForm(publicURL, email string) int {
+	b.t.Helper()
+	b.do("open a Gatehouse page", chromedp.Navigate(publicURL+"/login"), chromedp.WaitVisible(b.css("#email")))
+	var status int
+	b.do("post a passkey by hand", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		status, err = chromedp.Evaluate[int](`(async (email) => {
+  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)).buffer;
+  const csrf = document.querySelector("input[name=csrf_token]").value;
+  const step = await (await fetch("/login", {method: "POST", body: new URLSearchParams({csrf_token: csrf, email: email})})).text();
+  const m = step.match(/flow=([A-Za-z0-9_-]{43})/);
+  if (!m) { return -1; }
+  const form = () => new URLSearchParams({csrf_token: csrf, flow: m[1]});
+  const res = await fetch("/login/passkey/options", {method: "POST", body: form()});
+  if (!res.ok) { return res.status; }
+  const begun = await res.json();
+  const pk = begun.options.publicKey;
+  pk.challenge = unb64(pk.challenge);
+  const cred = await navigator.credentials.get({publicKey: pk});
+  const r = cred.response;
+  const body = form();
+  body.set("challenge", begun.challenge);
+  body.set("assertion", JSON.stringify({id: cred.id, rawId: b64(cred.rawId), type: cred.type, response: {
+    authenticatorData: b64(r.authenticatorData), clientDataJSON: b64(r.clientDataJSON), signature: b64(r.signature),
+    userHandle: r.userHandle ? b64(r.userHandle) : null}}));
+  return (await fetch("/login/passkey", {method: "POST", body: body, redirect: "manual"})).status;
+})(`+strconv.Quote(email)+`)`, chromedp.EvalAwaitPromise)(ctx, tg)
+		return chromedp.Void{}, err
+	})
+	return status
 }
