@@ -128,6 +128,9 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 		v.Title = "Emergency sign-in"
 		v.SignIn = &mfaView{Until: untilText(step.EmergencyUntil), Passkey: step.Passkeys,
 			ResetHref: "/forgot?email=" + url.QueryEscape(step.Email)}
+		if step.Passkeys && errMsg == "" {
+			v.Focus = "" // "Use your passkey" comes first; nothing is in error
+		}
 		h.render(w, r, status, "login_emergency", v)
 		return
 	}

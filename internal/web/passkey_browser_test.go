@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
@@ -63,22 +61,6 @@ func TestBrowserPasskeyOnAccountPage(t *testing.T) {
 	b := newBrowser(t, chromium)
 	css := b.css
 
-	virtualAuthenticator := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-			Options: &webauthn.VirtualAuthenticatorOptions{
-				Protocol:                    webauthn.AuthenticatorProtocolCtap2,
-				Transport:                   webauthn.AuthenticatorTransportInternal,
-				HasResidentKey:              true,
-				HasUserVerification:         true,
-				IsUserVerified:              true,
-				AutomaticPresenceSimulation: true, // no omitempty: false would leave every ceremony waiting
-			},
-		})
-		return err
-	})
 	b.do("sign in",
 		chromedp.Navigate(e.publicURL+"/login"),
 		chromedp.WaitVisible(css("#email")),
@@ -89,7 +71,7 @@ func TestBrowserPasskeyOnAccountPage(t *testing.T) {
 		chromedp.Click(css("main button[type=submit]")),
 		chromedp.WaitVisible(css(".profile")),
 	)
-	b.do("virtual authenticator", virtualAuthenticator)
+	b.do("virtual authenticator", chromedp.Func(addVirtualAuthenticator))
 	b.do("open the passkey section",
 		chromedp.Navigate(e.publicURL+"/account"),
 		chromedp.WaitVisible(css("#passkey-add")),
