@@ -3,6 +3,7 @@ package lockout_test
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"sync"
 	"testing"
 
@@ -34,6 +35,7 @@ func TestConcurrentChangesCannotBothPass(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			lockouttest.MakeBreakGlass(t, st, o.id, bg.ID, o.acctIDs[0], o.acctIDs[2]) // enforcing SSO needs a break-glass owner
 			for _, id := range o.domains {
 				if _, err := s.domains.Verify(ctx, o.id, id); err != nil {
 					t.Fatal(err)

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"testing"
 	"time"
 
@@ -155,6 +156,7 @@ func testDefault(t *testing.T, e *env) {
 
 func testLockout(t *testing.T, e *env) {
 	org := e.org("lock")
+	lockouttest.BreakGlassOwner(t, e.st, org) // this test is about the test sign-in rule
 	untestedConn := e.conn(org, "lock-untested", false)
 	testedConn := e.conn(org, "lock-tested", true)
 	if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
@@ -221,6 +223,7 @@ func testLockout(t *testing.T, e *env) {
 
 func testRoute(t *testing.T, e *env) {
 	orgA, orgB := e.org("route-a"), e.org("route-b")
+	lockouttest.BreakGlassOwner(t, e.st, orgA) // enforcing SSO needs one
 	e.verify(orgA, "a.example")
 	e.verify(orgB, "b.example")
 	connA := e.conn(orgA, "route-a-idp", true)

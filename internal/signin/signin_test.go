@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +108,9 @@ func (e *env) member(email string, role storage.Role) storage.Account {
 func (e *env) setDefault(mode string) {
 	e.t.Helper()
 	in := policy.UpdateInput{SSO: &mode}
+	if mode == storage.SSOEnforced {
+		lockouttest.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
+	}
 	if mode != storage.SSOOff {
 		in.Connection = &e.conn.Slug
 	} else {

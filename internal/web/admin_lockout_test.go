@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,6 +57,7 @@ func newLockoutOrg(t *testing.T) (*env, *lockoutOrg) {
 	if err := e.policies.SetMember(ctx, org.ID, owner.Email, lo.bg.ID); err != nil {
 		t.Fatal(err)
 	}
+	lockouttest.MakeBreakGlass(t, e.store, org.ID, lo.bg.ID, owner.ID) // MFA required, a factor enrolled
 	enforced, slug := storage.SSOEnforced, conn.Slug
 	if lo.def, err = e.policies.EnsureDefault(ctx, org.ID); err != nil {
 		t.Fatal(err)

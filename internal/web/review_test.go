@@ -6,6 +6,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"net/http"
 	"net/url"
 	"sort"
@@ -122,6 +123,9 @@ func (e *env) namedPolicy(orgID, name, mode string, conn *storage.IdPConnection,
 	slug := ""
 	if conn != nil {
 		slug = conn.Slug
+	}
+	if mode == storage.SSOEnforced {
+		lockouttest.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
 	}
 	if _, err := e.policies.CreateForced(adminCtx(orgID), orgID, name, mode, slug); err != nil {
 		e.t.Fatal(err)

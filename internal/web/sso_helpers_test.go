@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"html"
 	"io"
 	"net/http"
@@ -97,6 +98,9 @@ func (e *env) setSSO(orgID, mode string, conn storage.IdPConnection) {
 	ctx := adminCtx(orgID)
 	if _, err := e.policies.EnsureDefault(ctx, orgID); err != nil {
 		e.t.Fatal(err)
+	}
+	if mode == storage.SSOEnforced {
+		lockouttest.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
 	}
 	slug := conn.Slug
 	if _, err := e.policies.Update(ctx, orgID, policy.DefaultName, policy.UpdateInput{SSO: &mode, Connection: &slug, Force: true}); err != nil {
