@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"html"
 	"io"
 	"log/slog"
@@ -139,7 +141,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter,
+		Limiter: limiter, BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor),
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -265,6 +266,15 @@ type overviewView struct {
 	WithoutIdP []lockout.Person
 	Safe       bool
 	Evaluated  bool // the policies service is there to ask
+	// BreakGlass lists the break-glass admins (nil when the service is
+	// not wired).
+	BreakGlass *breakGlassView
+}
+
+// breakGlassView is the overview's break-glass section.
+type breakGlassView struct {
+	Admins   []breakglass.Admin
+	Warnings []string // in plain words
 }
 
 // FewWithoutIdP: fewer than two people could get in without the IdP.
@@ -372,6 +382,18 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			return
 		}
 		ov.WithoutIdP, ov.Safe, ov.Evaluated = rep.WithoutIdP, rep.Safe, true
+	}
+	if h.BreakGlass != nil {
+		rep, err := h.BreakGlass.List(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "list break-glass admins", err)
+			return
+		}
+		bg := &breakGlassView{Admins: rep.Admins}
+		for _, code := range rep.Warnings {
+			bg.Warnings = append(bg.Warnings, breakglass.Words(code))
+		}
+		ov.BreakGlass = bg
 	}
 	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
 		Title: "Admin console",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -43,6 +44,9 @@ type Handler struct {
 	Policies *policy.Service
 	IdPs     *idp.Service
 	Audit    *audit.Service
+	// BreakGlass lists the break-glass admins on the overview (nil: the
+	// section is not shown).
+	BreakGlass *breakglass.Service
 	// SSO is set when the /saml/ routes are mounted (internal/web): the
 	// connection pages then offer a test sign-in.
 	SSO *sso.Service
