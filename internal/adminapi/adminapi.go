@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
@@ -71,6 +72,8 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// BreakGlass lists the break-glass admins (nil: GET /break-glass is 404).
+	BreakGlass *breakglass.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -155,6 +158,8 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
+
+		{"GET /api/v1/break-glass", h.getBreakGlass},
 	}
 }
 
@@ -164,9 +169,10 @@ func (h *Handler) routeTable() []route {
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":  h.Domains != nil,
-		Prefix + "/idps":     h.IdPs != nil,
-		Prefix + "/policies": h.Policies != nil,
+		Prefix + "/domains":     h.Domains != nil,
+		Prefix + "/idps":        h.IdPs != nil,
+		Prefix + "/policies":    h.Policies != nil,
+		Prefix + "/break-glass": h.BreakGlass != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

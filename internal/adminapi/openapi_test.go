@@ -60,7 +60,8 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Connection": apiview.Connection{}, "Certificate": apiview.Certificate{}, "CreateIdPRequest": createIdPRequest{},
 		"UpdateIdPRequest": updateIdPRequest{}, "AddCertificateRequest": addCertificateRequest{},
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
-		"Error": errorBody{},
+		"Error":      errorBody{},
+		"BreakGlass": apiview.BreakGlass{}, "BreakGlassAdmin": apiview.BreakGlassAdmin{}, "BreakGlassWarning": apiview.BreakGlassWarning{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {
