@@ -47,6 +47,7 @@ type Store interface {
 	SSOLinks
 	SAMLState
 	LoginFlows
+	OrgRecoveryCodes
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SSOLinks", ssoLinkTests},
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},
+		{"OrgRecoveryCodes", orgRecoveryTests},
 		{"Keys", keyTests},
 	}
 	for _, area := range areas {
