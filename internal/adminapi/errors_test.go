@@ -41,6 +41,7 @@ var apiAnswers = map[string]struct {
 	"sso.ErrUnknownConnection":         {404, CodeNotFound},
 	"sso.ErrTestNotAllowed":            {403, CodeForbidden},
 	"signin.ErrNoSSO":                  {409, CodeConflict},
+	"orgrecovery.ErrInvalid":           {401, CodeUnauthorized},
 	"emailaddr.ErrInvalid":             {400, CodeInvalidRequest},
 	"*account.InvalidInputError":       {400, CodeInvalidRequest},
 	"*account.ThrottledError":          {429, CodeRateLimited},

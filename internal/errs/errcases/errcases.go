@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -61,6 +62,7 @@ func Sentinels() []Case {
 		{"sso.ErrUnknownConnection", sso.ErrUnknownConnection, errs.NotFound, "unknown_connection"},
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
+		{"orgrecovery.ErrInvalid", orgrecovery.ErrInvalid, errs.Unauthenticated, "recovery_code_invalid"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
 	}
 }

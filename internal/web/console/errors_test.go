@@ -35,6 +35,7 @@ var pageStatuses = map[string]int{
 	"sso.ErrUnknownConnection":         404,
 	"sso.ErrTestNotAllowed":            403,
 	"signin.ErrNoSSO":                  409,
+	"orgrecovery.ErrInvalid":           401,
 	"emailaddr.ErrInvalid":             400,
 	"*account.InvalidInputError":       400,
 	"*account.ThrottledError":          429,
