@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"html"
 	"io"
 	"log/slog"
@@ -65,6 +67,7 @@ type env struct {
 	sso      *sso.Service
 	metrics  *metrics.Metrics
 	handler  *web.Handler
+	orgRec   *orgrecovery.Service
 	srv      *httptest.Server
 	outbox   string
 	clock    *clock
@@ -132,11 +135,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	limiter := ratelimit.New(e.store, e.clock.Now)
+	e.orgRec = orgrecovery.New(e.store, notify.New(e.store, mailer, log), log, e.clock.Now)
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
-		Limiter: limiter,
+		Limiter: limiter, OrgRecovery: e.orgRec,
 	}
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,

@@ -14,6 +14,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -52,6 +53,9 @@ type Handler struct {
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
+	// OrgRecovery redeems organization recovery codes at /recover (nil:
+	// /recover only follows `gatehouse recover` links).
+	OrgRecovery *orgrecovery.Service
 	// Secure is set when Gatehouse is served over HTTPS (config
 	// public_url): the SAML browser-binding cookie is then __Host-,
 	// Secure and SameSite=None.
@@ -110,6 +114,9 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 
 	mux.HandleFunc("GET /recover", h.recoverConfirm)
 	mux.HandleFunc("POST /recover", h.recoverSubmit)
+	if h.OrgRecovery != nil {
+		mux.HandleFunc("POST /recover/code", h.recoverCodeSubmit)
+	}
 
 	mux.Handle("GET /account", h.RequireSession(http.HandlerFunc(h.accountPage)))
 	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))

@@ -1,0 +1,63 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
+)
+
+// An owner locked out of everything opens /recover, enters their email and
+// one organization recovery code, and is in the admin console: no IdP, no
+// mail to them. All admins are mailed. The same code again, a wrong code
+// and a member's email all get the same page.
+func TestRecoverWithOrganizationCode(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, func(o *envOptions) { o.store = st })
+		org, owner := e.setupOwner()
+		e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
+		e.addMember(org.ID, "mel@acme.example", storage.RoleMember)
+		codes, err := e.orgRec.Generate(authz.AsAccount(t.Context(), owner), org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		c := e.client()
+		expect(t, c.get("/recover"), http.StatusOK, "Sign in with a recovery code", "Email address", "Recovery code",
+			"Every use is recorded and all admins are told by mail.")
+
+		same := "That email and recovery code don't work together."
+		for _, f := range []url.Values{
+			{"email": {ownerEmail}, "code": {"2222-3333-4444-5555"}},
+			{"email": {"mel@acme.example"}, "code": {codes[1]}},
+			{"email": {"nobody@acme.example"}, "code": {codes[1]}},
+		} {
+			r := c.post("/recover/code", f)
+			expect(t, r, http.StatusUnauthorized, same)
+			if !strings.Contains(r.body, `value="`+f.Get("email")+`"`) {
+				t.Errorf("the form forgot the email %s", f.Get("email"))
+			}
+		}
+
+		before := len(e.mails())
+		r := c.post("/recover/code", url.Values{"email": {ownerEmail}, "code": {strings.ToLower(codes[0])}})
+		expectRedirect(t, r, "/admin")
+		expect(t, c.get("/admin"), http.StatusOK, orgName)
+		var toAdmins []string
+		for _, m := range e.mails()[before:] {
+			if m.Subject == "An organization recovery code was used" && strings.Contains(m.Text, ownerEmail+" signed in with an organization recovery code") {
+				toAdmins = append(toAdmins, m.To)
+			}
+		}
+		if len(toAdmins) != 2 {
+			t.Errorf("mailed %v, want the owner and ada", toAdmins)
+		}
+		// The code is spent.
+		c2 := e.client()
+		expect(t, c2.post("/recover/code", url.Values{"email": {ownerEmail}, "code": {codes[0]}}), http.StatusUnauthorized, same)
+	})
+}
