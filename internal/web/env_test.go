@@ -145,7 +145,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter, BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor),
+		Limiter: limiter, BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

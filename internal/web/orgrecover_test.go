@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,3 +62,48 @@ func TestRecoverWithOrganizationCode(t *testing.T) {
 		expect(t, c2.post("/recover/code", url.Values{"email": {ownerEmail}, "code": {codes[0]}}), http.StatusUnauthorized, same)
 	})
 }
+
+// An owner generates the codes on the console and sees them once, with
+// what to do with them; afterwards the page shows only how many are left.
+// An admin sees the state but may not generate.
+func TestConsoleRecoveryCodes(t *testing.T) {
+	e := newEnv(t)
+	org, owner, c := e.signedInOwner()
+	expect(t, c.get("/admin"), http.StatusOK, "organization recovery code")
+	expect(t, c.get("/admin/recovery-codes"), http.StatusOK, "No recovery codes yet.", "Generate recovery codes")
+
+	r := c.post("/admin/recovery-codes", nil)
+	expect(t, r, http.StatusOK, "Your new codes", "This is the only time they are shown.", "Print this page or copy the codes")
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q", r.header.Get("Cache-Control"))
+	}
+	shown := codeInPageRE.FindAllString(r.body, -1)
+	if len(shown) != 10 {
+		t.Fatalf("%d codes shown", len(shown))
+	}
+	if ev := e.lastAudit(org.ID); ev.Action != "recovery_codes.generate" || ev.ActorID != owner.ID {
+		t.Errorf("audit = %+v", ev)
+	}
+	r = c.get("/admin/recovery-codes")
+	expect(t, r, http.StatusOK, "10 of 10 codes are unused.", "Generate new codes (the old ones stop working)")
+	if codeInPageRE.MatchString(r.body) {
+		t.Error("the codes are shown again")
+	}
+
+	// A shown code works at /recover.
+	if _, err := e.orgRec.Redeem(t.Context(), ownerEmail, shown[2]); err != nil {
+		t.Fatalf("a shown code: %v", err)
+	}
+	expect(t, c.get("/admin/recovery-codes"), http.StatusOK, "9 of 10 codes are unused.", "1 has been used")
+
+	e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
+	ada := e.client()
+	ada.signIn("ada@acme.example", memberPassword)
+	expect(t, ada.get("/admin/recovery-codes"), http.StatusOK, "9 of 10 codes are unused.", "Only owners can generate recovery codes.")
+	expect(t, ada.post("/admin/recovery-codes", nil), http.StatusForbidden)
+	if _, err := e.orgRec.Redeem(t.Context(), ownerEmail, shown[3]); err != nil {
+		t.Errorf("the admin's refused attempt changed the codes: %v", err)
+	}
+}
+
+var codeInPageRE = regexp.MustCompile(`\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b`)

@@ -79,6 +79,10 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/sso/{ref}/remove", h.adminConnectionRemoveConfirm)
 		handle("POST /admin/sso/{ref}/remove", h.adminConnectionRemove)
 	}
+	if h.OrgRecovery != nil {
+		handle("GET /admin/recovery-codes", h.adminRecovery)
+		handle("POST /admin/recovery-codes", h.adminRecoveryGenerate)
+	}
 	if h.Policies != nil {
 		handle("GET /admin/policies", h.adminPolicies)
 		handle("POST /admin/policies", h.adminPolicyCreate)
@@ -151,6 +155,8 @@ type adminView struct {
 	Audit       *auditView
 	Confirm     *confirmView
 	Lockout     *lockoutView
+	Recovery    *recoveryView
+	HasRecovery bool // organization recovery codes are offered
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -173,6 +179,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
+	a.HasRecovery = h.OrgRecovery != nil
 	v.User = &adm
 	v.Org = h.orgName(r.Context(), &adm)
 	if v.Notice == "" {

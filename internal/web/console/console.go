@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -47,6 +48,8 @@ type Handler struct {
 	// BreakGlass lists the break-glass admins on the overview (nil: the
 	// section is not shown).
 	BreakGlass *breakglass.Service
+	// OrgRecovery serves /admin/recovery-codes (nil: not mounted).
+	OrgRecovery *orgrecovery.Service
 	// SSO is set when the /saml/ routes are mounted (internal/web): the
 	// connection pages then offer a test sign-in.
 	SSO *sso.Service
