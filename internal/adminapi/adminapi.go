@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -74,6 +75,8 @@ type Handler struct {
 	Policies *policy.Service
 	// BreakGlass lists the break-glass admins (nil: GET /break-glass is 404).
 	BreakGlass *breakglass.Service
+	// OrgRecovery generates organization recovery codes (nil: 404).
+	OrgRecovery *orgrecovery.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -160,6 +163,8 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
 
 		{"GET /api/v1/break-glass", h.getBreakGlass},
+		{"GET /api/v1/recovery-codes", h.getRecoveryCodes},
+		{"POST /api/v1/recovery-codes", h.generateRecoveryCodes},
 	}
 }
 
@@ -169,10 +174,11 @@ func (h *Handler) routeTable() []route {
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":     h.Domains != nil,
-		Prefix + "/idps":        h.IdPs != nil,
-		Prefix + "/policies":    h.Policies != nil,
-		Prefix + "/break-glass": h.BreakGlass != nil,
+		Prefix + "/domains":        h.Domains != nil,
+		Prefix + "/idps":           h.IdPs != nil,
+		Prefix + "/policies":       h.Policies != nil,
+		Prefix + "/break-glass":    h.BreakGlass != nil,
+		Prefix + "/recovery-codes": h.OrgRecovery != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

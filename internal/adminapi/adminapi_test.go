@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,7 +84,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
-		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor)}
+		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now)}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.

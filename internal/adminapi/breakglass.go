@@ -18,3 +18,29 @@ func (h *Handler) getBreakGlass(w http.ResponseWriter, r *http.Request, tok stor
 	}
 	httpserver.WriteJSON(w, http.StatusOK, apiview.BreakGlassFrom(rep))
 }
+
+// getRecoveryCodes says how many organization recovery codes are left.
+func (h *Handler) getRecoveryCodes(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	st, err := h.OrgRecovery.Status(r.Context(), tok.OrgID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, apiview.RecoveryCodesStatusFrom(st))
+}
+
+// generateRecoveryCodes makes a new set (owner tokens only), voiding the
+// old one, and returns the codes this once.
+func (h *Handler) generateRecoveryCodes(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	var req struct{}
+	if !h.decode(w, r, &req, true) {
+		return
+	}
+	codes, err := h.OrgRecovery.Generate(r.Context(), tok.OrgID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusCreated, apiview.RecoveryCodes{Codes: codes})
+}

@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
@@ -53,6 +54,38 @@ func TestAPIBreakGlass(t *testing.T) {
 		}
 		if bg := get(e.tokenB); len(bg.Admins) != 0 {
 			t.Errorf("organization B sees %+v", bg.Admins)
+		}
+	})
+}
+
+// POST /recovery-codes (owner tokens) returns ten codes once; GET shows
+// only how many are left; an admin token is refused.
+func TestAPIRecoveryCodes(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnvOn(t, st)
+		var status apiview.RecoveryCodesStatus
+		e.do("GET", "/api/v1/recovery-codes", e.tokenA, nil).json(t, &status)
+		if status.Generated || status.GeneratedAt != nil {
+			t.Fatalf("before: %+v", status)
+		}
+		adminTok, _ := e.token("admin-token", storage.TokenScopeAdmin)
+		before := e.auditCount()
+		if r := e.do("POST", "/api/v1/recovery-codes", adminTok, nil); r.status != 403 || !bytes.Contains(r.body, []byte("Only an owner can generate organization recovery codes.")) {
+			t.Fatalf("admin token: %d %s", r.status, r.body)
+		}
+		r := e.do("POST", "/api/v1/recovery-codes", e.tokenA, []byte(`{}`))
+		var codes apiview.RecoveryCodes
+		r.json(t, &codes)
+		if r.status != 201 || len(codes.Codes) != 10 || r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("POST = %d %s", r.status, r.body)
+		}
+		if e.auditCount() <= before {
+			t.Error("generating was not audited")
+		}
+		r = e.do("GET", "/api/v1/recovery-codes", e.tokenA, nil)
+		r.json(t, &status)
+		if !status.Generated || status.Left != 10 || status.GeneratedAt == nil || bytes.Contains(r.body, []byte(codes.Codes[0])) {
+			t.Errorf("after: %s", r.body)
 		}
 	})
 }

@@ -42,6 +42,7 @@ var apiAnswers = map[string]struct {
 	"sso.ErrTestNotAllowed":            {403, CodeForbidden},
 	"signin.ErrNoSSO":                  {409, CodeConflict},
 	"orgrecovery.ErrInvalid":           {401, CodeUnauthorized},
+	"orgrecovery.ErrOwnerOnly":         {403, CodeForbidden},
 	"emailaddr.ErrInvalid":             {400, CodeInvalidRequest},
 	"*account.InvalidInputError":       {400, CodeInvalidRequest},
 	"*account.ThrottledError":          {429, CodeRateLimited},

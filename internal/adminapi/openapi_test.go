@@ -62,6 +62,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"Policy": apiview.Policy{}, "CreatePolicyRequest": createPolicyRequest{}, "UpdatePolicyRequest": updatePolicyRequest{},
 		"Error":      errorBody{},
 		"BreakGlass": apiview.BreakGlass{}, "BreakGlassAdmin": apiview.BreakGlassAdmin{}, "BreakGlassWarning": apiview.BreakGlassWarning{},
+		"RecoveryCodesStatus": apiview.RecoveryCodesStatus{}, "RecoveryCodes": apiview.RecoveryCodes{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

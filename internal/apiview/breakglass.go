@@ -1,6 +1,11 @@
 package apiview
 
-import "github.com/gatehouse-id/gatehouse/internal/breakglass"
+import (
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
+)
 
 // BreakGlassAdmin is one break-glass admin in JSON.
 type BreakGlassAdmin struct {
@@ -35,4 +40,29 @@ func BreakGlassFrom(r breakglass.Report) BreakGlass {
 		out.Warnings = append(out.Warnings, BreakGlassWarning{Code: c, Message: breakglass.Words(c)})
 	}
 	return out
+}
+
+// RecoveryCodesStatus is the JSON of GET /recovery-codes: the state of the
+// organization's recovery codes, never the codes.
+type RecoveryCodesStatus struct {
+	Generated   bool       `json:"generated"`
+	GeneratedAt *time.Time `json:"generated_at"` // null when never generated
+	Left        int        `json:"left"`
+	Used        int        `json:"used"`
+}
+
+// RecoveryCodesStatusFrom converts an orgrecovery.Status.
+func RecoveryCodesStatusFrom(s orgrecovery.Status) RecoveryCodesStatus {
+	out := RecoveryCodesStatus{Generated: s.Generated, Left: s.Left, Used: s.Used}
+	if s.Generated {
+		t := s.GeneratedAt.UTC()
+		out.GeneratedAt = &t
+	}
+	return out
+}
+
+// RecoveryCodes is the JSON of POST /recovery-codes: the new set, shown
+// this once.
+type RecoveryCodes struct {
+	Codes []string `json:"codes"`
 }

@@ -49,6 +49,10 @@ var (
 var ErrInvalid = errs.New(errs.Unauthenticated, "recovery_code_invalid",
 	"That email and recovery code do not work together. Check both and try again; each code works once.")
 
+// ErrOwnerOnly refuses generating codes to anyone but an owner (or an
+// owner-scoped token): a code signs in as an owner.
+var ErrOwnerOnly = errs.New(errs.Forbidden, "owner_only", "Only an owner can generate organization recovery codes.")
+
 // Notifier mails an organization's active owners and admins
 // (*notify.Admins).
 type Notifier interface {
@@ -136,6 +140,9 @@ func (s *Service) Generate(ctx context.Context, orgID string) ([]string, error) 
 	now := s.clock()
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
 		actor, err := authz.RequireOwner(ctx, tx, orgID)
+		if errors.Is(err, authz.ErrOwnerOnly) {
+			return ErrOwnerOnly
+		}
 		if err != nil {
 			return err
 		}

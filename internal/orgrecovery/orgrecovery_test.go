@@ -91,7 +91,7 @@ func TestRecoveryCodes(t *testing.T) {
 		asOwner := authz.AsAccount(context.Background(), e.owner)
 
 		// Only owners generate; admins are told so.
-		if _, err := e.svc.Generate(authz.AsAccount(context.Background(), e.admin), e.org); !errors.Is(err, authz.ErrOwnerOnly) {
+		if _, err := e.svc.Generate(authz.AsAccount(context.Background(), e.admin), e.org); !errors.Is(err, orgrecovery.ErrOwnerOnly) {
 			t.Fatalf("admin generates: %v", err)
 		}
 		codes, err := e.svc.Generate(asOwner, e.org)

@@ -63,6 +63,7 @@ func Sentinels() []Case {
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
 		{"orgrecovery.ErrInvalid", orgrecovery.ErrInvalid, errs.Unauthenticated, "recovery_code_invalid"},
+		{"orgrecovery.ErrOwnerOnly", orgrecovery.ErrOwnerOnly, errs.Forbidden, "owner_only"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
 	}
 }

@@ -36,6 +36,7 @@ var pageStatuses = map[string]int{
 	"sso.ErrTestNotAllowed":            403,
 	"signin.ErrNoSSO":                  409,
 	"orgrecovery.ErrInvalid":           401,
+	"orgrecovery.ErrOwnerOnly":         403,
 	"emailaddr.ErrInvalid":             400,
 	"*account.InvalidInputError":       400,
 	"*account.ThrottledError":          429,
