@@ -9,6 +9,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -52,6 +56,10 @@ type App struct {
 	Audit  *audit.Service
 	SSO    *sso.Service
 	SignIn *signin.Engine
+	// BreakGlass lists the break-glass admins; OrgRecovery generates and
+	// redeems organization recovery codes.
+	BreakGlass  *breakglass.Service
+	OrgRecovery *orgrecovery.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -177,6 +185,11 @@ func (a *App) build() error {
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
+	// No second-factor lookup until the MFA services are wired: the
+	// console then says "unknown" rather than guessing (and lockout.Check,
+	// with none registered, fails closed).
+	a.BreakGlass = breakglass.New(a.Store, lockout.CurrentSecondFactor())
+	a.OrgRecovery = orgrecovery.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Log, a.Now)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
