@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"io"
 	"strconv"
 	"strings"
@@ -104,9 +105,9 @@ var adminPolicySetCmd = &cobra.Command{
 				id = *connID
 			}
 			if force {
-				p, err = a.Policies.CreateForced(ctx, org.ID, name, sso, id)
+				p, err = a.Policies.CreateForced(ctx, org.ID, name, sso, id, lockout.Force{Reason: flag(cmd, "force-reason")})
 			} else {
-				p, err = a.Policies.Create(ctx, org.ID, name, sso, id)
+				p, err = a.Policies.Create(ctx, org.ID, name, sso, id, lockout.Force{Reason: flag(cmd, "force-reason")})
 			}
 			created = true
 		}

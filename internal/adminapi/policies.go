@@ -18,11 +18,11 @@ import (
 // createPolicy adds a named policy; with force, SSO may be enforced through
 // a connection nobody has test-signed-in through (the service audits the
 // override on the policy.create event).
-func createPolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
+func createPolicy(ctx context.Context, svc *policy.Service, orgID, name, sso, connection string, force bool, reason string) (storage.Policy, error) {
 	if force {
-		return svc.CreateForced(ctx, orgID, name, sso, connection)
+		return svc.CreateForced(ctx, orgID, name, sso, connection, lockout.Force{Reason: reason})
 	}
-	return svc.Create(ctx, orgID, name, sso, connection)
+	return svc.Create(ctx, orgID, name, sso, connection, lockout.Force{Reason: reason})
 }
 
 func (h *Handler) writePolicy(w http.ResponseWriter, r *http.Request, status int, p storage.Policy) {
@@ -72,6 +72,9 @@ type createPolicyRequest struct {
 	SSO        string `json:"sso"`
 	Connection string `json:"connection"`
 	Force      bool   `json:"force"`
+	// ForceReason creates a policy enforcing SSO without a break-glass
+	// owner with a second factor (409 lockout otherwise); audited.
+	ForceReason string `json:"force_reason"`
 }
 
 func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -85,7 +88,7 @@ func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok stora
 	if !h.resolveConnection(w, r, tok.OrgID, &req.Connection) {
 		return
 	}
-	p, err := createPolicy(r.Context(), h.Policies, tok.OrgID, req.Name, req.SSO, req.Connection, req.Force)
+	p, err := createPolicy(r.Context(), h.Policies, tok.OrgID, req.Name, req.SSO, req.Connection, req.Force, req.ForceReason)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -171,19 +171,26 @@ func (s *Service) defaultPolicy(ctx context.Context, st storage.Policies, orgID 
 // Create adds a named policy. sso is storage.SSOEnforced, SSOOptional or
 // SSOOff; connection (slug or ID) is required unless SSO is off. Enforcing
 // at creation needs a tested connection (CreateForced overrides).
-func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.create(ctx, orgID, name, sso, connection, false)
+//
+// A policy created enforcing SSO needs a break-glass owner with a second
+// factor (lockout.Check); force (at most one) with a reason overrides.
+func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string, force ...lockout.Force) (storage.Policy, error) {
+	return s.create(ctx, orgID, name, sso, connection, false, force)
 }
 
 // CreateForced is Create that may enforce SSO through a connection nobody
 // has test-signed-in through yet; the override is recorded on the
 // policy.create event, in the same transaction as the policy.
-func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.create(ctx, orgID, name, sso, connection, true)
+func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string, force ...lockout.Force) (storage.Policy, error) {
+	return s.create(ctx, orgID, name, sso, connection, true, force)
 }
 
-func (s *Service) create(ctx context.Context, orgID, name, sso, connection string, force bool) (storage.Policy, error) {
-	name, err := cleanName(name)
+func (s *Service) create(ctx context.Context, orgID, name, sso, connection string, force bool, lf []lockout.Force) (storage.Policy, error) {
+	f, err := oneForce(lf)
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	name, err = cleanName(name)
 	if err != nil {
 		return storage.Policy{}, err
 	}
@@ -222,6 +229,13 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 		if _, err := tx.GetPolicyByName(ctx, orgID, name); err == nil {
 			return mapErr(storage.ErrConflict, "a policy named "+quote(name))
 		}
+		// A new policy has no members, but one created enforcing SSO is
+		// enforcing SSO all the same: it needs a break-glass owner.
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.Policies = append(c.Policies, p) }, f)
+		if err != nil {
+			return err
+		}
+		res.Annotate(details)
 		if err := tx.CreatePolicy(ctx, p); err != nil {
 			return mapErr(err, "a policy named "+quote(name))
 		}
