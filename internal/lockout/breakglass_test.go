@@ -98,6 +98,11 @@ func TestEnforcingSSONeedsABreakGlassOwner(t *testing.T) {
 		refused("MFA required, nothing enrolled")
 		auth.enrol(t, o.acctIDs[3]) // ada is an admin, not an owner: does not count
 		refused("only an admin enrolled")
+		// Creating a policy that enforces SSO is enforcing SSO too.
+		var le *lockout.Error
+		if _, err := s.policies.Create(ctx, o.id, "Engineering", enforced, conn); !errors.As(err, &le) || !le.NoBreakGlass {
+			t.Fatalf("create enforced: %v, want the break-glass refusal", err)
+		}
 
 		// Forced with a reason: through, and the audit event says why.
 		if _, err := s.policies.Update(ctx, o.id, policy.DefaultName, policy.UpdateInput{SSO: &enforced, Connection: &conn,
@@ -121,6 +126,9 @@ func TestEnforcingSSONeedsABreakGlassOwner(t *testing.T) {
 		auth.enrol(t, olive)
 		if err := enforce(); err != nil {
 			t.Fatalf("with a break-glass owner enrolled: %v", err)
+		}
+		if _, err := s.policies.Create(ctx, o.id, "Engineering", enforced, conn); err != nil {
+			t.Fatalf("create enforced with a break-glass owner enrolled: %v", err)
 		}
 		evs, _ = st.ListAudit(ctx, storage.AuditFilter{OrgID: o.id, Action: "policy.update"})
 		if d := evs[len(evs)-1].Details; d["forced"] != "" {
