@@ -373,6 +373,7 @@ func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
 			}
 		}
 		c := e.conn(org, "untested", false)
+		lockouttest.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the override
 		p, err := e.svc.CreateForced(e.ctx, org, "Engineering", storage.SSOEnforced, c.Slug)
 		if err != nil || p.SSO != storage.SSOEnforced {
 			t.Fatalf("CreateForced = %+v, %v", p, err)
