@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
-	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"io"
@@ -185,10 +184,11 @@ func (a *App) build() error {
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
-	// No second-factor lookup until the MFA services are wired: the
-	// console then says "unknown" rather than guessing (and lockout.Check,
-	// with none registered, fails closed).
-	a.BreakGlass = breakglass.New(a.Store, lockout.CurrentSecondFactor())
+	// Break-glass listing asks the second-factor lookup registered with
+	// lockout.RegisterSecondFactor (none until the MFA services are
+	// wired: the console then says "unknown", and lockout.Check fails
+	// closed).
+	a.BreakGlass = breakglass.New(a.Store, nil)
 	a.OrgRecovery = orgrecovery.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Log, a.Now)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,

@@ -64,8 +64,10 @@ type Service struct {
 }
 
 // New returns a Service. secondFactor reports whether an account has a
-// second factor enrolled (TOTP or a passkey); nil shows every admin's
-// factor as unknown rather than guessing.
+// second factor enrolled (TOTP or a passkey); nil uses the lookup
+// registered with lockout.RegisterSecondFactor at the time of each List
+// (the one the lockout check asks), and with none registered shows every
+// admin's factor as unknown rather than guessing.
 func New(store storage.Store, secondFactor lockout.SecondFactorFunc) *Service {
 	return &Service{store: store, secondFactor: secondFactor}
 }
@@ -80,6 +82,10 @@ func (s *Service) List(ctx context.Context, orgID string) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("breakglass: %w", err)
 	}
+	lookup := s.secondFactor
+	if lookup == nil {
+		lookup = lockout.CurrentSecondFactor()
+	}
 	var r Report
 	for _, a := range c.Accounts {
 		p := c.PolicyOf(a.ID)
@@ -87,8 +93,8 @@ func (s *Service) List(ctx context.Context, orgID string) (Report, error) {
 			continue
 		}
 		adm := Admin{ID: a.ID, Email: a.Email, Role: a.Role, Policy: p.Name, SecondFactor: FactorUnknown}
-		if s.secondFactor != nil {
-			ok, err := s.secondFactor(ctx, a.ID)
+		if lookup != nil {
+			ok, err := lookup(ctx, a.ID)
 			if err != nil {
 				return Report{}, fmt.Errorf("breakglass: second factor of %s: %w", a.Email, err)
 			}
@@ -110,7 +116,7 @@ func (s *Service) List(ctx context.Context, orgID string) (Report, error) {
 		}
 		return cmp.Compare(a.Email, b.Email)
 	})
-	r.Warnings = warnings(r.Admins, s.secondFactor != nil)
+	r.Warnings = warnings(r.Admins, lookup != nil)
 	return r, nil
 }
 
