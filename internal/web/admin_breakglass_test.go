@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -62,3 +64,37 @@ func TestOverviewListsBreakGlassAdmins(t *testing.T) {
 		}
 	})
 }
+
+// Enforcing SSO on the console without a break-glass owner shows the
+// confirmation page saying what is missing and what to do; saving it with
+// a reason goes through and is audited as an override.
+func TestConsoleEnforcingNeedsABreakGlassOwner(t *testing.T) {
+	e := newEnv(t)
+	org, _, c := e.signedInOwner()
+	ctx := authzCLI()
+	now := e.clock.Now()
+	conn := storage.IdPConnection{ID: "conn-" + org.ID, OrgID: org.ID, Slug: "corp-idp", Name: "Corp IdP",
+		EntityID: "https://idp.example/", SSOURL: "https://idp.example/sso", TestedAt: now, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := e.store.CreateIdPConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	def, err := e.policies.EnsureDefault(ctx, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"sso": {"enforced"}, "connection": {conn.Slug}}
+	r := c.post("/admin/policies/"+def.ID, form)
+	expect(t, r, http.StatusConflict, "Enforcing SSO needs a break-glass owner",
+		"Add an owner to a break-glass policy (SSO off, MFA required) and have them enrol an authenticator app or passkey")
+	if p, _ := e.policies.Get(ctx, org.ID, def.ID); p.SSO == storage.SSOEnforced {
+		t.Fatal("the refused change was saved")
+	}
+	form.Set("force_reason", "drill: the break-glass owner enrols after lunch")
+	expectRedirect(t, c.post("/admin/policies/"+def.ID, form), "/admin/policies")
+	if ev := e.lastAudit(org.ID); ev.Action != "policy.update" || ev.Details["override_lockout"] != "no_break_glass_owner" ||
+		ev.Details["force_reason"] != "drill: the break-glass owner enrols after lunch" {
+		t.Errorf("audit = %+v", ev)
+	}
+}
+
+func authzCLI() context.Context { return authz.AsCLI(context.Background(), "test") }
