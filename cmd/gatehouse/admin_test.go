@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"log/slog"
 	"os/user"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"

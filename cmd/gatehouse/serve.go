@@ -83,6 +83,8 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBG()
 	go a.Sessions.Run(bg)
+	// Ends emergencies whose time ran out (safe on every node).
+	go a.Emergencies.Run(bg, 30*time.Second)
 	go func() {
 		// Refreshes IdP metadata fetched from URLs; returns when bg ends.
 		if err := a.IdPs.Run(bg); err != nil && bg.Err() == nil {
@@ -99,6 +101,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		// Purges used AuthnRequests and expired replay-cache entries.
 		if err := a.SSO.Run(bg); err != nil && bg.Err() == nil {
 			log.Error("SSO state purger stopped", "err", err)
+		}
+	}()
+	go func() {
+		// SSO health: abandoned sign-ins, probes, incidents, certificate expiry.
+		if err := a.Health.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("SSO health monitor stopped", "err", err)
 		}
 	}()
 

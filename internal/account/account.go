@@ -119,6 +119,8 @@ type Service struct {
 
 	// passwordOrigin classifies a password being set; see SetPasswordOrigin.
 	passwordOrigin PasswordOriginFunc
+	// resetGate may refuse reset mail during an emergency; see SetResetGate.
+	resetGate ResetGateFunc
 }
 
 // PasswordOriginFunc says under what conditions a password set for acct now
@@ -130,6 +132,17 @@ type PasswordOriginFunc func(ctx context.Context, tx storage.Store, acct storage
 // policy and emergency state live above this package). Without one, every
 // password is recorded as set while SSO was not enforced.
 func (s *Service) SetPasswordOrigin(fn PasswordOriginFunc) { s.passwordOrigin = fn }
+
+// ResetGateFunc decides whether a password reset mail may be sent for
+// email; acct is its account, nil when none exists. When it refuses, the
+// request gets the same answer as any other and no mail, and the refusal
+// is audited as "password.reset_refused" with reason in orgID's log.
+type ResetGateFunc func(ctx context.Context, email string, acct *storage.Account) (allow bool, orgID, reason string, err error)
+
+// SetResetGate installs the reset gate (the emergency service: during an
+// emergency only accounts eligible to fail back get reset mail). Without
+// one, every active account gets it.
+func (s *Service) SetResetGate(fn ResetGateFunc) { s.resetGate = fn }
 
 // stampPassword records on a, inside tx, under what conditions its new
 // password is being set.

@@ -55,8 +55,23 @@ func (s *Service) RequestReset(ctx context.Context, email, ip string) error {
 	if known {
 		e.OrgID, e.TargetType, e.TargetID = acct.OrgID, "account", acct.ID
 	}
+	limited := perEmail.Failures > resetPerEmail || perIP.Failures > resetPerIP
+	if !limited && s.resetGate != nil {
+		var target *storage.Account
+		if known {
+			target = &acct
+		}
+		allow, orgID, reason, err := s.resetGate(ctx, norm, target)
+		if err != nil {
+			return fmt.Errorf("account: reset gate: %w", err)
+		}
+		if !allow {
+			e.Action, e.OrgID, e.Outcome, e.Reason = "password.reset_refused", orgID, "failure", reason
+			return s.recordOutside(ctx, now, e)
+		}
+	}
 	switch {
-	case perEmail.Failures > resetPerEmail || perIP.Failures > resetPerIP:
+	case limited:
 		e.Outcome, e.Reason = "failure", "rate_limited"
 	case !known:
 		e.Outcome, e.Reason = "failure", "unknown_account"

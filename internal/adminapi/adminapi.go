@@ -23,12 +23,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -77,6 +80,14 @@ type Handler struct {
 	BreakGlass *breakglass.Service
 	// OrgRecovery generates organization recovery codes (nil: 404).
 	OrgRecovery *orgrecovery.Service
+	// Health answers the SSO health endpoints (/idps/{id}/health, which
+	// also needs IdPs, and /incidents); nil: they do not exist (404).
+	Health *health.Service
+	// Emergencies serves /emergencies (emergency mode); nil: 404 there.
+	Emergencies *emergency.Service
+	// Readiness serves /passkeys/readiness and /passkeys/reminders (nil:
+	// they do not exist).
+	Readiness *readiness.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -153,6 +164,8 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/idps/{id}/certificates/{fingerprint}", h.removeIdPCertificate},
 		{"POST /api/v1/idps/{id}/refresh-metadata", h.refreshIdPMetadata},
 		{"GET /api/v1/idps/{id}/sp-metadata", h.spMetadata},
+		{"GET /api/v1/idps/{id}/health", h.getIdPHealth},
+		{"GET /api/v1/incidents", h.listIncidents},
 
 		{"GET /api/v1/policies", h.listPolicies},
 		{"POST /api/v1/policies", h.createPolicy},
@@ -165,6 +178,15 @@ func (h *Handler) routeTable() []route {
 		{"GET /api/v1/break-glass", h.getBreakGlass},
 		{"GET /api/v1/recovery-codes", h.getRecoveryCodes},
 		{"POST /api/v1/recovery-codes", h.generateRecoveryCodes},
+		{"GET /api/v1/emergencies", h.listEmergencies},
+		{"POST /api/v1/emergencies", h.startEmergency},
+		{"GET /api/v1/emergencies/active", h.activeEmergency},
+		{"GET /api/v1/emergencies/{id}", h.getEmergency},
+		{"POST /api/v1/emergencies/{id}/extend", h.extendEmergency},
+		{"POST /api/v1/emergencies/{id}/end", h.endEmergency},
+		{"POST /api/v1/emergencies/{id}/sign-out", h.signOutEmergency},
+		{"GET /api/v1/passkeys/readiness", h.getReadiness},
+		{"POST /api/v1/passkeys/reminders", h.sendReminders},
 	}
 }
 
@@ -173,10 +195,16 @@ func (h *Handler) routeTable() []route {
 // the rest (and their paths answer 404).
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
+	if strings.HasSuffix(path, "/health") && h.Health == nil {
+		return false
+	}
 	for prefix, ok := range map[string]bool{
 		Prefix + "/domains":        h.Domains != nil,
 		Prefix + "/idps":           h.IdPs != nil,
 		Prefix + "/policies":       h.Policies != nil,
+		Prefix + "/incidents":      h.Health != nil,
+		Prefix + "/emergencies":    h.Emergencies != nil,
+		Prefix + "/passkeys":       h.Readiness != nil,
 		Prefix + "/break-glass":    h.BreakGlass != nil,
 		Prefix + "/recovery-codes": h.OrgRecovery != nil,
 	} {

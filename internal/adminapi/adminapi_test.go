@@ -5,10 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
-	"github.com/gatehouse-id/gatehouse/internal/breakglass"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
-	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,13 +18,22 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -38,17 +43,21 @@ import (
 // env is a running admin API over a real SQLite store with two
 // organizations, each with an owner and an API token.
 type env struct {
-	t        *testing.T
-	ctx      context.Context
-	store    storage.Store
-	accounts *account.Service
-	sessions *session.Service
-	domains  *domain.Service
-	idps     *idp.Service
-	policies *policy.Service
-	dns      *devdns.Server
-	url      string
-	outbox   string
+	t           *testing.T
+	ctx         context.Context
+	store       storage.Store
+	accounts    *account.Service
+	sessions    *session.Service
+	domains     *domain.Service
+	idps        *idp.Service
+	policies    *policy.Service
+	health      *health.Service
+	emergencies *emergency.Service
+	dns         *devdns.Server
+	url         string
+	outbox      string
+	// readiness mails passkey reminders into outbox.
+	readiness *readiness.Service
 
 	orgA, orgB     storage.Organization
 	ownerA, ownerB storage.Account
@@ -80,9 +89,14 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	// which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)
 	policies := policy.New(store, log, time.Now)
+	healthSvc := health.New(store, nil, nil, health.Config{}, log, time.Now)
+	emergencies := emergency.NewService(store, notify.New(store, &mail.Outbox{Dir: outbox, Log: log}, log), config.Default().Emergency, log, time.Now)
+	ready := readiness.New(store, &mail.Outbox{Dir: outbox, Log: log}, "https://gatehouse.test", log, time.Now)
+	t.Cleanup(ready.Wait)
 
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
+		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
 		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now)}
 	h.Register(mux)
@@ -96,7 +110,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, dns: dns, url: srv.URL, outbox: outbox}
+		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

@@ -2,13 +2,13 @@ package adminapi_test
 
 import (
 	"bytes"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 

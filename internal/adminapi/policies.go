@@ -134,12 +134,21 @@ func (h *Handler) updatePolicy(w http.ResponseWriter, r *http.Request, tok stora
 		h.fail(w, r, err)
 		return
 	}
+	exposed, err := h.passwordExposure(r, p, req.SSO)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	p, err = h.Policies.Update(r.Context(), tok.OrgID, p.ID, policy.UpdateInput{SSO: req.SSO, Connection: req.Connection, Force: req.Force, ForceReason: req.ForceReason})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.writePolicy(w, r, http.StatusOK, p)
+	if exposed == nil {
+		h.writePolicy(w, r, http.StatusOK, p)
+		return
+	}
+	h.writePolicyWarning(w, r, p, exposed)
 }
 
 func (h *Handler) deletePolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {

@@ -3,7 +3,6 @@ package adminapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 )
 

@@ -9,9 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-id/gatehouse/internal/breakglass"
-	"github.com/gatehouse-id/gatehouse/internal/notify"
-	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -25,12 +22,20 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -51,6 +56,8 @@ type App struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// Emergencies runs emergency (failback) mode.
+	Emergencies *emergency.Service
 	// Audit reads the audit log for the console, the API and the CLI.
 	Audit  *audit.Service
 	SSO    *sso.Service
@@ -59,6 +66,17 @@ type App struct {
 	// redeems organization recovery codes.
 	BreakGlass  *breakglass.Service
 	OrgRecovery *orgrecovery.Service
+	// Health watches SSO connections (outcomes, probes, incidents,
+	// certificate expiry); its Run loop is started by serve.
+	Health *health.Service
+	// Passkeys registers and verifies passkeys; nil when the public URL
+	// is an IP address, where WebAuthn cannot work.
+	Passkeys *mfa.Passkeys
+	// MFA: authenticator apps and personal recovery codes.
+	MFA *mfa.Service
+	// Readiness lists who has a passkey for emergencies and reminds
+	// those without one.
+	Readiness *readiness.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -66,6 +84,22 @@ type App struct {
 	Now       func() time.Time
 
 	sql *sqlstore.Store
+	// unregisterSecondFactor removes HasSecondFactor from lockout's
+	// lookups when the app closes.
+	unregisterSecondFactor func()
+}
+
+// HasSecondFactor reports whether the account has an authenticator app or
+// a passkey: what makes a break-glass admin's MFA step passable.
+func (a *App) HasSecondFactor(ctx context.Context, accountID string) (bool, error) {
+	if ok, err := a.MFA.TOTPEnrolled(ctx, accountID); err != nil || ok {
+		return ok, err
+	}
+	if a.Passkeys == nil {
+		return false, nil
+	}
+	total, _, err := a.Passkeys.Count(ctx, accountID)
+	return total > 0, err
 }
 
 // NewLogger builds the JSON (or text) slog logger the config asks for,
@@ -94,8 +128,22 @@ func DatabaseURL(cfg config.Config) (string, error) {
 	return "sqlite://" + filepath.Join(dir, "gatehouse.db"), nil
 }
 
+// Options adjusts how OpenWith assembles the app. The zero value is what
+// serve and the CLI use (Open).
+type Options struct {
+	// Now replaces time.Now as every service's clock. It must be set
+	// before the services are built, because each takes its clock at
+	// construction: end-to-end tests (internal/drill) move time by hand.
+	Now func() time.Time
+}
+
 // Open connects to the database, applies migrations and builds the services.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return OpenWith(ctx, cfg, log, Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
@@ -124,6 +172,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("app: migrate database: %w", err)
 	}
 	a := &App{Config: cfg, Log: log, Store: st, sql: st, Now: time.Now}
+	if opts.Now != nil {
+		a.Now = opts.Now
+	}
 	if err := a.build(); err != nil {
 		st.Close()
 		return nil, err
@@ -172,6 +223,8 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
+	a.MFA = mfa.NewService(a.Store, box, cfg.ProductName, a.Log, a.Now)
+	a.MFA.Backoff = mfa.BackoffFrom(cfg.Throttle)
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
 	allowed, err := config.ParsePrefixes(cfg.SAML.MetadataAllowedNetworks)
 	if err != nil {
@@ -182,14 +235,39 @@ func (a *App) build() error {
 		MetadataAllowedNetworks: allowed,
 	}, a.Log, a.Now)
 	a.Policies = policy.New(a.Store, a.Log, a.Now)
+	// Emergency mode: Route asks it whether failback is in force, passwords
+	// set are classified by it, and reset mail during an emergency is gated.
+	a.Emergencies = emergency.NewService(a.Store, notify.New(a.Store, a.Mailer, a.Log), cfg.Emergency, a.Log, a.Now)
+	a.Policies.SetEmergencies(a.Emergencies)
+	a.Accounts.SetPasswordOrigin(a.Emergencies.PasswordOrigin)
+	a.Accounts.SetResetGate(a.Emergencies.ResetGate)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
-	// Break-glass listing asks the second-factor lookup registered with
-	// lockout.RegisterSecondFactor (none until the MFA services are
-	// wired: the console then says "unknown", and lockout.Check fails
-	// closed).
-	a.BreakGlass = breakglass.New(a.Store, nil)
 	a.OrgRecovery = orgrecovery.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Log, a.Now)
+	a.Health = health.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Metrics, health.Config{
+		ProbeInterval: cfg.Health.ProbeInterval, Window: cfg.Health.Window,
+		FailureRatio: float64(cfg.Health.FailurePercent) / 100, MinAttempts: cfg.Health.MinAttempts,
+		CheckFailures: cfg.Health.UnreachableAfter, HTTPClient: a.IdPs.HTTPClient(),
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
+	}, a.Log, a.Now)
+	a.SSO.SetOutcomes(a.Health)
+	a.IdPs.SetRefreshObserver(a.Health)
+	a.Policies.SetHealth(a.Health)
+	// Automatic failback: an incident that lasts a policy's threshold
+	// starts emergency mode for it.
+	a.Health.SetListener(emergency.Incidents{S: a.Emergencies})
+	if a.Passkeys, err = newPasskeys(a.Store, cfg, a.Log, a.Now); err != nil {
+		return err
+	}
+	if a.Passkeys != nil {
+		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
+	}
+	// Who has a second factor (an authenticator app or a passkey): the
+	// break-glass listing shows it, and lockout.Check needs a break-glass
+	// owner with one before SSO is enforced.
+	a.BreakGlass = breakglass.New(a.Store, a.HasSecondFactor)
+	a.unregisterSecondFactor = lockout.RegisterSecondFactor(a.HasSecondFactor)
+	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	a.SignIn, err = signin.New(signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now,
@@ -202,7 +280,11 @@ func (a *App) Dialect() string { return a.sql.Dialect() }
 
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
+	if a.unregisterSecondFactor != nil {
+		a.unregisterSecondFactor()
+	}
 	a.Accounts.Wait()
+	a.Readiness.Wait()
 	return a.sql.Close()
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 )
@@ -87,5 +88,28 @@ func TestOpenFailsOnADatabaseThatNeverAnswers(t *testing.T) {
 		}
 	case <-time.After(2 * time.Minute): // generous: the point is that it ends
 		t.Fatal("Open still waiting on a database that never answers")
+	}
+}
+
+// OpenWith builds every service on the given clock: what the services
+// record carries its time, not the machine's.
+func TestOpenWithClock(t *testing.T) {
+	at := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	a, err := app.OpenWith(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatalf("OpenWith: %v", err)
+	}
+	defer a.Close()
+	if !a.Now().Equal(at) {
+		t.Errorf("a.Now() = %v, want %v", a.Now(), at)
+	}
+	org, err := a.Accounts.CreateOrganization(authz.AsCLI(t.Context(), "test"), "Clock Corp", "clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !org.CreatedAt.Equal(at) {
+		t.Errorf("organization created at %v, want the injected %v", org.CreatedAt, at)
 	}
 }

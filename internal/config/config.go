@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"reflect"
 	"runtime"
@@ -51,6 +52,42 @@ type Config struct {
 	DNS       DNSConfig       `yaml:"dns"`
 	SAML      SAMLConfig      `yaml:"saml"`
 	Metrics   MetricsConfig   `yaml:"metrics"`
+	// Health tunes SSO health: probes, incidents (internal/health).
+	Health HealthConfig `yaml:"health"`
+	// Emergency bounds emergency (failback) mode (internal/emergency).
+	Emergency EmergencyConfig `yaml:"emergency"`
+}
+
+// HealthConfig tunes SSO health monitoring and incidents.
+type HealthConfig struct {
+	// ProbeInterval is how often each connection's IdP (metadata URL, else
+	// SSO endpoint) is probed; 0 disables probing.
+	ProbeInterval time.Duration `yaml:"probe_interval"`
+	// Window is how far back the failure ratio looks, and how long a cause
+	// must be clear before an incident ends.
+	Window time.Duration `yaml:"window"`
+	// FailurePercent: an incident opens when more than this percentage of
+	// the window's sign-ins failed.
+	FailurePercent int `yaml:"failure_percent"`
+	// MinAttempts is how many sign-ins the window needs before the ratio
+	// counts.
+	MinAttempts int `yaml:"min_attempts"`
+	// UnreachableAfter: an incident opens after this many failed probes or
+	// metadata refreshes in a row.
+	UnreachableAfter int `yaml:"unreachable_after"`
+}
+
+// EmergencyConfig bounds emergency (failback) mode.
+type EmergencyConfig struct {
+	// DefaultDuration is how long an emergency lasts when its starter
+	// gives no duration.
+	DefaultDuration time.Duration `yaml:"default_duration"`
+	// MaxDuration caps an emergency's length from its start, extensions
+	// included: failback is time-boxed, never a way to leave SSO for good.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// AutoEndGrace is how long an incident must have been over before an
+	// emergency automatic failback started for it ends.
+	AutoEndGrace time.Duration `yaml:"auto_end_grace"`
 }
 
 // MetricsConfig places the Prometheus endpoint.
@@ -187,6 +224,9 @@ func Default() Config {
 		Passwords: PasswordsConfig{MaxConcurrentHashes: max(runtime.GOMAXPROCS(0), 1), HashWait: 5 * time.Second},
 		SMTP:      SMTPConfig{Port: 587, Security: "starttls", From: "Gatehouse <no-reply@localhost>"},
 		SAML:      SAMLConfig{MetadataRefresh: 24 * time.Hour},
+		Health: HealthConfig{ProbeInterval: time.Minute, Window: 15 * time.Minute, FailurePercent: 50,
+			MinAttempts: 5, UnreachableAfter: 3},
+		Emergency: EmergencyConfig{DefaultDuration: 4 * time.Hour, MaxDuration: 72 * time.Hour, AutoEndGrace: 15 * time.Minute},
 	}
 }
 
@@ -301,6 +341,13 @@ func describe(t reflect.Type, got string) string {
 func (c *Config) fillDerived() {
 	if c.PublicURL == "" && c.Listen != "" {
 		c.PublicURL = "http://" + c.Listen
+		// A loopback address is reached as localhost: passkeys (WebAuthn)
+		// need a domain name, and browsers and go-webauthn refuse an IP.
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
+			if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+				c.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+			}
+		}
 	}
 	if c.Session.StaleAfter == 0 && c.Session.PollInterval > 0 {
 		c.Session.StaleAfter = StaleFactor * c.Session.PollInterval

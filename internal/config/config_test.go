@@ -16,8 +16,19 @@ func TestDefaultsLoadAndRunOnLocalhost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults must be valid: %v", err)
 	}
-	if cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./gatehouse-data" || cfg.PublicURL != "http://127.0.0.1:8080" {
+	if cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./gatehouse-data" || cfg.PublicURL != "http://localhost:8080" {
 		t.Errorf("unexpected defaults: listen=%q data_dir=%q public_url=%q", cfg.Listen, cfg.DataDir, cfg.PublicURL)
+	}
+	// Loopback is reached by name: passkeys refuse an IP address.
+	for listen, want := range map[string]string{"127.0.0.1:9000": "http://localhost:9000", "[::1]:9000": "http://localhost:9000",
+		"127.0.0.2:9000": "http://localhost:9000"} {
+		c, err := config.Load("", []string{"GATEHOUSE_LISTEN=" + listen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.PublicURL != want {
+			t.Errorf("listen %s: public_url %q, want %q", listen, c.PublicURL, want)
+		}
 	}
 	if cfg.Session.IdleTimeout != 8*time.Hour || cfg.Session.MaxLifetime != 7*24*time.Hour {
 		t.Errorf("session defaults: %v / %v", cfg.Session.IdleTimeout, cfg.Session.MaxLifetime)

@@ -106,6 +106,12 @@ func (c Config) Validate() []Problem {
 	if c.Tokens.ResetTTL > 24*time.Hour {
 		add("tokens.reset_ttl", "must be at most 24h: a reset link is a password (%s)", c.Tokens.ResetTTL)
 	}
+	positive("emergency.default_duration", c.Emergency.DefaultDuration)
+	positive("emergency.max_duration", c.Emergency.MaxDuration)
+	positive("emergency.auto_end_grace", c.Emergency.AutoEndGrace)
+	if c.Emergency.DefaultDuration > c.Emergency.MaxDuration {
+		add("emergency.default_duration", "must not exceed emergency.max_duration (%s > %s)", c.Emergency.DefaultDuration, c.Emergency.MaxDuration)
+	}
 	positive("throttle.window", c.Throttle.Window)
 	positive("throttle.base_delay", c.Throttle.BaseDelay)
 	positive("throttle.max_delay", c.Throttle.MaxDelay)
@@ -165,6 +171,19 @@ func (c Config) Validate() []Problem {
 		}
 	}
 	positive("saml.metadata_refresh", c.SAML.MetadataRefresh)
+	if c.Health.ProbeInterval < 0 {
+		add("health.probe_interval", "must be a duration such as 1m, or 0 to disable probing (%s)", c.Health.ProbeInterval)
+	}
+	positive("health.window", c.Health.Window)
+	if c.Health.FailurePercent < 1 || c.Health.FailurePercent > 99 {
+		add("health.failure_percent", "must be a whole number from 1 to 99 (%d)", c.Health.FailurePercent)
+	}
+	if c.Health.MinAttempts < 1 {
+		add("health.min_attempts", "must be at least 1 (%d)", c.Health.MinAttempts)
+	}
+	if c.Health.UnreachableAfter < 1 {
+		add("health.unreachable_after", "must be at least 1 (%d)", c.Health.UnreachableAfter)
+	}
 	for i, p := range c.SAML.MetadataAllowedNetworks {
 		if _, err := ParsePrefix(p); err != nil {
 			add(fmt.Sprintf("saml.metadata_allowed_networks[%d]", i), "must be an IP address or CIDR (%q)", p)

@@ -68,7 +68,22 @@ type Service struct {
 	// tick, when a test sets it, replaces Run's hourly ticker, so the loop
 	// can be driven together with the injected clock.
 	tick <-chan time.Time
+	// refreshed, when set (SetRefreshObserver), hears every refresh.
+	refreshed RefreshObserver
 }
+
+// RefreshObserver hears the result of every metadata refresh (SSO health,
+// internal/health); err is nil on success.
+type RefreshObserver interface {
+	MetadataRefreshed(ctx context.Context, conn storage.IdPConnection, err error)
+}
+
+// SetRefreshObserver installs o (optional; at wiring).
+func (s *Service) SetRefreshObserver(o RefreshObserver) { s.refreshed = o }
+
+// HTTPClient is the client metadata is fetched with: SSRF-guarded unless
+// Config.HTTPClient replaced it. SSO health probes IdPs through it.
+func (s *Service) HTTPClient() *http.Client { return s.cfg.HTTPClient }
 
 // New returns a Service. log and now may be nil (discard, time.Now).
 func New(store storage.Store, box *secretbox.Box, cfg Config, log *slog.Logger, now func() time.Time) *Service {

@@ -399,6 +399,9 @@ func (s *Service) RefreshMetadata(ctx context.Context, id string) (storage.IdPCo
 	if err != nil {
 		return out, mapErr(err, "IdP connection "+quote(id))
 	}
+	if s.refreshed != nil {
+		s.refreshed.MetadataRefreshed(ctx, out, fetchErr)
+	}
 	if fetchErr != nil {
 		s.log.WarnContext(ctx, "IdP metadata refresh failed; keeping the last good copy",
 			"connection", out.Slug, "org_id", out.OrgID, "err", fetchErr)

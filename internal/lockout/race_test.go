@@ -3,12 +3,12 @@ package lockout_test
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"

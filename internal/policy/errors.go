@@ -47,6 +47,14 @@ func untested(conn storage.IdPConnection) error {
 	}}
 }
 
+// staleTest: the connection was tested, but has failed since.
+func staleTest(conn storage.IdPConnection, reason string) error {
+	return &lockoutError{&account.InvalidInputError{
+		Field:   "sso",
+		Message: fmt.Sprintf("Run a new test sign-in through %s before enforcing SSO: %s.", conn.Name, reason),
+	}}
+}
+
 func invalid(field, msg string) error {
 	return &account.InvalidInputError{Field: field, Message: msg}
 }

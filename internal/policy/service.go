@@ -44,6 +44,40 @@ type Service struct {
 	now   func() time.Time
 
 	emergencies Emergencies // nil: no emergency is ever in force
+	// health, when set (SetHealth), says whether a tested connection
+	// needs a new test before SSO is enforced through it.
+	health FreshTestChecker
+}
+
+// FreshTestChecker is SSO health (internal/health.Service): whether a
+// connection has failed since its last test sign-in.
+type FreshTestChecker interface {
+	NeedsFreshTest(ctx context.Context, connectionID string) (bool, string, error)
+}
+
+// SetHealth installs the checker (optional; at wiring). With it, enforcing
+// SSO through a connection with an open incident, or whose last sign-in
+// failed, needs a test sign-in made after that (force overrides, audited).
+func (s *Service) SetHealth(h FreshTestChecker) { s.health = h }
+
+// checkFresh refuses enforcing SSO through conn when health says its last
+// test is stale; force overrides and the override lands in details.
+func (s *Service) checkFresh(ctx context.Context, conn storage.IdPConnection, force bool, details map[string]string) error {
+	if s.health == nil {
+		return nil
+	}
+	need, reason, err := s.health.NeedsFreshTest(ctx, conn.ID)
+	if err != nil {
+		return fmt.Errorf("policy: SSO health of %q: %w", conn.Slug, err)
+	}
+	if !need {
+		return nil
+	}
+	if !force {
+		return staleTest(conn, reason)
+	}
+	details["override"], details["override_reason"] = "stale_test", reason
+	return nil
 }
 
 // New returns a Service. log and now may be nil (discard, time.Now).
@@ -224,6 +258,11 @@ func (s *Service) create(ctx context.Context, orgID, name, sso, connection strin
 			}
 			details["override"] = "untested_connection"
 		}
+		if p.SSO == storage.SSOEnforced && !conn.TestedAt.IsZero() {
+			if err := s.checkFresh(ctx, conn, force, details); err != nil {
+				return err
+			}
+		}
 		// Checked first: a failing INSERT would poison a PostgreSQL tx, and
 		// the message should name the policy.
 		if _, err := tx.GetPolicyByName(ctx, orgID, name); err == nil {
@@ -313,6 +352,11 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 				return untested(conn)
 			}
 			details["override"] = "untested_connection"
+		}
+		if next.SSO == storage.SSOEnforced && !conn.TestedAt.IsZero() {
+			if err := s.checkFresh(ctx, conn, in.Force, details); err != nil {
+				return err
+			}
 		}
 		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
 			if p := c.Policy(cur.ID); p != nil {

@@ -81,6 +81,7 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 	if rej != nil {
 		return Result{}, s.rejected(ctx, &conn, rej)
 	}
+	ctx = context.WithValue(ctx, answeredKey{}, requestID) // for the outcome recorder
 	if requestID == "" && !conn.AllowIdPInitiated {
 		return Result{}, s.rejected(ctx, &conn, reject(ReasonUnsolicitedNotAllowed, "the response answers no request and IdP-initiated sign-in is off for this connection"))
 	}
@@ -178,8 +179,15 @@ func (s *Service) Complete(ctx context.Context, slug, samlResponse, relayState, 
 	if err != nil {
 		return Result{}, fmt.Errorf("sso: complete: %w", err)
 	}
+	if s.outcomes != nil {
+		s.outcomes.SSOEnded(ctx, conn, requestID, "")
+	}
 	return res, nil
 }
+
+// answeredKey carries the request ID a response claims to answer from
+// Complete to rejectedAttempt, for Outcomes.SSOEnded.
+type answeredKey struct{}
 
 // samlRejection turns the validator's error into a Rejection with its reason.
 func samlRejection(err error) *Rejection {
@@ -256,6 +264,10 @@ func (s *Service) rejectedAttempt(ctx context.Context, conn *storage.IdPConnecti
 		orgID, slug = conn.OrgID, conn.Slug
 	}
 	r.Detail = trunc(r.Detail, 500)
+	if conn != nil && s.outcomes != nil {
+		id, _ := ctx.Value(answeredKey{}).(string)
+		s.outcomes.SSOEnded(ctx, *conn, id, r.Reason)
+	}
 	s.log.WarnContext(ctx, "SAML sign-in rejected", "reason", r.Reason, "detail", r.Detail, "code", r.Code,
 		"connection", slug, "org_id", orgID, "subject", trunc(who.subject, 100), "email", trunc(who.email, 100))
 	err := s.store.InTx(ctx, func(tx storage.Store) error {

@@ -53,7 +53,28 @@ type Service struct {
 	// tick, when a test sets it, replaces Run's ten-minute ticker, so the
 	// loop can be driven together with the injected clock.
 	tick <-chan time.Time
+	// outcomes, when set (SetOutcomes), hears how sign-ins start and end.
+	outcomes Outcomes
 }
+
+// Outcomes hears how SSO sign-ins start and end, for SSO health
+// (internal/health). Its methods must not fail the sign-in: they log.
+type Outcomes interface {
+	// SSOStarted: a browser was sent to conn's IdP.
+	SSOStarted(ctx context.Context, conn storage.IdPConnection)
+	// SSOEnded: a response through conn was accepted (reason "") or
+	// refused with the Rejection's reason. requestID is the AuthnRequest
+	// the response claims to answer ("" if none or unknown): a refused
+	// answer leaves it unused, and it must not be counted abandoned too.
+	// It is the response's claim, unverified when the response was refused.
+	SSOEnded(ctx context.Context, conn storage.IdPConnection, requestID, reason string)
+	// CountAbandoned counts requests that expired unanswered; PurgeExpired
+	// calls it before deleting them.
+	CountAbandoned(ctx context.Context, now time.Time) error
+}
+
+// SetOutcomes installs the outcome recorder (optional; at wiring).
+func (s *Service) SetOutcomes(o Outcomes) { s.outcomes = o }
 
 // New returns a Service. log and now may be nil (discard, time.Now).
 func New(store storage.Store, idps *idp.Service, log *slog.Logger, now func() time.Time, opts Options) *Service {
@@ -168,6 +189,9 @@ func (s *Service) begin(ctx context.Context, slug, returnTo string, test bool, e
 	if err != nil {
 		return "", "", fmt.Errorf("sso: begin: store AuthnRequest: %w", err)
 	}
+	if s.outcomes != nil {
+		s.outcomes.SSOStarted(ctx, conn)
+	}
 	return redirectURL, browserSecret, nil
 }
 
@@ -215,7 +239,14 @@ func wellFormedSecret(s string) bool {
 // before now. A purged assertion ID no longer counts as seen, which is safe:
 // its assertion is past its own validity and the validator refuses it.
 func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
-	n, err := s.store.DeleteExpiredSAMLState(ctx, s.clock())
+	now := s.clock()
+	if s.outcomes != nil {
+		// Unanswered requests are counted as abandoned before they go.
+		if err := s.outcomes.CountAbandoned(ctx, now); err != nil {
+			return 0, fmt.Errorf("sso: count abandoned sign-ins: %w", err)
+		}
+	}
+	n, err := s.store.DeleteExpiredSAMLState(ctx, now)
 	if err != nil {
 		return 0, fmt.Errorf("sso: purge expired SAML state: %w", err)
 	}

@@ -48,6 +48,11 @@ type Store interface {
 	SAMLState
 	LoginFlows
 	OrgRecoveryCodes
+	SSOHealth
+	Passkeys
+	MFATOTP
+	Emergencies
+	PasskeyReadiness
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

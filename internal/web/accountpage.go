@@ -25,6 +25,10 @@ type accountView struct {
 	// HasPassword is false for accounts that only ever signed in with
 	// SSO: the page offers to set a password instead of changing one.
 	HasPassword bool
+	// Passkeys is the "Passkeys" section (passkeys.go).
+	Passkeys *passkeySection
+	// TOTP is the authenticator-app section; nil hides it.
+	TOTP *totpView
 }
 
 // sessionRow is one line of the sessions list.
@@ -91,6 +95,11 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if name == "" {
 		name = v.Account.Email
 	}
+	totp, err := h.totpSection(r, v.Account)
+	if err != nil {
+		h.serverError(w, r, "read authenticator app", err)
+		return
+	}
 	acct := v.Account
 	h.render(w, r, status, "account", &view{
 		Title:  "Your account",
@@ -104,6 +113,8 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 			Name: name, Email: v.Account.Email, OrgName: org,
 			Role: page.RoleWords[v.Account.Role], Others: others,
 			HasPassword: v.Account.PasswordHash != "",
+			Passkeys:    h.passkeySection(r, v.Account),
+			TOTP:        totp,
 		},
 		Sessions: rows,
 	})

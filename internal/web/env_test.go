@@ -3,10 +3,6 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
-	"github.com/gatehouse-id/gatehouse/internal/breakglass"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
-	"github.com/gatehouse-id/gatehouse/internal/notify"
-	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"html"
 	"io"
 	"log/slog"
@@ -26,13 +22,22 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -66,11 +71,22 @@ type env struct {
 	policies *policy.Service
 	sso      *sso.Service
 	metrics  *metrics.Metrics
-	handler  *web.Handler
-	orgRec   *orgrecovery.Service
-	srv      *httptest.Server
-	outbox   string
-	clock    *clock
+	health   *health.Service
+	// readiness sends passkey reminders through the same outbox.
+	readiness *readiness.Service
+	handler   *web.Handler
+	srv       *httptest.Server
+	outbox    string
+	clock     *clock
+
+	// publicURL is Gatehouse's public URL: srv.URL, or with localhost
+	// for 127.0.0.1 when envOptions.localhost asks for it.
+	publicURL string
+	passkeys  *mfa.Passkeys // nil when the public URL is an IP address
+	mfa       *mfa.Service
+	// emergencies serves the console's emergency page.
+	emergencies *emergency.Service
+	orgRec      *orgrecovery.Service
 }
 
 type envOptions struct {
@@ -79,6 +95,12 @@ type envOptions struct {
 	// dnsResolver is the DNS server (host:port) domain verification asks;
 	// default the system's.
 	dnsResolver string
+	// localhost serves Gatehouse as http://localhost:PORT, a domain name,
+	// so passkeys work (WebAuthn refuses IP addresses).
+	localhost bool
+	// routes mounts a test's own routes beside the pages, behind the
+	// same middleware (CSRF, headers).
+	routes func(e *env, mux *http.ServeMux)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -97,6 +119,10 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
+	e.publicURL = e.srv.URL
+	if o.localhost {
+		e.publicURL = strings.Replace(e.srv.URL, "://127.0.0.1:", "://localhost:", 1)
+	}
 
 	var mailer mail.Sender
 	if o.mailer != nil {
@@ -109,7 +135,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	e.accounts = account.New(e.store, mailer, account.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	t.Cleanup(e.accounts.Wait)
 	e.sessions = session.New(e.store, session.Config{}, log, e.clock.Now)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -123,12 +149,17 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.mfa = mfa.NewService(e.store, box, "Gatehouse", log, e.clock.Now)
 	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
-	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.srv.URL}, log, e.clock.Now)
+	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	e.policies = policy.New(e.store, log, e.clock.Now)
 	e.sso = sso.New(e.store, e.idps, log, e.clock.Now, sso.Options{})
 
 	e.metrics = metrics.New(prometheus.NewRegistry())
+	e.health = health.New(e.store, notify.New(e.store, mailer, log), e.metrics, health.Config{}, log, e.clock.Now)
+	e.sso.SetOutcomes(e.health)
+	e.readiness = readiness.New(e.store, mailer, e.publicURL, log, e.clock.Now)
+	t.Cleanup(e.readiness.Wait)
 	engine, err := signin.New(signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
 		Sessions: e.sessions, SSO: e.sso, Metrics: e.metrics, Log: log, Now: e.clock.Now})
 	if err != nil {
@@ -139,13 +170,22 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
-		Domains: e.domains, SSO: e.sso, IdPs: e.idps,
+		Domains: e.domains, SSO: e.sso, IdPs: e.idps, Health: e.health,
 		Limiter: limiter, OrgRecovery: e.orgRec,
+		MFA: e.mfa,
 	}
+	if cfg, err := mfa.PasskeyConfigFromURL(e.publicURL, orgName); err == nil {
+		if e.passkeys, err = mfa.NewPasskeys(e.store, cfg, log, e.clock.Now); err != nil {
+			t.Fatal(err)
+		}
+		e.handler.Passkeys = e.passkeys
+	}
+	e.emergencies = emergency.NewService(e.store, notify.New(e.store, mailer, log), config.Default().Emergency, log, e.clock.Now)
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
-		Limiter: limiter, BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
+		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
+		BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {
@@ -154,8 +194,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if err := admin.Register(mux); err != nil {
 		t.Fatal(err)
 	}
+	if o.routes != nil {
+		o.routes(e, mux)
+	}
 	hs, err := httpserver.New(httpserver.Options{
-		Log: log, Metrics: e.metrics, PublicURL: e.srv.URL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
+		Log: log, Metrics: e.metrics, PublicURL: e.publicURL, ErrorPage: e.handler.ErrorPage, Now: e.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"html"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"

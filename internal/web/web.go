@@ -14,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -24,8 +23,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -50,12 +52,18 @@ type Handler struct {
 	Domains *domain.Service
 	SSO     *sso.Service
 	IdPs    *idp.Service
+	// Health serves the public SSO status page /status/{org}; nil leaves
+	// it unmounted.
+	Health *health.Service
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
 	// OrgRecovery redeems organization recovery codes at /recover (nil:
 	// /recover only follows `gatehouse recover` links).
 	OrgRecovery *orgrecovery.Service
+	// Passkeys manages the passkeys on /account; nil when passkeys cannot
+	// work here (the public URL is an IP address), which the page explains.
+	Passkeys *mfa.Passkeys
 	// Secure is set when Gatehouse is served over HTTPS (config
 	// public_url): the SAML browser-binding cookie is then __Host-,
 	// Secure and SameSite=None.
@@ -67,6 +75,10 @@ type Handler struct {
 	// ResetLinkTTL is how long a reset link works, as told on the "check
 	// your email" page: config tokens.reset_ttl, as account.Config.ResetTTL.
 	ResetLinkTTL time.Duration
+
+	// MFA enrols and removes authenticator apps and recovery codes on
+	// /account; nil leaves that section out.
+	MFA *mfa.Service
 
 	renderer *page.Renderer // made by Register
 }
@@ -122,8 +134,13 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))
 	mux.Handle("POST /account/sessions/revoke-others", h.RequireSession(http.HandlerFunc(h.revokeOthers)))
 	mux.Handle("POST /account/password", h.RequireSession(http.HandlerFunc(h.changePassword)))
+	h.registerPasskeys(mux)
 
+	if h.Health != nil {
+		mux.HandleFunc("GET /status/{org}", h.statusPage)
+	}
 	h.registerSAML(mux)
+	h.registerMFA(mux)
 	return nil
 }
 

@@ -13,9 +13,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emailaddr"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -65,6 +67,18 @@ func Sentinels() []Case {
 		{"orgrecovery.ErrInvalid", orgrecovery.ErrInvalid, errs.Unauthenticated, "recovery_code_invalid"},
 		{"orgrecovery.ErrOwnerOnly", orgrecovery.ErrOwnerOnly, errs.Forbidden, "owner_only"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
+		{"mfa.ErrPasskeyRefused", mfa.ErrPasskeyRefused, errs.Unauthenticated, "passkey_refused"},
+		{"mfa.ErrPasskeysUnavailable", mfa.ErrPasskeysUnavailable, errs.PreconditionFailed, "passkeys_unavailable"},
+		{"mfa.ErrPasskeyNotFound", mfa.ErrPasskeyNotFound, errs.NotFound, "passkey_not_found"},
+		{"mfa.ErrPasskeyName", mfa.ErrPasskeyName, errs.Invalid, "invalid"},
+		{"mfa.ErrInvalidCode", mfa.ErrInvalidCode, errs.Unauthenticated, "invalid_code"},
+		{"mfa.ErrNoTOTPEnrolment", mfa.ErrNoTOTPEnrolment, errs.PreconditionFailed, "no_totp_enrolment"},
+		{"emergency.ErrNotFound", emergency.ErrNotFound, errs.NotFound, "emergency_not_found"},
+		{"emergency.ErrActive", emergency.ErrActive, errs.Conflict, "emergency_active"},
+		{"emergency.ErrNotActive", emergency.ErrNotActive, errs.PreconditionFailed, "emergency_not_active"},
+		{"emergency.ErrReasonRequired", emergency.ErrReasonRequired, errs.Invalid, "invalid"},
+		{"emergency.ErrDuration", emergency.ErrDuration, errs.Invalid, "invalid"},
+		{"emergency.ErrUnknownPolicy", emergency.ErrUnknownPolicy, errs.Invalid, "invalid"},
 	}
 }
 

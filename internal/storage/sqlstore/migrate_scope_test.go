@@ -21,7 +21,7 @@ func TestMigrationGivesOldTokensAdminScope(t *testing.T) {
 		if err := s.CreateOrganization(ctx, storage.Organization{ID: "o", Slug: "corp", Name: "Corp", CreatedAt: created}); err != nil {
 			t.Fatal(err)
 		}
-		// The columns as release 0010 knew them.
+		// The columns as release 0008 knew them.
 		if _, err := s.DB().ExecContext(ctx, `INSERT INTO api_tokens (id, org_id, name, token_hash, created_by,
 			created_at, last_used_at, revoked_at) VALUES ('t', 'o', 'deploy', 'h', 'cli', $1, 0, 0)`, created.UnixMicro()); err != nil {
 			t.Fatalf("insert token: %v", err)

@@ -37,7 +37,12 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},
 		{"OrgRecoveryCodes", orgRecoveryTests},
+		{"SSOHealth", ssoHealthTests},
+		{"Passkeys", passkeyTests},
+		{"Emergencies", emergencyTests},
+		{"PasskeyReadiness", readinessTests},
 		{"Keys", keyTests},
+		{"MFATOTP", mfaTOTPTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

@@ -83,6 +83,13 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/recovery-codes", h.adminRecovery)
 		handle("POST /admin/recovery-codes", h.adminRecoveryGenerate)
 	}
+	if h.Emergencies != nil {
+		handle("GET /admin/emergency", h.adminEmergency)
+		handle("POST /admin/emergency", h.adminEmergencyStart)
+		handle("POST /admin/emergency/{id}/extend", h.adminEmergencyExtend)
+		handle("POST /admin/emergency/{id}/end", h.adminEmergencyEnd)
+		handle("POST /admin/emergency/{id}/sign-out", h.adminEmergencySignOut)
+	}
 	if h.Policies != nil {
 		handle("GET /admin/policies", h.adminPolicies)
 		handle("POST /admin/policies", h.adminPolicyCreate)
@@ -92,6 +99,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)
 		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
 	}
+	h.registerReadiness(handle) // admin_readiness.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -137,7 +145,13 @@ type adminView struct {
 	HasSSO      bool
 	HasPolicies bool
 	HasAudit    bool
-	CanTest     bool // /saml/{slug}/login?test=1 is mounted
+	// HasEmergency: the emergency page is mounted; ActiveEmergency is the
+	// banner every page shows while one is in force.
+	HasEmergency    bool
+	ActiveEmergency *emergencyBanner
+	CanTest         bool // /saml/{slug}/login?test=1 is mounted
+	// HasReadiness: the emergency sign-in readiness page is mounted.
+	HasReadiness bool
 
 	Overview    *overviewView
 	Domains     []domainRow
@@ -157,6 +171,10 @@ type adminView struct {
 	Lockout     *lockoutView
 	Recovery    *recoveryView
 	HasRecovery bool // organization recovery codes are offered
+	Emergency   *emergencyView
+	Exposure    *exposureView
+	Readiness   *readinessView
+	Remind      *remindView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -180,6 +198,9 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
 	a.HasRecovery = h.OrgRecovery != nil
+	a.HasEmergency = h.Emergencies != nil
+	a.ActiveEmergency = h.activeEmergencyBanner(r, adm)
+	a.HasReadiness = h.Readiness != nil
 	v.User = &adm
 	v.Org = h.orgName(r.Context(), &adm)
 	if v.Notice == "" {
@@ -192,30 +213,35 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 // for with ?notice=…; only these keys exist, so the query cannot inject
 // text.
 var adminNotices = map[string]string{
-	"welcome":            "Welcome! Your organization is ready, and you're signed in as its owner. Next: add your email domain, connect your identity provider, then test it before you enforce single sign-on.",
-	"domain-added":       "Domain added. Publish the TXT record below, then verify it.",
-	"domain-verified":    "The domain is verified. Accounts with this email domain are now managed by your organization.",
-	"domain-removed":     "The domain was removed. Its accounts are no longer managed by your organization.",
-	"conn-created":       "Connection added. Give your IdP the values below, then run a test sign-in.",
-	"conn-updated":       "Settings saved.",
-	"conn-unchanged":     "Nothing changed.",
-	"conn-voided":        "Settings saved. The change can affect sign-in, so the connection needs a new test sign-in before SSO can be enforced through it.",
-	"conn-removed":       "The connection was removed.",
-	"cert-added":         "Certificate added. Both the old and the new certificate are trusted until you remove one.",
-	"cert-removed":       "Certificate removed.",
-	"metadata-refreshed": "Metadata refreshed from the IdP.",
-	"policy-created":     "Policy created.",
-	"policy-updated":     "Policy saved.",
-	"policy-forced":      "Policy saved. SSO is enforced through a connection that has not been tested; the override is recorded in the audit log.",
-	"policy-deleted":     "Policy deleted. Its members now fall under the default policy.",
-	"member-added":       "Member added to the policy.",
-	"member-removed":     "Member moved back to the default policy.",
-	"invited":            "Member added. An invitation to set a password is on its way to their email.",
-	"added":              "Member added.",
-	"role-changed":       "Role changed.",
-	"suspended":          "Account suspended. Its sessions were signed out.",
-	"reactivated":        "Account reactivated.",
-	"sessions-revoked":   "All of their sessions were signed out.",
+	"welcome":              "Welcome! Your organization is ready, and you're signed in as its owner. Next: add your email domain, connect your identity provider, then test it before you enforce single sign-on.",
+	"domain-added":         "Domain added. Publish the TXT record below, then verify it.",
+	"domain-verified":      "The domain is verified. Accounts with this email domain are now managed by your organization.",
+	"domain-removed":       "The domain was removed. Its accounts are no longer managed by your organization.",
+	"conn-created":         "Connection added. Give your IdP the values below, then run a test sign-in.",
+	"conn-updated":         "Settings saved.",
+	"conn-unchanged":       "Nothing changed.",
+	"conn-voided":          "Settings saved. The change can affect sign-in, so the connection needs a new test sign-in before SSO can be enforced through it.",
+	"conn-removed":         "The connection was removed.",
+	"cert-added":           "Certificate added. Both the old and the new certificate are trusted until you remove one.",
+	"cert-removed":         "Certificate removed.",
+	"metadata-refreshed":   "Metadata refreshed from the IdP.",
+	"policy-created":       "Policy created.",
+	"policy-updated":       "Policy saved.",
+	"emergency-started":    "Emergency mode has started. Every owner and admin has been mailed.",
+	"emergency-extended":   "Emergency mode has been extended.",
+	"emergency-ended":      "Emergency mode has ended. Passwords set during it no longer work; sign-in goes through SSO again.",
+	"emergency-signed-out": "Everyone who signed in during the emergency has been signed out.",
+	"policy-forced":        "Policy saved. SSO is enforced through a connection that has not been tested; the override is recorded in the audit log.",
+	"policy-deleted":       "Policy deleted. Its members now fall under the default policy.",
+	"member-added":         "Member added to the policy.",
+	"member-removed":       "Member moved back to the default policy.",
+	"invited":              "Member added. An invitation to set a password is on its way to their email.",
+	"added":                "Member added.",
+	"role-changed":         "Role changed.",
+	"suspended":            "Account suspended. Its sessions were signed out.",
+	"reactivated":          "Account reactivated.",
+	"sessions-revoked":     "All of their sessions were signed out.",
+	"reminders-sent":       "Reminders are on their way. People reminded in the last 7 days were skipped; the audit log lists who was mailed.",
 }
 
 // failure is a service error as the console shows it.

@@ -217,6 +217,11 @@ func (h *Handler) adminPolicyUpdate(w http.ResponseWriter, r *http.Request, adm 
 	}
 	f := r.PostForm
 	sso, conn := f.Get("sso"), f.Get("connection")
+	// Leaving SSO outside an emergency: show who gains a password way in,
+	// and offer emergency mode instead (admin_policy_exposure.go).
+	if h.exposurePage(w, r, adm, p, sso) {
+		return
+	}
 	in := policy.UpdateInput{SSO: &sso, Connection: &conn, ForceReason: forceFrom(r).Reason}
 	// Without the override first, so the page can tell whether it was
 	// needed; the refusal writes nothing.

@@ -292,6 +292,14 @@ func (h *Handler) renderConnection(w http.ResponseWriter, r *http.Request, adm s
 		}
 	}
 	v := &view{Title: c.Name, Error: errMsg, Errors: errs, Admin: &adminView{Section: "sso", Conn: d}}
+	if h.Health != nil {
+		hv, err := h.connHealth(r.Context(), c, now)
+		if err != nil {
+			h.serverError(w, r, "read connection health", err)
+			return
+		}
+		v.Health = hv
+	}
 	v.Focus = page.FirstError(errs, "certificate", "name", "name_id_format", "attribute_map")
 	if v.Focus == "attribute_map" {
 		v.Focus = "map_" + saml.MapEmail

@@ -19,10 +19,13 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
+	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -50,9 +53,16 @@ type Handler struct {
 	BreakGlass *breakglass.Service
 	// OrgRecovery serves /admin/recovery-codes (nil: not mounted).
 	OrgRecovery *orgrecovery.Service
+	// Emergencies serves the emergency page and the banner every page
+	// shows during one, and guards turning SSO enforcement off.
+	Emergencies *emergency.Service
 	// SSO is set when the /saml/ routes are mounted (internal/web): the
 	// connection pages then offer a test sign-in.
 	SSO *sso.Service
+	// Health, when set, adds the health card to each connection's page.
+	Health *health.Service
+	// Readiness, when set, adds the emergency sign-in readiness page.
+	Readiness *readiness.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter

@@ -86,6 +86,10 @@ type View struct {
 	// Admin is set on the admin console's pages (internal/web/console):
 	// the section navigation and the widest layout.
 	Admin any
+
+	// Health is the SSO status page's content (internal/web/status.go)
+	// or a connection's health on its console page.
+	Health any
 }
 
 // FieldError returns field's error message, or "".

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+)
+
+func TestAdminEmergencyCLI(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cli) {
+		c.ok("admin", "org", "create", "--name", "Acme Corp", "--slug", "acme")
+		c.ok("admin", "member", "add", "--org", "acme", "--email", "alice@acme.test", "--name", "Alice", "--role", "owner")
+
+		if out := c.ok("admin", "emergency", "status", "--org", "acme"); !strings.Contains(out, "No emergency is in force in acme") {
+			t.Errorf("status before:\n%s", out)
+		}
+		c.fails("--reason is required", "admin", "emergency", "start", "--org", "acme")
+		c.fails("--for must be a positive duration", "admin", "emergency", "start", "--org", "acme", "--reason", "x", "--for", "soon")
+		c.fails("--for: Choose a duration within the allowed maximum.", "admin", "emergency", "start", "--org", "acme", "--reason", "x", "--for", "100h")
+		c.fails("--policy: One of the chosen policies does not exist.", "admin", "emergency", "start", "--org", "acme", "--reason", "x", "--policy", "Nope")
+		c.fails("has no emergency in force", "admin", "emergency", "end", "--org", "acme")
+
+		out := c.ok("admin", "emergency", "start", "--org", "acme", "--reason", "Entra ID outage", "--for", "4h")
+		if !strings.Contains(out, "Emergency mode started in acme") {
+			t.Errorf("start printed:\n%s", out)
+		}
+		c.fails("already in force", "admin", "emergency", "start", "--org", "acme", "--reason", "again")
+		msgs, _ := mail.ReadOutbox(filepath.Join(c.dataDir, "outbox"))
+		if len(msgs) != 1 || msgs[0].To != "alice@acme.test" || !strings.Contains(msgs[0].Subject, "Emergency sign-in started") {
+			t.Errorf("outbox after start: %+v", msgs)
+		}
+
+		var ext apiview.Emergency
+		if err := json.Unmarshal([]byte(c.ok("admin", "emergency", "extend", "--org", "acme", "--for", "2h", "--json")), &ext); err != nil {
+			t.Fatal(err)
+		}
+		if got := ext.EndsAt.Sub(ext.StartedAt); got != 6*time.Hour {
+			t.Errorf("extended to %s after the start", got)
+		}
+		if out := c.ok("admin", "emergency", "status", "--org", "acme"); !strings.Contains(out, "Reason: Entra ID outage") || !strings.Contains(out, "ELIGIBLE") {
+			t.Errorf("status during:\n%s", out)
+		}
+		out = c.ok("admin", "emergency", "end", "--org", "acme", "--sign-out")
+		if !strings.Contains(out, "has ended. 0 password(s)") || !strings.Contains(out, "0 session(s) made during it were signed out") {
+			t.Errorf("end printed:\n%s", out)
+		}
+		var page apiview.AuditPage
+		if err := json.Unmarshal([]byte(c.ok("admin", "audit", "list", "--org", "acme", "--action", "emergency.*", "--json")), &page); err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, ev := range page.Events {
+			actions = append(actions, ev.Action+"/"+ev.ActorType)
+		}
+		if strings.Join(actions, ",") != "emergency.start/cli,emergency.extend/cli,emergency.end/cli" {
+			t.Errorf("audit: %v", actions)
+		}
+	})
+}
