@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -115,7 +116,12 @@ var adminPolicySetCmd = &cobra.Command{
 			if sso == "" {
 				return fmt.Errorf("--sso: %s has no policy %q yet; give --sso to create it", org.Slug, name)
 			}
-			p, err = a.Policies.CreateWith(ctx, org.ID, policy.CreateInput{Name: name, SSO: sso, Connection: id, Force: force, Settings: settings})
+			var lf []lockout.Force
+			if reason := flag(cmd, "force-reason"); reason != "" {
+				lf = []lockout.Force{{Reason: reason}}
+			}
+			p, err = a.Policies.CreateWith(ctx, org.ID, policy.CreateInput{Name: name, SSO: sso, Connection: id, Force: force,
+				Settings: settings, Lockout: lf})
 			created = true
 		}
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
@@ -337,4 +338,24 @@ func TestAdminAuditListPaging(t *testing.T) {
 		t.Errorf("--limit %d = %d events, next_after %v", n, len(page.Events), page.NextAfter)
 	}
 	c.fails("--limit must be from 1 to 1000", "admin", "audit", "list", "--limit", "1001")
+}
+
+// breakGlassOwner gives the organization slug a break-glass owner with a
+// second factor (lockouttest.BreakGlassOwner), so enforcing SSO passes.
+func breakGlassOwner(t *testing.T, c *cli, slug string) {
+	t.Helper()
+	url := c.dbURL
+	if url == "" {
+		url = "sqlite://" + filepath.Join(c.dataDir, "gatehouse.db")
+	}
+	st, err := sqlstore.Open(context.Background(), url, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	org, err := st.GetOrganizationBySlug(context.Background(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockouttest.BreakGlassOwner(t, st, org.ID)
 }

@@ -368,6 +368,7 @@ func TestRecoveryLink(t *testing.T) {
 		e := newEnv(t, st)
 		org, ada := e.setup()
 		e.member(org, "grace@acme.example", "grace under pressure", storage.RoleMember)
+		e.member(org, "ivy@acme.example", "ivy climbs the walls", storage.RoleAdmin)
 
 		_, err := e.svc.IssueRecoveryLink(e.ctx, "grace@acme.example")
 		wantErr(t, "member", err, account.ErrNotFound)
@@ -384,6 +385,22 @@ func TestRecoveryLink(t *testing.T) {
 		}
 		if ev := e.lastEvent(org.ID, "recovery.link_issued"); ev.TargetID != ada.ID || ev.ActorType != "cli" {
 			t.Fatalf("recovery.link_issued event = %+v", ev)
+		}
+		// Every active owner and admin hears of it by mail: who, when, from
+		// the command line; never the link itself.
+		var told []string
+		for _, m := range e.mails() {
+			if m.Subject != "A recovery sign-in link was issued for "+ownerEmail {
+				continue
+			}
+			if strings.Contains(m.Text, "token=") || !strings.Contains(m.Text, "from the server's command line") ||
+				!strings.Contains(m.Text, "A one-time sign-in link for "+ownerEmail+" was issued at ") {
+				t.Errorf("mail to %s:\n%s", m.To, m.Text)
+			}
+			told = append(told, m.To)
+		}
+		if len(told) != 4 || told[0] != ownerEmail || told[1] != "ivy@acme.example" {
+			t.Errorf("recovery mails went to %v, want the owner and ivy, once per link", told)
 		}
 		_, err = e.svc.RedeemRecoveryLink(e.ctx, tokenOf(t, older))
 		wantErr(t, "superseded link", err, account.ErrInvalidLink)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -45,7 +46,25 @@ func (s *Service) IssueRecoveryLink(ctx context.Context, email string) (string, 
 	if err != nil {
 		return "", err
 	}
+	s.mailRecoveryIssued(ctx, acct, now)
 	return s.link("/recover", secret, ""), nil
+}
+
+// mailRecoveryIssued tells every active owner and admin of the account's
+// organization, after the link's transaction committed, that a recovery
+// link was issued from the server's command line: it bypasses every other
+// way in, so nobody should learn of it only from the audit log.
+func (s *Service) mailRecoveryIssued(ctx context.Context, acct storage.Account, now time.Time) {
+	info := reqctx.From(ctx)
+	by := "the server's command line (gatehouse recover)"
+	if info.ActorType == "cli" && info.ActorID != "" {
+		by = fmt.Sprintf("the server's command line (gatehouse recover, run by the system user %q)", info.ActorID)
+	}
+	notify.New(s.store, s.mailer, s.log).Send(ctx, acct.OrgID, "A recovery sign-in link was issued for "+acct.Email,
+		fmt.Sprintf("A one-time sign-in link for %s was issued at %s from %s. It signs them in without SSO and without a password, "+
+			"works once and expires at %s.\n\nIf nobody in your organization expected this, someone with access to the Gatehouse server "+
+			"issued it: check the audit log (recovery.link_issued) and the server.\n",
+			acct.Email, now.UTC().Format("2 Jan 2006, 15:04 UTC"), by, now.Add(s.cfg.SetupTTL).UTC().Format("2 Jan 2006, 15:04 UTC")))
 }
 
 // RedeemRecoveryLink consumes a recovery token and returns the admin

@@ -21,12 +21,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
@@ -74,6 +76,10 @@ type Handler struct {
 	Domains  *domain.Service
 	IdPs     *idp.Service
 	Policies *policy.Service
+	// BreakGlass lists the break-glass admins (nil: GET /break-glass is 404).
+	BreakGlass *breakglass.Service
+	// OrgRecovery generates organization recovery codes (nil: 404).
+	OrgRecovery *orgrecovery.Service
 	// Health answers the SSO health endpoints (/idps/{id}/health, which
 	// also needs IdPs, and /incidents); nil: they do not exist (404).
 	Health *health.Service
@@ -169,6 +175,9 @@ func (h *Handler) routeTable() []route {
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
 
+		{"GET /api/v1/break-glass", h.getBreakGlass},
+		{"GET /api/v1/recovery-codes", h.getRecoveryCodes},
+		{"POST /api/v1/recovery-codes", h.generateRecoveryCodes},
 		{"GET /api/v1/emergencies", h.listEmergencies},
 		{"POST /api/v1/emergencies", h.startEmergency},
 		{"GET /api/v1/emergencies/active", h.activeEmergency},
@@ -190,12 +199,14 @@ func (h *Handler) serves(pattern string) bool {
 		return false
 	}
 	for prefix, ok := range map[string]bool{
-		Prefix + "/domains":     h.Domains != nil,
-		Prefix + "/idps":        h.IdPs != nil,
-		Prefix + "/policies":    h.Policies != nil,
-		Prefix + "/incidents":   h.Health != nil,
-		Prefix + "/emergencies": h.Emergencies != nil,
-		Prefix + "/passkeys":    h.Readiness != nil,
+		Prefix + "/domains":        h.Domains != nil,
+		Prefix + "/idps":           h.IdPs != nil,
+		Prefix + "/policies":       h.Policies != nil,
+		Prefix + "/incidents":      h.Health != nil,
+		Prefix + "/emergencies":    h.Emergencies != nil,
+		Prefix + "/passkeys":       h.Readiness != nil,
+		Prefix + "/break-glass":    h.BreakGlass != nil,
+		Prefix + "/recovery-codes": h.OrgRecovery != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
@@ -26,8 +27,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
@@ -94,7 +97,8 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
 		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
-		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now}
+		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
+		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now)}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.

@@ -42,6 +42,8 @@ var apiAnswers = map[string]struct {
 	"sso.ErrTestNotAllowed":            {403, CodeForbidden},
 	"signin.ErrNoSSO":                  {409, CodeConflict},
 	"signin.ErrNoPasskeys":             {409, CodeConflict},
+	"orgrecovery.ErrInvalid":           {401, CodeUnauthorized},
+	"orgrecovery.ErrOwnerOnly":         {403, CodeForbidden},
 	"emailaddr.ErrInvalid":             {400, CodeInvalidRequest},
 	"mfa.ErrPasskeyRefused":            {401, CodeUnauthorized},
 	"mfa.ErrPasskeysUnavailable":       {409, CodeConflict},

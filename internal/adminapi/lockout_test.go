@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -43,6 +44,11 @@ func TestAPILockout(t *testing.T) {
 	// Safe set-up: a break-glass policy holds the owner; the domain is claimed.
 	ok("POST", "/api/v1/policies", `{"name":"Break glass","sso":"off"}`, 201)
 	ok("PUT", "/api/v1/policies/Break%20glass/members/"+e.ownerA.Email, ``, 204)
+	bg, err := e.store.GetPolicyByName(e.ctx, e.orgA.ID, "Break glass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockouttest.MakeBreakGlass(t, e.store, e.orgA.ID, bg.ID, e.ownerA.ID) // MFA required, a factor enrolled
 	ok("PATCH", "/api/v1/policies/default", `{"sso":"enforced","connection":"corp-idp"}`, 200)
 	r := e.do("POST", "/api/v1/domains", e.tokenA, []byte(`{"name":"acme.test"}`))
 	if r.status != 201 {

@@ -69,6 +69,8 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"ReadinessPage": apiview.ReadinessPage{}, "ReadinessSummary": apiview.ReadinessSummary{},
 		"ReadinessPolicy": apiview.ReadinessPolicy{}, "ReadinessPerson": apiview.ReadinessPerson{},
 		"ReminderResult": apiview.ReminderResult{}, "RemindRequest": remindRequest{},
+		"BreakGlass": apiview.BreakGlass{}, "BreakGlassAdmin": apiview.BreakGlassAdmin{}, "BreakGlassWarning": apiview.BreakGlassWarning{},
+		"RecoveryCodesStatus": apiview.RecoveryCodesStatus{}, "RecoveryCodes": apiview.RecoveryCodes{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

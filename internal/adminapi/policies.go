@@ -23,7 +23,17 @@ import (
 func createPolicy(ctx context.Context, svc *policy.Service, orgID string, req createPolicyRequest) (storage.Policy, error) {
 	return svc.CreateWith(ctx, orgID, policy.CreateInput{
 		Name: req.Name, SSO: req.SSO, Connection: req.Connection, Force: req.Force, Settings: req.settings(),
+		Lockout: lockoutForce(req.ForceReason),
 	})
+}
+
+// lockoutForce is the no-lockout override a request's force_reason asks
+// for (none when it is empty).
+func lockoutForce(reason string) []lockout.Force {
+	if reason == "" {
+		return nil
+	}
+	return []lockout.Force{{Reason: reason}}
 }
 
 // policySettings are the optional settings of both the create and the
@@ -112,6 +122,9 @@ type createPolicyRequest struct {
 	Connection string `json:"connection"`
 	Force      bool   `json:"force"`
 	policySettings
+	// ForceReason creates a policy enforcing SSO without a break-glass
+	// owner with a second factor (409 lockout otherwise); audited.
+	ForceReason string `json:"force_reason"`
 }
 
 func (h *Handler) createPolicy(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 )
 
@@ -274,6 +275,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn := e.addManualIdP(e.tokenA, "Okta", "http://www.okta.com/exk1", "https://corp.okta.com/app/sso/saml")
+	lockouttest.BreakGlassOwner(t, e.store, e.orgA.ID) // enforcing SSO needs one
 
 	before := e.auditCount()
 	for _, c := range []struct{ method, path, body string }{
@@ -291,7 +293,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 			t.Errorf("%s %s %s = %d %s", c.method, c.path, c.body, r.status, r.body)
 		}
 	}
-	if after := e.auditCount(); after != before || e.ssoCounts(e.orgA.ID)[2] != 1 {
+	if after := e.auditCount(); after != before || e.ssoCounts(e.orgA.ID)[2] != 2 { // the default and the break-glass policy
 		t.Errorf("refusals changed something: audit %d→%d, counts %v", before, after, e.ssoCounts(e.orgA.ID))
 	}
 
@@ -359,11 +361,11 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 	r = e.do("GET", "/api/v1/policies", e.tokenA, nil)
 	var list struct{ Policies []apiview.Policy }
 	r.json(t, &list)
-	if r.status != 200 || len(list.Policies) != 4 || !list.Policies[0].IsDefault {
+	if r.status != 200 || len(list.Policies) != 5 || !list.Policies[0].IsDefault { // and the break-glass one
 		t.Fatalf("GET /policies = %d %s", r.status, r.body)
 	}
 	for _, p := range list.Policies {
-		if len(p.Members) != 0 {
+		if len(p.Members) != 0 && p.Name != lockouttest.PolicyName {
 			t.Errorf("policy %s still has members %v", p.Name, p.Members)
 		}
 	}

@@ -22,15 +22,18 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
@@ -59,6 +62,10 @@ type App struct {
 	Audit  *audit.Service
 	SSO    *sso.Service
 	SignIn *signin.Engine
+	// BreakGlass lists the break-glass admins; OrgRecovery generates and
+	// redeems organization recovery codes.
+	BreakGlass  *breakglass.Service
+	OrgRecovery *orgrecovery.Service
 	// Health watches SSO connections (outcomes, probes, incidents,
 	// certificate expiry); its Run loop is started by serve.
 	Health *health.Service
@@ -77,6 +84,15 @@ type App struct {
 	Now       func() time.Time
 
 	sql *sqlstore.Store
+	// unregisterSecondFactor removes HasSecondFactor from lockout's
+	// lookups when the app closes.
+	unregisterSecondFactor func()
+}
+
+// HasSecondFactor reports whether the account has an authenticator app or
+// a passkey: what makes a break-glass admin's MFA step passable.
+func (a *App) HasSecondFactor(ctx context.Context, accountID string) (bool, error) {
+	return mfa.HasSecondFactor(a.MFA, a.Passkeys)(ctx, accountID)
 }
 
 // NewLogger builds the JSON (or text) slog logger the config asks for,
@@ -221,6 +237,7 @@ func (a *App) build() error {
 	a.Accounts.SetResetGate(a.Emergencies.ResetGate)
 	a.Audit = audit.NewService(a.Store)
 	a.SSO = sso.New(a.Store, a.IdPs, a.Log, a.Now, sso.Options{})
+	a.OrgRecovery = orgrecovery.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Log, a.Now)
 	a.Health = health.New(a.Store, notify.New(a.Store, a.Mailer, a.Log), a.Metrics, health.Config{
 		ProbeInterval: cfg.Health.ProbeInterval, Window: cfg.Health.Window,
 		FailureRatio: float64(cfg.Health.FailurePercent) / 100, MinAttempts: cfg.Health.MinAttempts,
@@ -239,10 +256,15 @@ func (a *App) build() error {
 	if a.Passkeys != nil {
 		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
+	// Who has a second factor (an authenticator app or a passkey): the
+	// break-glass listing shows it, and lockout.Check needs a break-glass
+	// owner with one before SSO is enforced.
+	a.BreakGlass = breakglass.New(a.Store, a.HasSecondFactor)
+	a.unregisterSecondFactor = lockout.RegisterSecondFactor(a.HasSecondFactor)
 	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	// Second factors: the decision asks who has one, the engine verifies
 	// and enrols them.
-	a.Policies.SetFactors(mfa.HasSecondFactor(a.MFA, a.Passkeys))
+	a.Policies.SetFactors(a.HasSecondFactor)
 	deps := signin.Deps{
 		Store: a.Store, Accounts: a.Accounts, Policies: a.Policies, Sessions: a.Sessions, SSO: a.SSO,
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now, Notify: notify.New(a.Store, a.Mailer, a.Log),
@@ -257,6 +279,9 @@ func (a *App) Dialect() string { return a.sql.Dialect() }
 
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
+	if a.unregisterSecondFactor != nil {
+		a.unregisterSecondFactor()
+	}
 	a.Accounts.Wait()
 	a.Readiness.Wait()
 	return a.sql.Close()

@@ -32,6 +32,9 @@ type Result struct {
 	Forced    bool
 	Reason    string   // the force reason, when Forced
 	LockedOut []Person // owners and admins who lose sign-in without the IdP
+	// NoBreakGlass: the change enforces SSO with no break-glass owner
+	// proven to have a second factor, and was forced.
+	NoBreakGlass bool
 }
 
 // Annotate adds the force to an audit event's details (nothing when the
@@ -43,6 +46,9 @@ func (r Result) Annotate(details map[string]string) {
 	details["forced"] = "true"
 	details["force_reason"] = r.Reason
 	details["locked_out"] = emails(r.LockedOut)
+	if r.NoBreakGlass {
+		details["override_lockout"] = ReasonNoBreakGlass
+	}
 }
 
 // Error refuses a change that would leave no owner able to sign in without
@@ -55,6 +61,9 @@ type Error struct {
 	// Remaining are the owners and admins who could still sign in without
 	// the IdP afterwards (admins only, or nobody: else the change is safe).
 	Remaining []Person
+	// NoBreakGlass: the change enforces SSO and afterwards no break-glass
+	// owner (SSO off, MFA required) is proven to have a second factor.
+	NoBreakGlass bool
 }
 
 // ErrLockout is matched (errors.Is) by every *Error.
@@ -74,6 +83,9 @@ func (e *Error) InputField() string { return "force_reason" }
 func (e *Error) Is(target error) bool { return target == ErrLockout }
 
 func (e *Error) Error() string {
+	if e.NoBreakGlass && len(e.LockedOut) == 0 && len(e.Remaining) == 0 {
+		return noBreakGlassWords
+	}
 	var b strings.Builder
 	b.WriteString("This change would leave no owner able to sign in without the IdP, so an IdP outage or a wrong certificate would lock the organization out of Gatehouse.")
 	if len(e.LockedOut) > 0 {
@@ -94,6 +106,9 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " Only admins who are not owners (%s) could still sign in with a password.", emails(e.Remaining))
 	}
 	b.WriteString(" Keep one owner out: add yourself to a policy with SSO off (a break-glass policy), or keep the default policy optional; an owner also needs a password and an active account.")
+	if e.NoBreakGlass {
+		b.WriteString(" " + noBreakGlassWords)
+	}
 	return b.String()
 }
 
@@ -215,7 +230,18 @@ var errLockOnly = errors.New("lockout: lock only")
 // that ability from someone else still (so repairs stay possible). A force
 // with a non-empty Reason lets the refused change through: the Result then
 // says Forced, and the caller records it on its audit event (Annotate).
+//
+// A change that enforces SSO (Enforces) additionally needs, afterwards, a
+// break-glass owner — an owner under a policy with SSO off and MFA
+// required — whose second factor the lookup installed with RegisterSecondFactor
+// confirms; without one it is refused with an *Error saying NoBreakGlass
+// (or let through, when forced, with Result.NoBreakGlass). With no lookup
+// installed nobody is proven, so such changes need a force reason.
 func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force) (Result, error) {
+	return check(ctx, tx, orgID, change, force, CurrentSecondFactor())
+}
+
+func check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force, lookup SecondFactorFunc) (Result, error) {
 	if err := lockOwners(ctx, tx, orgID); err != nil {
 		return Result{}, err
 	}
@@ -225,7 +251,25 @@ func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Con
 	}
 	after := before.Clone()
 	change(&after)
-	return Compare(Evaluate(before), Evaluate(after), force)
+	force.Reason = strings.TrimSpace(force.Reason)
+	res, lockErr := Compare(Evaluate(before), Evaluate(after), force)
+	forcedBG, bgErr := checkBreakGlass(ctx, &before, &after, force, lookup)
+	var le *Error
+	switch {
+	case bgErr != nil && !errors.As(bgErr, &le):
+		return Result{}, bgErr
+	case lockErr != nil && le != nil:
+		lockErr.(*Error).NoBreakGlass = true
+		return Result{}, lockErr
+	case lockErr != nil:
+		return Result{}, lockErr
+	case bgErr != nil:
+		return Result{}, bgErr
+	}
+	if forcedBG {
+		res.Forced, res.Reason, res.NoBreakGlass = true, force.Reason, true
+	}
+	return res, nil
 }
 
 // Compare is Check's decision on the reports before and after a change.

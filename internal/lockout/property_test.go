@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -155,7 +157,14 @@ func (s *services) step(ctx context.Context, r *rand.Rand, o *org) (string, erro
 	case op == 0:
 		sso, name := pick(ssoModes), pick([]string{"Break glass", "eng", "ops"})
 		conn := connFor(sso)
-		_, err := s.policies.Create(ctx, o.id, name, sso, conn)
+		p, err := s.policies.Create(ctx, o.id, name, sso, conn)
+		if err == nil && sso == storage.SSOOff && r.IntN(2) == 0 {
+			// A break-glass policy: MFA required (no service sets it yet).
+			if _, err := s.st.UpdatePolicy(ctx, o.id, p.ID, func(p *storage.Policy) error { p.MFA = storage.MFARequired; return nil }); err != nil {
+				return "require MFA on " + name, err
+			}
+			return fmt.Sprintf("create break-glass policy %q", name), nil
+		}
 		return fmt.Sprintf("create policy %q sso=%s conn=%s", name, sso, conn), err
 	case op <= 2:
 		p := policies[r.IntN(len(policies))]
@@ -225,12 +234,31 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
 		s := newServices(t, st)
 		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
-		refused, applied := 0, 0
+		refused, applied, enforced := 0, 0, 0
 		for n := range sequences {
 			o := s.seedOrg(t, n)
+			// olive and ada have a second factor; pat does not.
+			lockouttest.MarkEnrolled(o.acctIDs[0])
+			lockouttest.MarkEnrolled(o.acctIDs[3])
+			if n%2 == 0 {
+				// Half the organizations start with olive as a
+				// break-glass owner, so enforcing SSO can pass there.
+				vault, err := s.policies.Create(ctx, o.id, "Vault", storage.SSOOff, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				lockouttest.MakeBreakGlass(t, st, o.id, vault.ID)
+				if err := s.policies.SetMember(ctx, o.id, o.emails[0], vault.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
 			r := rand.New(rand.NewPCG(seed, uint64(n)))
 			var log []string
 			for i := range steps {
+				before, err := lockout.Load(ctx, st, o.id)
+				if err != nil {
+					t.Fatal(err)
+				}
 				what, err := s.step(ctx, r, o)
 				log = append(log, fmt.Sprintf("%2d. %s → %v", i, what, err))
 				if !expected(err) {
@@ -250,9 +278,23 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 					t.Fatalf("seed %d, sequence %d: no owner can sign in without the IdP after:\n%s\nstate: %+v",
 						seed, n, strings.Join(log, "\n"), rep)
 				}
+				// A change that enforced SSO went through only with a
+				// break-glass owner who has a second factor.
+				if err == nil && lockout.Enforces(&before, &cfg) {
+					enforced++
+					if !slices.ContainsFunc(cfg.Accounts, func(a storage.Account) bool {
+						ok, _ := lockouttest.HasSecondFactor(ctx, a.ID)
+						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && cfg.IsBreakGlass(a)
+					}) {
+						t.Fatalf("seed %d, sequence %d: SSO was enforced with no break-glass owner with a second factor after:\n%s",
+							seed, n, strings.Join(log, "\n"))
+					}
+				}
 			}
 		}
-		t.Logf("%d operations applied, %d refused by the lockout check", applied, refused)
+		t.Logf("%d operations applied (%d of them enforcing SSO), %d refused by the lockout check", applied, enforced, refused)
+		// (A handful of enforcements per run is typical; the refusals and
+		// the force are TestEnforcingSSONeedsABreakGlassOwner's subject.)
 		// The generator must reach the edge, or the property says nothing.
 		if refused == 0 {
 			t.Fatalf("seed %d: no operation was ever refused by the lockout check; the generator does not reach unsafe states", seed)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
@@ -34,6 +35,7 @@ func TestConcurrentChangesCannotBothPass(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			lockouttest.MakeBreakGlass(t, st, o.id, bg.ID, o.acctIDs[0], o.acctIDs[2]) // enforcing SSO needs a break-glass owner
 			for _, id := range o.domains {
 				if _, err := s.domains.Verify(ctx, o.id, id); err != nil {
 					t.Fatal(err)

@@ -121,6 +121,10 @@ type CreateInput struct {
 	// Force enforces SSO through a connection nobody has test-signed-in
 	// through yet; the override is audited.
 	Force bool
+	// Lockout (at most one) lets a policy be created enforcing SSO
+	// although no break-glass owner with a second factor would remain;
+	// its reason is audited.
+	Lockout []lockout.Force
 	Settings
 }
 
@@ -220,15 +224,18 @@ func (s *Service) defaultPolicy(ctx context.Context, st storage.Policies, orgID 
 // Create adds a named policy. sso is storage.SSOEnforced, SSOOptional or
 // SSOOff; connection (slug or ID) is required unless SSO is off. Enforcing
 // at creation needs a tested connection (CreateForced overrides).
-func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection})
+//
+// A policy created enforcing SSO needs a break-glass owner with a second
+// factor (lockout.Check); force (at most one) with a reason overrides.
+func (s *Service) Create(ctx context.Context, orgID, name, sso, connection string, force ...lockout.Force) (storage.Policy, error) {
+	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection, Lockout: force})
 }
 
 // CreateForced is Create that may enforce SSO through a connection nobody
 // has test-signed-in through yet; the override is recorded on the
 // policy.create event, in the same transaction as the policy.
-func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string) (storage.Policy, error) {
-	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection, Force: true})
+func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection string, force ...lockout.Force) (storage.Policy, error) {
+	return s.CreateWith(ctx, orgID, CreateInput{Name: name, SSO: sso, Connection: connection, Force: true, Lockout: force})
 }
 
 // CreateWith adds a named policy with its settings (Create's rules; nil
@@ -236,7 +243,11 @@ func (s *Service) CreateForced(ctx context.Context, orgID, name, sso, connection
 // the policy.create event.
 func (s *Service) CreateWith(ctx context.Context, orgID string, in CreateInput) (storage.Policy, error) {
 	name, sso, connection, force := in.Name, in.SSO, in.Connection, in.Force
-	name, err := cleanName(name)
+	f, err := oneForce(in.Lockout)
+	if err != nil {
+		return storage.Policy{}, err
+	}
+	name, err = cleanName(name)
 	if err != nil {
 		return storage.Policy{}, err
 	}
@@ -291,6 +302,13 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, in CreateInput) 
 		if _, err := tx.GetPolicyByName(ctx, orgID, name); err == nil {
 			return mapErr(storage.ErrConflict, "a policy named "+quote(name))
 		}
+		// A new policy has no members, but one created enforcing SSO is
+		// enforcing SSO all the same: it needs a break-glass owner.
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.Policies = append(c.Policies, p) }, f)
+		if err != nil {
+			return err
+		}
+		res.Annotate(details)
 		if err := tx.CreatePolicy(ctx, p); err != nil {
 			return mapErr(err, "a policy named "+quote(name))
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -155,6 +156,7 @@ func testDefault(t *testing.T, e *env) {
 
 func testLockout(t *testing.T, e *env) {
 	org := e.org("lock")
+	lockouttest.BreakGlassOwner(t, e.st, org) // this test is about the test sign-in rule
 	untestedConn := e.conn(org, "lock-untested", false)
 	testedConn := e.conn(org, "lock-tested", true)
 	if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
@@ -221,6 +223,7 @@ func testLockout(t *testing.T, e *env) {
 
 func testRoute(t *testing.T, e *env) {
 	orgA, orgB := e.org("route-a"), e.org("route-b")
+	lockouttest.BreakGlassOwner(t, e.st, orgA) // enforcing SSO needs one
 	e.verify(orgA, "a.example")
 	e.verify(orgB, "b.example")
 	connA := e.conn(orgA, "route-a-idp", true)
@@ -370,6 +373,7 @@ func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
 			}
 		}
 		c := e.conn(org, "untested", false)
+		lockouttest.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the override
 		p, err := e.svc.CreateForced(e.ctx, org, "Engineering", storage.SSOEnforced, c.Slug)
 		if err != nil || p.SSO != storage.SSOEnforced {
 			t.Fatalf("CreateForced = %+v, %v", p, err)

@@ -113,7 +113,9 @@ func TestGroupsAgreeWithLockoutAndRoute(t *testing.T) {
 		if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Create(e.ctx, org, "Eng", storage.SSOEnforced, c.Slug); err != nil {
+		// Created with a reason: olive is the only owner, and no break-glass
+		// owner with a second factor exists.
+		if _, err := e.svc.Create(e.ctx, org, "Eng", storage.SSOEnforced, c.Slug, lockout.Force{Reason: "setting up the test"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.SetAccountGroups(e.ctx, owner.ID, []string{"eng"}); err != nil {

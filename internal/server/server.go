@@ -30,7 +30,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		Accounts: a.Accounts, Sessions: a.Sessions, SignIn: a.SignIn, Metrics: a.Metrics, Log: a.Log, Now: a.Now,
 		ProductName: a.Config.ProductName, ResetLinkTTL: a.Config.Tokens.ResetTTL,
 		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs, Health: a.Health,
-		Secure: a.Config.Secure(), Limiter: limiter,
+		Secure: a.Config.Secure(), Limiter: limiter, OrgRecovery: a.OrgRecovery,
 		MFA: a.MFA,
 	}
 	pages.Passkeys = a.Passkeys // nil on an IP-address public URL: /account explains
@@ -40,13 +40,15 @@ func Handler(a *app.App) (http.Handler, error) {
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
+		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
-		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now}
+		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now,
+		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -120,6 +121,9 @@ func (e *env) member(email string, role storage.Role) storage.Account {
 func (e *env) setDefault(mode string) {
 	e.t.Helper()
 	in := policy.UpdateInput{SSO: &mode}
+	if mode == storage.SSOEnforced {
+		lockouttest.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
+	}
 	if mode != storage.SSOOff {
 		in.Connection = &e.conn.Slug
 	} else {

@@ -353,6 +353,10 @@ func (e *Engine) Purge(ctx context.Context) (int, error) {
 const (
 	LinkSetup    = "setup"    // the first-admin link: the owner just chose a password
 	LinkRecovery = "recovery" // `gatehouse recover`'s admin link
+	// LinkOrgRecovery: an owner entered an organization recovery code at
+	// /recover (internal/orgrecovery redeemed it). The session records
+	// "recovery" like the admin link; the metrics count it apart.
+	LinkOrgRecovery = "org_recovery"
 )
 
 // Link signs acct in by a one-time link the account service has already
@@ -361,17 +365,20 @@ const (
 // was made and the outcome is counted here.
 func (e *Engine) Link(ctx context.Context, c Client, acct storage.Account, kind, returnTo string) (Outcome, error) {
 	var methods []string
+	method := kind
 	switch kind {
 	case LinkSetup:
 		methods = []string{AMRPassword}
 	case LinkRecovery:
 		methods = []string{session.MethodRecovery}
+	case LinkOrgRecovery:
+		methods, method = []string{session.MethodRecovery}, session.MethodRecovery
 	default:
 		return Outcome{}, fmt.Errorf("signin: unknown link kind %q", kind)
 	}
 	out, err := e.issueNew(ctx, c, storage.LoginFlow{
 		Email: acct.Email, AccountID: acct.ID, Methods: methods, AuthTime: e.clock(), ReturnTo: returnTo,
-	}, acct, session.StartParams{Method: kind})
+	}, acct, session.StartParams{Method: method})
 	if err != nil {
 		e.metrics.SignIn(kind, resultFailure)
 		return Outcome{}, err

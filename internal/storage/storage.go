@@ -48,6 +48,7 @@ type Store interface {
 	SSOLinks
 	SAMLState
 	LoginFlows
+	OrgRecoveryCodes
 	SSOHealth
 	Passkeys
 	MFATOTP

@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
@@ -24,6 +25,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.Addr() })
 	dev := e.startDevIdP()
 	org, _ := e.setupOwner()
+	lockouttest.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
 	e.addMember(org.ID, "mia@acme.example", storage.RoleMember)
 
 	b := newBrowser(t, chromium)
@@ -130,8 +132,9 @@ func TestBrowserAdminConsole(t *testing.T) {
 	if s := b.text(".notice"); s != "Policy saved." {
 		t.Errorf("notice = %q", s)
 	}
+	// The default and the break-glass policy the set-up added.
 	ps, err := e.policies.List(context.Background(), org.ID)
-	if err != nil || len(ps) != 1 || ps[0].SSO != storage.SSOEnforced {
+	if err != nil || len(ps) != 2 || ps[0].SSO != storage.SSOEnforced {
 		t.Fatalf("policies = %+v, %v", ps, err)
 	}
 	b.shot("admin-policies")

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,8 +9,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -56,6 +57,7 @@ func newLockoutOrg(t *testing.T) (*env, *lockoutOrg) {
 	if err := e.policies.SetMember(ctx, org.ID, owner.Email, lo.bg.ID); err != nil {
 		t.Fatal(err)
 	}
+	lockouttest.MakeBreakGlass(t, e.store, org.ID, lo.bg.ID, owner.ID) // MFA required, a factor enrolled
 	enforced, slug := storage.SSOEnforced, conn.Slug
 	if lo.def, err = e.policies.EnsureDefault(ctx, org.ID); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -216,6 +217,7 @@ func TestAdminPolicies(t *testing.T) {
 	dev := e.startDevIdP()
 	e.verifyDomain(org.ID, corpDomain)
 	conn := e.connect(org.ID, dev, nil)
+	lockouttest.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
 	ctx := context.Background()
 
 	expect(t, c.get("/admin/policies"), http.StatusOK, "Default", "SSO off", "Dev IdP (not tested yet)")

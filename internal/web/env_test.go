@@ -22,16 +22,19 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
@@ -83,6 +86,7 @@ type env struct {
 	mfa       *mfa.Service
 	// emergencies serves the console's emergency page.
 	emergencies *emergency.Service
+	orgRec      *orgrecovery.Service
 }
 
 type envOptions struct {
@@ -184,12 +188,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	limiter := ratelimit.New(e.store, e.clock.Now)
+	e.orgRec = orgrecovery.New(e.store, notify.New(e.store, mailer, log), log, e.clock.Now)
 	e.handler = &web.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, SignIn: engine, Metrics: e.metrics,
 		Log: log, Now: e.clock.Now,
 		Domains: e.domains, SSO: e.sso, IdPs: e.idps, Health: e.health,
-		Limiter: limiter,
-		MFA:     e.mfa,
+		Limiter: limiter, OrgRecovery: e.orgRec,
+		MFA: e.mfa,
 	}
 	if e.passkeys != nil {
 		e.handler.Passkeys = e.passkeys
@@ -198,6 +203,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
+		BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -122,6 +123,9 @@ func (e *env) namedPolicy(orgID, name, mode string, conn *storage.IdPConnection,
 	slug := ""
 	if conn != nil {
 		slug = conn.Slug
+	}
+	if mode == storage.SSOEnforced {
+		lockouttest.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
 	}
 	if _, err := e.policies.CreateForced(adminCtx(orgID), orgID, name, mode, slug); err != nil {
 		e.t.Fatal(err)

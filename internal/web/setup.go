@@ -112,6 +112,10 @@ var setupFields = map[string]string{
 // --- recovery links (`gatehouse recover`) ---
 
 func (h *Handler) recoverConfirm(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("token") == "" && h.OrgRecovery != nil {
+		h.recoverCodeForm(w, r) // no link: an owner with an organization recovery code
+		return
+	}
 	h.render(w, r, http.StatusOK, "recover", &view{
 		Title: "Recovery sign-in",
 		Org:   h.orgName(r.Context(), nil),

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -57,6 +58,9 @@ type Handler struct {
 	// Limiter bounds SSO sign-ins started and rejected SAML responses per
 	// client address; nil disables the limits.
 	Limiter *ratelimit.Limiter
+	// OrgRecovery redeems organization recovery codes at /recover (nil:
+	// /recover only follows `gatehouse recover` links).
+	OrgRecovery *orgrecovery.Service
 	// Passkeys manages the passkeys on /account; nil when passkeys cannot
 	// work here (the public URL is an IP address), which the page explains.
 	Passkeys *mfa.Passkeys
@@ -127,6 +131,9 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 
 	mux.HandleFunc("GET /recover", h.recoverConfirm)
 	mux.HandleFunc("POST /recover", h.recoverSubmit)
+	if h.OrgRecovery != nil {
+		mux.HandleFunc("POST /recover/code", h.recoverCodeSubmit)
+	}
 
 	mux.Handle("GET /account", h.RequireSession(http.HandlerFunc(h.accountPage)))
 	mux.Handle("POST /account/sessions/{id}/revoke", h.RequireSession(http.HandlerFunc(h.revokeSession)))

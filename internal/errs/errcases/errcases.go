@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
@@ -64,6 +65,8 @@ func Sentinels() []Case {
 		{"sso.ErrTestNotAllowed", sso.ErrTestNotAllowed, errs.Forbidden, "test_not_allowed"},
 		{"signin.ErrNoSSO", signin.ErrNoSSO, errs.PreconditionFailed, "no_sso"},
 		{"signin.ErrNoPasskeys", signin.ErrNoPasskeys, errs.PreconditionFailed, "no_passkeys"},
+		{"orgrecovery.ErrInvalid", orgrecovery.ErrInvalid, errs.Unauthenticated, "recovery_code_invalid"},
+		{"orgrecovery.ErrOwnerOnly", orgrecovery.ErrOwnerOnly, errs.Forbidden, "owner_only"},
 		{"emailaddr.ErrInvalid", emailaddr.ErrInvalid, errs.Invalid, "invalid"},
 		{"mfa.ErrPasskeyRefused", mfa.ErrPasskeyRefused, errs.Unauthenticated, "passkey_refused"},
 		{"mfa.ErrPasskeysUnavailable", mfa.ErrPasskeysUnavailable, errs.PreconditionFailed, "passkeys_unavailable"},

@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SSOLinks", ssoLinkTests},
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},
+		{"OrgRecoveryCodes", orgRecoveryTests},
 		{"SSOHealth", ssoHealthTests},
 		{"Passkeys", passkeyTests},
 		{"Emergencies", emergencyTests},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -77,6 +78,10 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("POST /admin/sso/{ref}/refresh", h.adminConnectionRefresh)
 		handle("GET /admin/sso/{ref}/remove", h.adminConnectionRemoveConfirm)
 		handle("POST /admin/sso/{ref}/remove", h.adminConnectionRemove)
+	}
+	if h.OrgRecovery != nil {
+		handle("GET /admin/recovery-codes", h.adminRecovery)
+		handle("POST /admin/recovery-codes", h.adminRecoveryGenerate)
 	}
 	if h.Emergencies != nil {
 		handle("GET /admin/emergency", h.adminEmergency)
@@ -165,6 +170,8 @@ type adminView struct {
 	Audit       *auditView
 	Confirm     *confirmView
 	Lockout     *lockoutView
+	Recovery    *recoveryView
+	HasRecovery bool // organization recovery codes are offered
 	Emergency   *emergencyView
 	Exposure    *exposureView
 	Readiness   *readinessView
@@ -191,6 +198,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	a.HasDomains, a.HasSSO, a.HasPolicies, a.HasAudit = h.Domains != nil, h.IdPs != nil, h.Policies != nil, h.Audit != nil
 	a.CanTest = h.SSO != nil
+	a.HasRecovery = h.OrgRecovery != nil
 	a.HasEmergency = h.Emergencies != nil
 	a.ActiveEmergency = h.activeEmergencyBanner(r, adm)
 	a.HasReadiness = h.Readiness != nil
@@ -292,6 +300,15 @@ type overviewView struct {
 	WithoutIdP []lockout.Person
 	Safe       bool
 	Evaluated  bool // the policies service is there to ask
+	// BreakGlass lists the break-glass admins (nil when the service is
+	// not wired).
+	BreakGlass *breakGlassView
+}
+
+// breakGlassView is the overview's break-glass section.
+type breakGlassView struct {
+	Admins   []breakglass.Admin
+	Warnings []string // in plain words
 }
 
 // FewWithoutIdP: fewer than two people could get in without the IdP.
@@ -399,6 +416,18 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			return
 		}
 		ov.WithoutIdP, ov.Safe, ov.Evaluated = rep.WithoutIdP, rep.Safe, true
+	}
+	if h.BreakGlass != nil {
+		rep, err := h.BreakGlass.List(ctx, adm.OrgID)
+		if err != nil {
+			h.serverError(w, r, "list break-glass admins", err)
+			return
+		}
+		bg := &breakGlassView{Admins: rep.Admins}
+		for _, code := range rep.Warnings {
+			bg.Warnings = append(bg.Warnings, breakglass.Words(code))
+		}
+		ov.BreakGlass = bg
 	}
 	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
 		Title: "Admin console",

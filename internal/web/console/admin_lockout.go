@@ -20,6 +20,9 @@ type lockoutView struct {
 	Fields    map[string]string // the refused form's values, resent as they were
 	Cancel    string
 	Reason    string // the reason typed before, if the page comes back
+	// NoBreakGlass: refused (also) because enforcing SSO needs a
+	// break-glass owner with a second factor.
+	NoBreakGlass bool
 }
 
 // forceFrom is the console's force: the reason typed on the lockout page.
@@ -47,6 +50,7 @@ func (h *Handler) lockoutPage(w http.ResponseWriter, r *http.Request, adm storag
 		Admin: &adminView{Section: section, Lockout: &lockoutView{
 			Message: le.Error(), LockedOut: le.LockedOut, Action: r.URL.Path, Fields: fields,
 			Cancel: cancel, Reason: r.PostFormValue("force_reason"),
+			NoBreakGlass: le.NoBreakGlass && len(le.LockedOut) == 0,
 		}},
 	})
 	return true

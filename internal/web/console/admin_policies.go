@@ -193,7 +193,10 @@ func (h *Handler) adminPolicyCreate(w http.ResponseWriter, r *http.Request, adm 
 	if form.SSO == storage.SSOOff {
 		conn = "" // the menu's choice means nothing with SSO off
 	}
-	_, err := h.Policies.Create(r.Context(), adm.OrgID, form.Name, form.SSO, conn)
+	_, err := h.Policies.Create(r.Context(), adm.OrgID, form.Name, form.SSO, conn, forceFrom(r))
+	if h.lockoutPage(w, r, adm, err, "policies", "/admin/policies") {
+		return
+	}
 	if err != nil {
 		fl, ok := classify(err)
 		if !ok {

@@ -17,10 +17,12 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
@@ -46,6 +48,11 @@ type Handler struct {
 	Policies *policy.Service
 	IdPs     *idp.Service
 	Audit    *audit.Service
+	// BreakGlass lists the break-glass admins on the overview (nil: the
+	// section is not shown).
+	BreakGlass *breakglass.Service
+	// OrgRecovery serves /admin/recovery-codes (nil: not mounted).
+	OrgRecovery *orgrecovery.Service
 	// Emergencies serves the emergency page and the banner every page
 	// shows during one, and guards turning SSO enforcement off.
 	Emergencies *emergency.Service

@@ -36,6 +36,8 @@ var pageStatuses = map[string]int{
 	"sso.ErrTestNotAllowed":            403,
 	"signin.ErrNoSSO":                  409,
 	"signin.ErrNoPasskeys":             409,
+	"orgrecovery.ErrInvalid":           401,
+	"orgrecovery.ErrOwnerOnly":         403,
 	"emailaddr.ErrInvalid":             400,
 	"mfa.ErrPasskeyRefused":            401,
 	"mfa.ErrPasskeysUnavailable":       409,

@@ -1,0 +1,182 @@
+package lockout
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// SecondFactorFunc reports whether the account has a second factor
+// enrolled (an authenticator app or a passkey). The MFA services sit above
+// this package, so the composition root hands one in (RegisterSecondFactor).
+type SecondFactorFunc func(ctx context.Context, accountID string) (bool, error)
+
+// lookups are the second-factor lookups Check asks, in registration
+// order. A process normally registers one (the MFA services, at start);
+// tests that run several servers side by side register one each, bound to
+// their own store, and an account has a second factor when any says so (a
+// lookup over another store does not know the account and says no).
+var lookups struct {
+	sync.Mutex
+	next int
+	fs   map[int]SecondFactorFunc
+}
+
+// RegisterSecondFactor installs a lookup Check uses to prove a break-glass
+// owner has a second factor, and returns the function that removes it.
+// With none installed Check fails closed: nobody is proven to have a
+// second factor, so enforcing SSO is refused unless forced.
+func RegisterSecondFactor(f SecondFactorFunc) (unregister func()) {
+	if f == nil {
+		return func() {}
+	}
+	lookups.Lock()
+	defer lookups.Unlock()
+	if lookups.fs == nil {
+		lookups.fs = map[int]SecondFactorFunc{}
+	}
+	id := lookups.next
+	lookups.next++
+	lookups.fs[id] = f
+	return func() {
+		lookups.Lock()
+		defer lookups.Unlock()
+		delete(lookups.fs, id)
+	}
+}
+
+// CurrentSecondFactor returns a lookup over every registered one (yes when
+// any says yes), nil when none is registered.
+func CurrentSecondFactor() SecondFactorFunc {
+	lookups.Lock()
+	ids := make([]int, 0, len(lookups.fs))
+	for id := range lookups.fs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fs := make([]SecondFactorFunc, len(ids))
+	for i, id := range ids {
+		fs[i] = lookups.fs[id]
+	}
+	lookups.Unlock()
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, accountID string) (bool, error) {
+		for _, f := range fs {
+			ok, err := f(ctx, accountID)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+}
+
+// ReasonNoBreakGlass is what a forced change without a proven break-glass
+// owner is annotated with on its audit event.
+const ReasonNoBreakGlass = "no_break_glass_owner"
+
+// IsBreakGlass reports whether a is a break-glass admin under c: an active
+// owner or admin whose policy keeps SSO off and requires a second factor.
+// It restates policy.IsBreakGlass (policy imports this package); a test in
+// internal/breakglass cross-checks the two.
+func (c *Config) IsBreakGlass(a storage.Account) bool {
+	p := c.PolicyOf(a.ID)
+	return p != nil && a.Role.IsAdmin() && a.Status == storage.StatusActive &&
+		p.SSO == storage.SSOOff && storage.WithPolicyDefaults(*p).MFA == storage.MFARequired
+}
+
+// enforcedCover returns the accounts of c whose sign-in goes to the IdP
+// only (Route says sso_enforced) and the IDs of the policies that enforce
+// SSO through a connection of the organization.
+func enforcedCover(c *Config) (accounts, policies map[string]bool) {
+	accounts, policies = map[string]bool{}, map[string]bool{}
+	for _, a := range c.Accounts {
+		if ok, reason := c.Route(a); !ok && reason == ReasonSSOEnforced {
+			accounts[a.ID] = true
+		}
+	}
+	for _, p := range c.Policies {
+		if p.SSO == storage.SSOEnforced && p.OrgID == c.OrgID && p.ConnectionID != "" &&
+			slices.ContainsFunc(c.Connections, func(x storage.IdPConnection) bool { return x.ID == p.ConnectionID }) {
+			policies[p.ID] = true
+		}
+	}
+	return accounts, policies
+}
+
+// Enforces reports whether going from before to after enforces SSO on
+// someone or some policy: a policy starts to enforce SSO (created that way,
+// switched to enforced, or its connection set), or an account comes under
+// an enforced policy (moved into one, its domain verified). Only such
+// changes need a break-glass owner; the others are judged by the owner
+// rule alone.
+func Enforces(before, after *Config) bool {
+	ba, bp := enforcedCover(before)
+	aa, ap := enforcedCover(after)
+	for id := range ap {
+		if !bp[id] {
+			return true
+		}
+	}
+	for id := range aa {
+		if !ba[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// breakGlassOwners returns the owners of c who are break-glass admins and
+// can use it: active, with a password (the second factor comes after it).
+func breakGlassOwners(c *Config) []storage.Account {
+	var out []storage.Account
+	for _, a := range c.Accounts {
+		if a.Role == storage.RoleOwner && a.PasswordHash != "" && c.IsBreakGlass(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// hasProvenBreakGlassOwner reports whether c has a break-glass owner whose
+// second factor the lookup confirms. A break-glass owner is never covered
+// by an enforced policy (their own policy has SSO off), so "outside the
+// policy being enforced" holds by construction. No lookup: false.
+func hasProvenBreakGlassOwner(ctx context.Context, c *Config, lookup SecondFactorFunc) (bool, error) {
+	if lookup == nil {
+		return false, nil
+	}
+	for _, a := range breakGlassOwners(c) {
+		ok, err := lookup(ctx, a.ID)
+		if err != nil {
+			return false, fmt.Errorf("lockout: second factor of %s: %w", a.Email, err)
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// checkBreakGlass is the break-glass half of Check: a change that enforces
+// SSO needs, afterwards, a break-glass owner with a second factor.
+func checkBreakGlass(ctx context.Context, before, after *Config, force Force, lookup SecondFactorFunc) (forced bool, err error) {
+	if !Enforces(before, after) {
+		return false, nil
+	}
+	ok, err := hasProvenBreakGlassOwner(ctx, after, lookup)
+	if err != nil || ok {
+		return false, err
+	}
+	if force.Reason != "" {
+		return true, nil
+	}
+	return false, &Error{NoBreakGlass: true}
+}
+
+const noBreakGlassWords = "Enforcing SSO needs a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. Add an owner to a break-glass policy (SSO off, MFA required) and have them enrol an authenticator app or passkey, then try again, or give a reason to force the change."

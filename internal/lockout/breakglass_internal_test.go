@@ -1,0 +1,43 @@
+package lockout
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// With no second-factor lookup wired, nobody is proven to have a factor:
+// a change that enforces SSO is refused (fail closed), and let through only
+// with a force reason. A change that enforces nothing is not affected.
+func TestBreakGlassFailsClosedWithoutALookup(t *testing.T) {
+	owner := storage.Account{ID: "o", OrgID: "org", Email: "olive@acme.example", Role: storage.RoleOwner,
+		Status: storage.StatusActive, PasswordHash: "x"}
+	before := Config{OrgID: "org", Accounts: []storage.Account{owner}, VerifiedDomains: []string{"acme.example"},
+		Policies: []storage.Policy{
+			{ID: "def", OrgID: "org", IsDefault: true, SSO: storage.SSOOff},
+			{ID: "bg", OrgID: "org", SSO: storage.SSOOff, MFA: storage.MFARequired},
+		},
+		Members:     map[string]string{"o": "bg"},
+		Connections: []storage.IdPConnection{{ID: "c", OrgID: "org"}},
+	}
+	after := before.Clone()
+	after.Policies[0].SSO, after.Policies[0].ConnectionID = storage.SSOEnforced, "c"
+	ctx := context.Background()
+	if _, err := checkBreakGlass(ctx, &before, &after, Force{}, nil); !errors.Is(err, ErrLockout) {
+		t.Fatalf("no lookup: %v, want a refusal", err)
+	}
+	if forced, err := checkBreakGlass(ctx, &before, &after, Force{Reason: "drill"}, nil); err != nil || !forced {
+		t.Fatalf("forced: %v %v", forced, err)
+	}
+	yes := func(context.Context, string) (bool, error) { return true, nil }
+	if forced, err := checkBreakGlass(ctx, &before, &after, Force{}, yes); err != nil || forced {
+		t.Fatalf("owner enrolled: %v %v", forced, err)
+	}
+	if _, err := checkBreakGlass(ctx, &before, before.Clone().ptr(), Force{}, nil); err != nil {
+		t.Fatalf("a change that enforces nothing: %v", err)
+	}
+}
+
+func (c Config) ptr() *Config { return &c }
