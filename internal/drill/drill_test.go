@@ -292,7 +292,6 @@ func ownerEnrolsAtFirstSignIn(t *testing.T, d *drill) {
 	d.Advance(30 * time.Second)
 }
 
-
 var (
 	enrolKeyRE = regexp.MustCompile(`Enter this key instead: <code data-copy>([A-Z2-7 ]+)</code>`)
 	codeRE     = regexp.MustCompile(`<code data-copy>([a-z2-9]{5}-[a-z2-9]{5})</code>`)
