@@ -34,7 +34,9 @@ func cookieNames(r response) []string {
 // secrets: status, body, cookies set and Retry-After.
 func samePage(t *testing.T, what string, a response, emailA string, b response, emailB string) {
 	t.Helper()
-	norm := func(r response, email string) string { return csrfRE.ReplaceAllString(withoutEmail(r.body, email), "CSRF") }
+	norm := func(r response, email string) string {
+		return csrfRE.ReplaceAllString(withoutEmail(r.body, email), "CSRF")
+	}
 	if a.status != b.status {
 		t.Errorf("%s: status %d vs %d", what, a.status, b.status)
 	}
