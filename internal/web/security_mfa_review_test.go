@@ -277,3 +277,31 @@ func TestSecurityReviewParallelCodeGuessing(t *testing.T) {
 		t.Fatalf("%d of %d parallel wrong codes were checked, want at most the throttle's 10", checked, n)
 	}
 }
+
+// Removing an authenticator app asks for its code; setting up another one
+// over it must too, or whoever holds the session (an unlocked laptop, a
+// stolen cookie) swaps the person's app for their own by posting the
+// set-up forms the page does not show once an app is on.
+func TestSecurityReviewAccountCannotReplaceTOTPWithoutItsCode(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.setupOwner()
+	c := e.client()
+	c.signIn(ownerEmail, ownerPassword)
+	old, _ := e.enrolTOTP(owner)
+
+	r := c.post("/account/totp/begin", nil)
+	var fresh string
+	if m := secretRe.FindStringSubmatch(r.body); m != nil {
+		fresh = m[1]
+	}
+	if fresh != "" {
+		r = c.post("/account/totp/confirm", url.Values{"code": {appCode(t, fresh, e.clock.Now())}})
+		if r.status == http.StatusOK && strings.Contains(text(r.body), "Your authenticator app is set up") {
+			t.Fatal("a second authenticator app replaced the first without its code")
+		}
+	}
+	e.clock.Advance(30 * time.Second)
+	if err := e.mfa.VerifyTOTP(t.Context(), owner.ID, e.totpCode(old)); err != nil {
+		t.Fatalf("the person's own app stopped working: %v", err)
+	}
+}
