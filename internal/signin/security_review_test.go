@@ -223,3 +223,32 @@ func TestSecurityReviewFailbackFirstFactors(t *testing.T) {
 		}
 	})
 }
+
+// A valid passkey that the decision refuses as a first factor is audited
+// in the organization, like a refused password: under working SSO, and a
+// credential of another account than the typed address.
+func TestSecurityReviewRefusedPasskeysAreAudited(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		e.setDefault(storage.SSOEnforced)
+		eve := e.memberFrom("eve@"+corpDomain, storage.OriginJIT)
+		ned := e.memberFrom("ned@"+corpDomain, storage.OriginJIT)
+		e.passkeys.Register(eve.ID, "eve-key")
+		e.passkeys.Register(ned.ID, "ned-key")
+		if _, err := e.passkeyStep(eve.Email, "eve-key"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("passkey under enforced SSO: %v", err)
+		}
+		if _, err := e.passkeyStep(eve.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("another account's passkey: %v", err)
+		}
+		reasons := map[string]string{}
+		for _, ev := range e.auditOf("login.failure") {
+			if ev.Details["via"] == "passkey" {
+				reasons[ev.Reason] = ev.TargetID
+			}
+		}
+		if reasons["sso_enforced"] != eve.ID || reasons["other_account_passkey"] != eve.ID {
+			t.Fatalf("refused passkeys audited as %v", reasons)
+		}
+	})
+}
