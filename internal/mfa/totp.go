@@ -44,8 +44,9 @@ func sealContext(accountID string) string { return "mfa.totp:" + accountID }
 
 // BeginTOTP starts an authenticator app set-up for acct, who must be the
 // actor: it stores a new pending secret (replacing a pending one, leaving
-// an app in use untouched until the new one is confirmed) and returns
-// what the person scans or types.
+// an app in use untouched: ConfirmTOTP refuses while one is in use, so an
+// app is replaced only after removing it with its code) and returns what
+// the person scans or types.
 func (s *Service) BeginTOTP(ctx context.Context, acct storage.Account) (TOTPEnrolment, error) {
 	now := s.now()
 	var enr TOTPEnrolment
@@ -181,6 +182,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, acct storage.Account, code st
 		}
 		if err != nil {
 			return fmt.Errorf("mfa: read authenticator app: %w", err)
+		}
+		if f.Secret != "" {
+			// An app is in use. Removing it asks for its code; replacing it
+			// must not ask less, or whoever holds a session (or, at
+			// sign-in, the password and an old enrolment step) swaps the
+			// person's app for their own. Remove first, then set up anew.
+			return ErrNoTOTPEnrolment
 		}
 		secret, err := s.box.Open(f.PendingSecret, sealContext(acct.ID))
 		if err != nil {

@@ -184,6 +184,20 @@ func (e *Engine) mfaFlow(ctx context.Context, c Client, id, want string) (storag
 	if !stillAllowed {
 		return f, acct, r, account.ErrBadCredentials
 	}
+	if want == StepMFAEnrol {
+		// The enrolment step was decided when the account had no factor.
+		// One enrolled since (on /account, a passkey) must be asked for,
+		// not replaced: otherwise whoever holds the password and an old
+		// flow swaps the person's authenticator for their own. Starting
+		// again leads to the MFA step.
+		has, err := e.hasSecondFactor(ctx, acct.ID)
+		if err != nil {
+			return f, acct, r, fmt.Errorf("signin: second factor: %w", err)
+		}
+		if has {
+			return f, acct, r, e.flowRefused(ctx, c, f, FlowOutOfOrder)
+		}
+	}
 	return f, acct, r, nil
 }
 

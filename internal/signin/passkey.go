@@ -108,10 +108,30 @@ func (e *Engine) PasskeyFactor(ctx context.Context, c Client, id, challengeID st
 	got, err := e.finishPK(ctx, challengeID, response)
 	acct, aerr := e.store.GetAccountByEmail(ctx, f.Email)
 	switch {
-	case err != nil, aerr != nil, got != acct.ID:
+	case err != nil, aerr != nil:
+		// The verifier audits an assertion it refuses; an unknown address
+		// has no organization to tell.
+		return refuse()
+	case got != acct.ID:
+		// A good signature, but another account's: audited like a wrong
+		// password for the typed address.
+		e.passkeyRefused(ctx, c, acct, "other_account_passkey")
 		return refuse()
 	case !r.Account.AllowPasskey:
-		e.failbackRefused(ctx, c, acct, r, "passkey")
+		if r.Account.Ineligible != "" {
+			e.failbackRefused(ctx, c, acct, r, "passkey")
+		} else {
+			// Under working SSO, or suspended: the password step audits
+			// the same refusals (account.PasswordAttempt.Refuse).
+			reason := "passkey_not_allowed"
+			switch {
+			case acct.Status != storage.StatusActive:
+				reason = "suspended"
+			case r.Account.AllowSSO:
+				reason = "sso_enforced"
+			}
+			e.passkeyRefused(ctx, c, acct, reason)
+		}
 		return refuse()
 	}
 	methods := []string{AMRPasskey}
@@ -133,5 +153,20 @@ func (e *Engine) failbackRefused(ctx context.Context, c Client, acct storage.Acc
 	}
 	if err := e.store.InTx(ctx, func(tx storage.Store) error { return audit.Record(ctx, tx, ev) }); err != nil {
 		e.log.ErrorContext(ctx, "cannot audit a refused failback", "err", err)
+	}
+}
+
+// passkeyRefused records, in acct's organization, a valid passkey that
+// may not sign acct in (reason), as login.failure with via=passkey: the
+// same event a refused password leaves. The person's answer is unchanged.
+func (e *Engine) passkeyRefused(ctx context.Context, c Client, acct storage.Account, reason string) {
+	ev := storage.AuditEvent{
+		ID: uuid.NewString(), OrgID: acct.OrgID, Time: e.clock(), ActorType: audit.ActorAnonymous,
+		Action: "login.failure", Outcome: audit.OutcomeFailure, Reason: reason,
+		TargetType: "account", TargetID: acct.ID, IP: c.IP, UserAgent: c.UserAgent,
+		Details: map[string]string{"email": acct.Email, "via": "passkey"},
+	}
+	if err := e.store.InTx(ctx, func(tx storage.Store) error { return audit.Record(ctx, tx, ev) }); err != nil {
+		e.log.ErrorContext(ctx, "cannot audit a refused passkey", "reason", reason, "err", err)
 	}
 }
