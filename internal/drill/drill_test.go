@@ -109,8 +109,8 @@ func steps() []step {
 		{"bob signed in through SSO this morning and signed out", bobSignedInEarlier},
 		{"carol signed in through SSO, then an admin suspended her", carolIsSuspended},
 		{"alice signs in through SSO", aliceSignsInThroughSSO},
+		{"alice registers an emergency passkey right after signing in", aliceRegistersEmergencyPasskey},
 		{"validating sessions never contacts the IdP", sessionsDoNotContactTheIdP},
-		{"alice registers an emergency passkey", aliceRegistersEmergencyPasskey},
 		// ↑ Steps before the outage go here.
 		{"the IdP goes down", theIdPGoesDown},
 		{"alice keeps working", aliceKeepsWorking},

@@ -97,7 +97,7 @@ func groupsOf4(s string) string {
 }
 
 func (h *Handler) totpBegin(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if !h.parseForm(w, r) || h.requireRecentSignIn(w, r) {
 		return
 	}
 	v, _ := CurrentSession(r)
@@ -175,7 +175,7 @@ func (h *Handler) totpRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) recoveryCodesNew(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if !h.parseForm(w, r) || h.requireRecentSignIn(w, r) {
 		return
 	}
 	v, _ := CurrentSession(r)

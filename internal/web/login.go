@@ -36,18 +36,24 @@ func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	returnTo := page.SafeReturnTo(r.URL.Query().Get("return_to"))
-	if _, ok, err := h.current(w, r); err != nil {
+	email, msg := strings.TrimSpace(r.URL.Query().Get("email")), notice(r)
+	if v, ok, err := h.current(w, r); err != nil {
 		h.serverError(w, r, "validate session", err)
 		return
 	} else if ok {
-		http.Redirect(w, r, returnTo, http.StatusSeeOther)
-		return
+		if r.URL.Query().Get("reauth") != "1" {
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return
+		}
+		// Signing in again to change how one signs in: the new sign-in
+		// replaces this session.
+		email, msg = v.Account.Email, reauthMessage
 	}
 	h.render(w, r, http.StatusOK, "login", &view{
 		Title:    "Sign in",
 		Org:      h.orgName(r.Context(), nil),
-		Notice:   notice(r),
-		Email:    strings.TrimSpace(r.URL.Query().Get("email")),
+		Notice:   msg,
+		Email:    email,
 		ReturnTo: returnTo,
 	})
 }

@@ -134,7 +134,7 @@ func (h *Handler) passkeyRegisterOptions(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	req, ok := h.decodePasskeyRequest(w, r)
-	if !ok {
+	if !ok || h.requireRecentSignInJSON(w, r) {
 		return
 	}
 	v, _ := CurrentSession(r)
