@@ -83,25 +83,12 @@ func (e *Engine) PasskeyFactor(ctx context.Context, c Client, id, challengeID st
 		return Outcome{}, fmt.Errorf("signin: route: %w", err)
 	}
 	// Claim the step, as Password does: one check at a time.
-	prev := f.Step
-	if f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
-		if x.Step != prev || !x.UsedAt.IsZero() {
-			return &FlowError{Reason: FlowInProgress}
-		}
-		x.Step = stepChecking
-		return nil
-	}); err != nil {
+	f, giveBack, err := e.claim(ctx, f, "passkey")
+	if err != nil {
 		return Outcome{}, err
 	}
 	refuse := func() (Outcome, error) {
-		if _, err := e.advance(context.WithoutCancel(ctx), f.ID, func(x *storage.LoginFlow) error {
-			if x.Step == stepChecking {
-				x.Step = prev
-			}
-			return nil
-		}); err != nil {
-			e.log.WarnContext(ctx, "cannot hand a sign-in step back after a refused passkey", "err", err)
-		}
+		giveBack()
 		e.metrics.SignIn("passkey", resultFailure)
 		return Outcome{}, account.ErrBadCredentials
 	}

@@ -50,29 +50,11 @@ func (e *Engine) Password(ctx context.Context, c Client, id, password, device st
 	if err != nil {
 		return Outcome{}, fmt.Errorf("signin: route: %w", err)
 	}
-	// One submit of a flow at a time: the flow is marked as being checked
-	// before the password is, so of a double click or a replayed post only
-	// one gets its password checked (and counted); the others are refused
-	// while it runs. A failure hands the step back for another try.
-	prev := f.Step
-	if f, err = e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
-		if x.Step != prev || !x.UsedAt.IsZero() {
-			return &FlowError{Reason: FlowInProgress}
-		}
-		x.Step = stepChecking
-		return nil
-	}); err != nil {
+	// One submit of a flow at a time: of a double click or a replayed post
+	// only one gets its password checked (and counted).
+	f, giveBack, err := e.claim(ctx, f, "password")
+	if err != nil {
 		return Outcome{}, err
-	}
-	giveBack := func() {
-		if _, err := e.advance(context.WithoutCancel(ctx), f.ID, func(x *storage.LoginFlow) error {
-			if x.Step == stepChecking {
-				x.Step = prev
-			}
-			return nil
-		}); err != nil {
-			e.log.WarnContext(ctx, "cannot hand a sign-in step back after a refused password", "err", err)
-		}
 	}
 	attempt := account.PasswordAttempt{Email: f.Email, Password: password, IP: c.IP, Device: device}
 	if !r.Account.AllowPassword {
@@ -298,6 +280,35 @@ func (e *Engine) issue(ctx context.Context, c Client, f storage.LoginFlow, acct 
 		return Outcome{}, fmt.Errorf("signin: issue session: %w", err)
 	}
 	return Outcome{Account: acct, Token: token, ExpiresAt: sess.ExpiresAt, ReturnTo: f.ReturnTo, Methods: sess.AMR, EmergencyID: sess.EmergencyID}, nil
+}
+
+// claim marks flow f as being checked before a first factor is, so of a
+// double click or a replayed post only one submit gets checked (and
+// counted); the others are refused while it runs. giveBack hands the step
+// back after a refusal, for another try.
+func (e *Engine) claim(ctx context.Context, f storage.LoginFlow, what string) (storage.LoginFlow, func(), error) {
+	prev := f.Step
+	f, err := e.advance(ctx, f.ID, func(x *storage.LoginFlow) error {
+		if x.Step != prev || !x.UsedAt.IsZero() {
+			return &FlowError{Reason: FlowInProgress}
+		}
+		x.Step = stepChecking
+		return nil
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	giveBack := func() {
+		if _, err := e.advance(context.WithoutCancel(ctx), f.ID, func(x *storage.LoginFlow) error {
+			if x.Step == stepChecking {
+				x.Step = prev
+			}
+			return nil
+		}); err != nil {
+			e.log.WarnContext(ctx, "cannot hand a sign-in step back after a refused "+what, "err", err)
+		}
+	}
+	return f, giveBack, nil
 }
 
 // advance applies fn to flow id; a concurrent change of the same flow (two
