@@ -216,15 +216,30 @@ var adminEmergencyStatusCmd = &cobra.Command{
 		}
 		fmt.Fprintln(out, "\nWho could sign in without SSO during an emergency, per policy:")
 		rows := [][]string{}
+		unchanged := false
 		for _, r := range ready {
+			covered := "no"
+			if r.Covered {
+				covered = "yes"
+			}
+			if r.Policy.SSO != storage.SSOEnforced {
+				// Nothing to fail back from: counting its people as "not
+				// eligible" read as if a break-glass admin were locked out.
+				unchanged = true
+				rows = append(rows, []string{r.Policy.Name, r.Policy.SSO, covered, "", "", ""})
+				continue
+			}
 			passkeys := "unknown"
 			if r.WithEmergencyPasskey >= 0 {
 				passkeys = strconv.Itoa(r.WithEmergencyPasskey)
 			}
-			rows = append(rows, []string{r.Policy.Name, r.Policy.SSO, strconv.FormatBool(r.Covered), strconv.Itoa(len(r.Eligible)), passkeys, strconv.Itoa(len(r.Ineligible))})
+			rows = append(rows, []string{r.Policy.Name, r.Policy.SSO, covered, strconv.Itoa(len(r.Eligible)), passkeys, strconv.Itoa(len(r.Ineligible))})
 		}
 		if err := table(out, []string{"POLICY", "SSO", "IN EMERGENCY", "ELIGIBLE", "WITH EMERGENCY PASSKEY", "NOT ELIGIBLE"}, rows); err != nil {
 			return err
+		}
+		if unchanged {
+			fmt.Fprintln(out, "(-: the policy does not enforce SSO, so an emergency changes nothing for its people; they sign in as usual.)")
 		}
 		if len(hist) > 0 {
 			fmt.Fprintln(out, "\nHistory (newest first):")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 )
 
@@ -59,6 +60,33 @@ func TestAdminEmergencyCLI(t *testing.T) {
 		}
 		if strings.Join(actions, ",") != "emergency.start/cli,emergency.extend/cli,emergency.end/cli" {
 			t.Errorf("audit: %v", actions)
+		}
+	})
+}
+
+// What a newcomer saw after README step 5: the break-glass policy (SSO
+// off) counted its owner as "NOT ELIGIBLE 1", as if they were locked out,
+// and break-glass printed raw tabs. Both now read as plain tables.
+func TestAdminEmergencyStatusAndBreakGlassTables(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cli) {
+		c.ok("admin", "org", "create", "--name", "Acme Corp", "--slug", "acme")
+		breakGlassOwner(t, c, "acme")
+
+		out := c.ok("admin", "emergency", "status", "--org", "acme")
+		var row string
+		for l := range strings.Lines(out) {
+			if strings.HasPrefix(l, lockouttest.PolicyName+" ") {
+				row = l
+			}
+		}
+		if strings.Fields(row)[len(strings.Fields(row))-1] != "-" || strings.Contains(out, "false") ||
+			!strings.Contains(out, "an emergency changes nothing for its people") {
+			t.Errorf("status:\n%s", out)
+		}
+
+		out = c.ok("admin", "break-glass", "--org", "acme")
+		if strings.Contains(out, "\t") || !strings.Contains(out, "SECOND FACTOR") || !strings.Contains(out, "owner  ") {
+			t.Errorf("break-glass:\n%q", out)
 		}
 	})
 }

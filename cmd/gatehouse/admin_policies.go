@@ -139,6 +139,10 @@ var adminPolicySetCmd = &cobra.Command{
 		if p.SSO != storage.SSOOff {
 			mode += " through " + connectionName(slug)
 		}
+		if created && storage.WithPolicyDefaults(p).MFA == storage.MFARequired {
+			// README step 5 sets --mfa required: say it was taken.
+			mode += ", second factor required"
+		}
 		switch {
 		case created:
 			fmt.Fprintf(out, "Created the policy %q for %s: %s.\n", p.Name, org.Slug, mode)

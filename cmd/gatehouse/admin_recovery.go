@@ -73,9 +73,12 @@ var breakGlassCmd = &cobra.Command{
 			return printJSON(out, apiview.BreakGlassFrom(rep))
 		}
 		if len(rep.Admins) > 0 {
-			fmt.Fprintln(out, "EMAIL\tROLE\tPOLICY\tSECOND FACTOR")
+			rows := make([][]string, 0, len(rep.Admins))
 			for _, ad := range rep.Admins {
-				fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", ad.Email, ad.Role, ad.Policy, ad.SecondFactor)
+				rows = append(rows, []string{ad.Email, string(ad.Role), ad.Policy, ad.SecondFactor})
+			}
+			if err := table(out, []string{"EMAIL", "ROLE", "POLICY", "SECOND FACTOR"}, rows); err != nil {
+				return err
 			}
 		}
 		for _, w := range rep.Warnings {

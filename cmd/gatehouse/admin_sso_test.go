@@ -186,8 +186,8 @@ func testAdminSSOCLI(t *testing.T, c *cli, kp *samltest.Keypair) {
 	}
 
 	// A named policy with a member.
-	out = c.ok("admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--sso", "off")
-	if !strings.Contains(out, `Created the policy "Break glass"`) {
+	out = c.ok("admin", "policy", "set", "--org", "acme", "--name", "Break glass", "--sso", "off", "--mfa", "required")
+	if !strings.Contains(out, `Created the policy "Break glass" for acme: SSO off, second factor required.`) {
 		t.Errorf("policy set (new) printed %q", out)
 	}
 	c.ok("admin", "policy", "member", "add", "--org", "acme", "--policy", "Break glass", "--email", "alice@corp.example")

@@ -55,7 +55,7 @@ Users file (--users):
 func init() {
 	f := devidpCmd.Flags()
 	f.String("listen", "127.0.0.1:8081", "address to listen on")
-	f.String("base-url", "", "URL browsers reach the IdP at (default http://<listen address>)")
+	f.String("base-url", "", "URL browsers reach the IdP at (default http://localhost:PORT when listening on loopback or everywhere, else http://<listen address>)")
 	f.String("users", "", "YAML file with the users (see above)")
 	f.StringArray("user", nil, "a user as email:password (repeatable)")
 	f.String("key-file", "", "PEM private key to sign with (default: generated into --state-dir)")
@@ -213,13 +213,18 @@ func devIDPKeypair(keyFile, certFile, stateDir string, now time.Time) (*samltest
 }
 
 // devIDPBaseURL is the URL for a listener address: the unspecified address
-// (listening everywhere) is reached as localhost.
+// (listening everywhere) and the loopback addresses localhost resolves to
+// are reached as localhost. Gatehouse's own default URL is
+// http://localhost:8080, and on plain http its browser-binding cookie is
+// SameSite=Lax: the IdP's POST back is sent with it only from the same site,
+// and http://127.0.0.1:8081 is another site than http://localhost:8080 (a
+// browser then answered "in_response_to_mismatch").
 func devIDPBaseURL(addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return "http://" + addr.String()
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+	if ip := net.ParseIP(host); ip != nil && (ip.IsUnspecified() || ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

@@ -76,10 +76,15 @@ func TestDevIDPKeypairIsKept(t *testing.T) {
 
 func TestDevIDPBaseURL(t *testing.T) {
 	for addr, want := range map[string]string{
-		"127.0.0.1:8081": "http://127.0.0.1:8081",
+		// The same site as Gatehouse's default http://localhost:8080,
+		// so a browser sends the SameSite=Lax binding cookie with the
+		// IdP's POST back.
+		"127.0.0.1:8081": "http://localhost:8081",
+		"[::1]:8081":     "http://localhost:8081",
 		"0.0.0.0:8081":   "http://localhost:8081",
 		"[::]:8081":      "http://localhost:8081",
-		"[::1]:8081":     "http://[::1]:8081",
+		"127.0.0.2:8081": "http://127.0.0.2:8081",
+		"10.1.2.3:8081":  "http://10.1.2.3:8081",
 	} {
 		a, err := net.ResolveTCPAddr("tcp", addr)
 		if err != nil {

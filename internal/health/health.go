@@ -125,7 +125,10 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-tick:
 		}
 		now := s.clock()
-		if s.cfg.ProbeInterval > 0 && s.cfg.HTTPClient != nil && !now.Before(lastProbe.Add(s.cfg.ProbeInterval)) {
+		// Half a tick of slack: ticks arrive a little early or late, and
+		// without it a probe interval equal to the tick skipped every
+		// other tick (probing every 2 minutes instead of every minute).
+		if s.cfg.ProbeInterval > 0 && s.cfg.HTTPClient != nil && !now.Before(lastProbe.Add(s.cfg.ProbeInterval-evaluateEvery/2)) {
 			lastProbe = now
 			if err := s.ProbeAll(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "SSO probe pass failed", "err", err)

@@ -147,6 +147,12 @@ func Decide(in Input) Decision {
 			}
 		}
 	}
+	if in.ManagedByOrg == "" && in.Policy != nil && in.Policy.OrgID == a.OrgID {
+		// Unmanaged domain: the organization's SSO policy cannot route the
+		// address, but its second-factor rule still binds its member.
+		p := *in.Policy
+		d.MFA = storage.WithPolicyDefaults(p).MFA == storage.MFARequired || IsBreakGlass(*a, p)
+	}
 	d.MFA = d.MFA || in.HasFactor
 	// A suspended account gets the same page as everyone (no enumeration),
 	// and no first factor may sign it in.

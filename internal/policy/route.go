@@ -72,6 +72,15 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	}
 	r.OrgID = in.ManagedByOrg
 	if in.ManagedByOrg == "" {
+		// No organization routes this domain, but an existing account is
+		// still its organization's member: its policy's second-factor rule
+		// (and break-glass status) applies, and a factor it enrolled is
+		// asked for. Otherwise an owner kept outside the SSO domain as a
+		// break-glass admin would sign in with the password alone.
+		if err := s.unmanagedAccountState(ctx, &in); err != nil {
+			return Routing{}, err
+		}
+		r.Policy = in.Policy
 		r.Account = Decide(in)
 		r.Page = Decide(Input{}).Public()
 		return r, nil
@@ -209,6 +218,25 @@ func (s *Service) accountState(ctx context.Context, in *Input) error {
 		in.HasFactor = has
 	}
 	return nil
+}
+
+// unmanagedAccountState fills in the policy and the second-factor state
+// of an account whose domain no organization verified. The policy is the
+// account's own organization's; Decide takes only its MFA rule from it.
+func (s *Service) unmanagedAccountState(ctx context.Context, in *Input) error {
+	if in.Account == nil || in.Account.OrgID == "" {
+		return nil
+	}
+	p, err := s.store.PolicyFor(ctx, in.Account.OrgID, in.Account.ID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		in.Policy = nil
+	case err != nil:
+		return fmt.Errorf("policy: route: policy: %w", err)
+	default:
+		in.Policy = &p
+	}
+	return s.accountState(ctx, in)
 }
 
 // FactorLookup reports whether an account has a second factor enrolled.

@@ -292,7 +292,7 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 		if err := h.Limiter.Count(r.Context(), acsRejectLimit, ip); err != nil {
 			h.log().WarnContext(r.Context(), "count rejected SAML response", "err", err)
 		}
-		h.ssoRejected(w, r, slug, rej)
+		h.ssoRejected(w, r, slug, rej, h.bindingSecret(r) == "")
 		return
 	case errors.As(err, &fe):
 		h.startAgain(w, r, "", "")
@@ -356,7 +356,13 @@ func publicReason(reason string) string {
 // (see publicReason) and the code the person can send their admin, who
 // finds the details under it in the log and the audit log. Never the
 // Detail: it quotes what the sender wrote.
-func (h *Handler) ssoRejected(w http.ResponseWriter, r *http.Request, slug string, rej *sso.Rejection) {
+//
+// noBinding: the browser sent no binding cookie with the response. A
+// request Gatehouse cannot match then most likely started in this very
+// browser, which dropped the cookie (an IdP on another site over plain
+// http): the page says so, since "in_response_to_mismatch" alone left a
+// newcomer guessing. Only the browser's own cookie decides it.
+func (h *Handler) ssoRejected(w http.ResponseWriter, r *http.Request, slug string, rej *sso.Rejection, noBinding bool) {
 	status := http.StatusBadRequest
 	switch rej.Reason {
 	case sso.ReasonUnknownConnection:
@@ -365,13 +371,17 @@ func (h *Handler) ssoRejected(w http.ResponseWriter, r *http.Request, slug strin
 		sso.ReasonAccountNotProvisioned, sso.ReasonAccountSuspended, sso.ReasonSSONotAllowed, sso.ReasonEmailConfusable:
 		status = http.StatusForbidden
 	}
-	h.render(w, r, status, "sso_rejected", &view{
+	v := &view{
 		Title:  "Sign-in failed",
 		Org:    h.slugOrgName(r.Context(), slug),
 		Status: status,
 		Reason: publicReason(rej.Reason),
 		Code:   rej.Code,
-	})
+	}
+	if noBinding && rej.Reason == saml.ReasonInResponseToMismatch {
+		v.Message = "Your browser did not send back the cookie set when this sign-in started. Start again from the sign-in page in the same browser. If it keeps happening on a plain http:// address, Gatehouse and the sign-in service must be on the same site (for example both on localhost)."
+	}
+	h.render(w, r, status, "sso_rejected", v)
 }
 
 // slugOrgName names the organization owning the connection slug (public,

@@ -69,10 +69,20 @@ func TestACSRefusals(t *testing.T) {
 		post := dev.signInAtIdP(t, attacker.startSSO(erinEmail, ""), erinEmail, erinPassword)
 		// The attacker hands their response to the victim's browser (login
 		// CSRF), which holds no binding cookie for it.
+		// The page says what went wrong in words: a browser that dropped
+		// the cookie (an IdP on another site over plain http) looks the same.
+		const dropped = "Your browser did not send back the cookie set when this sign-in started."
+		if r := victim.postACS(post, dev.srv.URL); !strings.Contains(r.body, dropped) {
+			t.Errorf("no cookie: the page does not say so:\n%s", text(r.body))
+		}
 		expectRejected(t, victim, victim.postACS(post, dev.srv.URL), http.StatusBadRequest, "in_response_to_mismatch")
 		// Another browser with a binding cookie of its own fares no better.
 		victim.startSSO(erinEmail, "")
-		expectRejected(t, victim, victim.postACS(post, dev.srv.URL), http.StatusBadRequest, "in_response_to_mismatch")
+		r := victim.postACS(post, dev.srv.URL)
+		expectRejected(t, victim, r, http.StatusBadRequest, "in_response_to_mismatch")
+		if strings.Contains(r.body, dropped) {
+			t.Errorf("a browser with its own cookie is told it sent none:\n%s", text(r.body))
+		}
 		noAccount(t, "another browser")
 		// The refusal consumed nothing: the browser that started it can finish.
 		if r := attacker.postACS(post, dev.srv.URL); r.status != http.StatusSeeOther {
@@ -81,7 +91,7 @@ func TestACSRefusals(t *testing.T) {
 		// And the same response cannot be used again, in any browser.
 		again := e.client()
 		expectRejected(t, again, again.postACS(post, dev.srv.URL), http.StatusBadRequest, "request_reused")
-		r := attacker.postACS(post, dev.srv.URL)
+		r = attacker.postACS(post, dev.srv.URL)
 		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "reason: <code>request_reused</code>") {
 			t.Errorf("replay in the same browser: %d\n%s", r.status, text(r.body))
 		}
