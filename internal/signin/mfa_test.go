@@ -11,9 +11,9 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/softauthn"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
-	"github.com/gatehouse-id/gatehouse/internal/mfa/softauthn"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
