@@ -11,9 +11,9 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/softauthn"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
-	"github.com/gatehouse-id/gatehouse/internal/signin/signintest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -26,11 +26,17 @@ var lockoutForce = lockout.Force{Reason: "test set-up"}
 // passwordStep identifies email and submits the test password.
 func (e *env) passwordStep(email string) (signin.Client, signin.Outcome, error) {
 	e.t.Helper()
+	return e.passwordStepWith(email, password)
+}
+
+// passwordStepWith identifies email and submits pw.
+func (e *env) passwordStepWith(email, pw string) (signin.Client, signin.Outcome, error) {
+	e.t.Helper()
 	step, err := e.engine.Identify(e.ctx, browser(), email, "/next", false)
 	must(e.t, err)
 	c := browser()
 	c.Browser = step.Browser
-	out, err := e.engine.Password(e.ctx, c, step.FlowID, password, "")
+	out, err := e.engine.Password(e.ctx, c, step.FlowID, pw, "")
 	return c, out, err
 }
 
@@ -62,7 +68,7 @@ func TestSecondFactor(t *testing.T) {
 		ann := e.member("ann@"+corpDomain, storage.RoleMember)
 		p := e.namedPolicy("Strict", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired),
 			IdleTimeout: ptr(20 * time.Minute), MaxLifetime: ptr(2 * time.Hour)}, ann)
-		secret := e.factors.Enrol(ann.ID)
+		secret, recovery := e.enrolTOTP(ann)
 
 		c, out, err := e.passwordStep(ann.Email)
 		must(t, err)
@@ -76,7 +82,7 @@ func TestSecondFactor(t *testing.T) {
 		if n := len(e.auditOf("login.mfa_failure")); n != 1 {
 			t.Fatalf("%d login.mfa_failure events, want 1", n)
 		}
-		code := e.factors.Code(secret)
+		code := e.totpCode(secret)
 		done, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, code)
 		must(t, err)
 		if done.Token == "" || !slices.Equal(done.Methods, []string{"pwd", "otp"}) {
@@ -96,14 +102,14 @@ func TestSecondFactor(t *testing.T) {
 			t.Fatalf("replayed code: %v", err)
 		}
 		// A recovery code works once.
-		done, err = e.engine.SecondFactor(e.ctx, c2, out2.FlowID, signin.FactorRecovery, "aaaa-bbbb-1111")
+		done, err = e.engine.SecondFactor(e.ctx, c2, out2.FlowID, signin.FactorRecovery, recovery[0])
 		must(t, err)
 		if !slices.Equal(done.Methods, []string{"pwd", "otp"}) {
 			t.Fatalf("recovery code methods %v", done.Methods)
 		}
 		c3, out3, err := e.passwordStep(ann.Email)
 		must(t, err)
-		if _, err := e.engine.SecondFactor(e.ctx, c3, out3.FlowID, signin.FactorRecovery, "aaaa-bbbb-1111"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := e.engine.SecondFactor(e.ctx, c3, out3.FlowID, signin.FactorRecovery, recovery[0]); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("a recovery code used twice: %v", err)
 		}
 		// A wrong password never reaches the MFA step.
@@ -142,7 +148,7 @@ func TestMFARequiredWithoutFactorEnrols(t *testing.T) {
 		if !strings.HasPrefix(en.URI, "otpauth://totp/") || len(en.QRPNG) == 0 {
 			t.Fatalf("enrolment %+v", en)
 		}
-		done, codes, err := e.engine.ConfirmEnrol(e.ctx, c, out.FlowID, e.factors.Code(en.Secret))
+		done, codes, err := e.engine.ConfirmEnrol(e.ctx, c, out.FlowID, e.totpCode(en.Secret))
 		must(t, err)
 		if len(codes) != 10 || done.Token == "" || !slices.Equal(done.Methods, []string{"pwd", "otp"}) {
 			t.Fatalf("after enrolment: %d codes, %+v", len(codes), done)
@@ -157,15 +163,17 @@ func TestBreakGlassMailsOtherAdmins(t *testing.T) {
 		e.member("adam@"+corpDomain, storage.RoleAdmin)
 		e.member("mia@"+corpDomain, storage.RoleMember)
 		e.namedPolicy("Break glass", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired)}, olive)
-		secret := e.factors.Enrol(olive.ID)
+		secret, _ := e.enrolTOTP(olive)
+		before := len(e.mails())
 		c, out, err := e.passwordStep(olive.Email)
 		must(t, err)
-		_, err = e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.factors.Code(secret))
+		_, err = e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.totpCode(secret))
 		must(t, err)
 		if n := len(e.auditOf("login.break_glass")); n != 1 {
 			t.Fatalf("%d login.break_glass events", n)
 		}
-		msgs := e.mailer.Messages()
+		// What the sign-in mailed, read back from the outbox.
+		msgs := e.mails()[before:]
 		if len(msgs) != 1 || msgs[0].To != "adam@"+corpDomain || !strings.Contains(msgs[0].Text, olive.Email) {
 			t.Fatalf("mails %+v; want one to the other admin naming olive", msgs)
 		}
@@ -213,19 +221,45 @@ func TestEmergencySignIn(t *testing.T) {
 		ned := e.memberFrom("ned@"+corpDomain, storage.OriginJIT)
 		must(t, st.CreateSSOLink(e.ctx, storage.SSOLink{ConnectionID: e.conn.ID, Subject: "eve", AccountID: eve.ID,
 			CreatedAt: t0, LastLoginAt: e.clock.Now().Add(-24 * time.Hour)}))
+		// An earlier emergency, over by now.
+		earlier := e.startEmergency("IdP maintenance", time.Hour)
+		e.endEmergency(earlier)
 
 		// Before the emergency: SSO only.
 		if _, _, err := e.passwordStep(eve.Email); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("password under enforced SSO: %v", err)
 		}
-		e.emergencies.Start(e.org, signintest.Emergency{ID: "em-1", Reason: "IdP down", Until: e.clock.Now().Add(4 * time.Hour)})
+		em := e.startEmergency("IdP down", 4*time.Hour)
 		step, err := e.engine.Identify(e.ctx, browser(), eve.Email, "/", false)
 		must(t, err)
 		if step.Page.Method != policy.MethodEmergency {
 			t.Fatalf("page %q during an emergency", step.Page.Method)
 		}
-		// Eve sets a password during the emergency (the reset flow does
-		// this through the account service) and signs in.
+		// Eve sets a password during the emergency through the reset mail
+		// (the account service classifies it as this emergency's) and
+		// signs in with it.
+		const emergencyPassword = "amber-falcon-meadow-93"
+		e.resetPassword(eve, emergencyPassword)
+		if got, err := st.GetAccount(e.ctx, eve.ID); err != nil || got.PasswordOrigin != storage.PasswordEmergency || got.PasswordEmergencyID != em.ID {
+			t.Fatalf("eve's password after the reset: origin %q of emergency %q, %v; want this emergency's", got.PasswordOrigin, got.PasswordEmergencyID, err)
+		}
+		_, out, err := e.passwordStepWith(eve.Email, emergencyPassword)
+		must(t, err)
+		if out.EmergencyID != em.ID || !slices.Contains(out.Methods, "emergency") {
+			t.Fatalf("emergency sign-in %+v", out)
+		}
+		v, err := e.sessions.Validate(e.ctx, out.Token)
+		must(t, err)
+		if v.Session.EmergencyID != em.ID {
+			t.Fatalf("session emergency %q", v.Session.EmergencyID)
+		}
+		ev := e.auditOf("login.success")
+		if ev[0].Details["emergency_id"] != em.ID {
+			t.Fatalf("login.success details %v", ev[0].Details)
+		}
+
+		// The stored password's classification, set directly: the reset
+		// flow would not give ned (or this emergency) such a password.
 		setPassword := func(a storage.Account, origin, emID string) {
 			_, err := st.UpdateAccount(e.ctx, a.ID, func(x *storage.Account) error {
 				x.PasswordOrigin, x.PasswordEmergencyID = origin, emID
@@ -233,25 +267,10 @@ func TestEmergencySignIn(t *testing.T) {
 			})
 			must(t, err)
 		}
-		setPassword(eve, storage.PasswordEmergency, "em-1")
-		_, out, err := e.passwordStep(eve.Email)
-		must(t, err)
-		if out.EmergencyID != "em-1" || !slices.Contains(out.Methods, "emergency") {
-			t.Fatalf("emergency sign-in %+v", out)
-		}
-		v, err := e.sessions.Validate(e.ctx, out.Token)
-		must(t, err)
-		if v.Session.EmergencyID != "em-1" {
-			t.Fatalf("session emergency %q", v.Session.EmergencyID)
-		}
-		ev := e.auditOf("login.success")
-		if ev[0].Details["emergency_id"] != "em-1" {
-			t.Fatalf("login.success details %v", ev[0].Details)
-		}
-
 		// Ned (never signed in through SSO) gets the same page and answer,
-		// and the organization's audit log says why.
-		setPassword(ned, storage.PasswordEmergency, "em-1")
+		// even with a password of this emergency, and the organization's
+		// audit log says why.
+		setPassword(ned, storage.PasswordEmergency, em.ID)
 		nstep, err := e.engine.Identify(e.ctx, browser(), ned.Email, "/", false)
 		must(t, err)
 		if nstep.Page != step.Page {
@@ -266,14 +285,14 @@ func TestEmergencySignIn(t *testing.T) {
 		}
 
 		// A password from another emergency does not work in this one.
-		setPassword(eve, storage.PasswordEmergency, "em-0")
-		if _, _, err := e.passwordStep(eve.Email); !errors.Is(err, account.ErrBadCredentials) {
+		setPassword(eve, storage.PasswordEmergency, earlier.ID)
+		if _, _, err := e.passwordStepWith(eve.Email, emergencyPassword); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("password of another emergency: %v", err)
 		}
 		// When the emergency ends, its password stops working.
-		setPassword(eve, storage.PasswordEmergency, "em-1")
-		e.emergencies.End(e.org)
-		if _, _, err := e.passwordStep(eve.Email); !errors.Is(err, account.ErrBadCredentials) {
+		setPassword(eve, storage.PasswordEmergency, em.ID)
+		e.endEmergency(em)
+		if _, _, err := e.passwordStepWith(eve.Email, emergencyPassword); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("emergency password after the end: %v", err)
 		}
 	})
@@ -290,16 +309,20 @@ func (e *env) memberFrom(email, origin string) storage.Account {
 	return a
 }
 
-// passkeyStep identifies email and signs in with the passkey credID.
-func (e *env) passkeyStep(email, credID string) (signin.Outcome, error) {
+// passkeyStep identifies email and signs in with a passkey of key, which
+// answers the engine's options (a discoverable request at this step: the
+// authenticator picks its newest credential) with a signed assertion.
+func (e *env) passkeyStep(email string, key *softauthn.Authenticator) (signin.Outcome, error) {
 	e.t.Helper()
 	step, err := e.engine.Identify(e.ctx, browser(), email, "/", false)
 	must(e.t, err)
 	c := browser()
 	c.Browser = step.Browser
-	_, ch, err := e.engine.BeginPasskey(e.ctx, c, step.FlowID)
+	opts, ch, err := e.engine.BeginPasskey(e.ctx, c, step.FlowID)
 	must(e.t, err)
-	return e.engine.PasskeyFactor(e.ctx, c, step.FlowID, ch, []byte(credID))
+	resp, err := key.Get(opts)
+	must(e.t, err)
+	return e.engine.PasskeyFactor(e.ctx, c, step.FlowID, ch, resp)
 }
 
 func TestPasskeySignIn(t *testing.T) {
@@ -310,25 +333,25 @@ func TestPasskeySignIn(t *testing.T) {
 		ned := e.memberFrom("ned@"+corpDomain, storage.OriginJIT)
 		must(t, st.CreateSSOLink(e.ctx, storage.SSOLink{ConnectionID: e.conn.ID, Subject: "eve", AccountID: eve.ID,
 			CreatedAt: t0, LastLoginAt: e.clock.Now().Add(-time.Hour)}))
-		e.passkeys.Register(eve.ID, "eve-key")
-		e.passkeys.Register(ned.ID, "ned-key")
+		eveKey := e.addPasskey(eve)
+		nedKey := e.addPasskey(ned)
 
 		// SSO works: a passkey is no way around it.
-		if _, err := e.passkeyStep(eve.Email, "eve-key"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := e.passkeyStep(eve.Email, eveKey); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("passkey under enforced SSO: %v", err)
 		}
-		e.emergencies.Start(e.org, signintest.Emergency{ID: "em-2", Until: e.clock.Now().Add(time.Hour)})
+		em := e.startEmergency("IdP down", time.Hour)
 		// Another account's passkey is answered like a wrong password.
-		if _, err := e.passkeyStep(eve.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := e.passkeyStep(eve.Email, nedKey); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("another account's passkey: %v", err)
 		}
-		out, err := e.passkeyStep(eve.Email, "eve-key")
+		out, err := e.passkeyStep(eve.Email, eveKey)
 		must(t, err)
-		if !slices.Equal(out.Methods, []string{"hwk", "emergency"}) || out.EmergencyID != "em-2" || out.Token == "" {
+		if !slices.Equal(out.Methods, []string{"hwk", "emergency"}) || out.EmergencyID != em.ID || out.Token == "" {
 			t.Fatalf("emergency passkey sign-in %+v", out)
 		}
 		// Ned never signed in through SSO: refused, and the org hears why.
-		if _, err := e.passkeyStep(ned.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := e.passkeyStep(ned.Email, nedKey); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("ineligible passkey: %v", err)
 		}
 		if ev := e.auditOf("login.failback_refused"); len(ev) == 0 || ev[0].Details["via"] != "passkey" {

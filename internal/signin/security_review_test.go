@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
-	"github.com/gatehouse-id/gatehouse/internal/signin/signintest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -26,8 +25,10 @@ func TestSecurityReviewMFAStepCannotBeSkipped(t *testing.T) {
 		ann := e.member("ann@"+corpDomain, storage.RoleMember)
 		mal := e.member("mal@"+corpDomain, storage.RoleMember)
 		e.namedPolicy("Strict", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired)}, ann)
-		secret := e.factors.Enrol(ann.ID)
-		e.passkeys.Register(mal.ID, "mal-key")
+		secret, _ := e.enrolTOTP(ann)
+		// Ann has a passkey too, so the MFA step asks for one of hers.
+		e.addPasskey(ann)
+		malKey := e.addPasskey(mal)
 
 		c, out, err := e.passwordStep(ann.Email)
 		must(t, err)
@@ -45,20 +46,40 @@ func TestSecurityReviewMFAStepCannotBeSkipped(t *testing.T) {
 		if o, _, err := e.engine.ConfirmEnrol(e.ctx, c, out.FlowID, "123456"); err == nil || o.Token != "" {
 			t.Fatalf("enrolment confirmed at the MFA step: %+v, %v", o, err)
 		}
-		// Another account's passkey as the second factor.
-		_, ch, err := e.engine.BeginPasskey(e.ctx, c, out.FlowID)
+		// Another account's passkey as the second factor: a validly signed
+		// assertion of mal's, answering the challenge of ann's MFA step
+		// (the authenticator ignores the step's list of ann's passkeys)...
+		opts, ch, err := e.engine.BeginPasskey(e.ctx, c, out.FlowID)
 		must(t, err)
-		if o, err := e.engine.PasskeyFactor(e.ctx, c, out.FlowID, ch, []byte("mal-key")); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
+		malKey.IgnoreAllowList = true
+		resp, err := malKey.Get(opts)
+		must(t, err)
+		malKey.IgnoreAllowList = false
+		if o, err := e.engine.PasskeyFactor(e.ctx, c, out.FlowID, ch, resp); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
 			t.Fatalf("another account's passkey as second factor: %+v, %v", o, err)
+		}
+		// ... or a challenge mal began at the first step of a sign-in of
+		// his own (a discoverable one, any account's), answered with his
+		// passkey and posted to ann's MFA step.
+		mstep, err := e.engine.Identify(e.ctx, browser(), mal.Email, "/", false)
+		must(t, err)
+		mc := browser()
+		mc.Browser = mstep.Browser
+		opts, ch, err = e.engine.BeginPasskey(e.ctx, mc, mstep.FlowID)
+		must(t, err)
+		resp, err = malKey.Get(opts)
+		must(t, err)
+		if o, err := e.engine.PasskeyFactor(e.ctx, c, out.FlowID, ch, resp); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
+			t.Fatalf("mal's own challenge and passkey at ann's MFA step: %+v, %v", o, err)
 		}
 		// The right code from another browser (flow ID stolen).
 		other := browser()
 		other.Browser = "another-browser-binding-secret-000000000"
-		if o, err := e.engine.SecondFactor(e.ctx, other, out.FlowID, signin.FactorTOTP, e.factors.Code(secret)); err == nil || o.Token != "" {
+		if o, err := e.engine.SecondFactor(e.ctx, other, out.FlowID, signin.FactorTOTP, e.totpCode(secret)); err == nil || o.Token != "" {
 			t.Fatalf("code from another browser: %+v, %v", o, err)
 		}
 		// Two submits of the right code: one session only.
-		code := e.factors.Code(secret)
+		code := e.totpCode(secret)
 		done, err1 := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, code)
 		again, err2 := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, code)
 		if err1 != nil || done.Token == "" || err2 == nil || again.Token != "" {
@@ -84,7 +105,8 @@ func TestSecurityReviewEnrolStepCannotReplaceAFactor(t *testing.T) {
 		if out.Pending != signin.StepMFAEnrol {
 			t.Fatalf("pending %q, want enrolment", out.Pending)
 		}
-		bobSecret := e.factors.Enrol(bob.ID)
+		// Bob turns on an authenticator app on /account meanwhile.
+		bobSecret, _ := e.enrolTOTP(bob)
 		if _, err := e.engine.BeginEnrol(e.ctx, c, out.FlowID); err == nil {
 			t.Fatal("enrolment began over an enrolled TOTP")
 		}
@@ -96,8 +118,8 @@ func TestSecurityReviewEnrolStepCannotReplaceAFactor(t *testing.T) {
 		must(t, err)
 		en, err := e.engine.BeginEnrol(e.ctx, c2, out2.FlowID)
 		must(t, err)
-		e.passkeys.Register(cat.ID, "cat-key")
-		if o, _, err := e.engine.ConfirmEnrol(e.ctx, c2, out2.FlowID, e.factors.Code(en.Secret)); err == nil || o.Token != "" {
+		e.addPasskey(cat)
+		if o, _, err := e.engine.ConfirmEnrol(e.ctx, c2, out2.FlowID, e.totpCode(en.Secret)); err == nil || o.Token != "" {
 			t.Fatalf("enrolment confirmed after a passkey was registered: %+v, %v", o, err)
 		}
 		// Bob's own authenticator still signs him in.
@@ -106,7 +128,7 @@ func TestSecurityReviewEnrolStepCannotReplaceAFactor(t *testing.T) {
 		if out3.Pending != signin.StepMFA {
 			t.Fatalf("pending %q, want the MFA step", out3.Pending)
 		}
-		done, err := e.engine.SecondFactor(e.ctx, c3, out3.FlowID, signin.FactorTOTP, e.factors.Code(bobSecret))
+		done, err := e.engine.SecondFactor(e.ctx, c3, out3.FlowID, signin.FactorTOTP, e.totpCode(bobSecret))
 		must(t, err)
 		if done.Token == "" {
 			t.Fatal("bob's own code no longer works")
@@ -121,7 +143,7 @@ func TestSecurityReviewPasskeyOnlyAccountIsNotEnrolled(t *testing.T) {
 		e := newEnv(t, st)
 		pia := e.member("pia@"+corpDomain, storage.RoleMember)
 		e.namedPolicy("Strict", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired)}, pia)
-		e.passkeys.Register(pia.ID, "pia-key")
+		piaKey := e.addPasskey(pia)
 		c, out, err := e.passwordStep(pia.Email)
 		must(t, err)
 		if out.Pending != signin.StepMFA {
@@ -135,9 +157,11 @@ func TestSecurityReviewPasskeyOnlyAccountIsNotEnrolled(t *testing.T) {
 		if !st2.Passkey {
 			t.Fatal("the MFA step does not offer the passkey")
 		}
-		_, ch, err := e.engine.BeginPasskey(e.ctx, c, out.FlowID)
+		opts, ch, err := e.engine.BeginPasskey(e.ctx, c, out.FlowID)
 		must(t, err)
-		done, err := e.engine.PasskeyFactor(e.ctx, c, out.FlowID, ch, []byte("pia-key"))
+		resp, err := piaKey.Get(opts)
+		must(t, err)
+		done, err := e.engine.PasskeyFactor(e.ctx, c, out.FlowID, ch, resp)
 		must(t, err)
 		if done.Token == "" {
 			t.Fatal("the passkey did not complete the MFA step")
@@ -153,13 +177,14 @@ func TestSecurityReviewSecondFactorThrottleAcrossFlows(t *testing.T) {
 		e := newEnv(t, st)
 		ann := e.member("ann@"+corpDomain, storage.RoleMember)
 		e.namedPolicy("Strict", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired)}, ann)
-		secret := e.factors.Enrol(ann.ID)
+		secret, recovery := e.enrolTOTP(ann)
 		var err error
 		for i := range 12 {
 			kind := signin.FactorTOTP
 			code := fmt.Sprintf("%06d", i)
 			if i%2 == 1 {
-				kind, code = signin.FactorRecovery, fmt.Sprintf("aaaa-bbbb-%04d", i)
+				// Well-formed recovery codes, none of them ann's.
+				kind, code = signin.FactorRecovery, fmt.Sprintf("zzzzz-zzzz%c", "23456789abcdefgh"[i])
 			}
 			c, out, perr := e.passwordStep(ann.Email)
 			must(t, perr)
@@ -170,10 +195,10 @@ func TestSecurityReviewSecondFactorThrottleAcrossFlows(t *testing.T) {
 		}
 		c, out, err := e.passwordStep(ann.Email)
 		must(t, err)
-		if o, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.factors.Code(secret)); err == nil || o.Token != "" {
+		if o, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.totpCode(secret)); err == nil || o.Token != "" {
 			t.Fatalf("the right code past the limit: %+v, %v", o, err)
 		}
-		if o, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorRecovery, "aaaa-bbbb-1111"); err == nil || o.Token != "" {
+		if o, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorRecovery, recovery[0]); err == nil || o.Token != "" {
 			t.Fatalf("a right recovery code past the limit: %+v, %v", o, err)
 		}
 	})
@@ -196,26 +221,26 @@ func TestSecurityReviewFailbackFirstFactors(t *testing.T) {
 		for _, a := range []storage.Account{sue, den, enf} {
 			recent(a)
 		}
-		e.passkeys.Register(sue.ID, "sue-key")
-		e.passkeys.Register(den.ID, "den-key")
+		sueKey := e.addPasskey(sue)
+		denKey := e.addPasskey(den)
 		e.namedPolicy("No failback", storage.SSOEnforced, policy.Settings{Failback: ptr(storage.FailbackDenied)}, den)
 		_, err := st.UpdateAccount(e.ctx, sue.ID, func(x *storage.Account) error { x.Status = storage.StatusSuspended; return nil })
 		must(t, err)
 		_, err = st.UpdateAccount(e.ctx, enf.ID, func(x *storage.Account) error { x.PasswordOrigin = storage.PasswordEnforced; return nil })
 		must(t, err)
 
-		e.emergencies.Start(e.org, signintest.Emergency{ID: "em-r", Until: e.clock.Now().Add(time.Hour)})
-		if o, err := e.passkeyStep(sue.Email, "sue-key"); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
+		e.startEmergency("IdP down", time.Hour)
+		if o, err := e.passkeyStep(sue.Email, sueKey); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
 			t.Fatalf("suspended account's passkey: %+v, %v", o, err)
 		}
-		if o, err := e.passkeyStep(den.Email, "den-key"); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
+		if o, err := e.passkeyStep(den.Email, denKey); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
 			t.Fatalf("passkey under failback denied: %+v, %v", o, err)
 		}
 		if _, o, err := e.passwordStep(enf.Email); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
 			t.Fatalf("password set under enforced SSO, during an emergency: %+v, %v", o, err)
 		}
 		// Another account's passkey for a typed address, during the emergency.
-		if o, err := e.passkeyStep(enf.Email, "den-key"); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
+		if o, err := e.passkeyStep(enf.Email, denKey); !errors.Is(err, account.ErrBadCredentials) || o.Token != "" {
 			t.Fatalf("another account's passkey: %+v, %v", o, err)
 		}
 		if n := len(e.auditOf("login.failback_refused")); n == 0 {
@@ -233,12 +258,12 @@ func TestSecurityReviewRefusedPasskeysAreAudited(t *testing.T) {
 		e.setDefault(storage.SSOEnforced)
 		eve := e.memberFrom("eve@"+corpDomain, storage.OriginJIT)
 		ned := e.memberFrom("ned@"+corpDomain, storage.OriginJIT)
-		e.passkeys.Register(eve.ID, "eve-key")
-		e.passkeys.Register(ned.ID, "ned-key")
-		if _, err := e.passkeyStep(eve.Email, "eve-key"); !errors.Is(err, account.ErrBadCredentials) {
+		eveKey := e.addPasskey(eve)
+		nedKey := e.addPasskey(ned)
+		if _, err := e.passkeyStep(eve.Email, eveKey); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("passkey under enforced SSO: %v", err)
 		}
-		if _, err := e.passkeyStep(eve.Email, "ned-key"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := e.passkeyStep(eve.Email, nedKey); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("another account's passkey: %v", err)
 		}
 		reasons := map[string]string{}

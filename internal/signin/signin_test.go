@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +16,18 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
-	"github.com/gatehouse-id/gatehouse/internal/signin/signintest"
 	"github.com/gatehouse-id/gatehouse/internal/sso"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
@@ -49,17 +53,27 @@ type env struct {
 	org      string
 	conn     storage.IdPConnection
 
-	factors     *signintest.Factors
-	mailer      *signintest.Mailbox
-	emergencies signintest.Emergencies
-	passkeys    signintest.Passkeys
+	// The real second factors, emergency mode and mail, wired as
+	// internal/app wires them.
+	accounts    *account.Service
+	mfa         *mfa.Service
+	passkeys    *mfa.Passkeys
+	emergencies *emergency.Service
+	outbox      string // mail.Outbox directory, read with mail.ReadOutbox
 }
+
+// rpOrigin is the origin the passkey relying party trusts and the
+// software authenticators' "browser" reports: passkeys need a domain name,
+// and localhost is one.
+const rpOrigin = "http://localhost:8443"
 
 func newEnv(t testing.TB, st storage.Store) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), st: st, clock: testenv.NewClock(t0)}
-	accounts := account.New(st, nil, account.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
-	t.Cleanup(accounts.Wait)
+	e.outbox = filepath.Join(t.TempDir(), "outbox")
+	mailer := &mail.Outbox{Dir: e.outbox}
+	e.accounts = account.New(st, mailer, account.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
+	t.Cleanup(e.accounts.Wait)
 	e.sessions = session.New(st, session.Config{}, nil, e.clock.Now)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -70,12 +84,23 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	idps := idp.New(st, box, idp.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
 	e.policies = policy.New(st, nil, e.clock.Now)
 	e.metrics = metrics.New(prometheus.NewRegistry())
-	e.factors = signintest.NewFactors(e.clock.Now)
-	e.mailer = &signintest.Mailbox{}
-	e.engine, err = signin.New(signin.Deps{Store: st, Accounts: accounts, Policies: e.policies, Sessions: e.sessions,
+	e.mfa = mfa.NewService(st, box, "Gatehouse", nil, e.clock.Now)
+	pkCfg, err := mfa.PasskeyConfigFromURL(rpOrigin, "Corp")
+	must(t, err)
+	e.passkeys, err = mfa.NewPasskeys(st, pkCfg, nil, e.clock.Now)
+	must(t, err)
+	e.emergencies = emergency.NewService(st, notify.New(st, mailer, nil), config.Default().Emergency, nil, e.clock.Now)
+	e.policies.SetEmergencies(e.emergencies)
+	e.emergencies.SetSessionCache(e.sessions.Forget)
+	e.emergencies.SetPasskeyCounts(e.passkeys.Count)
+	e.accounts.SetPasswordOrigin(e.emergencies.PasswordOrigin)
+	e.accounts.SetResetGate(e.emergencies.ResetGate)
+	e.policies.SetFactors(mfa.HasSecondFactor(e.mfa, e.passkeys))
+	deps := signin.Deps{Store: st, Accounts: e.accounts, Policies: e.policies, Sessions: e.sessions,
 		SSO: sso.New(st, idps, nil, e.clock.Now, sso.Options{}), Metrics: e.metrics, Now: e.clock.Now,
-		TOTP: e.factors, EnrolTOTP: e.factors.BeginTOTP, ConfirmTOTP: e.factors.ConfirmTOTP,
-		Notify: notify.New(st, e.mailer, nil), Passkeys: &e.passkeys, FinishPasskey: e.passkeys.FinishLogin})
+		Notify: notify.New(st, mailer, nil)}
+	mfa.WireSignIn(&deps, e.mfa, e.passkeys)
+	e.engine, err = signin.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +118,6 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	if _, err := e.policies.EnsureDefault(e.ctx, e.org); err != nil {
 		t.Fatal(err)
 	}
-	e.policies.SetEmergencies(&e.emergencies)
-	e.policies.SetFactors(e.factors.TOTPEnrolled)
 	return e
 }
 
