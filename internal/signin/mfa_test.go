@@ -189,13 +189,13 @@ func TestBreakGlassOutsideVerifiedDomain(t *testing.T) {
 		you := e.member("you@acme.example", storage.RoleOwner)
 		e.member("adam@"+corpDomain, storage.RoleAdmin)
 		e.namedPolicy("Break glass", storage.SSOOff, policy.Settings{MFA: ptr(storage.MFARequired)}, you)
-		secret := e.factors.Enrol(you.ID)
+		secret, _ := e.enrolTOTP(you)
 		c, out, err := e.passwordStep(you.Email)
 		must(t, err)
 		if out.Pending != signin.StepMFA || out.Token != "" {
 			t.Fatalf("after the password: %+v, want the authenticator step and no session", out)
 		}
-		done, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.factors.Code(secret))
+		done, err := e.engine.SecondFactor(e.ctx, c, out.FlowID, signin.FactorTOTP, e.totpCode(secret))
 		must(t, err)
 		if done.Token == "" || len(e.auditOf("login.break_glass")) != 1 {
 			t.Fatalf("after the code: %+v, %d login.break_glass events", done, len(e.auditOf("login.break_glass")))
@@ -204,7 +204,7 @@ func TestBreakGlassOutsideVerifiedDomain(t *testing.T) {
 		// Under an optional policy, a factor the account enrolled is asked
 		// for too.
 		ann := e.member("ann@elsewhere.example", storage.RoleMember)
-		e.factors.Enrol(ann.ID)
+		e.enrolTOTP(ann)
 		if _, out, err := e.passwordStep(ann.Email); err != nil || out.Pending != signin.StepMFA {
 			t.Fatalf("ann with an authenticator app: %+v, %v; want the authenticator step", out, err)
 		}
