@@ -24,6 +24,9 @@ type memberRow struct {
 	Self        bool // the signed-in admin
 	Href        string
 	Sessions    int // live sessions, on the member's own page
+	// CanResetFactors: the console offers "Reset sign-in methods"
+	// (admin_mfareset.go).
+	CanResetFactors bool
 	CreatedAt   string
 }
 
@@ -39,7 +42,7 @@ func (h *Handler) memberRowOf(l account.Listing, adm storage.Account) memberRow 
 		ID: a.ID, Email: a.Email, Name: a.DisplayName, Role: string(a.Role), RoleWords: page.RoleWords[a.Role],
 		Active: a.Status == storage.StatusActive, HasPassword: a.PasswordHash != "", Self: a.ID == adm.ID,
 		Href: "/admin/members/" + url.PathEscape(a.ID), CreatedAt: formatTime(a.CreatedAt),
-		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked,
+		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked, CanResetFactors: h.MFA != nil,
 	}
 }
 
