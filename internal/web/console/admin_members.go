@@ -24,10 +24,10 @@ type memberRow struct {
 	Self        bool // the signed-in admin
 	Href        string
 	Sessions    int // live sessions, on the member's own page
+	CreatedAt   string
 	// CanResetFactors: the console offers "Reset sign-in methods"
 	// (admin_mfareset.go).
 	CanResetFactors bool
-	CreatedAt   string
 }
 
 // inviteForm holds the invite form's values after a refusal.
