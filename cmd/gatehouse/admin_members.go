@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -161,6 +162,33 @@ var (
 	adminMemberReactivateCmd = statusCommand("reactivate", "Reactivate a suspended member", storage.StatusActive)
 )
 
+// adminMemberResetFactorsCmd is the way back for someone who lost the
+// device holding their second factors: everything goes, they are signed
+// out, and they set up new ones at their next sign-in.
+var adminMemberResetFactorsCmd = &cobra.Command{
+	Use:     "reset-factors --org ORG --email EMAIL",
+	Short:   "Remove a member's authenticator app, recovery codes and passkeys and sign them out (they set up new ones at their next sign-in)",
+	Args:    cobra.NoArgs,
+	PreRunE: requires("org", "email"),
+	RunE: withMember(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization, m storage.Account) error {
+		res, err := a.MFA.ResetFactors(ctx, org.ID, m.ID, mfa.AllFactors)
+		if err != nil {
+			return cliErr(err)
+		}
+		if jsonOutput(cmd) {
+			return printJSON(out, apiview.FactorResetFrom(res))
+		}
+		app := "no authenticator app"
+		if res.TOTPRemoved {
+			app = "their authenticator app"
+		}
+		fmt.Fprintf(out, "Reset the sign-in methods of %s: removed %s, %d recovery code(s) and %d passkey(s); ended %d session(s).\n",
+			m.Email, app, res.RecoveryCodes, res.Passkeys, res.SessionsRevoked)
+		fmt.Fprintf(out, "They were mailed about it, and will set up new ones at their next sign-in.\n")
+		return nil
+	}),
+}
+
 // --- sessions ---
 
 var adminSessionCmd = &cobra.Command{Use: "session", Short: "End members' sessions"}
@@ -190,9 +218,10 @@ func init() {
 	adminMemberRoleCmd.Flags().String("role", "", "member, admin or owner (required)")
 	addForceReasonFlag(adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd)
 	addOrgFlag(adminMemberListCmd)
-	addMemberFlags(adminMemberAddCmd, adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd, adminSessionRevokeCmd)
+	addMemberFlags(adminMemberAddCmd, adminMemberRoleCmd, adminMemberSuspendCmd, adminMemberReactivateCmd, adminSessionRevokeCmd,
+		adminMemberResetFactorsCmd)
 	adminMemberCmd.AddCommand(adminMemberAddCmd, adminMemberListCmd, adminMemberRoleCmd,
-		adminMemberSuspendCmd, adminMemberReactivateCmd)
+		adminMemberSuspendCmd, adminMemberReactivateCmd, adminMemberResetFactorsCmd)
 	adminSessionCmd.AddCommand(adminSessionRevokeCmd)
 	adminCmd.AddCommand(adminOrgCmd, adminMemberCmd, adminSessionCmd)
 }

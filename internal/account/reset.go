@@ -200,6 +200,15 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string) 
 	return acct, nil
 }
 
+// RevokeAllSessions ends every session of accountID inside tx and tells
+// every node to drop what it cached about them: for services that end a
+// person's sessions as part of a change of their own (an admin resetting
+// their second factors), in that change's transaction. reason is stored
+// on the revoked sessions.
+func RevokeAllSessions(ctx context.Context, tx storage.Store, accountID, reason string, now time.Time) (int, error) {
+	return revokeAll(ctx, tx, accountID, "", reason, now)
+}
+
 // revokeAll revokes the account's sessions except exceptID and tells every
 // node to drop what it cached about them.
 func revokeAll(ctx context.Context, tx storage.Store, accountID, exceptID, reason string, now time.Time) (int, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -88,6 +89,9 @@ type Handler struct {
 	// Readiness serves /passkeys/readiness and /passkeys/reminders (nil:
 	// they do not exist).
 	Readiness *readiness.Service
+	// MFA resets members' second factors (nil:
+	// /members/{id}/reset-factors does not exist).
+	MFA *mfa.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -142,6 +146,7 @@ func (h *Handler) routeTable() []route {
 		{"PATCH /api/v1/members/{id}", h.updateMember},
 		{"POST /api/v1/members/{id}/revoke-sessions", h.revokeSessions},
 		{"GET /api/v1/members/{id}/sessions", h.listSessions},
+		{"POST /api/v1/members/{id}/reset-factors", h.resetFactors},
 		{"GET /api/v1/tokens", h.listTokens},
 		{"POST /api/v1/tokens", h.createToken},
 		{"DELETE /api/v1/tokens/{id}", h.revokeToken},
@@ -196,6 +201,9 @@ func (h *Handler) routeTable() []route {
 func (h *Handler) serves(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
 	if strings.HasSuffix(path, "/health") && h.Health == nil {
+		return false
+	}
+	if strings.HasSuffix(path, "/reset-factors") && h.MFA == nil {
 		return false
 	}
 	for prefix, ok := range map[string]bool{

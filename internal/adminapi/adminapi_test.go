@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -58,6 +59,8 @@ type env struct {
 	outbox      string
 	// readiness mails passkey reminders into outbox.
 	readiness *readiness.Service
+	// mfa resets second factors (mfareset_test.go), mailing into outbox.
+	mfa *mfa.Service
 
 	orgA, orgB     storage.Organization
 	ownerA, ownerB storage.Account
@@ -93,12 +96,16 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	emergencies := emergency.NewService(store, notify.New(store, &mail.Outbox{Dir: outbox, Log: log}, log), config.Default().Emergency, log, time.Now)
 	ready := readiness.New(store, &mail.Outbox{Dir: outbox, Log: log}, "https://gatehouse.test", log, time.Now)
 	t.Cleanup(ready.Wait)
+	mfaSvc := mfa.NewService(store, secretBox(t), "Gatehouse", log, time.Now)
+	mfaSvc.SetMailer(&mail.Outbox{Dir: outbox, Log: log})
+	t.Cleanup(mfaSvc.Wait)
 
 	mux := http.NewServeMux()
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
 		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
-		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now)}
+		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now),
+		MFA: mfaSvc}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.
@@ -110,7 +117,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox}
+		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox, mfa: mfaSvc}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

@@ -71,6 +71,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"ReminderResult": apiview.ReminderResult{}, "RemindRequest": remindRequest{},
 		"BreakGlass": apiview.BreakGlass{}, "BreakGlassAdmin": apiview.BreakGlassAdmin{}, "BreakGlassWarning": apiview.BreakGlassWarning{},
 		"RecoveryCodesStatus": apiview.RecoveryCodesStatus{}, "RecoveryCodes": apiview.RecoveryCodes{},
+		"FactorReset": apiview.FactorReset{}, "ResetFactorsRequest": resetFactorsRequest{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

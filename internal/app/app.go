@@ -218,6 +218,7 @@ func (a *App) build() error {
 	}
 	a.MFA = mfa.NewService(a.Store, box, cfg.ProductName, a.Log, a.Now)
 	a.MFA.Backoff = mfa.BackoffFrom(cfg.Throttle)
+	a.MFA.SetMailer(a.Mailer) // an admin's reset of someone's factors is mailed to them
 	a.Domains = domain.New(a.Store, cfg.DNS.Resolver, a.Log, a.Now)
 	allowed, err := config.ParsePrefixes(cfg.SAML.MetadataAllowedNetworks)
 	if err != nil {
@@ -284,6 +285,7 @@ func (a *App) Close() error {
 	}
 	a.Accounts.Wait()
 	a.Readiness.Wait()
+	a.MFA.Wait()
 	return a.sql.Close()
 }
 

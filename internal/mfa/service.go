@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -23,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -66,6 +68,11 @@ type Service struct {
 	issuer string
 	log    *slog.Logger
 	now    func() time.Time
+
+	// mailer sends the notice of an admin reset (SetMailer); sends
+	// tracks those in flight (Wait).
+	mailer mail.Sender
+	sends  sync.WaitGroup
 
 	// Backoff limits wrong codes per account (authenticator and recovery
 	// codes share one counter, key "mfa:<accountID>"). NewService sets it

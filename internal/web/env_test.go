@@ -153,6 +153,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	e.mfa = mfa.NewService(e.store, box, "Gatehouse", log, e.clock.Now)
+	e.mfa.SetMailer(mailer) // an admin's reset of someone's factors is mailed
+	t.Cleanup(e.mfa.Wait)
 	e.domains = domain.New(e.store, o.dnsResolver, log, e.clock.Now)
 	e.idps = idp.New(e.store, box, idp.Config{PublicURL: e.publicURL}, log, e.clock.Now)
 	e.policies = policy.New(e.store, log, e.clock.Now)
@@ -204,6 +206,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
 		BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
+		MFA: e.mfa,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {
@@ -285,6 +288,7 @@ func (e *env) signIns(method, result string) float64 {
 func (e *env) mails() []mail.Message {
 	e.t.Helper()
 	e.accounts.Wait()
+	e.mfa.Wait()
 	msgs, err := mail.ReadOutbox(e.outbox)
 	if err != nil {
 		e.t.Fatal(err)

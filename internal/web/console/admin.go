@@ -54,6 +54,10 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 	handle("POST /admin/members/{id}/role", h.adminMemberRole)
 	handle("POST /admin/members/{id}/status", h.adminMemberStatus)
 	handle("POST /admin/members/{id}/revoke-sessions", h.adminMemberRevoke)
+	if h.MFA != nil {
+		handle("GET /admin/members/{id}/reset-factors", h.adminMemberResetConfirm) // admin_mfareset.go
+		handle("POST /admin/members/{id}/reset-factors", h.adminMemberReset)
+	}
 
 	if h.Audit != nil {
 		handle("GET /admin/audit", h.adminAudit)
@@ -242,6 +246,7 @@ var adminNotices = map[string]string{
 	"suspended":            "Account suspended. Its sessions were signed out.",
 	"reactivated":          "Account reactivated.",
 	"sessions-revoked":     "All of their sessions were signed out.",
+	"factors-reset":        "Their sign-in methods were reset and they were signed out everywhere. They'll set up new ones at their next sign-in.",
 	"reminders-sent":       "Reminders are on their way. People reminded in the last 7 days were skipped; the audit log lists who was mailed.",
 }
 

@@ -25,6 +25,9 @@ type memberRow struct {
 	Href        string
 	Sessions    int // live sessions, on the member's own page
 	CreatedAt   string
+	// CanResetFactors: the console offers "Reset sign-in methods"
+	// (admin_mfareset.go).
+	CanResetFactors bool
 }
 
 // inviteForm holds the invite form's values after a refusal.
@@ -39,7 +42,7 @@ func (h *Handler) memberRowOf(l account.Listing, adm storage.Account) memberRow 
 		ID: a.ID, Email: a.Email, Name: a.DisplayName, Role: string(a.Role), RoleWords: page.RoleWords[a.Role],
 		Active: a.Status == storage.StatusActive, HasPassword: a.PasswordHash != "", Self: a.ID == adm.ID,
 		Href: "/admin/members/" + url.PathEscape(a.ID), CreatedAt: formatTime(a.CreatedAt),
-		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked,
+		SSOKnown: h.IdPs != nil, SSOLinked: l.SSOLinked, CanResetFactors: h.MFA != nil,
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -63,6 +64,9 @@ type Handler struct {
 	Health *health.Service
 	// Readiness, when set, adds the emergency sign-in readiness page.
 	Readiness *readiness.Service
+	// MFA, when set, lets admins reset a member's second factors (their
+	// authenticator app, recovery codes and passkeys) from the member page.
+	MFA *mfa.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
