@@ -142,6 +142,17 @@ func (s *Service) inForce(ctx context.Context, st storage.Emergencies, orgID, po
 // the emergency's ID) when an emergency in force covers its policy, and
 // "enforced" otherwise (it never signs in).
 func (s *Service) PasswordOrigin(ctx context.Context, tx storage.Store, acct storage.Account, now time.Time) (origin, emergencyID string, err error) {
+	// SSO routes only addresses of domains the organization verified; any
+	// other address always signs in with its password (policy.Decide), so
+	// its password is an ordinary one whatever the policy says.
+	_, domain, _ := strings.Cut(acct.Email, "@")
+	d, err := tx.GetVerifiedDomain(ctx, domain)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.OrgID != acct.OrgID) {
+		return storage.PasswordOpen, "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("emergency: domain of account: %w", err)
+	}
 	pol, err := tx.PolicyFor(ctx, acct.OrgID, acct.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.PasswordOpen, "", nil

@@ -147,6 +147,7 @@ func TestEndEffects(t *testing.T) {
 		ctx := e.as(e.owner)
 		bg := context.Background()
 		grace := e.account("grace@acme.example", storage.RoleMember, storage.OriginAdmin) // never had a password
+		e.verifyDomain("acme.example")
 
 		// Outside an emergency a password set under enforced SSO is "enforced".
 		must(t, e.acct.RequestReset(bg, grace.Email, "192.0.2.1"))
@@ -227,6 +228,7 @@ func TestExpiry(t *testing.T) {
 		em, err := e.svc.Start(e.as(e.admin), e.org.ID, emergency.StartInput{Reason: "IdP down", For: time.Hour})
 		must(t, err)
 		grace := e.account("grace@acme.example", storage.RoleMember, storage.OriginAdmin)
+		e.verifyDomain("acme.example")
 		must(t, e.acct.RequestReset(bg, grace.Email, "192.0.2.1"))
 		_, err = e.acct.CompleteReset(bg, resetToken(t, e.mails(), grace.Email), "correct horse battery staple")
 		must(t, err)
@@ -424,6 +426,45 @@ func TestIncidentsDriveAutomaticFailback(t *testing.T) {
 		}
 		if _, in, _ := e.svc.ActiveFor(bg, e.org.ID, eng.ID, e.clk.Now()); in {
 			t.Fatal("the emergency outlived the incident's grace period")
+		}
+	})
+}
+
+// An account whose address is in a domain its organization has not
+// verified is never routed to SSO, so a password set for it is an ordinary
+// one, even under an enforced policy and during an emergency: otherwise an
+// admin adding such a person with a password would give them one that
+// never signs in.
+func TestPasswordOriginOutsideVerifiedDomains(t *testing.T) {
+	t.Parallel()
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		bg := context.Background()
+		outside := e.account("contractor@elsewhere.example", storage.RoleMember, storage.OriginAdmin)
+		inside := e.account("staff@acme.example", storage.RoleMember, storage.OriginAdmin)
+		e.verifyDomain("acme.example")
+		for _, during := range []bool{false, true} {
+			if during {
+				_, err := e.svc.Start(e.as(e.owner), e.org.ID, emergency.StartInput{Reason: "IdP down"})
+				must(t, err)
+			}
+			var origins [2]string
+			err := st.InTx(bg, func(tx storage.Store) error {
+				var err error
+				if origins[0], _, err = e.svc.PasswordOrigin(bg, tx, outside, e.clk.Now()); err != nil {
+					return err
+				}
+				origins[1], _, err = e.svc.PasswordOrigin(bg, tx, inside, e.clk.Now())
+				return err
+			})
+			must(t, err)
+			want := storage.PasswordEnforced
+			if during {
+				want = storage.PasswordEmergency
+			}
+			if origins[0] != storage.PasswordOpen || origins[1] != want {
+				t.Errorf("emergency %v: origins %q (unverified domain), %q (verified); want open, %s", during, origins[0], origins[1], want)
+			}
 		}
 	})
 }
