@@ -4,77 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // SecondFactorFunc reports whether the account has a second factor
 // enrolled (an authenticator app or a passkey). The MFA services sit above
-// this package, so the composition root hands one in (RegisterSecondFactor).
+// this package, so each service that runs Check is handed one by the
+// composition root (their SetSecondFactor) and passes it to Check. A nil
+// lookup proves nobody: Check then fails closed.
 type SecondFactorFunc func(ctx context.Context, accountID string) (bool, error)
-
-// lookups are the second-factor lookups Check asks, in registration
-// order. A process normally registers one (the MFA services, at start);
-// tests that run several servers side by side register one each, bound to
-// their own store, and an account has a second factor when any says so (a
-// lookup over another store does not know the account and says no).
-var lookups struct {
-	sync.Mutex
-	next int
-	fs   map[int]SecondFactorFunc
-}
-
-// RegisterSecondFactor installs a lookup Check uses to prove a break-glass
-// owner has a second factor, and returns the function that removes it.
-// With none installed Check fails closed: nobody is proven to have a
-// second factor, so enforcing SSO is refused unless forced.
-func RegisterSecondFactor(f SecondFactorFunc) (unregister func()) {
-	if f == nil {
-		return func() {}
-	}
-	lookups.Lock()
-	defer lookups.Unlock()
-	if lookups.fs == nil {
-		lookups.fs = map[int]SecondFactorFunc{}
-	}
-	id := lookups.next
-	lookups.next++
-	lookups.fs[id] = f
-	return func() {
-		lookups.Lock()
-		defer lookups.Unlock()
-		delete(lookups.fs, id)
-	}
-}
-
-// CurrentSecondFactor returns a lookup over every registered one (yes when
-// any says yes), nil when none is registered.
-func CurrentSecondFactor() SecondFactorFunc {
-	lookups.Lock()
-	ids := make([]int, 0, len(lookups.fs))
-	for id := range lookups.fs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	fs := make([]SecondFactorFunc, len(ids))
-	for i, id := range ids {
-		fs[i] = lookups.fs[id]
-	}
-	lookups.Unlock()
-	if len(fs) == 0 {
-		return nil
-	}
-	return func(ctx context.Context, accountID string) (bool, error) {
-		for _, f := range fs {
-			ok, err := f(ctx, accountID)
-			if err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
-	}
-}
 
 // ReasonNoBreakGlass is what a forced change without a proven break-glass
 // owner is annotated with on its audit event.

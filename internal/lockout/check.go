@@ -233,15 +233,13 @@ var errLockOnly = errors.New("lockout: lock only")
 //
 // A change that enforces SSO (Enforces) additionally needs, afterwards, a
 // break-glass owner — an owner under a policy with SSO off and MFA
-// required — whose second factor the lookup installed with RegisterSecondFactor
-// confirms; without one it is refused with an *Error saying NoBreakGlass
-// (or let through, when forced, with Result.NoBreakGlass). With no lookup
-// installed nobody is proven, so such changes need a force reason.
-func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force) (Result, error) {
-	return check(ctx, tx, orgID, change, force, CurrentSecondFactor())
-}
-
-func check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force, lookup SecondFactorFunc) (Result, error) {
+// required — whose second factor secondFactor confirms; without one it is
+// refused with an *Error saying NoBreakGlass (or let through, when forced,
+// with Result.NoBreakGlass). So is a change that, in an organization with
+// a policy enforcing SSO, takes away the last such owner (see
+// checkBreakGlass). A nil secondFactor proves nobody, so such changes need
+// a force reason (fail closed).
+func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force, secondFactor SecondFactorFunc) (Result, error) {
 	if err := lockOwners(ctx, tx, orgID); err != nil {
 		return Result{}, err
 	}
@@ -253,7 +251,7 @@ func check(ctx context.Context, tx storage.Store, orgID string, change func(*Con
 	change(&after)
 	force.Reason = strings.TrimSpace(force.Reason)
 	res, lockErr := Compare(Evaluate(before), Evaluate(after), force)
-	forcedBG, bgErr := checkBreakGlass(ctx, &before, &after, force, lookup)
+	forcedBG, bgErr := checkBreakGlass(ctx, &before, &after, force, secondFactor)
 	var le *Error
 	switch {
 	case bgErr != nil && !errors.As(bgErr, &le):

@@ -40,7 +40,9 @@ type services struct {
 	dns      *devdns.Server
 }
 
-func newServices(t *testing.T, st storage.Store) *services {
+// newServices builds them over st; their lockout checks ask secondFactor
+// who has a second factor.
+func newServices(t *testing.T, st storage.Store, secondFactor lockout.SecondFactorFunc) *services {
 	t.Helper()
 	dns, err := devdns.Start("127.0.0.1:0", nil)
 	if err != nil {
@@ -53,7 +55,7 @@ func newServices(t *testing.T, st storage.Store) *services {
 		t.Fatal(err)
 	}
 	clk := testenv.NewClock(t0)
-	return &services{
+	s := &services{
 		st:       st,
 		accounts: account.New(st, nil, account.Config{PublicURL: "https://gatehouse.test/"}, nil, clk.Now),
 		policies: policy.New(st, nil, clk.Now),
@@ -61,6 +63,11 @@ func newServices(t *testing.T, st storage.Store) *services {
 		idps:     idp.New(st, box, idp.Config{PublicURL: "https://gatehouse.test/"}, nil, clk.Now),
 		dns:      dns,
 	}
+	s.accounts.SetSecondFactor(secondFactor)
+	s.policies.SetSecondFactor(secondFactor)
+	s.domains.SetSecondFactor(secondFactor)
+	s.idps.SetSecondFactor(secondFactor)
+	return s
 }
 
 // org is one organization under test, with what the generator picks from.
@@ -232,14 +239,15 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 	t.Logf("seed %d (replay with GATEHOUSE_LOCKOUT_SEED=%d)", seed, seed)
 	const sequences, steps = 25, 40
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
-		s := newServices(t, st)
+		factors := new(lockouttest.Factors)
+		s := newServices(t, st, factors.Lookup)
 		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 		refused, applied, enforced := 0, 0, 0
 		for n := range sequences {
 			o := s.seedOrg(t, n)
 			// olive and ada have a second factor; pat does not.
-			lockouttest.MarkEnrolled(o.acctIDs[0])
-			lockouttest.MarkEnrolled(o.acctIDs[3])
+			factors.MarkEnrolled(o.acctIDs[0])
+			factors.MarkEnrolled(o.acctIDs[3])
 			if n%2 == 0 {
 				// Half the organizations start with olive as a
 				// break-glass owner, so enforcing SSO can pass there.
@@ -247,7 +255,7 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				lockouttest.MakeBreakGlass(t, st, o.id, vault.ID)
+				factors.MakeBreakGlass(t, st, o.id, vault.ID)
 				if err := s.policies.SetMember(ctx, o.id, o.emails[0], vault.ID); err != nil {
 					t.Fatal(err)
 				}
@@ -283,7 +291,7 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				if err == nil && lockout.Enforces(&before, &cfg) {
 					enforced++
 					if !slices.ContainsFunc(cfg.Accounts, func(a storage.Account) bool {
-						ok, _ := lockouttest.HasSecondFactor(ctx, a.ID)
+						ok, _ := factors.Lookup(ctx, a.ID)
 						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && cfg.IsBreakGlass(a)
 					}) {
 						t.Fatalf("seed %d, sequence %d: SSO was enforced with no break-glass owner with a second factor after:\n%s",

@@ -53,6 +53,8 @@ type env struct {
 	mailer      *signintest.Mailbox
 	emergencies signintest.Emergencies
 	passkeys    signintest.Passkeys
+	// breakGlass are the second factors the policies' lockout check sees.
+	breakGlass *lockouttest.Factors
 }
 
 func newEnv(t testing.TB, st storage.Store) *env {
@@ -69,6 +71,8 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	}
 	idps := idp.New(st, box, idp.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
 	e.policies = policy.New(st, nil, e.clock.Now)
+	e.breakGlass = new(lockouttest.Factors)
+	e.breakGlass.Wire(accounts, idps, e.policies)
 	e.metrics = metrics.New(prometheus.NewRegistry())
 	e.factors = signintest.NewFactors(e.clock.Now)
 	e.mailer = &signintest.Mailbox{}
@@ -122,7 +126,7 @@ func (e *env) setDefault(mode string) {
 	e.t.Helper()
 	in := policy.UpdateInput{SSO: &mode}
 	if mode == storage.SSOEnforced {
-		lockouttest.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
+		e.breakGlass.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
 	}
 	if mode != storage.SSOOff {
 		in.Connection = &e.conn.Slug

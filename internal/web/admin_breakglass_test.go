@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -40,7 +39,7 @@ func TestOverviewListsBreakGlassAdmins(t *testing.T) {
 			"No break-glass owner has a second factor enrolled, so SSO cannot be enforced",
 			"Ask them to enrol an authenticator app or passkey")
 
-		lockouttest.MarkEnrolled(owner.ID)
+		e.factors.MarkEnrolled(owner.ID)
 		ada := e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
 		if err := st.SetPolicyMember(ctx, org.ID, ada.ID, bg.ID); err != nil {
 			t.Fatal(err)
@@ -56,7 +55,7 @@ func TestOverviewListsBreakGlassAdmins(t *testing.T) {
 			t.Errorf("overview lists a member or still counts one admin:\n%s", body)
 		}
 
-		lockouttest.MarkEnrolled(ada.ID)
+		e.factors.MarkEnrolled(ada.ID)
 		r = c.get("/admin")
 		expect(t, r, http.StatusOK, "ada@acme.example admin Break glass Enrolled")
 		if strings.Contains(r.body, `class="bg-warning"`) {
