@@ -64,6 +64,10 @@ type Error struct {
 	// NoBreakGlass: the change enforces SSO and afterwards no break-glass
 	// owner (SSO off, MFA required) is proven to have a second factor.
 	NoBreakGlass bool
+	// LastBreakGlass (with NoBreakGlass): the organization enforces SSO
+	// and the change takes away its last break-glass owner with a second
+	// factor (suspends, demotes or removes them, or unmakes their policy).
+	LastBreakGlass bool
 }
 
 // ErrLockout is matched (errors.Is) by every *Error.
