@@ -102,20 +102,45 @@ func hasProvenBreakGlassOwner(ctx context.Context, c *Config, lookup SecondFacto
 	return false, nil
 }
 
-// checkBreakGlass is the break-glass half of Check: a change that enforces
-// SSO needs, afterwards, a break-glass owner with a second factor.
+// EnforcesSSO reports whether some policy of the organization enforces
+// SSO through one of its connections: then it must keep a break-glass
+// owner with a second factor.
+func (c *Config) EnforcesSSO() bool {
+	_, policies := enforcedCover(c)
+	return len(policies) > 0
+}
+
+// checkBreakGlass is the break-glass half of Check. A change that enforces
+// SSO needs, afterwards, a break-glass owner with a second factor. So does
+// any change in an organization that enforces SSO afterwards, when it had
+// one before: such a change takes away the last one (suspends, demotes or
+// removes the owner, moves them out of the break-glass policy, makes its
+// MFA optional or its SSO not off). An organization that already had none
+// (a forced change) is not held to it by changes that take nothing more,
+// so repairs stay possible.
 func checkBreakGlass(ctx context.Context, before, after *Config, force Force, lookup SecondFactorFunc) (forced bool, err error) {
-	if !Enforces(before, after) {
+	enforces := Enforces(before, after)
+	if !enforces && !after.EnforcesSSO() {
 		return false, nil
 	}
 	ok, err := hasProvenBreakGlassOwner(ctx, after, lookup)
 	if err != nil || ok {
 		return false, err
 	}
+	last := false
+	if !enforces {
+		had, err := hasProvenBreakGlassOwner(ctx, before, lookup)
+		if err != nil || !had {
+			return false, err
+		}
+		last = true
+	}
 	if force.Reason != "" {
 		return true, nil
 	}
-	return false, &Error{NoBreakGlass: true}
+	return false, &Error{NoBreakGlass: true, LastBreakGlass: last}
 }
+
+const lastBreakGlassWords = "This organization enforces SSO, so it must keep a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. This change takes away the last one. Make another owner a break-glass owner first (and have them enrol an authenticator app or passkey), then try again, or give a reason to force the change."
 
 const noBreakGlassWords = "Enforcing SSO needs a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. Add an owner to a break-glass policy (SSO off, MFA required) and have them enrol an authenticator app or passkey, then try again, or give a reason to force the change."

@@ -87,8 +87,12 @@ func (e *Error) InputField() string { return "force_reason" }
 func (e *Error) Is(target error) bool { return target == ErrLockout }
 
 func (e *Error) Error() string {
+	bgWords := noBreakGlassWords
+	if e.LastBreakGlass {
+		bgWords = lastBreakGlassWords
+	}
 	if e.NoBreakGlass && len(e.LockedOut) == 0 && len(e.Remaining) == 0 {
-		return noBreakGlassWords
+		return bgWords
 	}
 	var b strings.Builder
 	b.WriteString("This change would leave no owner able to sign in without the IdP, so an IdP outage or a wrong certificate would lock the organization out of Gatehouse.")
@@ -111,7 +115,7 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(" Keep one owner out: add yourself to a policy with SSO off (a break-glass policy), or keep the default policy optional; an owner also needs a password and an active account.")
 	if e.NoBreakGlass {
-		b.WriteString(" " + noBreakGlassWords)
+		b.WriteString(" " + bgWords)
 	}
 	return b.String()
 }
@@ -261,7 +265,7 @@ func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Con
 	case bgErr != nil && !errors.As(bgErr, &le):
 		return Result{}, bgErr
 	case lockErr != nil && le != nil:
-		lockErr.(*Error).NoBreakGlass = true
+		lockErr.(*Error).NoBreakGlass, lockErr.(*Error).LastBreakGlass = true, le.LastBreakGlass
 		return Result{}, lockErr
 	case lockErr != nil:
 		return Result{}, lockErr

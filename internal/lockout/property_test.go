@@ -288,15 +288,24 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				}
 				// A change that enforced SSO went through only with a
 				// break-glass owner who has a second factor.
+				proven := func(c *lockout.Config) bool {
+					return slices.ContainsFunc(c.Accounts, func(a storage.Account) bool {
+						ok, _ := factors.Lookup(ctx, a.ID)
+						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && c.IsBreakGlass(a)
+					})
+				}
 				if err == nil && lockout.Enforces(&before, &cfg) {
 					enforced++
-					if !slices.ContainsFunc(cfg.Accounts, func(a storage.Account) bool {
-						ok, _ := factors.Lookup(ctx, a.ID)
-						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && cfg.IsBreakGlass(a)
-					}) {
+					if !proven(&cfg) {
 						t.Fatalf("seed %d, sequence %d: SSO was enforced with no break-glass owner with a second factor after:\n%s",
 							seed, n, strings.Join(log, "\n"))
 					}
+				}
+				// Nor did one take the last such owner from an
+				// organization that enforces SSO.
+				if err == nil && cfg.EnforcesSSO() && proven(&before) && !proven(&cfg) {
+					t.Fatalf("seed %d, sequence %d: the last break-glass owner with a second factor went while SSO is enforced, after:\n%s",
+						seed, n, strings.Join(log, "\n"))
 				}
 			}
 		}
