@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -144,3 +145,48 @@ func checkBreakGlass(ctx context.Context, before, after *Config, force Force, lo
 const lastBreakGlassWords = "This organization enforces SSO, so it must keep a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. This change takes away the last one. Make another owner a break-glass owner first (and have them enrol an authenticator app or passkey), then try again, or give a reason to force the change."
 
 const noBreakGlassWords = "Enforcing SSO needs a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. Add an owner to a break-glass policy (SSO off, MFA required) and have them enrol an authenticator app or passkey, then try again, or give a reason to force the change."
+
+// ErrLastBreakGlassFactor refuses removing one's own last second factor
+// (an authenticator app or passkey) while being the last break-glass
+// owner with one of an organization that enforces SSO. There is no force:
+// the person makes sure another break-glass owner exists first.
+var ErrLastBreakGlassFactor error = errs.New(errs.PreconditionFailed, "last_break_glass_factor",
+	"This organization enforces SSO, and you are its only break-glass owner with an authenticator app or passkey: without it, nobody could get in when the IdP fails. "+
+		"First make sure another owner is a break-glass owner (under a policy with SSO off and MFA required) with an authenticator app or passkey enrolled, "+
+		"or add another authenticator app or passkey of your own; then remove this one.")
+
+// CheckFactorRemoval runs in the transaction tx that removes accountID's
+// last second factor, after the removal (the caller has checked that none
+// is left). It returns ErrLastBreakGlassFactor when orgID enforces SSO,
+// accountID is one of its break-glass owners, and secondFactor proves no
+// other. secondFactor is asked about the others only, so it may read
+// committed state outside tx; the owner rows are locked first, so two
+// owners removing their factors at once cannot both pass. A nil lookup
+// proves nobody else (fail closed).
+func CheckFactorRemoval(ctx context.Context, tx storage.Store, orgID, accountID string, secondFactor SecondFactorFunc) error {
+	if err := lockOwners(ctx, tx, orgID); err != nil {
+		return err
+	}
+	c, err := Load(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	if !c.EnforcesSSO() || !slices.ContainsFunc(breakGlassOwners(&c), func(a storage.Account) bool { return a.ID == accountID }) {
+		return nil
+	}
+	if secondFactor != nil {
+		for _, a := range breakGlassOwners(&c) {
+			if a.ID == accountID {
+				continue
+			}
+			ok, err := secondFactor(ctx, a.ID)
+			if err != nil {
+				return fmt.Errorf("lockout: second factor of %s: %w", a.Email, err)
+			}
+			if ok {
+				return nil
+			}
+		}
+	}
+	return ErrLastBreakGlassFactor
+}
