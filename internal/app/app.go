@@ -260,6 +260,10 @@ func (a *App) build() error {
 	a.Domains.SetSecondFactor(a.HasSecondFactor)
 	a.IdPs.SetSecondFactor(a.HasSecondFactor)
 	a.Policies.SetSecondFactor(a.HasSecondFactor)
+	a.MFA.SetSecondFactor(a.HasSecondFactor)
+	if a.Passkeys != nil {
+		a.Passkeys.SetSecondFactor(a.HasSecondFactor)
+	}
 	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	// Second factors: the decision asks who has one, the engine verifies
 	// and enrols them.

@@ -179,7 +179,10 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	// The lockout checks see lockouttest's factors: enrolment is not
 	// what most of these tests are about.
 	e.factors = new(lockouttest.Factors)
-	e.factors.Wire(e.accounts, e.domains, e.idps, e.policies)
+	e.factors.Wire(e.accounts, e.domains, e.idps, e.policies, e.mfa)
+	if e.passkeys != nil {
+		e.factors.Wire(e.passkeys)
+	}
 	e.accounts.SetPasswordOrigin(e.emergencies.PasswordOrigin)
 	e.accounts.SetResetGate(e.emergencies.ResetGate)
 	deps := signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
