@@ -253,8 +253,10 @@ func (a *App) build() error {
 		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
 	// Who has a second factor (an authenticator app or a passkey): the
-	// break-glass listing shows it, and lockout.Check needs a break-glass
-	// owner with one before SSO is enforced.
+	// break-glass listing shows it; lockout.Check (run by the account,
+	// domain, idp and policy services) needs a break-glass owner with one
+	// before SSO is enforced and while it is; the MFA services refuse
+	// removing that owner's last one.
 	a.BreakGlass = breakglass.New(a.Store, a.HasSecondFactor)
 	a.Accounts.SetSecondFactor(a.HasSecondFactor)
 	a.Domains.SetSecondFactor(a.HasSecondFactor)
