@@ -4,20 +4,27 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -340,8 +347,10 @@ func TestAdminAuditListPaging(t *testing.T) {
 	c.fails("--limit must be from 1 to 1000", "admin", "audit", "list", "--limit", "1001")
 }
 
-// breakGlassOwner gives the organization slug a break-glass owner with a
-// second factor (lockouttest.BreakGlassOwner), so enforcing SSO passes.
+// breakGlassOwner gives the organization slug a break-glass owner
+// (lockouttest.BreakGlassOwner) with a real authenticator app enrolled
+// through the MFA service under the data directory's secret key, so the
+// CLI's lockout check (which asks the MFA services) lets enforcing SSO pass.
 func breakGlassOwner(t *testing.T, c *cli, slug string) {
 	t.Helper()
 	url := c.dbURL
@@ -357,5 +366,30 @@ func breakGlassOwner(t *testing.T, c *cli, slug string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lockouttest.BreakGlassOwner(t, st, org.ID)
+	owner := new(lockouttest.Factors).BreakGlassOwner(t, st, org.ID)
+	key, err := os.ReadFile(filepath.Join(c.dataDir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := mfa.NewService(st, box, "Gatehouse", slog.New(slog.DiscardHandler), time.Now)
+	asOwner := authz.AsAccount(context.Background(), owner)
+	en, err := svc.BeginTOTP(asOwner, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(en.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ConfirmTOTP(asOwner, owner, code); err != nil {
+		t.Fatalf("enrol the break-glass owner's authenticator app: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -121,7 +122,15 @@ type Service struct {
 	passwordOrigin PasswordOriginFunc
 	// resetGate may refuse reset mail during an emergency; see SetResetGate.
 	resetGate ResetGateFunc
+	// secondFactor proves break-glass owners to lockout.Check; see
+	// SetSecondFactor.
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the second-factor lookup lockout.Check uses to
+// prove a break-glass owner (at wiring). Without it nobody is proven, so a
+// change that needs a break-glass owner is refused unless forced.
+func (s *Service) SetSecondFactor(f lockout.SecondFactorFunc) { s.secondFactor = f }
 
 // PasswordOriginFunc says under what conditions a password set for acct now
 // is set (storage.PasswordOpen, PasswordEnforced or PasswordEmergency with

@@ -297,7 +297,7 @@ func (s *Service) SetRole(ctx context.Context, orgID, accountID string, role sto
 			if x := c.Account(a.ID); x != nil {
 				x.Role = role
 			}
-		}, f)
+		}, f, s.secondFactor)
 		if err != nil {
 			return err
 		}
@@ -361,7 +361,7 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 			if x := c.Account(a.ID); x != nil {
 				x.Status = status
 			}
-		}, f)
+		}, f, s.secondFactor)
 		if err != nil {
 			return err
 		}

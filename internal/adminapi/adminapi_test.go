@@ -61,6 +61,9 @@ type env struct {
 	readiness *readiness.Service
 	// mfa resets second factors (mfareset_test.go), mailing into outbox.
 	mfa *mfa.Service
+	// factors are the second factors the services' lockout checks see
+	// (lockouttest: enrolment is not these tests' subject).
+	factors *lockouttest.Factors
 
 	orgA, orgB     storage.Organization
 	ownerA, ownerB storage.Account
@@ -92,6 +95,8 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	// which the metadata fetch guard refuses unless allowed.
 	idps := idp.New(store, secretBox(t), idp.Config{PublicURL: "https://gatehouse.test", MetadataAllowedNetworks: idp.LoopbackNetworks}, log, time.Now)
 	policies := policy.New(store, log, time.Now)
+	factors := new(lockouttest.Factors)
+	factors.Wire(accounts, domains, idps, policies)
 	healthSvc := health.New(store, nil, nil, health.Config{}, log, time.Now)
 	emergencies := emergency.NewService(store, notify.New(store, &mail.Outbox{Dir: outbox, Log: log}, log), config.Default().Emergency, log, time.Now)
 	ready := readiness.New(store, &mail.Outbox{Dir: outbox, Log: log}, "https://gatehouse.test", log, time.Now)
@@ -104,7 +109,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	h := &adminapi.Handler{Accounts: accounts, Sessions: sessions, Domains: domains, IdPs: idps, Policies: policies,
 		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
-		BreakGlass: breakglass.New(store, lockouttest.HasSecondFactor), OrgRecovery: orgrecovery.New(store, nil, log, time.Now),
+		BreakGlass: breakglass.New(store, factors.Lookup), OrgRecovery: orgrecovery.New(store, nil, log, time.Now),
 		MFA: mfaSvc}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
@@ -117,7 +122,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 	t.Cleanup(srv.Close)
 
 	e := &env{t: t, ctx: ctx, store: store, accounts: accounts, sessions: sessions,
-		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox, mfa: mfaSvc}
+		domains: domains, idps: idps, policies: policies, health: healthSvc, emergencies: emergencies, readiness: ready, dns: dns, url: srv.URL, outbox: outbox, mfa: mfaSvc, factors: factors}
 	e.orgA, e.ownerA, e.tokenA, e.tokA = e.org("Acme", "owner@acme.test")
 	e.orgB, e.ownerB, e.tokenB, e.tokB = e.org("Beta", "owner@beta.test")
 	return e

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -48,7 +47,7 @@ func TestAPIBreakGlass(t *testing.T) {
 		if got := codes(bg.Warnings); len(got) != 3 || got[0] != "no_owner" || got[1] != "fewer_than_two" || got[2] != "no_second_factor" {
 			t.Errorf("warnings = %v", got)
 		}
-		lockouttest.MarkEnrolled(e.ownerA.ID)
+		e.factors.MarkEnrolled(e.ownerA.ID)
 		if bg := get(e.tokenA); bg.Admins[0].SecondFactor != "enrolled" || len(bg.Warnings) != 1 || bg.Warnings[0].Code != "fewer_than_two" {
 			t.Errorf("after enrolment: %+v", bg)
 		}

@@ -32,6 +32,7 @@ var apiAnswers = map[string]struct {
 	"policy.ErrDefaultPolicy":          {409, CodeDefaultPolicy},
 	"idp.ErrInUse":                     {409, CodeConnectionInUse},
 	"lockout.ErrLockout":               {409, CodeLockout},
+	"lockout.ErrLastBreakGlassFactor":  {409, CodeConflict},
 	"domain.ErrNotFound":               {404, CodeNotFound},
 	"domain.ErrInvalidDomain":          {400, CodeInvalidRequest},
 	"domain.ErrAlreadyAdded":           {409, CodeConflict},

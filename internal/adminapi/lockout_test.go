@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -48,7 +47,7 @@ func TestAPILockout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lockouttest.MakeBreakGlass(t, e.store, e.orgA.ID, bg.ID, e.ownerA.ID) // MFA required, a factor enrolled
+	e.factors.MakeBreakGlass(t, e.store, e.orgA.ID, bg.ID, e.ownerA.ID) // MFA required, a factor enrolled
 	ok("PATCH", "/api/v1/policies/default", `{"sso":"enforced","connection":"corp-idp"}`, 200)
 	r := e.do("POST", "/api/v1/domains", e.tokenA, []byte(`{"name":"acme.test"}`))
 	if r.status != 201 {

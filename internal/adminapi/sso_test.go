@@ -275,7 +275,7 @@ func TestPoliciesAndLockoutPrevention(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn := e.addManualIdP(e.tokenA, "Okta", "http://www.okta.com/exk1", "https://corp.okta.com/app/sso/saml")
-	lockouttest.BreakGlassOwner(t, e.store, e.orgA.ID) // enforcing SSO needs one
+	e.factors.BreakGlassOwner(t, e.store, e.orgA.ID) // enforcing SSO needs one
 
 	before := e.auditCount()
 	for _, c := range []struct{ method, path, body string }{

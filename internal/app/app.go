@@ -28,7 +28,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
-	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -84,9 +83,6 @@ type App struct {
 	Now       func() time.Time
 
 	sql *sqlstore.Store
-	// unregisterSecondFactor removes HasSecondFactor from lockout's
-	// lookups when the app closes.
-	unregisterSecondFactor func()
 }
 
 // HasSecondFactor reports whether the account has an authenticator app or
@@ -258,10 +254,19 @@ func (a *App) build() error {
 		a.Emergencies.SetPasskeyCounts(a.Passkeys.Count)
 	}
 	// Who has a second factor (an authenticator app or a passkey): the
-	// break-glass listing shows it, and lockout.Check needs a break-glass
-	// owner with one before SSO is enforced.
+	// break-glass listing shows it; lockout.Check (run by the account,
+	// domain, idp and policy services) needs a break-glass owner with one
+	// before SSO is enforced and while it is; the MFA services refuse
+	// removing that owner's last one.
 	a.BreakGlass = breakglass.New(a.Store, a.HasSecondFactor)
-	a.unregisterSecondFactor = lockout.RegisterSecondFactor(a.HasSecondFactor)
+	a.Accounts.SetSecondFactor(a.HasSecondFactor)
+	a.Domains.SetSecondFactor(a.HasSecondFactor)
+	a.IdPs.SetSecondFactor(a.HasSecondFactor)
+	a.Policies.SetSecondFactor(a.HasSecondFactor)
+	a.MFA.SetSecondFactor(a.HasSecondFactor)
+	if a.Passkeys != nil {
+		a.Passkeys.SetSecondFactor(a.HasSecondFactor)
+	}
 	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	// Second factors: the decision asks who has one, the engine verifies
 	// and enrols them.
@@ -280,9 +285,6 @@ func (a *App) Dialect() string { return a.sql.Dialect() }
 
 // Close waits for background mail and closes the database.
 func (a *App) Close() error {
-	if a.unregisterSecondFactor != nil {
-		a.unregisterSecondFactor()
-	}
 	a.Accounts.Wait()
 	a.Readiness.Wait()
 	a.MFA.Wait()

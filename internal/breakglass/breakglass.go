@@ -64,10 +64,9 @@ type Service struct {
 }
 
 // New returns a Service. secondFactor reports whether an account has a
-// second factor enrolled (TOTP or a passkey); nil uses the lookup
-// registered with lockout.RegisterSecondFactor at the time of each List
-// (the one the lockout check asks), and with none registered shows every
-// admin's factor as unknown rather than guessing.
+// second factor enrolled (TOTP or a passkey), the same lookup the
+// services hand lockout.Check; nil shows every admin's factor as unknown
+// rather than guessing.
 func New(store storage.Store, secondFactor lockout.SecondFactorFunc) *Service {
 	return &Service{store: store, secondFactor: secondFactor}
 }
@@ -83,9 +82,6 @@ func (s *Service) List(ctx context.Context, orgID string) (Report, error) {
 		return Report{}, fmt.Errorf("breakglass: %w", err)
 	}
 	lookup := s.secondFactor
-	if lookup == nil {
-		lookup = lockout.CurrentSecondFactor()
-	}
 	var r Report
 	for _, a := range c.Accounts {
 		p := c.PolicyOf(a.ID)

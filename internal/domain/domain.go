@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"log/slog"
 	"net"
 	"strings"
@@ -117,7 +118,15 @@ type Service struct {
 	resolver *net.Resolver
 	log      *slog.Logger
 	now      func() time.Time
+	// secondFactor proves break-glass owners to lockout.Check; see
+	// SetSecondFactor.
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the second-factor lookup lockout.Check uses to
+// prove a break-glass owner (at wiring). Without it nobody is proven, so a
+// change that needs a break-glass owner is refused unless forced.
+func (s *Service) SetSecondFactor(f lockout.SecondFactorFunc) { s.secondFactor = f }
 
 // New returns the service. resolverAddr is "" for the system resolver, or
 // host:port of the DNS server to ask instead (UDP, with TCP for truncated

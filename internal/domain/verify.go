@@ -84,7 +84,7 @@ func (s *Service) Verify(ctx context.Context, orgID, id string, force ...lockout
 		}
 		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
 			c.VerifiedDomains = append(c.VerifiedDomains, d.Name)
-		}, f)
+		}, f, s.secondFactor)
 		if err != nil {
 			return err
 		}

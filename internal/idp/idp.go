@@ -70,7 +70,15 @@ type Service struct {
 	tick <-chan time.Time
 	// refreshed, when set (SetRefreshObserver), hears every refresh.
 	refreshed RefreshObserver
+	// secondFactor proves break-glass owners to lockout.Check; see
+	// SetSecondFactor.
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the second-factor lookup lockout.Check uses to
+// prove a break-glass owner (at wiring). Without it nobody is proven, so a
+// change that needs a break-glass owner is refused unless forced.
+func (s *Service) SetSecondFactor(f lockout.SecondFactorFunc) { s.secondFactor = f }
 
 // RefreshObserver hears the result of every metadata refresh (SSO health,
 // internal/health); err is nil on success.
@@ -396,7 +404,7 @@ func (s *Service) Remove(ctx context.Context, orgID, id string) error {
 		// Storage refuses to delete a connection a policy names, and Decide
 		// offers the password form for a missing one, so this never refuses
 		// today; it stays so that the rule lives in one place if either changes.
-		if _, err := lockout.Check(ctx, tx, orgID, func(cfg *lockout.Config) { cfg.RemoveConnection(id) }, lockout.Force{}); err != nil {
+		if _, err := lockout.Check(ctx, tx, orgID, func(cfg *lockout.Config) { cfg.RemoveConnection(id) }, lockout.Force{}, s.secondFactor); err != nil {
 			return err
 		}
 		if err := tx.DeleteIdPConnection(ctx, orgID, id); errors.Is(err, storage.ErrConflict) {

@@ -4,77 +4,17 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
 // SecondFactorFunc reports whether the account has a second factor
 // enrolled (an authenticator app or a passkey). The MFA services sit above
-// this package, so the composition root hands one in (RegisterSecondFactor).
+// this package, so each service that runs Check is handed one by the
+// composition root (their SetSecondFactor) and passes it to Check. A nil
+// lookup proves nobody: Check then fails closed.
 type SecondFactorFunc func(ctx context.Context, accountID string) (bool, error)
-
-// lookups are the second-factor lookups Check asks, in registration
-// order. A process normally registers one (the MFA services, at start);
-// tests that run several servers side by side register one each, bound to
-// their own store, and an account has a second factor when any says so (a
-// lookup over another store does not know the account and says no).
-var lookups struct {
-	sync.Mutex
-	next int
-	fs   map[int]SecondFactorFunc
-}
-
-// RegisterSecondFactor installs a lookup Check uses to prove a break-glass
-// owner has a second factor, and returns the function that removes it.
-// With none installed Check fails closed: nobody is proven to have a
-// second factor, so enforcing SSO is refused unless forced.
-func RegisterSecondFactor(f SecondFactorFunc) (unregister func()) {
-	if f == nil {
-		return func() {}
-	}
-	lookups.Lock()
-	defer lookups.Unlock()
-	if lookups.fs == nil {
-		lookups.fs = map[int]SecondFactorFunc{}
-	}
-	id := lookups.next
-	lookups.next++
-	lookups.fs[id] = f
-	return func() {
-		lookups.Lock()
-		defer lookups.Unlock()
-		delete(lookups.fs, id)
-	}
-}
-
-// CurrentSecondFactor returns a lookup over every registered one (yes when
-// any says yes), nil when none is registered.
-func CurrentSecondFactor() SecondFactorFunc {
-	lookups.Lock()
-	ids := make([]int, 0, len(lookups.fs))
-	for id := range lookups.fs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	fs := make([]SecondFactorFunc, len(ids))
-	for i, id := range ids {
-		fs[i] = lookups.fs[id]
-	}
-	lookups.Unlock()
-	if len(fs) == 0 {
-		return nil
-	}
-	return func(ctx context.Context, accountID string) (bool, error) {
-		for _, f := range fs {
-			ok, err := f(ctx, accountID)
-			if err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
-	}
-}
 
 // ReasonNoBreakGlass is what a forced change without a proven break-glass
 // owner is annotated with on its audit event.
@@ -163,20 +103,90 @@ func hasProvenBreakGlassOwner(ctx context.Context, c *Config, lookup SecondFacto
 	return false, nil
 }
 
-// checkBreakGlass is the break-glass half of Check: a change that enforces
-// SSO needs, afterwards, a break-glass owner with a second factor.
+// EnforcesSSO reports whether some policy of the organization enforces
+// SSO through one of its connections: then it must keep a break-glass
+// owner with a second factor.
+func (c *Config) EnforcesSSO() bool {
+	_, policies := enforcedCover(c)
+	return len(policies) > 0
+}
+
+// checkBreakGlass is the break-glass half of Check. A change that enforces
+// SSO needs, afterwards, a break-glass owner with a second factor. So does
+// any change in an organization that enforces SSO afterwards, when it had
+// one before: such a change takes away the last one (suspends, demotes or
+// removes the owner, moves them out of the break-glass policy, makes its
+// MFA optional or its SSO not off). An organization that already had none
+// (a forced change) is not held to it by changes that take nothing more,
+// so repairs stay possible.
 func checkBreakGlass(ctx context.Context, before, after *Config, force Force, lookup SecondFactorFunc) (forced bool, err error) {
-	if !Enforces(before, after) {
+	enforces := Enforces(before, after)
+	if !enforces && !after.EnforcesSSO() {
 		return false, nil
 	}
 	ok, err := hasProvenBreakGlassOwner(ctx, after, lookup)
 	if err != nil || ok {
 		return false, err
 	}
+	last := false
+	if !enforces {
+		had, err := hasProvenBreakGlassOwner(ctx, before, lookup)
+		if err != nil || !had {
+			return false, err
+		}
+		last = true
+	}
 	if force.Reason != "" {
 		return true, nil
 	}
-	return false, &Error{NoBreakGlass: true}
+	return false, &Error{NoBreakGlass: true, LastBreakGlass: last}
 }
 
+const lastBreakGlassWords = "This organization enforces SSO, so it must keep a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. This change takes away the last one. Make another owner a break-glass owner first (and have them enrol an authenticator app or passkey), then try again, or give a reason to force the change."
+
 const noBreakGlassWords = "Enforcing SSO needs a break-glass owner who stays outside it: an owner under a policy with SSO off and MFA required, with a password and an authenticator app or passkey enrolled, so the organization can still get in when the IdP fails. Add an owner to a break-glass policy (SSO off, MFA required) and have them enrol an authenticator app or passkey, then try again, or give a reason to force the change."
+
+// ErrLastBreakGlassFactor refuses removing one's own last second factor
+// (an authenticator app or passkey) while being the last break-glass
+// owner with one of an organization that enforces SSO. There is no force:
+// the person makes sure another break-glass owner exists first.
+var ErrLastBreakGlassFactor error = errs.New(errs.PreconditionFailed, "last_break_glass_factor",
+	"This organization enforces SSO, and you are its only break-glass owner with an authenticator app or passkey: without it, nobody could get in when the IdP fails. "+
+		"First make sure another owner is a break-glass owner (under a policy with SSO off and MFA required) with an authenticator app or passkey enrolled, "+
+		"or add another authenticator app or passkey of your own; then remove this one.")
+
+// CheckFactorRemoval runs in the transaction tx that removes accountID's
+// last second factor, after the removal (the caller has checked that none
+// is left). It returns ErrLastBreakGlassFactor when orgID enforces SSO,
+// accountID is one of its break-glass owners, and secondFactor proves no
+// other. secondFactor is asked about the others only, so it may read
+// committed state outside tx; the owner rows are locked first, so two
+// owners removing their factors at once cannot both pass. A nil lookup
+// proves nobody else (fail closed).
+func CheckFactorRemoval(ctx context.Context, tx storage.Store, orgID, accountID string, secondFactor SecondFactorFunc) error {
+	if err := lockOwners(ctx, tx, orgID); err != nil {
+		return err
+	}
+	c, err := Load(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	if !c.EnforcesSSO() || !slices.ContainsFunc(breakGlassOwners(&c), func(a storage.Account) bool { return a.ID == accountID }) {
+		return nil
+	}
+	if secondFactor != nil {
+		for _, a := range breakGlassOwners(&c) {
+			if a.ID == accountID {
+				continue
+			}
+			ok, err := secondFactor(ctx, a.ID)
+			if err != nil {
+				return fmt.Errorf("lockout: second factor of %s: %w", a.Email, err)
+			}
+			if ok {
+				return nil
+			}
+		}
+	}
+	return ErrLastBreakGlassFactor
+}

@@ -52,9 +52,8 @@ func (a *authenticators) has(_ context.Context, accountID string) (bool, error) 
 // with a reason, which the audit event records.
 func TestEnforcingSSONeedsABreakGlassOwner(t *testing.T) {
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
-		s := newServices(t, st)
 		auth := &authenticators{enrolled: map[string]bool{}}
-		t.Cleanup(lockout.RegisterSecondFactor(auth.has))
+		s := newServices(t, st, auth.has)
 		ctx := authz.AsCLI(context.Background(), "test")
 		enforced := storage.SSOEnforced
 

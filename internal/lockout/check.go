@@ -64,6 +64,10 @@ type Error struct {
 	// NoBreakGlass: the change enforces SSO and afterwards no break-glass
 	// owner (SSO off, MFA required) is proven to have a second factor.
 	NoBreakGlass bool
+	// LastBreakGlass (with NoBreakGlass): the organization enforces SSO
+	// and the change takes away its last break-glass owner with a second
+	// factor (suspends, demotes or removes them, or unmakes their policy).
+	LastBreakGlass bool
 }
 
 // ErrLockout is matched (errors.Is) by every *Error.
@@ -83,8 +87,12 @@ func (e *Error) InputField() string { return "force_reason" }
 func (e *Error) Is(target error) bool { return target == ErrLockout }
 
 func (e *Error) Error() string {
+	bgWords := noBreakGlassWords
+	if e.LastBreakGlass {
+		bgWords = lastBreakGlassWords
+	}
 	if e.NoBreakGlass && len(e.LockedOut) == 0 && len(e.Remaining) == 0 {
-		return noBreakGlassWords
+		return bgWords
 	}
 	var b strings.Builder
 	b.WriteString("This change would leave no owner able to sign in without the IdP, so an IdP outage or a wrong certificate would lock the organization out of Gatehouse.")
@@ -107,7 +115,7 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(" Keep one owner out: add yourself to a policy with SSO off (a break-glass policy), or keep the default policy optional; an owner also needs a password and an active account.")
 	if e.NoBreakGlass {
-		b.WriteString(" " + noBreakGlassWords)
+		b.WriteString(" " + bgWords)
 	}
 	return b.String()
 }
@@ -233,15 +241,13 @@ var errLockOnly = errors.New("lockout: lock only")
 //
 // A change that enforces SSO (Enforces) additionally needs, afterwards, a
 // break-glass owner — an owner under a policy with SSO off and MFA
-// required — whose second factor the lookup installed with RegisterSecondFactor
-// confirms; without one it is refused with an *Error saying NoBreakGlass
-// (or let through, when forced, with Result.NoBreakGlass). With no lookup
-// installed nobody is proven, so such changes need a force reason.
-func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force) (Result, error) {
-	return check(ctx, tx, orgID, change, force, CurrentSecondFactor())
-}
-
-func check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force, lookup SecondFactorFunc) (Result, error) {
+// required — whose second factor secondFactor confirms; without one it is
+// refused with an *Error saying NoBreakGlass (or let through, when forced,
+// with Result.NoBreakGlass). So is a change that, in an organization with
+// a policy enforcing SSO, takes away the last such owner (see
+// checkBreakGlass). A nil secondFactor proves nobody, so such changes need
+// a force reason (fail closed).
+func Check(ctx context.Context, tx storage.Store, orgID string, change func(*Config), force Force, secondFactor SecondFactorFunc) (Result, error) {
 	if err := lockOwners(ctx, tx, orgID); err != nil {
 		return Result{}, err
 	}
@@ -253,13 +259,13 @@ func check(ctx context.Context, tx storage.Store, orgID string, change func(*Con
 	change(&after)
 	force.Reason = strings.TrimSpace(force.Reason)
 	res, lockErr := Compare(Evaluate(before), Evaluate(after), force)
-	forcedBG, bgErr := checkBreakGlass(ctx, &before, &after, force, lookup)
+	forcedBG, bgErr := checkBreakGlass(ctx, &before, &after, force, secondFactor)
 	var le *Error
 	switch {
 	case bgErr != nil && !errors.As(bgErr, &le):
 		return Result{}, bgErr
 	case lockErr != nil && le != nil:
-		lockErr.(*Error).NoBreakGlass = true
+		lockErr.(*Error).NoBreakGlass, lockErr.(*Error).LastBreakGlass = true, le.LastBreakGlass
 		return Result{}, lockErr
 	case lockErr != nil:
 		return Result{}, lockErr

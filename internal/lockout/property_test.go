@@ -40,7 +40,9 @@ type services struct {
 	dns      *devdns.Server
 }
 
-func newServices(t *testing.T, st storage.Store) *services {
+// newServices builds them over st; their lockout checks ask secondFactor
+// who has a second factor.
+func newServices(t *testing.T, st storage.Store, secondFactor lockout.SecondFactorFunc) *services {
 	t.Helper()
 	dns, err := devdns.Start("127.0.0.1:0", nil)
 	if err != nil {
@@ -53,7 +55,7 @@ func newServices(t *testing.T, st storage.Store) *services {
 		t.Fatal(err)
 	}
 	clk := testenv.NewClock(t0)
-	return &services{
+	s := &services{
 		st:       st,
 		accounts: account.New(st, nil, account.Config{PublicURL: "https://gatehouse.test/"}, nil, clk.Now),
 		policies: policy.New(st, nil, clk.Now),
@@ -61,6 +63,11 @@ func newServices(t *testing.T, st storage.Store) *services {
 		idps:     idp.New(st, box, idp.Config{PublicURL: "https://gatehouse.test/"}, nil, clk.Now),
 		dns:      dns,
 	}
+	s.accounts.SetSecondFactor(secondFactor)
+	s.policies.SetSecondFactor(secondFactor)
+	s.domains.SetSecondFactor(secondFactor)
+	s.idps.SetSecondFactor(secondFactor)
+	return s
 }
 
 // org is one organization under test, with what the generator picks from.
@@ -232,14 +239,15 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 	t.Logf("seed %d (replay with GATEHOUSE_LOCKOUT_SEED=%d)", seed, seed)
 	const sequences, steps = 25, 40
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
-		s := newServices(t, st)
+		factors := new(lockouttest.Factors)
+		s := newServices(t, st, factors.Lookup)
 		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 		refused, applied, enforced := 0, 0, 0
 		for n := range sequences {
 			o := s.seedOrg(t, n)
 			// olive and ada have a second factor; pat does not.
-			lockouttest.MarkEnrolled(o.acctIDs[0])
-			lockouttest.MarkEnrolled(o.acctIDs[3])
+			factors.MarkEnrolled(o.acctIDs[0])
+			factors.MarkEnrolled(o.acctIDs[3])
 			if n%2 == 0 {
 				// Half the organizations start with olive as a
 				// break-glass owner, so enforcing SSO can pass there.
@@ -247,7 +255,7 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				lockouttest.MakeBreakGlass(t, st, o.id, vault.ID)
+				factors.MakeBreakGlass(t, st, o.id, vault.ID)
 				if err := s.policies.SetMember(ctx, o.id, o.emails[0], vault.ID); err != nil {
 					t.Fatal(err)
 				}
@@ -280,15 +288,24 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				}
 				// A change that enforced SSO went through only with a
 				// break-glass owner who has a second factor.
+				proven := func(c *lockout.Config) bool {
+					return slices.ContainsFunc(c.Accounts, func(a storage.Account) bool {
+						ok, _ := factors.Lookup(ctx, a.ID)
+						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && c.IsBreakGlass(a)
+					})
+				}
 				if err == nil && lockout.Enforces(&before, &cfg) {
 					enforced++
-					if !slices.ContainsFunc(cfg.Accounts, func(a storage.Account) bool {
-						ok, _ := lockouttest.HasSecondFactor(ctx, a.ID)
-						return ok && a.Role == storage.RoleOwner && a.PasswordHash != "" && cfg.IsBreakGlass(a)
-					}) {
+					if !proven(&cfg) {
 						t.Fatalf("seed %d, sequence %d: SSO was enforced with no break-glass owner with a second factor after:\n%s",
 							seed, n, strings.Join(log, "\n"))
 					}
+				}
+				// Nor did one take the last such owner from an
+				// organization that enforces SSO.
+				if err == nil && cfg.EnforcesSSO() && proven(&before) && !proven(&cfg) {
+					t.Fatalf("seed %d, sequence %d: the last break-glass owner with a second factor went while SSO is enforced, after:\n%s",
+						seed, n, strings.Join(log, "\n"))
 				}
 			}
 		}

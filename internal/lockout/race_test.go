@@ -21,7 +21,8 @@ import (
 // committed, where two checks could otherwise both see the other owner).
 func TestConcurrentChangesCannotBothPass(t *testing.T) {
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
-		s := newServices(t, st)
+		factors := new(lockouttest.Factors)
+		s := newServices(t, st, factors.Lookup)
 		ctx := authz.AsCLI(context.Background(), "test") // the operator: every change is theirs to make
 		for round := range 5 {
 			o := s.seedOrg(t, round)
@@ -35,7 +36,7 @@ func TestConcurrentChangesCannotBothPass(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			lockouttest.MakeBreakGlass(t, st, o.id, bg.ID, o.acctIDs[0], o.acctIDs[2]) // enforcing SSO needs a break-glass owner
+			factors.MakeBreakGlass(t, st, o.id, bg.ID, o.acctIDs[0], o.acctIDs[2]) // enforcing SSO needs a break-glass owner
 			for _, id := range o.domains {
 				if _, err := s.domains.Verify(ctx, o.id, id); err != nil {
 					t.Fatal(err)

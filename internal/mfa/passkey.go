@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -115,7 +116,14 @@ type Passkeys struct {
 	log   *slog.Logger
 	now   func() time.Time
 	begun atomic.Uint64 // ceremonies begun, to sweep expired challenges now and then
+	// secondFactor tells who else has a second factor; see
+	// SetSecondFactor.
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the lookup Remove asks whether another
+// break-glass owner has a second factor (as Service.SetSecondFactor).
+func (p *Passkeys) SetSecondFactor(f lockout.SecondFactorFunc) { p.secondFactor = f }
 
 // NewPasskeys returns the passkey service for the relying party cfg.
 // An IP-address RP ID gives ErrPasskeysUnavailable (wrapped): the app

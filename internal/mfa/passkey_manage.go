@@ -75,6 +75,9 @@ func (p *Passkeys) Remove(ctx context.Context, acct storage.Account, id string) 
 			}
 			return fmt.Errorf("mfa: remove passkey: %w", err)
 		}
+		if err := keepBreakGlass(ctx, tx, acct, p.secondFactor); err != nil {
+			return err
+		}
 		return auditTx(ctx, tx, passkeyEvent(ActionPasskeyRemoved, p.now(), acct, pk))
 	})
 }

@@ -93,17 +93,16 @@ func (s *Service) ResetFactors(ctx context.Context, orgID, accountID string, wha
 		if err := authz.RequireOwnerForMember(ctx, tx, a); err != nil {
 			return err
 		}
-		// TODO(lockout): resetting the factors of the last break-glass owner
-		// (the only owner able to sign in without the IdP with a second
-		// factor) should be refused or need a force reason, like SetRole and
-		// SetStatus do. internal/lockout is gaining the second-factor lookup
-		// and that refusal in another branch; call lockout.Check here (with
-		// this account's factors removed in the proposed config) once it has.
 		if org, err = tx.GetOrganization(ctx, orgID); err != nil {
 			return account.MapStoreErr(err, "mfa", "organization "+strconv.Quote(orgID))
 		}
 		res.Account = a
 		if err := removeFactors(ctx, tx, a.ID, what, now, &res); err != nil {
+			return err
+		}
+		// The last break-glass owner of an organization that enforces SSO
+		// keeps a second factor: add another break-glass owner first.
+		if err := keepBreakGlass(ctx, tx, a, s.secondFactor); err != nil {
 			return err
 		}
 		if res.SessionsRevoked, err = account.RevokeAllSessions(ctx, tx, a.ID, "mfa_reset", now); err != nil {

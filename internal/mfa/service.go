@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -79,7 +80,18 @@ type Service struct {
 	// from config.Default's throttle section; the composition root sets
 	// it from the loaded configuration.
 	Backoff storage.Backoff
+
+	// secondFactor tells who else has a second factor, for the
+	// break-glass rule on removing one's last; see SetSecondFactor.
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the lookup (at wiring: the app's, over both
+// authenticator apps and passkeys) that RemoveTOTP asks whether another
+// break-glass owner has a second factor. Without it nobody else is
+// proven, so the last break-glass owner of an organization that enforces
+// SSO cannot remove their last factor.
+func (s *Service) SetSecondFactor(f lockout.SecondFactorFunc) { s.secondFactor = f }
 
 // NewService returns the service. issuer names Gatehouse in authenticator
 // apps when the account's organization has no name.

@@ -243,6 +243,9 @@ func (s *Service) RemoveTOTP(ctx context.Context, acct storage.Account) error {
 		if err != nil {
 			return fmt.Errorf("mfa: remove authenticator app: %w", err)
 		}
+		if err := keepBreakGlass(ctx, tx, acct, s.secondFactor); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, storage.AuditEvent{OrgID: acct.OrgID, Time: now, Action: ActionTOTPRemoved,
 			TargetType: "account", TargetID: acct.ID})
 	})

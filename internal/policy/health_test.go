@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/health"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -20,7 +19,7 @@ func TestEnforcingNeedsAFreshTestAfterAFailure(t *testing.T) {
 		h := health.New(st, nil, nil, health.Config{}, nil, func() time.Time { return t0.Add(time.Hour) })
 		e.svc.SetHealth(h)
 		org := e.org("fresh")
-		lockouttest.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the fresh test sign-in
+		e.factors.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the fresh test sign-in
 		conn := e.conn(org, "fresh-idp", true)
 		if _, err := e.svc.Create(e.ctx, org, "Staff", storage.SSOOptional, conn.Slug); err != nil {
 			t.Fatal(err)

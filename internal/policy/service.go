@@ -48,7 +48,16 @@ type Service struct {
 	// health, when set (SetHealth), says whether a tested connection
 	// needs a new test before SSO is enforced through it.
 	health FreshTestChecker
+	// secondFactor proves break-glass owners to lockout.Check; see
+	// SetSecondFactor. (factors serves the sign-in decision; production
+	// wires the same lookup into both.)
+	secondFactor lockout.SecondFactorFunc
 }
+
+// SetSecondFactor installs the second-factor lookup lockout.Check uses to
+// prove a break-glass owner (at wiring). Without it nobody is proven, so a
+// change that needs a break-glass owner is refused unless forced.
+func (s *Service) SetSecondFactor(f lockout.SecondFactorFunc) { s.secondFactor = f }
 
 // FreshTestChecker is SSO health (internal/health.Service): whether a
 // connection has failed since its last test sign-in.
@@ -304,7 +313,7 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, in CreateInput) 
 		}
 		// A new policy has no members, but one created enforcing SSO is
 		// enforcing SSO all the same: it needs a break-glass owner.
-		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.Policies = append(c.Policies, p) }, f)
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.Policies = append(c.Policies, p) }, f, s.secondFactor)
 		if err != nil {
 			return err
 		}
@@ -436,7 +445,7 @@ func (s *Service) Update(ctx context.Context, orgID, nameOrID string, in UpdateI
 				}
 				c.PolicyGroups[cur.ID] = gs
 			}
-		}, force)
+		}, force, s.secondFactor)
 		if err != nil {
 			return err
 		}
@@ -487,7 +496,7 @@ func (s *Service) Delete(ctx context.Context, orgID, nameOrID string, force ...l
 		if p.IsDefault {
 			return ErrDefaultPolicy
 		}
-		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.RemovePolicy(p.ID) }, f)
+		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) { c.RemovePolicy(p.ID) }, f, s.secondFactor)
 		if err != nil {
 			return err
 		}
@@ -580,7 +589,7 @@ func (s *Service) SetMember(ctx context.Context, orgID, email, policyName string
 			} else {
 				c.Members[acct.ID] = policyID
 			}
-		}, f)
+		}, f, s.secondFactor)
 		if err != nil {
 			return err
 		}

@@ -22,10 +22,15 @@ type env struct {
 	ctx context.Context
 	st  storage.Store
 	svc *Service
+	// factors are the second factors the lockout check sees.
+	factors *lockouttest.Factors
 }
 
 func newEnv(t *testing.T, st storage.Store) *env {
-	return &env{t: t, ctx: authz.AsCLI(context.Background(), "test"), st: st, svc: New(st, nil, func() time.Time { return t0 })}
+	e := &env{t: t, ctx: authz.AsCLI(context.Background(), "test"), st: st, svc: New(st, nil, func() time.Time { return t0 }),
+		factors: new(lockouttest.Factors)}
+	e.factors.Wire(e.svc)
+	return e
 }
 
 func (e *env) org(slug string) string {
@@ -156,7 +161,7 @@ func testDefault(t *testing.T, e *env) {
 
 func testLockout(t *testing.T, e *env) {
 	org := e.org("lock")
-	lockouttest.BreakGlassOwner(t, e.st, org) // this test is about the test sign-in rule
+	e.factors.BreakGlassOwner(t, e.st, org) // this test is about the test sign-in rule
 	untestedConn := e.conn(org, "lock-untested", false)
 	testedConn := e.conn(org, "lock-tested", true)
 	if _, err := e.svc.EnsureDefault(e.ctx, org); err != nil {
@@ -223,7 +228,7 @@ func testLockout(t *testing.T, e *env) {
 
 func testRoute(t *testing.T, e *env) {
 	orgA, orgB := e.org("route-a"), e.org("route-b")
-	lockouttest.BreakGlassOwner(t, e.st, orgA) // enforcing SSO needs one
+	e.factors.BreakGlassOwner(t, e.st, orgA) // enforcing SSO needs one
 	e.verify(orgA, "a.example")
 	e.verify(orgB, "b.example")
 	connA := e.conn(orgA, "route-a-idp", true)
@@ -373,7 +378,7 @@ func TestCreateReservesDefaultAndForcesInOneEvent(t *testing.T) {
 			}
 		}
 		c := e.conn(org, "untested", false)
-		lockouttest.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the override
+		e.factors.BreakGlassOwner(t, st, org) // enforcing SSO needs one; this test is about the override
 		p, err := e.svc.CreateForced(e.ctx, org, "Engineering", storage.SSOEnforced, c.Slug)
 		if err != nil || p.SSO != storage.SSOEnforced {
 			t.Fatalf("CreateForced = %+v, %v", p, err)

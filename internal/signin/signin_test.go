@@ -60,6 +60,8 @@ type env struct {
 	passkeys    *mfa.Passkeys
 	emergencies *emergency.Service
 	outbox      string // mail.Outbox directory, read with mail.ReadOutbox
+	// breakGlass are the second factors the policies' lockout check sees.
+	breakGlass *lockouttest.Factors
 }
 
 // rpOrigin is the origin the passkey relying party trusts and the
@@ -83,6 +85,8 @@ func newEnv(t testing.TB, st storage.Store) *env {
 	}
 	idps := idp.New(st, box, idp.Config{PublicURL: "http://gatehouse.test"}, nil, e.clock.Now)
 	e.policies = policy.New(st, nil, e.clock.Now)
+	e.breakGlass = new(lockouttest.Factors)
+	e.breakGlass.Wire(e.accounts, idps, e.policies)
 	e.metrics = metrics.New(prometheus.NewRegistry())
 	e.mfa = mfa.NewService(st, box, "Gatehouse", nil, e.clock.Now)
 	pkCfg, err := mfa.PasskeyConfigFromURL(rpOrigin, "Corp")
@@ -145,7 +149,7 @@ func (e *env) setDefault(mode string) {
 	e.t.Helper()
 	in := policy.UpdateInput{SSO: &mode}
 	if mode == storage.SSOEnforced {
-		lockouttest.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
+		e.breakGlass.BreakGlassOwner(e.t, e.st, e.org) // enforcing needs one
 	}
 	if mode != storage.SSOOff {
 		in.Connection = &e.conn.Slug

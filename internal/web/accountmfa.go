@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -168,7 +169,14 @@ func (h *Handler) totpRemove(w http.ResponseWriter, r *http.Request) {
 	case h.mfaRefused(w, r, err, "check code before removal"):
 		return
 	}
-	if h.mfaRefused(w, r, h.MFA.RemoveTOTP(authz.AsAccount(r.Context(), v.Account), v.Account), "remove authenticator app") {
+	err = h.MFA.RemoveTOTP(authz.AsAccount(r.Context(), v.Account), v.Account)
+	if errors.Is(err, lockout.ErrLastBreakGlassFactor) {
+		// The organization's way in when the IdP fails: say, by the
+		// form, what to do first.
+		h.renderAccount(w, withTOTPShown(r, &totpView{Error: err.Error(), ErrorFor: "remove"}), http.StatusConflict, "", nil, "")
+		return
+	}
+	if h.mfaRefused(w, r, err, "remove authenticator app") {
 		return
 	}
 	http.Redirect(w, r, "/account?notice=totp-removed", http.StatusSeeOther)
@@ -194,6 +202,9 @@ func (h *Handler) mfaRefused(w http.ResponseWriter, r *http.Request, err error, 
 		return false
 	case errors.Is(err, authz.ErrForbidden):
 		h.ErrorPage(w, r, http.StatusForbidden, "You can only change your own sign-in methods.")
+	case errors.Is(err, lockout.ErrLastBreakGlassFactor):
+		// The organization's way in when the IdP fails: say what to do first.
+		h.ErrorPage(w, r, http.StatusConflict, err.Error())
 	default:
 		h.serverError(w, r, what, err)
 	}

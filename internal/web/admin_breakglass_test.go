@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/storage/sqlstore/sqltest"
 )
@@ -40,7 +39,7 @@ func TestOverviewListsBreakGlassAdmins(t *testing.T) {
 			"No break-glass owner has a second factor enrolled, so SSO cannot be enforced",
 			"Ask them to enrol an authenticator app or passkey")
 
-		lockouttest.MarkEnrolled(owner.ID)
+		e.factors.MarkEnrolled(owner.ID)
 		ada := e.addMember(org.ID, "ada@acme.example", storage.RoleAdmin)
 		if err := st.SetPolicyMember(ctx, org.ID, ada.ID, bg.ID); err != nil {
 			t.Fatal(err)
@@ -56,7 +55,7 @@ func TestOverviewListsBreakGlassAdmins(t *testing.T) {
 			t.Errorf("overview lists a member or still counts one admin:\n%s", body)
 		}
 
-		lockouttest.MarkEnrolled(ada.ID)
+		e.factors.MarkEnrolled(ada.ID)
 		r = c.get("/admin")
 		expect(t, r, http.StatusOK, "ada@acme.example admin Break glass Enrolled")
 		if strings.Contains(r.body, `class="bg-warning"`) {
@@ -98,3 +97,46 @@ func TestConsoleEnforcingNeedsABreakGlassOwner(t *testing.T) {
 }
 
 func authzCLI() context.Context { return authz.AsCLI(context.Background(), "test") }
+
+// In an organization that enforces SSO, making the break-glass policy's
+// MFA optional on the console takes away the last break-glass owner: the
+// confirmation page says so, and saving it with a reason goes through,
+// audited as an override.
+func TestConsoleKeepsTheLastBreakGlassOwner(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, func(o *envOptions) { o.store = st })
+		org, owner, c := e.signedInOwner()
+		ctx, now := context.Background(), e.clock.Now()
+		conn := storage.IdPConnection{ID: "conn-" + org.ID, OrgID: org.ID, Slug: "corp-idp", Name: "Corp IdP",
+			EntityID: "https://idp.example/", SSOURL: "https://idp.example/sso", TestedAt: now, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if err := st.CreateIdPConnection(ctx, conn); err != nil {
+			t.Fatal(err)
+		}
+		bg := storage.Policy{ID: "bg-" + org.ID, OrgID: org.ID, Name: "Break glass", SSO: storage.SSOOff, MFA: storage.MFARequired,
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+		eng := storage.Policy{ID: "eng-" + org.ID, OrgID: org.ID, Name: "Engineering", SSO: storage.SSOEnforced, ConnectionID: conn.ID,
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+		for _, p := range []storage.Policy{bg, eng} {
+			if err := st.CreatePolicy(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.SetPolicyMember(ctx, org.ID, owner.ID, bg.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.factors.MarkEnrolled(owner.ID)
+		form := url.Values{"mfa": {storage.MFAOptional}, "failback": {storage.FailbackAllowed}, "window_days": {"30"}}
+		r := c.post("/admin/policies/"+bg.ID+"/settings", form)
+		expect(t, r, http.StatusConflict, "This would remove the last break-glass owner",
+			"This organization enforces SSO, so it must keep a break-glass owner", "This change takes away the last one")
+		if p, _ := st.GetPolicy(ctx, org.ID, bg.ID); p.MFA != storage.MFARequired {
+			t.Fatal("the refused change was saved")
+		}
+		form.Set("force_reason", "moving break-glass to the new vault policy")
+		expectRedirect(t, c.post("/admin/policies/"+bg.ID+"/settings", form), "/admin/policies")
+		if ev := e.lastAudit(org.ID); ev.Action != "policy.update" || ev.Details["override_lockout"] != "no_break_glass_owner" ||
+			ev.Details["force_reason"] != "moving break-glass to the new vault policy" {
+			t.Errorf("audit = %+v", ev)
+		}
+	})
+}

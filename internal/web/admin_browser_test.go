@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
@@ -25,7 +24,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	e := newEnv(t, func(o *envOptions) { o.dnsResolver = txt.Addr() })
 	dev := e.startDevIdP()
 	org, _ := e.setupOwner()
-	lockouttest.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
+	e.factors.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
 	e.addMember(org.ID, "mia@acme.example", storage.RoleMember)
 
 	b := newBrowser(t, chromium)

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/devdns"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -57,7 +56,7 @@ func newLockoutOrg(t *testing.T) (*env, *lockoutOrg) {
 	if err := e.policies.SetMember(ctx, org.ID, owner.Email, lo.bg.ID); err != nil {
 		t.Fatal(err)
 	}
-	lockouttest.MakeBreakGlass(t, e.store, org.ID, lo.bg.ID, owner.ID) // MFA required, a factor enrolled
+	e.factors.MakeBreakGlass(t, e.store, org.ID, lo.bg.ID, owner.ID) // MFA required, a factor enrolled
 	enforced, slug := storage.SSOEnforced, conn.Slug
 	if lo.def, err = e.policies.EnsureDefault(ctx, org.ID); err != nil {
 		t.Fatal(err)
@@ -157,7 +156,9 @@ func TestConsoleRefusesEnforcingTheDefaultOverTheOwner(t *testing.T) {
 func TestConsoleRefusesVerifyingTheOwnersDomain(t *testing.T) {
 	e, lo := newLockoutOrg(t)
 	ctx := authz.AsCLI(context.Background(), "test") // the fixture is the operator's
-	if err := e.policies.SetMember(ctx, lo.org.ID, ownerEmail, ""); err != nil {
+	// SSO is enforced, so the only break-glass owner leaving break-glass
+	// needs a force (lockout: the last break-glass owner); set-up here.
+	if err := e.policies.SetMember(ctx, lo.org.ID, ownerEmail, "", lockout.Force{Reason: "test set-up"}); err != nil {
 		t.Fatalf("leaving break-glass while the domain is unverified: %v", err)
 	}
 	verify := "/admin/domains/" + lo.domainID + "/verify"

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/saml/samltest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -217,7 +216,7 @@ func TestAdminPolicies(t *testing.T) {
 	dev := e.startDevIdP()
 	e.verifyDomain(org.ID, corpDomain)
 	conn := e.connect(org.ID, dev, nil)
-	lockouttest.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
+	e.factors.BreakGlassOwner(t, e.store, org.ID) // enforcing SSO needs one
 	ctx := context.Background()
 
 	expect(t, c.get("/admin/policies"), http.StatusOK, "Default", "SSO off", "Dev IdP (not tested yet)")

@@ -62,8 +62,10 @@ type clock = testenv.Clock
 // env is a complete web stack: real account and session services on a
 // fresh SQLite store, the real middleware, and an httptest server.
 type env struct {
-	t        *testing.T
-	store    storage.Store
+	t     *testing.T
+	store storage.Store
+	// factors are the second factors the services' lockout checks see.
+	factors  *lockouttest.Factors
 	accounts *account.Service
 	sessions *session.Service
 	domains  *domain.Service
@@ -176,6 +178,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.policies.SetEmergencies(e.emergencies)
 	e.emergencies.SetSessionCache(e.sessions.Forget)
 	e.policies.SetFactors(mfa.HasSecondFactor(e.mfa, e.passkeys))
+	// The lockout checks see lockouttest's factors: enrolment is not
+	// what most of these tests are about.
+	e.factors = new(lockouttest.Factors)
+	e.factors.Wire(e.accounts, e.domains, e.idps, e.policies, e.mfa)
+	if e.passkeys != nil {
+		e.factors.Wire(e.passkeys)
+	}
 	e.accounts.SetPasswordOrigin(e.emergencies.PasswordOrigin)
 	e.accounts.SetResetGate(e.emergencies.ResetGate)
 	deps := signin.Deps{Store: e.store, Accounts: e.accounts, Policies: e.policies,
@@ -205,7 +214,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
-		BreakGlass: breakglass.New(e.store, lockouttest.HasSecondFactor), OrgRecovery: e.orgRec,
+		BreakGlass: breakglass.New(e.store, e.factors.Lookup), OrgRecovery: e.orgRec,
 		MFA: e.mfa,
 	}
 	mux := http.NewServeMux()

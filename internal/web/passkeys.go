@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -196,6 +197,8 @@ func (h *Handler) passkeyChange(w http.ResponseWriter, r *http.Request, done str
 		http.Redirect(w, r, "/account?notice="+done+"#passkeys-heading", http.StatusSeeOther)
 	case errors.Is(err, mfa.ErrPasskeyNotFound):
 		h.ErrorPage(w, r, http.StatusNotFound, "That passkey is not one of yours, or it was already removed.")
+	case errors.Is(err, lockout.ErrLastBreakGlassFactor):
+		h.ErrorPage(w, r, http.StatusConflict, err.Error())
 	case errors.Is(err, mfa.ErrPasskeyName):
 		h.ErrorPage(w, r, http.StatusBadRequest, "Name the passkey in at most 64 characters. Go back and try a shorter name.")
 	case errors.Is(err, authz.ErrForbidden):

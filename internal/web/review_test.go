@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -125,7 +124,7 @@ func (e *env) namedPolicy(orgID, name, mode string, conn *storage.IdPConnection,
 		slug = conn.Slug
 	}
 	if mode == storage.SSOEnforced {
-		lockouttest.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
+		e.factors.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
 	}
 	if _, err := e.policies.CreateForced(adminCtx(orgID), orgID, name, mode, slug); err != nil {
 		e.t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/devidp"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
-	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -100,7 +99,7 @@ func (e *env) setSSO(orgID, mode string, conn storage.IdPConnection) {
 		e.t.Fatal(err)
 	}
 	if mode == storage.SSOEnforced {
-		lockouttest.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
+		e.factors.BreakGlassOwner(e.t, e.store, orgID) // enforcing needs one
 	}
 	slug := conn.Slug
 	if _, err := e.policies.Update(ctx, orgID, policy.DefaultName, policy.UpdateInput{SSO: &mode, Connection: &slug, Force: true}); err != nil {

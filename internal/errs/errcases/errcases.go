@@ -55,6 +55,7 @@ func Sentinels() []Case {
 		{"policy.ErrDefaultPolicy", policy.ErrDefaultPolicy, errs.PreconditionFailed, "default_policy"},
 		{"idp.ErrInUse", idp.ErrInUse, errs.PreconditionFailed, "connection_in_use"},
 		{"lockout.ErrLockout", lockout.ErrLockout, errs.PreconditionFailed, "lockout"},
+		{"lockout.ErrLastBreakGlassFactor", lockout.ErrLastBreakGlassFactor, errs.PreconditionFailed, "last_break_glass_factor"},
 		{"domain.ErrNotFound", domain.ErrNotFound, errs.NotFound, "not_found"},
 		{"domain.ErrInvalidDomain", domain.ErrInvalidDomain, errs.Invalid, "invalid"},
 		{"domain.ErrAlreadyAdded", domain.ErrAlreadyAdded, errs.Conflict, "conflict"},

@@ -3,9 +3,11 @@
 // break-glass policy (SSO off, MFA required) with a password and a second
 // factor, so lockout.Check lets the enforcement through.
 //
-// The second factor is recorded here, in memory, for accounts this package
-// made: the MFA services are not what those tests are about. Tests of the
-// rule itself enrol a real factor instead.
+// The second factor is recorded in a Factors value, in memory, one per test
+// environment: the MFA services are not what those tests are about. The
+// environment hands Factors.Lookup to the services that run lockout.Check
+// (their SetSecondFactor). Tests of the rule itself enrol a real factor
+// instead.
 package lockouttest
 
 import (
@@ -23,30 +25,43 @@ import (
 // PolicyName is the name of the break-glass policy BreakGlassOwner makes.
 const PolicyName = "Break glass (test)"
 
-var (
-	once     sync.Once
+// Factors records which accounts have a second factor, as far as
+// lockout.Check is concerned. The zero value is ready; it is safe for
+// concurrent use.
+type Factors struct {
 	mu       sync.Mutex
-	enrolled = map[string]bool{}
-)
-
-// register installs, once per test binary, the lookup that knows the
-// accounts this package enrolled.
-func register() {
-	once.Do(func() {
-		lockout.RegisterSecondFactor(func(_ context.Context, id string) (bool, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return enrolled[id], nil
-		})
-	})
+	enrolled map[string]bool
 }
 
 // MarkEnrolled records that accountID has a second factor, for lockout.Check.
-func MarkEnrolled(accountID string) {
-	register()
-	mu.Lock()
-	defer mu.Unlock()
-	enrolled[accountID] = true
+func (f *Factors) MarkEnrolled(accountID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.enrolled == nil {
+		f.enrolled = map[string]bool{}
+	}
+	f.enrolled[accountID] = true
+}
+
+// Lookup is the lockout.SecondFactorFunc to hand to the services: true for
+// the accounts MarkEnrolled (or BreakGlassOwner) recorded.
+func (f *Factors) Lookup(_ context.Context, accountID string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enrolled[accountID], nil
+}
+
+// Checker is a service that runs lockout.Check (account, domain, idp,
+// policy, mfa).
+type Checker interface {
+	SetSecondFactor(lockout.SecondFactorFunc)
+}
+
+// Wire hands Lookup to each service.
+func (f *Factors) Wire(services ...Checker) {
+	for _, s := range services {
+		s.SetSecondFactor(f.Lookup)
+	}
 }
 
 // BreakGlassOwner returns orgID's break-glass owner, creating it the first
@@ -54,12 +69,12 @@ func MarkEnrolled(accountID string) {
 // with) under the policy PolicyName (SSO off, MFA required) and a second
 // factor as far as lockout.Check is concerned. Its email is
 // break-glass-<orgID>@example.net.
-func BreakGlassOwner(t testing.TB, st storage.Store, orgID string) storage.Account {
+func (f *Factors) BreakGlassOwner(t testing.TB, st storage.Store, orgID string) storage.Account {
 	t.Helper()
 	ctx := context.Background()
 	email := "break-glass-" + orgID + "@example.net"
 	if a, err := st.GetAccountByEmail(ctx, email); err == nil {
-		MarkEnrolled(a.ID)
+		f.MarkEnrolled(a.ID)
 		return a
 	}
 	now := storage.Truncate(time.Now())
@@ -81,14 +96,14 @@ func BreakGlassOwner(t testing.TB, st storage.Store, orgID string) storage.Accou
 	if err := st.SetPolicyMember(ctx, orgID, a.ID, p.ID); err != nil {
 		t.Fatalf("lockouttest: put the owner under the break-glass policy: %v", err)
 	}
-	MarkEnrolled(a.ID)
+	f.MarkEnrolled(a.ID)
 	return a
 }
 
 // MakeBreakGlass turns the existing policyID of orgID into a break-glass
 // policy (MFA required; its SSO mode is the caller's) and records a second
 // factor for each of accountIDs.
-func MakeBreakGlass(t testing.TB, st storage.Store, orgID, policyID string, accountIDs ...string) {
+func (f *Factors) MakeBreakGlass(t testing.TB, st storage.Store, orgID, policyID string, accountIDs ...string) {
 	t.Helper()
 	if _, err := st.UpdatePolicy(context.Background(), orgID, policyID, func(p *storage.Policy) error {
 		p.MFA = storage.MFARequired
@@ -97,16 +112,6 @@ func MakeBreakGlass(t testing.TB, st storage.Store, orgID, policyID string, acco
 		t.Fatalf("lockouttest: require MFA on the policy: %v", err)
 	}
 	for _, id := range accountIDs {
-		MarkEnrolled(id)
+		f.MarkEnrolled(id)
 	}
-}
-
-// HasSecondFactor is the lookup this package registers with lockout: true
-// for the accounts MarkEnrolled (or BreakGlassOwner) recorded. Test
-// environments hand it to the services that show second factors.
-func HasSecondFactor(_ context.Context, accountID string) (bool, error) {
-	register()
-	mu.Lock()
-	defer mu.Unlock()
-	return enrolled[accountID], nil
 }

@@ -23,6 +23,9 @@ type lockoutView struct {
 	// NoBreakGlass: refused (also) because enforcing SSO needs a
 	// break-glass owner with a second factor.
 	NoBreakGlass bool
+	// LastBreakGlass (with NoBreakGlass): the organization enforces SSO
+	// and the change takes away its last break-glass owner.
+	LastBreakGlass bool
 }
 
 // forceFrom is the console's force: the reason typed on the lockout page.
@@ -50,7 +53,8 @@ func (h *Handler) lockoutPage(w http.ResponseWriter, r *http.Request, adm storag
 		Admin: &adminView{Section: section, Lockout: &lockoutView{
 			Message: le.Error(), LockedOut: le.LockedOut, Action: r.URL.Path, Fields: fields,
 			Cancel: cancel, Reason: r.PostFormValue("force_reason"),
-			NoBreakGlass: le.NoBreakGlass && len(le.LockedOut) == 0,
+			NoBreakGlass:   le.NoBreakGlass && len(le.LockedOut) == 0,
+			LastBreakGlass: le.LastBreakGlass,
 		}},
 	})
 	return true

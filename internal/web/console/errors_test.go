@@ -26,6 +26,7 @@ var pageStatuses = map[string]int{
 	"policy.ErrDefaultPolicy":          409,
 	"idp.ErrInUse":                     409,
 	"lockout.ErrLockout":               409,
+	"lockout.ErrLastBreakGlassFactor":  409,
 	"domain.ErrNotFound":               404,
 	"domain.ErrInvalidDomain":          400,
 	"domain.ErrAlreadyAdded":           409,
