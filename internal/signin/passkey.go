@@ -138,9 +138,7 @@ func (e *Engine) failbackRefused(ctx context.Context, c Client, acct storage.Acc
 		TargetType: "account", TargetID: acct.ID, IP: c.IP, UserAgent: c.UserAgent,
 		Details: map[string]string{"email": acct.Email, "via": via},
 	}
-	if err := e.store.InTx(ctx, func(tx storage.Store) error { return audit.Record(ctx, tx, ev) }); err != nil {
-		e.log.ErrorContext(ctx, "cannot audit a refused failback", "err", err)
-	}
+	e.recordRefusal(ctx, c, ev)
 }
 
 // passkeyRefused records, in acct's organization, a valid passkey that
@@ -153,7 +151,22 @@ func (e *Engine) passkeyRefused(ctx context.Context, c Client, acct storage.Acco
 		TargetType: "account", TargetID: acct.ID, IP: c.IP, UserAgent: c.UserAgent,
 		Details: map[string]string{"email": acct.Email, "via": "passkey"},
 	}
+	e.recordRefusal(ctx, c, ev)
+}
+
+// recordRefusal audits a refused first factor of an existing account, up
+// to refusalAuditLimit per client address: each event costs the sender a
+// valid passkey assertion, but the organization's audit log must not grow
+// without end. Past the budget the refusal stands and is only logged.
+func (e *Engine) recordRefusal(ctx context.Context, c Client, ev storage.AuditEvent) {
+	if over, _, err := e.limiter.Exceeded(ctx, refusalAuditLimit, c.IP); err != nil || over {
+		e.log.WarnContext(ctx, "refused sign-in not audited: the address is over its budget", "action", ev.Action, "reason", ev.Reason, "err", err)
+		return
+	}
+	if err := e.limiter.Count(ctx, refusalAuditLimit, c.IP); err != nil {
+		e.log.WarnContext(ctx, "count a refused sign-in", "err", err)
+	}
 	if err := e.store.InTx(ctx, func(tx storage.Store) error { return audit.Record(ctx, tx, ev) }); err != nil {
-		e.log.ErrorContext(ctx, "cannot audit a refused passkey", "reason", reason, "err", err)
+		e.log.ErrorContext(ctx, "cannot audit a refused sign-in", "action", ev.Action, "reason", ev.Reason, "err", err)
 	}
 }

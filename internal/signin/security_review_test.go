@@ -277,3 +277,27 @@ func TestSecurityReviewRefusedPasskeysAreAudited(t *testing.T) {
 		}
 	})
 }
+
+// Refused passkeys are audited, but one address cannot grow the audit log
+// without end: past its budget (50 per 15 minutes) further refusals are
+// still refused, with the same answer, and no longer written one by one.
+func TestRefusedPasskeyAuditIsBoundedPerAddress(t *testing.T) {
+	e := newEnv(t, sqltest.NewSQLite(t))
+	e.setDefault(storage.SSOEnforced)
+	eve := e.memberFrom("eve@"+corpDomain, storage.OriginJIT)
+	key := e.addPasskey(eve)
+	for i := range 60 {
+		if _, err := e.passkeyStep(eve.Email, key); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v, want the wrong-password answer", i+1, err)
+		}
+	}
+	n := 0
+	for _, ev := range e.auditOf("login.failure") {
+		if ev.Details["via"] == "passkey" {
+			n++
+		}
+	}
+	if n != 50 {
+		t.Fatalf("%d refused passkeys audited from one address, want 50", n)
+	}
+}

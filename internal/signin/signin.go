@@ -141,6 +141,9 @@ type Engine struct {
 var (
 	flowStartLimit   = ratelimit.Rule{Name: "signin_flow", Max: 600, Window: 5 * time.Minute}
 	flowRefusedLimit = ratelimit.Rule{Name: "signin_flow_refused", Max: 50, Window: 15 * time.Minute}
+	// refusalAuditLimit bounds the audited refusals of passkeys and of
+	// failback ways in that one address can cause.
+	refusalAuditLimit = ratelimit.Rule{Name: "signin_refusal_audit", Max: 50, Window: 15 * time.Minute}
 )
 
 // New returns an Engine, or an error naming every missing dependency: a
