@@ -111,16 +111,18 @@ func firstNonEmpty(vs ...string) string {
 }
 
 var adminEmergencyStartCmd = &cobra.Command{
-	Use:   "start --org ORG --reason TEXT [--for 4h] [--policy NAME]...",
+	Use:   "start --org ORG --reason TEXT [--for 4h] [--policy NAME]... [--sign-out-at-end]",
 	Short: "Start emergency mode (for the whole organization, or some policies)",
 	Example: `  gatehouse admin emergency start --org acme --reason "Entra ID outage" --for 4h
-  gatehouse admin emergency start --org acme --reason "Engineering app broken" --policy Engineering`,
+  gatehouse admin emergency start --org acme --reason "Engineering app broken" --policy Engineering
+  gatehouse admin emergency start --org acme --reason "Entra ID outage" --sign-out-at-end   # its sessions end when it ends`,
 	Args:    cobra.NoArgs,
 	PreRunE: requires("org", "reason").and(valid(func(cmd *cobra.Command) (time.Duration, error) { return durationFlag(cmd, "for") })),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		d, _ := durationFlag(cmd, "for")
 		policies, _ := cmd.Flags().GetStringArray("policy")
-		e, err := a.Emergencies.Start(ctx, org.ID, emergency.StartInput{Reason: flag(cmd, "reason"), For: d, Policies: policies})
+		e, err := a.Emergencies.Start(ctx, org.ID, emergency.StartInput{Reason: flag(cmd, "reason"), For: d, Policies: policies,
+			SignOutAtEnd: boolFlag(cmd, "sign-out-at-end")})
 		if err != nil {
 			return emergencyErr(err)
 		}
@@ -131,22 +133,40 @@ var adminEmergencyStartCmd = &cobra.Command{
 }
 
 var adminEmergencyExtendCmd = &cobra.Command{
-	Use:     "extend --org ORG --for 2h [--id ID]",
-	Short:   "Move the end of the emergency in force later",
-	Example: `  gatehouse admin emergency extend --org acme --for 2h`,
-	Args:    cobra.NoArgs,
-	PreRunE: requires("org", "for").and(valid(func(cmd *cobra.Command) (time.Duration, error) { return durationFlag(cmd, "for") })),
+	Use:   "extend --org ORG (--for 2h | --sign-out-at-end=true|false) [--id ID]",
+	Short: "Move the end of the emergency in force later, or change whether its sessions end when it ends",
+	Example: `  gatehouse admin emergency extend --org acme --for 2h
+  gatehouse admin emergency extend --org acme --sign-out-at-end=false   # let its sessions run to their own expiry`,
+	Args: cobra.NoArgs,
+	PreRunE: requires("org").and(func(cmd *cobra.Command) error {
+		if !cmd.Flags().Changed("sign-out-at-end") {
+			if err := requireFlags(cmd, "for"); err != nil {
+				return err
+			}
+		}
+		_, err := durationFlag(cmd, "for")
+		return err
+	}),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
 		e, err := targetEmergency(ctx, a, cmd, org)
 		if err != nil {
 			return err
 		}
 		d, _ := durationFlag(cmd, "for")
-		e, err = a.Emergencies.Extend(ctx, org.ID, e.ID, emergency.ExtendInput{For: d})
+		in := emergency.ExtendInput{For: d}
+		if cmd.Flags().Changed("sign-out-at-end") {
+			v := boolFlag(cmd, "sign-out-at-end")
+			in.SignOutAtEnd = &v
+		}
+		e, err = a.Emergencies.Extend(ctx, org.ID, e.ID, in)
 		if err != nil {
 			return emergencyErr(err)
 		}
-		return report(cmd, out, apiview.EmergencyFrom(e, a.Now()), "Emergency mode in %s now ends %s.\n", org.Slug, when(e.EndsAt))
+		atEnd := "sessions made during it run to their own expiry"
+		if e.SignOutAtEnd {
+			atEnd = "everyone who signed in during it is signed out"
+		}
+		return report(cmd, out, apiview.EmergencyFrom(e, a.Now()), "Emergency mode in %s now ends %s; when it ends, %s.\n", org.Slug, when(e.EndsAt), atEnd)
 	}),
 }
 
@@ -262,7 +282,9 @@ func init() {
 	adminEmergencyStartCmd.Flags().String("reason", "", "why (audit log and the admins' mail) (required)")
 	adminEmergencyStartCmd.Flags().String("for", "", "how long, e.g. 4h (default emergency.default_duration; at most emergency.max_duration)")
 	adminEmergencyStartCmd.Flags().StringArray("policy", nil, "limit it to this policy (name or ID); repeat for several; none: the whole organization")
-	adminEmergencyExtendCmd.Flags().String("for", "", "how much later it ends, e.g. 2h (required)")
+	adminEmergencyStartCmd.Flags().Bool("sign-out-at-end", false, "when it ends (by hand or when it runs out), sign out on every node everyone who signed in during it")
+	adminEmergencyExtendCmd.Flags().String("for", "", "how much later it ends, e.g. 2h (required unless --sign-out-at-end is given)")
+	adminEmergencyExtendCmd.Flags().Bool("sign-out-at-end", false, "change whether its sessions end when it ends (true or false)")
 	adminEmergencyEndCmd.Flags().Bool("sign-out", false, "also sign out, on every node, everyone who signed in during the emergency")
 	for _, c := range []*cobra.Command{adminEmergencyExtendCmd, adminEmergencyEndCmd} {
 		c.Flags().String("id", "", "the emergency (default: the one in force)")

@@ -61,6 +61,28 @@ func TestAdminEmergencyCLI(t *testing.T) {
 		if strings.Join(actions, ",") != "emergency.start/cli,emergency.extend/cli,emergency.end/cli" {
 			t.Errorf("audit: %v", actions)
 		}
+
+		// --sign-out-at-end is stored at the start and can be changed alone.
+		var started apiview.Emergency
+		if err := json.Unmarshal([]byte(c.ok("admin", "emergency", "start", "--org", "acme", "--reason", "Entra ID outage again",
+			"--sign-out-at-end", "--json")), &started); err != nil {
+			t.Fatal(err)
+		}
+		if !started.SignOutAtEnd {
+			t.Errorf("started without the sign-out choice: %+v", started)
+		}
+		c.fails("--for is required", "admin", "emergency", "extend", "--org", "acme")
+		out = c.ok("admin", "emergency", "extend", "--org", "acme", "--sign-out-at-end=false")
+		if !strings.Contains(out, "when it ends, sessions made during it run to their own expiry") {
+			t.Errorf("toggle printed:\n%s", out)
+		}
+		var st struct{ Active *apiview.Emergency }
+		if err := json.Unmarshal([]byte(c.ok("admin", "emergency", "status", "--org", "acme", "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Active == nil || st.Active.SignOutAtEnd || !st.Active.EndsAt.Equal(started.EndsAt) {
+			t.Errorf("after the toggle: %+v", st.Active)
+		}
 	})
 }
 

@@ -70,6 +70,8 @@ type startEmergencyRequest struct {
 	Reason   string   `json:"reason"`
 	For      string   `json:"for"`      // Go duration ("4h", "90m"); "" is the configured default
 	Policies []string `json:"policies"` // names or IDs; empty: the whole organization
+	// SignOutAtEnd ends the sessions made during it when it ends.
+	SignOutAtEnd bool `json:"sign_out_at_end"`
 }
 
 // duration parses an optional duration field, answering 400 itself.
@@ -95,7 +97,7 @@ func (h *Handler) startEmergency(w http.ResponseWriter, r *http.Request, tok sto
 	if !ok {
 		return
 	}
-	e, err := h.Emergencies.Start(r.Context(), tok.OrgID, emergency.StartInput{Reason: req.Reason, For: d, Policies: req.Policies})
+	e, err := h.Emergencies.Start(r.Context(), tok.OrgID, emergency.StartInput{Reason: req.Reason, For: d, Policies: req.Policies, SignOutAtEnd: req.SignOutAtEnd})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -104,10 +106,12 @@ func (h *Handler) startEmergency(w http.ResponseWriter, r *http.Request, tok sto
 }
 
 // extendEmergencyRequest is the body of POST /emergencies/{id}/extend:
-// "for" past the current end, or "until" a time.
+// "for" past the current end, or "until" a time, and/or "sign_out_at_end"
+// (absent: unchanged).
 type extendEmergencyRequest struct {
-	For   string    `json:"for"`
-	Until time.Time `json:"until"`
+	For          string    `json:"for"`
+	Until        time.Time `json:"until"`
+	SignOutAtEnd *bool     `json:"sign_out_at_end"`
 }
 
 func (h *Handler) extendEmergency(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -119,11 +123,12 @@ func (h *Handler) extendEmergency(w http.ResponseWriter, r *http.Request, tok st
 	if !ok {
 		return
 	}
-	if d == 0 && req.Until.IsZero() {
-		badRequest(w, `Give "for" (e.g. "2h") or "until" (RFC 3339).`, "for")
+	if d == 0 && req.Until.IsZero() && req.SignOutAtEnd == nil {
+		badRequest(w, `Give "for" (e.g. "2h"), "until" (RFC 3339) or "sign_out_at_end".`, "for")
 		return
 	}
-	e, err := h.Emergencies.Extend(r.Context(), tok.OrgID, r.PathValue("id"), emergency.ExtendInput{For: d, Until: req.Until})
+	e, err := h.Emergencies.Extend(r.Context(), tok.OrgID, r.PathValue("id"),
+		emergency.ExtendInput{For: d, Until: req.Until, SignOutAtEnd: req.SignOutAtEnd})
 	if err != nil {
 		h.fail(w, r, err)
 		return

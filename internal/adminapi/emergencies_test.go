@@ -32,7 +32,7 @@ func TestEmergencyAPI(t *testing.T) {
 	}
 	var em apiview.Emergency
 	res.json(t, &em)
-	if !em.Active || em.Reason != "IdP down" || em.EndsAt.Sub(em.StartedAt) != 2*time.Hour || em.StartedBy.Type != "api_token" {
+	if !em.Active || em.Reason != "IdP down" || em.EndsAt.Sub(em.StartedAt) != 2*time.Hour || em.StartedBy.Type != "api_token" || em.SignOutAtEnd {
 		t.Fatalf("started %+v", em)
 	}
 	if res := e.do("POST", "/api/v1/emergencies", e.tokenA, []byte(`{"reason":"again"}`)); res.status != http.StatusConflict {
@@ -58,6 +58,16 @@ func TestEmergencyAPI(t *testing.T) {
 	res.json(t, &ext)
 	if res.status != http.StatusOK || !ext.EndsAt.Equal(em.EndsAt.Add(time.Hour)) {
 		t.Fatalf("extend: %d %s", res.status, res.body)
+	}
+	// The sign-out-at-end choice alone can be changed; the end stays.
+	res = e.do("POST", "/api/v1/emergencies/"+em.ID+"/extend", e.tokenA, []byte(`{"sign_out_at_end":true}`))
+	var tog apiview.Emergency
+	res.json(t, &tog)
+	if res.status != http.StatusOK || !tog.SignOutAtEnd || !tog.EndsAt.Equal(ext.EndsAt) {
+		t.Fatalf("toggle: %d %s", res.status, res.body)
+	}
+	if res := e.do("POST", "/api/v1/emergencies/"+em.ID+"/extend", e.tokenA, []byte(`{}`)); res.status != http.StatusBadRequest {
+		t.Fatalf("empty extend: %d %s", res.status, res.body)
 	}
 
 	res = e.do("POST", "/api/v1/emergencies/"+em.ID+"/end", e.tokenA, []byte(`{"sign_out":true}`))

@@ -29,6 +29,9 @@ type Emergency struct {
 	Cause     string     `json:"cause,omitempty"`
 	// PolicyIDs is the scope; empty means the whole organization.
 	PolicyIDs []string `json:"policy_ids"`
+	// SignOutAtEnd: the sessions made during it end when it ends (by
+	// hand or when it runs out); otherwise they run to their own expiry.
+	SignOutAtEnd bool `json:"sign_out_at_end"`
 }
 
 // EmergencyFrom converts an emergency, in force or not at now.
@@ -36,7 +39,7 @@ func EmergencyFrom(e storage.Emergency, now time.Time) Emergency {
 	out := Emergency{
 		ID: e.ID, Reason: e.Reason, Active: e.InForce(now), StartedAt: e.StartedAt, EndsAt: e.EndsAt,
 		EndReason: e.EndReason, StartedBy: Actor{e.StartedByType, e.StartedByID, e.StartedByEmail},
-		Automatic: e.Automatic, Cause: e.Cause, PolicyIDs: e.PolicyIDs,
+		Automatic: e.Automatic, Cause: e.Cause, PolicyIDs: e.PolicyIDs, SignOutAtEnd: e.SignOutAtEnd,
 	}
 	if out.PolicyIDs == nil {
 		out.PolicyIDs = []string{}

@@ -69,7 +69,7 @@ func (s *Service) startAutomatic(ctx context.Context, orgID string, pols []stora
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return false, fmt.Errorf("emergency: automatic: %w", err)
 	}
-	_, err = s.start(ctx, orgID, "automatic: "+cause, s.cfg.DefaultDuration, due, true, cause)
+	_, err = s.start(ctx, orgID, "automatic: "+cause, s.cfg.DefaultDuration, due, true, cause, false)
 	if errors.Is(err, ErrActive) {
 		return false, nil // another node started one a moment ago
 	}

@@ -25,19 +25,27 @@ type StartInput struct {
 	// Policies names the policies it covers, by ID or name; empty covers
 	// the whole organization.
 	Policies []string
+	// SignOutAtEnd ends, on every node, the sessions made during it when it
+	// ends, by an admin or by running out; otherwise they run to their own
+	// expiry. Changeable while it runs (ExtendInput.SignOutAtEnd).
+	SignOutAtEnd bool
 }
 
 // ExtendInput moves an emergency's end: by For past its current end, or
 // to Until. The end stays within the maximum counted from the start.
+// SignOutAtEnd, when set, changes whether its sessions end when it ends;
+// with neither For nor Until it is the only change.
 type ExtendInput struct {
-	For   time.Duration
-	Until time.Time
+	For          time.Duration
+	Until        time.Time
+	SignOutAtEnd *bool
 }
 
 // EndInput is what ending an emergency takes.
 type EndInput struct {
 	// SignOutSessions ends at once, on every node, every session made
-	// during the emergency; otherwise they run to their own expiry.
+	// during the emergency; otherwise they run to their own expiry, unless
+	// the emergency was set to sign them out at its end (SignOutAtEnd).
 	SignOutSessions bool
 }
 
@@ -71,10 +79,10 @@ func (s *Service) Start(ctx context.Context, orgID string, in StartInput) (stora
 	if d <= 0 || d > s.cfg.MaxDuration {
 		return storage.Emergency{}, ErrDuration
 	}
-	return s.start(ctx, orgID, reason, d, in.Policies, false, "")
+	return s.start(ctx, orgID, reason, d, in.Policies, false, "", in.SignOutAtEnd)
 }
 
-func (s *Service) start(ctx context.Context, orgID, reason string, d time.Duration, policies []string, automatic bool, cause string) (storage.Emergency, error) {
+func (s *Service) start(ctx context.Context, orgID, reason string, d time.Duration, policies []string, automatic bool, cause string, signOutAtEnd bool) (storage.Emergency, error) {
 	now := s.now()
 	var e storage.Emergency
 	var expired []ended
@@ -106,6 +114,7 @@ func (s *Service) start(ctx context.Context, orgID, reason string, d time.Durati
 			StartedAt: now, EndsAt: now.Add(d),
 			StartedByType: string(actor.Kind), StartedByID: actor.ID, StartedByEmail: actor.Email,
 			Automatic: automatic, Cause: cause, Scoped: len(ids) > 0, PolicyIDs: ids,
+			SignOutAtEnd: signOutAtEnd,
 		}
 		if err := tx.CreateEmergency(ctx, e); err != nil {
 			if errors.Is(err, storage.ErrConflict) {
@@ -114,9 +123,10 @@ func (s *Service) start(ctx context.Context, orgID, reason string, d time.Durati
 			return fmt.Errorf("emergency: start: %w", err)
 		}
 		details := map[string]string{
-			"ends_at":  e.EndsAt.UTC().Format(time.RFC3339),
-			"duration": d.String(),
-			"scope":    scopeText(names),
+			"ends_at":         e.EndsAt.UTC().Format(time.RFC3339),
+			"duration":        d.String(),
+			"scope":           scopeText(names),
+			"sign_out_at_end": strconv.FormatBool(signOutAtEnd),
 		}
 		if automatic {
 			details["automatic"], details["cause"] = "true", cause
@@ -128,6 +138,9 @@ func (s *Service) start(ctx context.Context, orgID, reason string, d time.Durati
 	})
 	if err != nil {
 		return storage.Emergency{}, err
+	}
+	for _, x := range expired {
+		s.forget(x.revoked)
 	}
 	s.mailEnded(ctx, expired)
 	e.Version = 1
@@ -175,6 +188,8 @@ func (s *Service) Extend(ctx context.Context, orgID, id string, in ExtendInput) 
 	now := s.now()
 	var out storage.Emergency
 	var old time.Time
+	var wasSignOut bool
+	moves := in.For != 0 || !in.Until.IsZero() || in.SignOutAtEnd == nil
 	err := s.store.InTx(ctx, func(tx storage.Store) error {
 		if _, err := authz.RequireAdmin(ctx, tx, orgID); err != nil {
 			return err
@@ -184,7 +199,13 @@ func (s *Service) Extend(ctx context.Context, orgID, id string, in ExtendInput) 
 			if !e.InForce(now) {
 				return ErrNotActive
 			}
-			old = e.EndsAt
+			old, wasSignOut = e.EndsAt, e.SignOutAtEnd
+			if in.SignOutAtEnd != nil {
+				e.SignOutAtEnd = *in.SignOutAtEnd
+			}
+			if !moves {
+				return nil
+			}
 			next := in.Until
 			if next.IsZero() {
 				if in.For <= 0 {
@@ -201,18 +222,24 @@ func (s *Service) Extend(ctx context.Context, orgID, id string, in ExtendInput) 
 		if err != nil {
 			return mapStore(err)
 		}
+		details := map[string]string{
+			"previous_ends_at": old.UTC().Format(time.RFC3339),
+			"ends_at":          out.EndsAt.UTC().Format(time.RFC3339),
+		}
+		if out.SignOutAtEnd != wasSignOut {
+			details["sign_out_at_end"] = strconv.FormatBool(out.SignOutAtEnd)
+		}
 		return audit.Record(ctx, tx, storage.AuditEvent{
 			OrgID: orgID, Time: now, Action: "emergency.extend", TargetType: "emergency", TargetID: id,
-			Details: map[string]string{
-				"previous_ends_at": old.UTC().Format(time.RFC3339),
-				"ends_at":          out.EndsAt.UTC().Format(time.RFC3339),
-			},
+			Details: details,
 		})
 	})
 	if err != nil {
 		return storage.Emergency{}, err
 	}
-	s.mailExtended(ctx, out)
+	if moves {
+		s.mailExtended(ctx, out) // a changed end is news to every admin; the sign-out choice alone is in the audit log
+	}
 	return out, nil
 }
 
@@ -269,6 +296,9 @@ func (s *Service) finish(ctx context.Context, tx storage.Store, e storage.Emerge
 		if !x.EndedAt.IsZero() {
 			return ErrNotActive
 		}
+		// The choice stored on the emergency, read under the row lock (an
+		// admin may have changed it since e was read), adds to the caller's.
+		signOut = signOut || x.SignOutAtEnd
 		x.EndedAt, x.EndReason = endedAt, how
 		x.EndedByType, x.EndedByID, x.EndedByEmail = string(actor.Kind), actor.ID, actor.Email
 		return nil
@@ -314,7 +344,8 @@ func (s *Service) finish(ctx context.Context, tx storage.Store, e storage.Emerge
 }
 
 // Sweep ends every emergency whose time ran out (as "emergency.expired",
-// passwords set during it cleared, its sessions left to their own expiry)
+// passwords set during it cleared, its sessions ended on every node when it
+// was set to sign them out at its end, left to their own expiry otherwise)
 // and returns how many it ended. Safe to run on several nodes at once:
 // each emergency is closed by exactly one of them.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
@@ -339,6 +370,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return n, err
 		}
 		n++
+		s.forget(x.revoked)
 		s.mailEnded(ctx, []ended{x})
 	}
 	return n, nil

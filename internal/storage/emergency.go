@@ -37,7 +37,11 @@ type Emergency struct {
 	// Scoped: it covers only PolicyIDs; otherwise the whole organization.
 	Scoped    bool
 	PolicyIDs []string // sorted; empty unless Scoped
-	Version   int64
+	// SignOutAtEnd: the sessions made during it end, on every node, when
+	// it ends — by an admin or by running out; otherwise they run to their
+	// own expiry. Chosen at the start, changeable while it runs.
+	SignOutAtEnd bool
+	Version      int64
 }
 
 // Emergency end reasons.
@@ -88,7 +92,8 @@ type Emergencies interface {
 	// whose EndsAt is at or before now: the expiry sweep ends them.
 	ListDueEmergencies(ctx context.Context, now time.Time) ([]Emergency, error)
 	// UpdateEmergency applies fn to orgID's emergency id under a row lock
-	// and stores EndsAt, EndedAt, EndedBy*, EndReason (the rest is fixed),
+	// and stores EndsAt, EndedAt, EndedBy*, EndReason, SignOutAtEnd (the
+	// rest is fixed),
 	// with Version+1; ErrConflict when it changed since it was read, fn's
 	// error unchanged when fn refuses.
 	UpdateEmergency(ctx context.Context, orgID, id string, fn func(e *Emergency) error) (Emergency, error)

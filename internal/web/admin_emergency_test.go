@@ -119,3 +119,55 @@ func TestConsolePolicyExposure(t *testing.T) {
 }
 
 func emergencyEnd() emergency.EndInput { return emergency.EndInput{} }
+
+// An owner starts an emergency choosing to sign its sessions out at its
+// end, changes that choice on the page, and when it runs out the sessions
+// made during it are ended.
+func TestConsoleEmergencySignOutAtEnd(t *testing.T) {
+	e, lo := newLockoutOrg(t)
+	ctx := authz.AsCLI(context.Background(), "test")
+	grace, err := e.accounts.AddMember(ctx, lo.org.ID, account.MemberInput{Email: "grace@acme.example", Role: storage.RoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, lo.c.get("/admin/emergency"), http.StatusOK, "When it ends, sign out everyone who signed in during it")
+	expectRedirect(t, lo.c.post("/admin/emergency", url.Values{"reason": {"Corp IdP is down"}, "for": {"4h0m0s"}, "scope": {"all"},
+		"sign_out_at_end": {"on"}}), "/admin/emergency?notice=emergency-started")
+	act, ok, err := e.emergencies.Active(ctx, lo.org.ID)
+	if err != nil || !ok || !act.SignOutAtEnd {
+		t.Fatalf("Active = %+v, %v, %v", act, ok, err)
+	}
+	r := lo.c.get("/admin/emergency")
+	expect(t, r, http.StatusOK, "When it ends, everyone who signed in during it is signed out", "Let their sessions run to their own expiry instead")
+	if !strings.Contains(r.body, `name="sign_out" checked`) {
+		t.Fatal("the end form does not reflect the stored choice")
+	}
+
+	expectRedirect(t, lo.c.post("/admin/emergency/"+act.ID+"/extend", url.Values{"sign_out_at_end": {"off"}}),
+		"/admin/emergency?notice=emergency-keep-at-end")
+	if got, _ := e.store.GetEmergency(ctx, lo.org.ID, act.ID); got.SignOutAtEnd || !got.EndsAt.Equal(act.EndsAt) {
+		t.Fatalf("after turning it off: %+v", got)
+	}
+	expect(t, lo.c.get("/admin/emergency"), http.StatusOK, "Sign them all out when it ends instead")
+	expectRedirect(t, lo.c.post("/admin/emergency/"+act.ID+"/extend", url.Values{"sign_out_at_end": {"on"}}),
+		"/admin/emergency?notice=emergency-sign-out-at-end")
+	if ev := e.lastAudit(lo.org.ID); ev.Action != "emergency.extend" || ev.Details["sign_out_at_end"] != "true" {
+		t.Fatalf("audited %s %v", ev.Action, ev.Details)
+	}
+
+	now := e.clock.Now()
+	sess := storage.Session{ID: uuid.NewString(), TokenHash: uuid.NewString(), AccountID: grace.ID, OrgID: lo.org.ID, Method: "password",
+		CreatedAt: now, LastSeenAt: now, IdleTimeout: 8 * time.Hour, ExpiresAt: now.Add(8 * time.Hour), IP: "198.51.100.7",
+		AMR: []string{"pwd", "emergency"}, EmergencyID: act.ID}
+	if err := e.store.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Hour)
+	if n, err := e.emergencies.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v", n, err)
+	}
+	if x, _ := e.store.GetSession(ctx, sess.ID); x.RevokedAt.IsZero() {
+		t.Fatal("the emergency session outlived an emergency set to sign it out at its end")
+	}
+	expect(t, lo.c.get("/admin/emergency"), http.StatusOK, "Ran out")
+}

@@ -11,19 +11,19 @@ import (
 
 const emergencyCols = `id, org_id, reason, started_at, ends_at, ended_at,
 	started_by_type, started_by_id, started_by_email, ended_by_type, ended_by_id, ended_by_email,
-	end_reason, automatic, cause, scoped, version`
+	end_reason, automatic, cause, scoped, version, sign_out_at_end`
 
 func scanEmergency(r scanner) (storage.Emergency, error) {
 	var e storage.Emergency
 	var started, ends, ended int64
-	var automatic, scoped int
+	var automatic, scoped, signOut int
 	if err := r.Scan(&e.ID, &e.OrgID, &e.Reason, &started, &ends, &ended,
 		&e.StartedByType, &e.StartedByID, &e.StartedByEmail, &e.EndedByType, &e.EndedByID, &e.EndedByEmail,
-		&e.EndReason, &automatic, &e.Cause, &scoped, &e.Version); err != nil {
+		&e.EndReason, &automatic, &e.Cause, &scoped, &e.Version, &signOut); err != nil {
 		return e, err
 	}
 	e.StartedAt, e.EndsAt, e.EndedAt = fromUS(started), fromUS(ends), fromUS(ended)
-	e.Automatic, e.Scoped = automatic != 0, scoped != 0
+	e.Automatic, e.Scoped, e.SignOutAtEnd = automatic != 0, scoped != 0, signOut != 0
 	return e, nil
 }
 
@@ -42,9 +42,10 @@ func (s *Store) CreateEmergency(ctx context.Context, e storage.Emergency) error 
 	ids = slices.Compact(ids)
 	return s.withTx(ctx, func(tx *Store) error {
 		_, err := tx.q().ExecContext(ctx, `INSERT INTO emergencies (`+emergencyCols+`)
-			VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, '', '', '', '', $9, $10, $11, 1)`,
+			VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, '', '', '', '', $9, $10, $11, 1, $12)`,
 			e.ID, e.OrgID, e.Reason, us(e.StartedAt), us(e.EndsAt),
-			e.StartedByType, e.StartedByID, e.StartedByEmail, boolInt(e.Automatic), e.Cause, boolInt(e.Scoped || len(ids) > 0))
+			e.StartedByType, e.StartedByID, e.StartedByEmail, boolInt(e.Automatic), e.Cause, boolInt(e.Scoped || len(ids) > 0),
+			boolInt(e.SignOutAtEnd))
 		if err != nil {
 			return wrapErr(err, "create emergency %q", e.ID)
 		}
@@ -167,10 +168,11 @@ func (s *Store) UpdateEmergency(ctx context.Context, orgID, id string, fn func(e
 			return err
 		}
 		res, err := tx.q().ExecContext(ctx, `UPDATE emergencies SET ends_at = $4, ended_at = $5,
-				ended_by_type = $6, ended_by_id = $7, ended_by_email = $8, end_reason = $9, version = version + 1
+				ended_by_type = $6, ended_by_id = $7, ended_by_email = $8, end_reason = $9,
+				sign_out_at_end = $10, version = version + 1
 			WHERE org_id = $1 AND id = $2 AND version = $3`,
 			orgID, id, cur.Version, us(next.EndsAt), us(next.EndedAt),
-			next.EndedByType, next.EndedByID, next.EndedByEmail, next.EndReason)
+			next.EndedByType, next.EndedByID, next.EndedByEmail, next.EndReason, boolInt(next.SignOutAtEnd))
 		if err != nil {
 			return wrapErr(err, "update emergency %q", id)
 		}

@@ -68,6 +68,27 @@ var emergencyTests = []namedTest{
 			t.Fatalf("ListEmergencies = %+v", list)
 		}
 	}},
+	{"SignOutAtEndStoredAndChangeable", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		e := newEmergency("o", "e1")
+		e.SignOutAtEnd = true
+		wantErr(t, "CreateEmergency", s.CreateEmergency(ctx, e), nil)
+		got, err := s.GetEmergency(ctx, "o", "e1")
+		wantErr(t, "GetEmergency", err, nil)
+		wantEqual(t, "SignOutAtEnd as created", got.SignOutAtEnd, true)
+		off, err := s.UpdateEmergency(ctx, "o", "e1", func(x *storage.Emergency) error {
+			x.SignOutAtEnd = false
+			return nil
+		})
+		wantErr(t, "UpdateEmergency", err, nil)
+		wantEqual(t, "SignOutAtEnd turned off", off.SignOutAtEnd, false)
+		due, err := s.ListDueEmergencies(ctx, base.Add(5*time.Hour))
+		wantErr(t, "ListDueEmergencies", err, nil)
+		if len(due) != 1 || due[0].SignOutAtEnd {
+			t.Fatalf("ListDueEmergencies = %+v", due)
+		}
+	}},
 	{"InForceByScopeAndTime", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		mustOrg(t, s, "o")

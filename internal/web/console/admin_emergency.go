@@ -18,7 +18,7 @@ import (
 //
 //	GET  /admin/emergency                  the page
 //	POST /admin/emergency                  start
-//	POST /admin/emergency/{id}/extend      extend
+//	POST /admin/emergency/{id}/extend      extend, and/or set sign_out_at_end (on/off)
 //	POST /admin/emergency/{id}/end         end (optionally signing its sessions out)
 //	POST /admin/emergency/{id}/sign-out    sign out the sessions made during it
 
@@ -36,9 +36,10 @@ type emergencyView struct {
 }
 
 type emergencyForm struct {
-	Reason   string
-	For      string
-	Policies []string
+	Reason       string
+	For          string
+	Policies     []string
+	SignOutAtEnd bool
 }
 
 type durationOption struct{ Value, Label string }
@@ -46,7 +47,7 @@ type durationOption struct{ Value, Label string }
 type emergencyRow struct {
 	ID, Reason, Scope, StartedBy, EndedBy, State string
 	StartedAt, EndsAt, EndedAt                   time.Time
-	Automatic, Active                            bool
+	Automatic, Active, SignOutAtEnd              bool
 	SignIns                                      int
 }
 
@@ -119,7 +120,7 @@ func (h *Handler) emergencyRowOf(e storage.Emergency, names map[string]string, n
 	}
 	row := emergencyRow{ID: e.ID, Reason: e.Reason, Scope: scope, StartedAt: e.StartedAt, EndsAt: e.EndsAt, EndedAt: e.EndedAt,
 		StartedBy: who(e.StartedByType, e.StartedByID, e.StartedByEmail), EndedBy: who(e.EndedByType, e.EndedByID, e.EndedByEmail),
-		Automatic: e.Automatic, Active: e.InForce(now)}
+		Automatic: e.Automatic, Active: e.InForce(now), SignOutAtEnd: e.SignOutAtEnd}
 	switch {
 	case row.Active:
 		row.State = "In force"
@@ -224,7 +225,8 @@ func (h *Handler) adminEmergencyStart(w http.ResponseWriter, r *http.Request, ad
 	if !h.parseForm(w, r) {
 		return
 	}
-	form := emergencyForm{Reason: r.PostForm.Get("reason"), For: r.PostForm.Get("for"), Policies: r.PostForm["policy"]}
+	form := emergencyForm{Reason: r.PostForm.Get("reason"), For: r.PostForm.Get("for"), Policies: r.PostForm["policy"],
+		SignOutAtEnd: r.PostForm.Get("sign_out_at_end") == "on"}
 	if len(form.Policies) > 0 && r.PostForm.Get("scope") != "policies" {
 		form.Policies = nil
 	}
@@ -237,7 +239,7 @@ func (h *Handler) adminEmergencyStart(w http.ResponseWriter, r *http.Request, ad
 		h.renderEmergency(w, r, adm, http.StatusBadRequest, form, "Choose how long emergency mode lasts.")
 		return
 	}
-	if _, err := h.Emergencies.Start(r.Context(), adm.OrgID, emergency.StartInput{Reason: form.Reason, For: d, Policies: form.Policies}); err != nil {
+	if _, err := h.Emergencies.Start(r.Context(), adm.OrgID, emergency.StartInput{Reason: form.Reason, For: d, Policies: form.Policies, SignOutAtEnd: form.SignOutAtEnd}); err != nil {
 		h.emergencyFail(w, r, adm, form, "start emergency", err)
 		return
 	}
@@ -248,12 +250,27 @@ func (h *Handler) adminEmergencyExtend(w http.ResponseWriter, r *http.Request, a
 	if !h.parseForm(w, r) {
 		return
 	}
-	d, err := time.ParseDuration(r.PostForm.Get("for"))
-	if err != nil {
-		h.renderEmergency(w, r, adm, http.StatusBadRequest, emergencyForm{}, "Choose how much longer emergency mode lasts.")
-		return
+	// The toggle posts sign_out_at_end ("on" or "off") without "for": it
+	// changes only that choice.
+	var in emergency.ExtendInput
+	flash := "emergency-extended"
+	if v := r.PostForm.Get("sign_out_at_end"); v == "on" || v == "off" {
+		on := v == "on"
+		in.SignOutAtEnd = &on
+		flash = "emergency-keep-at-end"
+		if on {
+			flash = "emergency-sign-out-at-end"
+		}
 	}
-	if _, err := h.Emergencies.Extend(r.Context(), adm.OrgID, r.PathValue("id"), emergency.ExtendInput{For: d}); err != nil {
+	if f := r.PostForm.Get("for"); f != "" || in.SignOutAtEnd == nil {
+		d, err := time.ParseDuration(f)
+		if err != nil {
+			h.renderEmergency(w, r, adm, http.StatusBadRequest, emergencyForm{}, "Choose how much longer emergency mode lasts.")
+			return
+		}
+		in.For, flash = d, "emergency-extended"
+	}
+	if _, err := h.Emergencies.Extend(r.Context(), adm.OrgID, r.PathValue("id"), in); err != nil {
 		if errors.Is(err, emergency.ErrNotFound) {
 			h.adminNotFound(w, r, "emergency")
 			return
@@ -261,7 +278,7 @@ func (h *Handler) adminEmergencyExtend(w http.ResponseWriter, r *http.Request, a
 		h.emergencyFail(w, r, adm, emergencyForm{}, "extend emergency", err)
 		return
 	}
-	seeOther(w, r, "/admin/emergency", "emergency-extended")
+	seeOther(w, r, "/admin/emergency", flash)
 }
 
 func (h *Handler) adminEmergencyEnd(w http.ResponseWriter, r *http.Request, adm storage.Account) {
