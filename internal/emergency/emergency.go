@@ -185,21 +185,6 @@ func checkReason(r string) (string, error) {
 	return r, nil
 }
 
-// lastSSO is the account's latest SSO sign-in at any connection.
-func lastSSO(ctx context.Context, st storage.SSOLinks, accountID string) (time.Time, error) {
-	links, err := st.ListAccountSSOLinks(ctx, accountID)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("emergency: SSO links: %w", err)
-	}
-	var last time.Time
-	for _, l := range links {
-		if l.LastLoginAt.After(last) {
-			last = l.LastLoginAt
-		}
-	}
-	return last, nil
-}
-
 // mapStore turns the store's not-found into this package's.
 func mapStore(err error) error {
 	if errors.Is(err, storage.ErrNotFound) {

@@ -468,3 +468,32 @@ func TestPasswordOriginOutsideVerifiedDomains(t *testing.T) {
 		}
 	})
 }
+
+// The readiness report places each person under the policy sign-in would
+// apply, IdP groups included: someone covered by a named policy through a
+// group is counted there, not under the default.
+func TestReadinessFollowsIdPGroups(t *testing.T) {
+	t.Parallel()
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		bg := context.Background()
+		now := e.clk.Now()
+		eng := storage.Policy{ID: "pol-eng", OrgID: e.org.ID, Name: "Engineers", SSO: storage.SSOEnforced, ConnectionID: e.conn.ID,
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+		must(t, st.CreatePolicy(bg, eng))
+		must(t, st.AddPolicyGroup(bg, e.org.ID, eng.ID, "eng"))
+		dev := e.jit("dev@acme.example", now.Add(-24*time.Hour))
+		must(t, st.SetAccountGroups(bg, dev.ID, []string{"eng"}))
+		report, err := e.svc.Readiness(e.as(e.owner), e.org.ID)
+		must(t, err)
+		where := map[string]string{}
+		for _, r := range report {
+			for _, p := range append(r.Eligible, r.Ineligible...) {
+				where[p.Account.Email] = r.Policy.Name
+			}
+		}
+		if where[dev.Email] != "Engineers" {
+			t.Fatalf("a member of the eng group is reported under %q, want Engineers", where[dev.Email])
+		}
+	})
+}

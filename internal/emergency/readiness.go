@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -38,40 +39,20 @@ type PolicyReadiness struct {
 }
 
 // membersByPolicy returns orgID's accounts grouped under the policy that
-// applies to each.
+// applies to each, resolved as sign-in resolves it (explicit member, then
+// IdP group, then the default: lockout.Config.PolicyOf).
 func membersByPolicy(ctx context.Context, st storage.Store, orgID string) ([]storage.Policy, map[string][]storage.Account, error) {
-	pols, err := st.ListPolicies(ctx, orgID)
+	c, err := lockout.Load(ctx, st, orgID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("emergency: list policies: %w", err)
-	}
-	accts, err := st.ListAccounts(ctx, orgID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("emergency: list accounts: %w", err)
-	}
-	policyOf := map[string]string{}
-	defaultID := ""
-	for _, p := range pols {
-		if p.IsDefault {
-			defaultID = p.ID
-			continue
-		}
-		ids, err := st.ListPolicyMembers(ctx, orgID, p.ID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("emergency: policy members: %w", err)
-		}
-		for _, id := range ids {
-			policyOf[id] = p.ID
-		}
+		return nil, nil, fmt.Errorf("emergency: %w", err)
 	}
 	out := map[string][]storage.Account{}
-	for _, a := range accts {
-		pid, ok := policyOf[a.ID]
-		if !ok {
-			pid = defaultID
+	for _, a := range c.Accounts {
+		if p := c.PolicyOf(a.ID); p != nil {
+			out[p.ID] = append(out[p.ID], a)
 		}
-		out[pid] = append(out[pid], a)
 	}
-	return pols, out, nil
+	return c.Policies, out, nil
 }
 
 // Readiness reports, per policy of orgID, who could fail back now and who
@@ -91,6 +72,11 @@ func (s *Service) Readiness(ctx context.Context, orgID string) ([]PolicyReadines
 		return nil, fmt.Errorf("emergency: readiness: %w", err)
 	}
 	inForce := err == nil && open.InForce(now)
+	// One query for everyone's last SSO sign-in, not one per person.
+	lastSSO, err := s.store.LastSSOLogins(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("emergency: readiness: %w", err)
+	}
 	out := make([]PolicyReadiness, 0, len(pols))
 	for _, p := range pols {
 		r := PolicyReadiness{Policy: p, Covered: inForce && open.Covers(p.ID) && p.SSO == storage.SSOEnforced}
@@ -98,11 +84,7 @@ func (s *Service) Readiness(ctx context.Context, orgID string) ([]PolicyReadines
 			r.WithEmergencyPasskey = -1
 		}
 		for _, a := range members[p.ID] {
-			last, err := lastSSO(ctx, s.store, a.ID)
-			if err != nil {
-				return nil, err
-			}
-			ok, reason := policy.Eligibility(a, p, last, now)
+			ok, reason := policy.Eligibility(a, p, lastSSO[a.ID], now)
 			person := Person{Account: a, Reason: reason, Passkeys: -1, EmergencyPasskeys: -1}
 			if s.passkeys != nil {
 				if t, e, err := s.passkeys(ctx, a.ID); err == nil {

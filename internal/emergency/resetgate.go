@@ -58,7 +58,7 @@ func (s *Service) ResetGate(ctx context.Context, email string, acct *storage.Acc
 	if err != nil || !active {
 		return err == nil, "", "", err
 	}
-	last, err := lastSSO(ctx, s.store, acct.ID)
+	last, err := policy.LastSSO(ctx, s.store, acct.ID)
 	if err != nil {
 		return false, "", "", err
 	}

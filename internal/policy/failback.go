@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -40,6 +41,23 @@ func Eligibility(acct storage.Account, p storage.Policy, lastSSO, now time.Time)
 		return false, IneligibleNoRecentSSO
 	}
 	return true, ""
+}
+
+// LastSSO is the account's latest SSO sign-in at any connection (zero if it
+// never signed in through SSO): what Eligibility's window is measured
+// from.
+func LastSSO(ctx context.Context, st storage.SSOLinks, accountID string) (time.Time, error) {
+	links, err := st.ListAccountSSOLinks(ctx, accountID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("policy: SSO links: %w", err)
+	}
+	var last time.Time
+	for _, l := range links {
+		if l.LastLoginAt.After(last) {
+			last = l.LastLoginAt
+		}
+	}
+	return last, nil
 }
 
 // IsBreakGlass reports whether acct is a break-glass admin under p: an

@@ -199,14 +199,8 @@ func (s *Service) accountState(ctx context.Context, in *Input) error {
 		}
 		if ok {
 			in.Emergency = &em
-			links, err := s.store.ListAccountSSOLinks(ctx, in.Account.ID)
-			if err != nil {
-				return fmt.Errorf("policy: route: SSO links: %w", err)
-			}
-			for _, l := range links {
-				if l.LastLoginAt.After(in.LastSSO) {
-					in.LastSSO = l.LastLoginAt
-				}
+			if in.LastSSO, err = LastSSO(ctx, s.store, in.Account.ID); err != nil {
+				return fmt.Errorf("policy: route: %w", err)
 			}
 		}
 	}

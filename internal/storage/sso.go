@@ -195,6 +195,9 @@ type SSOLinks interface {
 	// organization's accounts linked to at least one IdP subject, sorted,
 	// so a list of members need not ask per account.
 	ListLinkedAccountIDs(ctx context.Context, orgID string) ([]string, error)
+	// LastSSOLogins returns, in one query, each of the organization's
+	// linked accounts' latest SSO sign-in at any connection, by account ID.
+	LastSSOLogins(ctx context.Context, orgID string) (map[string]time.Time, error)
 	TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error
 	// SetAccountGroups replaces the account's groups (names as the IdP sends them).
 	SetAccountGroups(ctx context.Context, accountID string, groups []string) error

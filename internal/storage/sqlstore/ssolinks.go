@@ -81,6 +81,31 @@ func (s *Store) ListLinkedAccountIDs(ctx context.Context, orgID string) ([]strin
 	return out, wrapErr(err, "list SSO-linked accounts of org %q", orgID)
 }
 
+// LastSSOLogins returns each linked account's latest SSO sign-in.
+func (s *Store) LastSSOLogins(ctx context.Context, orgID string) (map[string]time.Time, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT l.account_id, MAX(l.last_login_at) FROM sso_links l
+		JOIN accounts a ON a.id = l.account_id WHERE a.org_id = $1 GROUP BY l.account_id`, orgID)
+	if err != nil {
+		return nil, wrapErr(err, "last SSO sign-ins of org %q", orgID)
+	}
+	type last struct {
+		id string
+		at int64
+	}
+	list, err := collect(rows, func(r scanner) (last, error) {
+		var x last
+		return x, r.Scan(&x.id, &x.at)
+	})
+	if err != nil {
+		return nil, wrapErr(err, "last SSO sign-ins of org %q", orgID)
+	}
+	out := make(map[string]time.Time, len(list))
+	for _, x := range list {
+		out[x.id] = fromUS(x.at)
+	}
+	return out, nil
+}
+
 // TouchSSOLink moves LastLoginAt forward (never backward).
 func (s *Store) TouchSSOLink(ctx context.Context, connectionID, subject string, at time.Time) error {
 	res, err := s.q().ExecContext(ctx, `UPDATE sso_links SET last_login_at = $3

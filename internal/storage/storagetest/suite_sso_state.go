@@ -305,6 +305,21 @@ var ssoLinkTests = []namedTest{
 		ids, err = s.ListLinkedAccountIDs(ctx, "nope")
 		wantErr(t, "ListLinkedAccountIDs(no org)", err, nil)
 		wantEqual(t, "no linked accounts", len(ids), 0)
+		// The latest sign-in per account, over all its links, in one query.
+		lastByAccount, err := s.LastSSOLogins(ctx, "o")
+		wantErr(t, "LastSSOLogins", err, nil)
+		wantEqual(t, "o's accounts with a last SSO sign-in", len(lastByAccount), 2)
+		for _, id := range []string{"a", "b"} {
+			links, err := s.ListAccountSSOLinks(ctx, id)
+			wantErr(t, "ListAccountSSOLinks", err, nil)
+			var want time.Time
+			for _, l := range links {
+				if l.LastLoginAt.After(want) {
+					want = l.LastLoginAt
+				}
+			}
+			wantUTCMicros(t, "LastSSOLogins["+id+"]", lastByAccount[id], want)
+		}
 
 		_, err = s.GetSSOLink(ctx, "c1", "nope")
 		wantErr(t, "GetSSOLink(missing)", err, storage.ErrNotFound)
