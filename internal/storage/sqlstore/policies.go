@@ -178,12 +178,23 @@ func (s *Store) ListPolicyMembers(ctx context.Context, orgID, policyID string) (
 // else the first by name of the policies naming one of its IdP groups, else
 // the organization's default. ErrNotFound when none applies.
 func (s *Store) PolicyFor(ctx context.Context, orgID, accountID string) (storage.Policy, error) {
-	p, err := scanPolicy(s.q().QueryRowContext(ctx, `SELECT `+policyColsP+` FROM policies p
-		LEFT JOIN policy_members m ON m.org_id = p.org_id AND m.policy_id = p.id AND m.account_id = $2
-		WHERE p.org_id = $1 AND (m.account_id IS NOT NULL OR p.is_default = 1 OR EXISTS (
-			SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
-			WHERE g.org_id = p.org_id AND g.policy_id = p.id AND ag.account_id = $2))
-		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name`+s.byteOrder()+`, p.id
-		LIMIT 1`, orgID, accountID))
+	p, err := scanPolicy(s.q().QueryRowContext(ctx, `SELECT `+policyColsP+` FROM policies p`+
+		s.policiesApplyingTo("$1", "$2")+` LIMIT 1`, orgID, accountID))
 	return p, wrapErr(err, "policy for account %q", accountID)
+}
+
+// policiesApplyingTo is the one rule of which policy covers an account,
+// for PolicyFor and for every listing that groups accounts by policy: of
+// org's policies p, those that apply to account (the named policy it is an
+// explicit member of, a policy naming one of its IdP groups, the
+// default), best first — explicit member, then group policies by name,
+// then the default. org and account are SQL expressions (placeholders or
+// columns of an outer query).
+func (s *Store) policiesApplyingTo(org, account string) string {
+	return `
+		LEFT JOIN policy_members m ON m.org_id = p.org_id AND m.policy_id = p.id AND m.account_id = ` + account + `
+		WHERE p.org_id = ` + org + ` AND (m.account_id IS NOT NULL OR p.is_default = 1 OR EXISTS (
+			SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
+			WHERE g.org_id = p.org_id AND g.policy_id = p.id AND ag.account_id = ` + account + `))
+		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name` + s.byteOrder() + `, p.id`
 }

@@ -14,20 +14,23 @@ import (
 // suspected is refused until the person removes it.
 const usablePasskey = `k.account_id = a.id AND k.clone_suspected_at = 0`
 
+// readinessPolicy is the ID of the policy that covers account a, as
+// PolicyFor resolves it (IdP groups included).
+func (s *Store) readinessPolicy() string {
+	return `(SELECT p.id FROM policies p` + s.policiesApplyingTo("a.org_id", "a.id") + ` LIMIT 1)`
+}
+
 // readinessFrom is the accounts a PasskeyReadinessQuery covers: active,
-// of the organization, whose policy (the named one, else the default, as
-// PolicyFor resolves it) is among the placeholders from $3 on. $1 is the
-// organization, $2 the account status.
-func readinessFrom(policies int) string {
+// of the organization, whose policy is among the placeholders from $3 on.
+// $1 is the organization, $2 the account status.
+func (s *Store) readinessFrom(policies int) string {
 	ph := make([]string, policies)
 	for i := range ph {
 		ph[i] = fmt.Sprintf("$%d", i+3)
 	}
 	return ` FROM accounts a
-		LEFT JOIN policy_members m ON m.account_id = a.id AND m.org_id = a.org_id
-		LEFT JOIN policies d ON d.org_id = a.org_id AND d.is_default = 1
 		WHERE a.org_id = $1 AND a.status = $2
-			AND COALESCE(m.policy_id, d.id) IN (` + strings.Join(ph, ", ") + `)`
+			AND ` + s.readinessPolicy() + ` IN (` + strings.Join(ph, ", ") + `)`
 }
 
 // ListPasskeyReadiness returns one page of q in one statement: the passkey
@@ -60,11 +63,11 @@ func (s *Store) ListPasskeyReadiness(ctx context.Context, q storage.PasskeyReadi
 	args = append(args, q.AfterEmail)
 	where += fmt.Sprintf(` AND a.email > $%d`, len(args))
 	args = append(args, limit)
-	rows, err := s.q().QueryContext(ctx, `SELECT a.id, a.email, a.display_name, COALESCE(m.policy_id, d.id),
+	rows, err := s.q().QueryContext(ctx, `SELECT a.id, a.email, a.display_name, `+s.readinessPolicy()+`,
 			(SELECT COUNT(*) FROM passkeys k WHERE `+usablePasskey+`),
 			(SELECT COUNT(*) FROM passkeys k WHERE `+usablePasskey+` AND k.emergency = 1),
 			COALESCE((SELECT r.reminded_at FROM passkey_reminders r WHERE r.account_id = a.id), 0)`+
-		readinessFrom(len(q.PolicyIDs))+where+fmt.Sprintf(` ORDER BY a.email LIMIT $%d`, len(args)), args...)
+		s.readinessFrom(len(q.PolicyIDs))+where+fmt.Sprintf(` ORDER BY a.email LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, wrapErr(err, "list passkey readiness")
 	}
@@ -92,7 +95,7 @@ func (s *Store) CountPasskeyReadiness(ctx context.Context, q storage.PasskeyRead
 	err := s.q().QueryRowContext(ctx, `SELECT COUNT(*),
 			COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM passkeys k WHERE `+usablePasskey+`) THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM passkeys k WHERE `+usablePasskey+` AND k.emergency = 1) THEN 1 ELSE 0 END), 0)`+
-		readinessFrom(len(q.PolicyIDs)), args...).Scan(&covered, &with, &emergency)
+		s.readinessFrom(len(q.PolicyIDs)), args...).Scan(&covered, &with, &emergency)
 	if err != nil {
 		return c, wrapErr(err, "count passkey readiness")
 	}

@@ -47,6 +47,24 @@ func readinessIDs(rows []storage.PasskeyReadinessRow) []string {
 }
 
 var readinessTests = []namedTest{
+	{"ListFollowsIdPGroups", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		withReadiness(t, s)
+		// a2 is under no named policy, but eng names one of its IdP groups:
+		// it is covered by eng, as PolicyFor says.
+		wantErr(t, "AddPolicyGroup", s.AddPolicyGroup(ctx, "o", "eng", "staff"), nil)
+		wantErr(t, "SetAccountGroups", s.SetAccountGroups(ctx, "a2", []string{"staff"}), nil)
+		p, err := s.PolicyFor(ctx, "o", "a2")
+		wantErr(t, "PolicyFor", err, nil)
+		wantEqual(t, "a2's policy", p.ID, "eng")
+		rows, err := s.ListPasskeyReadiness(ctx, storage.PasskeyReadinessQuery{OrgID: "o", PolicyIDs: []string{"def"}})
+		wantErr(t, "List def", err, nil)
+		wantEqual(t, "def rows", len(rows), 0)
+		rows, err = s.ListPasskeyReadiness(ctx, storage.PasskeyReadinessQuery{OrgID: "o", PolicyIDs: []string{"eng"}, Emails: []string{"a2@example.com"}})
+		wantErr(t, "List eng", err, nil)
+		wantEqual(t, "a2 under eng", readinessIDs(rows), []string{"a2"})
+		wantEqual(t, "a2's row names eng", rows[0].PolicyID, "eng")
+	}},
 	{"ListCoversActiveAccountsOfThePolicies", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		withReadiness(t, s)
