@@ -36,6 +36,9 @@ type Routing struct {
 	// in force and the emergency state says (EmergencyDeadlines); the page
 	// shows it. Zero otherwise.
 	EmergencyUntil time.Time
+	// HasFactor: the account has a second factor enrolled (the lookup
+	// SetFactors installed), so the sign-in engine need not ask again.
+	HasFactor bool
 }
 
 // EmergencyDeadlines is optionally implemented by the Emergencies given to
@@ -81,7 +84,7 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 			return Routing{}, err
 		}
 		r.Policy = in.Policy
-		r.Account = Decide(in)
+		r.Account, r.HasFactor = Decide(in), in.HasFactor
 		r.Page = Decide(Input{}).Public()
 		return r, nil
 	}
@@ -176,7 +179,7 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 		return Routing{}, err
 	}
 	r.Policy = in.Policy
-	r.Account = Decide(in)
+	r.Account, r.HasFactor = Decide(in), in.HasFactor
 	if r.Account.Reason == ReasonConnectionMissing {
 		// Never a dead end, but an admin should hear about it.
 		s.log.WarnContext(ctx, "SSO policy names a missing IdP connection; offering the password form",

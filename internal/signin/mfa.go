@@ -111,12 +111,9 @@ func (e *Engine) afterFirstFactor(ctx context.Context, c Client, id string, r po
 	if !r.Account.MFA || bothFactors {
 		return e.complete(ctx, c, id, r, acct, from, methods, kind)
 	}
-	has, err := e.hasSecondFactor(ctx, acct.ID)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("signin: second factor: %w", err)
-	}
+	// The decision already looked the account's factors up.
 	next := StepMFA
-	if !has {
+	if !r.HasFactor {
 		next = StepMFAEnrol
 	}
 	f, err := e.advance(ctx, id, func(x *storage.LoginFlow) error {
