@@ -214,14 +214,23 @@ func (s *Service) Status(ctx context.Context, orgID string) (Status, error) {
 func (s *Service) Redeem(ctx context.Context, email, code string) (storage.Account, error) {
 	now := s.clock()
 	info := reqctx.From(ctx)
+	// Something that is not an address is refused like a wrong code, but
+	// never stored: it gets no throttle key of its own (the address's
+	// budget still counts it) and is not written to the audit log.
 	norm, nerr := account.NormalizeEmail(email)
 	if nerr != nil {
-		norm = strings.ToLower(strings.TrimSpace(email))
+		norm = ""
 	}
-	keys := []struct {
+	var keys []struct {
 		key string
 		b   storage.Backoff
-	}{{"orgrec:acct:" + norm, perEmail}}
+	}
+	if norm != "" {
+		keys = append(keys, struct {
+			key string
+			b   storage.Backoff
+		}{"orgrec:acct:" + norm, perEmail})
+	}
 	if info.IP != "" {
 		keys = append(keys, struct {
 			key string

@@ -236,3 +236,32 @@ func TestRecoveryCodesThrottle(t *testing.T) {
 		}
 	})
 }
+
+// Whatever a browser types as the email is refused like any wrong code,
+// but something that is not an address never becomes a throttle key or
+// an audit detail: a flood of junk must not grow storage with it.
+func TestRedeemKeepsJunkOutOfStorage(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		junk := strings.Repeat("x", 4000) + "<script>"
+		if _, err := e.svc.Redeem(from("203.0.113.7"), junk, "2222-2222-2222-2222"); !errors.Is(err, orgrecovery.ErrInvalid) {
+			t.Fatalf("junk email: %v, want the generic refusal", err)
+		}
+		th, err := st.GetThrottle(context.Background(), "orgrec:acct:"+junk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th.Failures != 0 || !th.BlockedUntil.IsZero() {
+			t.Error("the junk email became a throttle key")
+		}
+		evs, err := st.ListAudit(context.Background(), storage.AuditFilter{OrgID: "", Action: "recovery_codes.*", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if strings.Contains(ev.Details["email"], "xxxx") {
+				t.Error("the junk email was written to the audit log")
+			}
+		}
+	})
+}
