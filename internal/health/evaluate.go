@@ -68,6 +68,7 @@ func (s *Service) judge(ctx context.Context, conn storage.IdPConnection, now tim
 // made it mails the admins and tells the listener after commit.
 func (s *Service) Evaluate(ctx context.Context, now time.Time) error {
 	now = storage.Truncate(now)
+	s.Flush(ctx)
 	if err := s.CountAbandoned(ctx, now); err != nil {
 		return fmt.Errorf("health: count abandoned sign-ins: %w", err)
 	}

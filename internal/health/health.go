@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
@@ -66,6 +67,9 @@ type Service struct {
 	listener IncidentListener
 	// tick, when a test sets it, replaces Run's one-minute ticker.
 	tick <-chan time.Time
+
+	mu      sync.Mutex
+	pending map[pendingKey]pendingCount // outcomes not yet written (Flush)
 }
 
 // Defaults, mirrored by internal/config (the server passes its values).
@@ -117,11 +121,17 @@ func (s *Service) Run(ctx context.Context) error {
 		defer t.Stop()
 		tick = t.C
 	}
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	defer s.Flush(ctx)
 	var lastProbe time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-flush.C:
+			s.Flush(ctx)
+			continue
 		case <-tick:
 		}
 		now := s.clock()

@@ -312,3 +312,30 @@ func TestNeedsFreshTestAfterAFailedSignIn(t *testing.T) {
 		}
 	})
 }
+
+// Starts and successes are counted in the node's buffer, not written by
+// the sign-in itself (every sign-in of a connection in a minute shares one
+// row); Flush, which Evaluate and Run do, writes them. A failure is
+// written at once.
+func TestOutcomesBufferedUntilFlush(t *testing.T) {
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		f := setup(t, st, health.Config{})
+		ctx := t.Context()
+		for range 3 {
+			f.svc.SSOStarted(ctx, f.conn)
+			f.svc.SSOEnded(ctx, f.conn, "", "")
+		}
+		f.svc.SSOEnded(ctx, f.conn, "", "signature_invalid")
+		sum, err := st.SumSSOOutcomes(ctx, f.conn.ID, time.Time{}, time.Now().Add(24*time.Hour))
+		must(t, err)
+		if sum.Started != 0 || sum.Succeeded != 0 || sum.Invalid != 1 {
+			t.Fatalf("before the flush: %+v, want only the failure written", sum)
+		}
+		f.svc.Flush(ctx)
+		sum, err = st.SumSSOOutcomes(ctx, f.conn.ID, time.Time{}, time.Now().Add(24*time.Hour))
+		must(t, err)
+		if sum.Started != 3 || sum.Succeeded != 3 || sum.Invalid != 1 {
+			t.Fatalf("after the flush: %+v, want 3 started, 3 succeeded, 1 invalid", sum)
+		}
+	})
+}

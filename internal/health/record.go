@@ -40,7 +40,7 @@ func Classify(reason string) (kind, result string) {
 // SSOStarted records a sign-in sent to conn's IdP (sso.Outcomes).
 func (s *Service) SSOStarted(ctx context.Context, conn storage.IdPConnection) {
 	s.metrics.SSOSignInStarted(conn.Slug)
-	s.recordOutcome(ctx, conn, storage.OutcomeStarted, s.clock(), 1)
+	s.recordOutcome(ctx, conn, storage.OutcomeStarted, s.clock())
 }
 
 // SSOEnded records how a sign-in through conn ended; reason is the
@@ -51,7 +51,7 @@ func (s *Service) SSOEnded(ctx context.Context, conn storage.IdPConnection, requ
 	kind, result := Classify(reason)
 	s.metrics.SSOSignInCompleted(conn.Slug, result)
 	if kind != "" {
-		s.recordOutcome(ctx, conn, kind, s.clock(), 1)
+		s.recordOutcome(ctx, conn, kind, s.clock())
 	}
 	if requestID != "" && reason != "" {
 		if err := s.store.MarkAuthnRequestCounted(context.WithoutCancel(ctx), requestID); err != nil {
@@ -60,12 +60,63 @@ func (s *Service) SSOEnded(ctx context.Context, conn storage.IdPConnection, requ
 	}
 }
 
-// recordOutcome never fails the sign-in it describes: an error is logged.
-func (s *Service) recordOutcome(ctx context.Context, conn storage.IdPConnection, kind string, at time.Time, n int) {
-	// The sign-in's own request may be ending; the count still belongs.
+// recordOutcome counts one outcome of a sign-in through conn. Starts and
+// successes go to this node's buffer, which Flush writes: the SSO start
+// and the ACS are hot paths, and every sign-in of a connection in one
+// minute shares one bucket row, so writing it on each would make every
+// sign-in wait for that row. What a node buffered and had not flushed when
+// it stopped is lost; these are health figures. Failures are written at
+// once: they are rare until an incident, and the last outcome being a
+// failure is what re-enforcing SSO checks (NeedsFreshTest).
+func (s *Service) recordOutcome(ctx context.Context, conn storage.IdPConnection, kind string, at time.Time) {
+	if kind != storage.OutcomeStarted && kind != storage.OutcomeSucceeded {
+		if err := s.store.RecordSSOOutcome(context.WithoutCancel(ctx), conn.ID, kind, at, 1); err != nil {
+			s.log.ErrorContext(ctx, "cannot record an SSO outcome", "connection", conn.Slug, "kind", kind, "err", err)
+		}
+		return
+	}
+	k := pendingKey{connID: conn.ID, kind: kind, minute: at.Truncate(time.Minute)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[pendingKey]pendingCount{}
+	}
+	c := s.pending[k]
+	c.n++
+	if at.After(c.last) {
+		c.last = at
+	}
+	s.pending[k] = c
+}
+
+// pendingKey and pendingCount are one buffered outcome bucket.
+type pendingKey struct {
+	connID, kind string
+	minute       time.Time
+}
+
+type pendingCount struct {
+	n    int
+	last time.Time // the latest outcome counted, for the last-outcome record
+}
+
+// flushEvery is how often Run writes the buffered outcomes.
+const flushEvery = 5 * time.Second
+
+// Flush writes the outcomes counted on this node since the last flush.
+// Evaluate and the reads that decide something (NeedsFreshTest) flush
+// first; Run flushes every few seconds. A bucket that cannot be written is
+// logged and dropped.
+func (s *Service) Flush(ctx context.Context) {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
 	ctx = context.WithoutCancel(ctx)
-	if err := s.store.RecordSSOOutcome(ctx, conn.ID, kind, at, n); err != nil {
-		s.log.ErrorContext(ctx, "cannot record an SSO outcome", "connection", conn.Slug, "kind", kind, "err", err)
+	for k, c := range pending {
+		if err := s.store.RecordSSOOutcome(ctx, k.connID, k.kind, c.last, c.n); err != nil {
+			s.log.ErrorContext(ctx, "cannot record SSO outcomes", "connection_id", k.connID, "kind", k.kind, "count", c.n, "err", err)
+		}
 	}
 }
 
