@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/mfatest"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -380,16 +380,5 @@ func breakGlassOwner(t *testing.T, c *cli, slug string) {
 		t.Fatal(err)
 	}
 	svc := mfa.NewService(st, box, "Gatehouse", slog.New(slog.DiscardHandler), time.Now)
-	asOwner := authz.AsAccount(context.Background(), owner)
-	en, err := svc.BeginTOTP(asOwner, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := totp.GenerateCode(en.Secret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.ConfirmTOTP(asOwner, owner, code); err != nil {
-		t.Fatalf("enrol the break-glass owner's authenticator app: %v", err)
-	}
+	mfatest.EnrolTOTP(t, svc, owner, time.Now())
 }

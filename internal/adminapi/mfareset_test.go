@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/mfatest"
 
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -22,18 +20,7 @@ import (
 // enrolTOTP sets up a's authenticator app through the real service, as a.
 func (e *env) enrolTOTP(t *testing.T, a storage.Account) {
 	t.Helper()
-	ctx := authz.AsAccount(e.ctx, a)
-	enr, err := e.mfa.BeginTOTP(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := totp.GenerateCodeCustom(enr.Secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.mfa.ConfirmTOTP(ctx, a, code); err != nil {
-		t.Fatal(err)
-	}
+	mfatest.EnrolTOTP(t, e.mfa, a, time.Now())
 }
 
 // resetMails lists the recipients of reset notices in the outbox.

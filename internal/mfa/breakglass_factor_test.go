@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa/mfatest"
+
 	"github.com/google/uuid"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -77,18 +78,7 @@ func (f *bgFixture) owner(email string) storage.Account {
 // enrolTOTP sets up acct's authenticator app.
 func (f *bgFixture) enrolTOTP(acct storage.Account) {
 	f.t.Helper()
-	ctx := authz.AsAccount(f.t.Context(), acct)
-	en, err := f.totp.BeginTOTP(ctx, acct)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	code, err := totp.GenerateCode(en.Secret, f.clock.Now())
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if _, err := f.totp.ConfirmTOTP(ctx, acct, code); err != nil {
-		f.t.Fatalf("ConfirmTOTP: %v", err)
-	}
+	mfatest.EnrolTOTP(f.t, f.totp, acct, f.clock.Now())
 }
 
 func wantLastFactor(t *testing.T, what string, err error) {

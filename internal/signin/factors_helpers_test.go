@@ -11,7 +11,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/pquerna/otp/totp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/mfatest"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
@@ -25,21 +25,15 @@ import (
 // clock then moves past the confirming code, which counts as used.
 func (e *env) enrolTOTP(acct storage.Account) (string, []string) {
 	e.t.Helper()
-	ctx := authz.AsAccount(e.ctx, acct)
-	en, err := e.mfa.BeginTOTP(ctx, acct)
-	must(e.t, err)
-	codes, err := e.mfa.ConfirmTOTP(ctx, acct, e.totpCode(en.Secret))
-	must(e.t, err)
+	secret, codes := mfatest.EnrolTOTP(e.t, e.mfa, acct, e.clock.Now())
 	e.clock.Advance(30 * time.Second)
-	return en.Secret, codes
+	return secret, codes
 }
 
 // totpCode is the authenticator app's code for secret at the test clock.
 func (e *env) totpCode(secret string) string {
 	e.t.Helper()
-	c, err := totp.GenerateCode(secret, e.clock.Now())
-	must(e.t, err)
-	return c
+	return mfatest.Code(e.t, secret, e.clock.Now())
 }
 
 // addPasskey registers a passkey for acct, as the person would on

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/pquerna/otp/totp"
+	"github.com/gatehouse-id/gatehouse/internal/mfa/mfatest"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
@@ -17,27 +17,15 @@ import (
 // to confirm, which counts as used.
 func (e *env) enrolTOTP(acct storage.Account) (string, []string) {
 	e.t.Helper()
-	ctx := authz.AsAccount(context.Background(), acct)
-	en, err := e.mfa.BeginTOTP(ctx, acct)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	codes, err := e.mfa.ConfirmTOTP(ctx, acct, e.totpCode(en.Secret))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	secret, codes := mfatest.EnrolTOTP(e.t, e.mfa, acct, e.clock.Now())
 	e.clock.Advance(30 * time.Second)
-	return en.Secret, codes
+	return secret, codes
 }
 
 // totpCode is the authenticator app's current code for secret.
 func (e *env) totpCode(secret string) string {
 	e.t.Helper()
-	c, err := totp.GenerateCode(secret, e.clock.Now())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return mfatest.Code(e.t, secret, e.clock.Now())
 }
 
 // pendingTOTP is the secret of the set-up acct has begun (at sign-in or on
