@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -116,7 +115,7 @@ type Service struct {
 	hashes    *hashGate
 	deviceKey []byte
 
-	sends sync.WaitGroup // background mail sends; see Wait
+	later mail.Later // background mail sends; see Wait
 
 	// passwordOrigin classifies a password being set; see SetPasswordOrigin.
 	passwordOrigin PasswordOriginFunc
@@ -206,10 +205,12 @@ func New(store storage.Store, mailer mail.Sender, cfg Config, log *slog.Logger, 
 		// fails only for lengths far from ours.
 		panic(err)
 	}
-	return &Service{store: store, mailer: mailer, cfg: cfg, log: log, now: now,
+	s := &Service{store: store, mailer: mailer, cfg: cfg, log: log, now: now,
 		hashes: newHashGate(cfg.Hashing.MaxConcurrent, cfg.Hashing.Wait), deviceKey: key}
+	s.later.Sender, s.later.Log = mailer, log
+	return s
 }
 
 // Wait waits for background mail sends (reset links, invitations) to
 // finish; for tests and graceful shutdown.
-func (s *Service) Wait() { s.sends.Wait() }
+func (s *Service) Wait() { s.later.Wait() }

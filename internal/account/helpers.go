@@ -22,10 +22,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
-// mailTimeout bounds one background send, so a hung SMTP server cannot pile
-// up goroutines forever.
-const mailTimeout = 30 * time.Second
-
 // clock returns the injected now at storage precision (UTC microseconds), so
 // records this service returns equal what a later read returns.
 func (s *Service) clock() time.Time { return storage.Truncate(s.now()) }
@@ -138,25 +134,10 @@ func (s *Service) recordOutside(ctx context.Context, now time.Time, e storage.Au
 	return s.store.InTx(ctx, func(tx storage.Store) error { return s.record(ctx, tx, now, e) })
 }
 
-// sendLater delivers m in the background after the caller's transaction has
-// committed. Sending never blocks the request, so how long a reset request
-// takes says nothing about whether the account exists; failures are logged.
-func (s *Service) sendLater(ctx context.Context, m mail.Message) {
-	if s.mailer == nil {
-		s.log.WarnContext(ctx, "no mail sender configured; message dropped", "to", m.To, "subject", m.Subject)
-		return
-	}
-	// Keep ctx's values (request ID for the log) but not its cancellation:
-	// the request ends long before the mail is out.
-	base := context.WithoutCancel(ctx)
-	s.sends.Go(func() {
-		ctx, cancel := context.WithTimeout(base, mailTimeout)
-		defer cancel()
-		if err := s.mailer.Send(ctx, m); err != nil {
-			s.log.ErrorContext(ctx, "sending mail failed", "to", m.To, "subject", m.Subject, "err", err)
-		}
-	})
-}
+// sendLater delivers m in the background after the caller's transaction
+// has committed (mail.Later): sending never blocks the request, so how long
+// a reset request takes says nothing about whether the account exists.
+func (s *Service) sendLater(ctx context.Context, m mail.Message) { s.later.Send(ctx, m) }
 
 // MapStoreErr is the one translation of storage errors into service
 // answers, used by every service that reads records for callers: a

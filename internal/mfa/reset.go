@@ -19,9 +19,6 @@ import (
 // factors.
 const ActionReset = "mfa.reset"
 
-// resetMailTimeout bounds one background send of the reset notice.
-const resetMailTimeout = 30 * time.Second
-
 // ResetWhat says which of a member's second factors an admin reset
 // removes. AllFactors is what the console, the API and the CLI use.
 type ResetWhat struct {
@@ -49,10 +46,10 @@ type ResetResult struct {
 // SetMailer gives the service the sender of the mail that tells a person
 // an admin reset their sign-in methods. Without one the notice is logged
 // and dropped.
-func (s *Service) SetMailer(m mail.Sender) { s.mailer = m }
+func (s *Service) SetMailer(m mail.Sender) { s.later.Sender, s.later.Log = m, s.log }
 
 // Wait blocks until background mail has been handed to the sender.
-func (s *Service) Wait() { s.sends.Wait() }
+func (s *Service) Wait() { s.later.Wait() }
 
 // ResetFactors removes accountID's second factors (what says which) at an
 // admin's request, for a person who lost the device that held them, and
@@ -227,16 +224,8 @@ func resetMail(org storage.Organization, a storage.Account, what ResetWhat) mail
 // mailLater sends m in the background after the transaction committed;
 // the admin's request does not wait on SMTP, and a failure is logged.
 func (s *Service) mailLater(ctx context.Context, m mail.Message) {
-	if s.mailer == nil {
-		s.log.WarnContext(ctx, "no mail sender configured; message dropped", "to", m.To, "subject", m.Subject)
-		return
+	if s.later.Log == nil {
+		s.later.Log = s.log
 	}
-	base := context.WithoutCancel(ctx)
-	s.sends.Go(func() {
-		ctx, cancel := context.WithTimeout(base, resetMailTimeout)
-		defer cancel()
-		if err := s.mailer.Send(ctx, m); err != nil {
-			s.log.ErrorContext(ctx, "sending mail failed", "to", m.To, "subject", m.Subject, "err", err)
-		}
-	})
+	s.later.Send(ctx, m)
 }

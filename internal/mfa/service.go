@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -70,10 +69,9 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	// mailer sends the notice of an admin reset (SetMailer); sends
-	// tracks those in flight (Wait).
-	mailer mail.Sender
-	sends  sync.WaitGroup
+	// later sends the notice of an admin reset (SetMailer) in the
+	// background (Wait).
+	later mail.Later
 
 	// Backoff limits wrong codes per account (authenticator and recovery
 	// codes share one counter, key "mfa:<accountID>"). NewService sets it

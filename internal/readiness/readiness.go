@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -38,17 +37,13 @@ const MaxEmails = 1000
 // pageSize is how many accounts a batch reads per query.
 const pageSize = 500
 
-// mailTimeout bounds one reminder's delivery.
-const mailTimeout = 30 * time.Second
-
 // Service lists readiness and sends reminders.
 type Service struct {
 	store     storage.Store
-	mailer    mail.Sender
+	later     mail.Later // reminders, sent after commit
 	publicURL string
 	log       *slog.Logger
 	now       func() time.Time
-	sends     sync.WaitGroup
 }
 
 // New returns a Service. publicURL is Gatehouse's external origin (the
@@ -61,13 +56,15 @@ func New(store storage.Store, mailer mail.Sender, publicURL string, log *slog.Lo
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, mailer: mailer, publicURL: strings.TrimRight(publicURL, "/"), log: log, now: now}
+	s := &Service{store: store, publicURL: strings.TrimRight(publicURL, "/"), log: log, now: now}
+	s.later.Sender, s.later.Log = mailer, log
+	return s
 }
 
 // Wait waits for reminder mails still being sent; for tests and shutdown.
 func (s *Service) Wait() {
 	if s != nil {
-		s.sends.Wait()
+		s.later.Wait()
 	}
 }
 

@@ -159,20 +159,14 @@ func normalizeEmails(in []string) ([]string, error) {
 // thousands must not hold the request, and a failure is logged (the
 // reminder stays recorded; the person is reminded again a week later).
 func (s *Service) send(ctx context.Context, org storage.Organization, rows []storage.PasskeyReadinessRow) {
-	if s.mailer == nil || len(rows) == 0 {
+	if s.later.Sender == nil || len(rows) == 0 {
 		return
 	}
-	base := context.WithoutCancel(ctx)
-	s.sends.Go(func() {
-		for _, r := range rows {
-			m := reminderMail(org, r, s.publicURL+"/account")
-			mctx, cancel := context.WithTimeout(base, mailTimeout)
-			if err := s.mailer.Send(mctx, m); err != nil {
-				s.log.ErrorContext(mctx, "cannot mail a passkey reminder", "org_id", org.ID, "to", m.To, "err", err)
-			}
-			cancel()
-		}
-	})
+	ms := make([]mail.Message, 0, len(rows))
+	for _, r := range rows {
+		ms = append(ms, reminderMail(org, r, s.publicURL+"/account"))
+	}
+	s.later.Send(ctx, ms...)
 }
 
 // reminderMail is the reminder in plain language: what to do, and why.
