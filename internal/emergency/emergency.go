@@ -145,13 +145,12 @@ func (s *Service) PasswordOrigin(ctx context.Context, tx storage.Store, acct sto
 	// SSO routes only addresses of domains the organization verified; any
 	// other address always signs in with its password (policy.Decide), so
 	// its password is an ordinary one whatever the policy says.
-	_, domain, _ := strings.Cut(acct.Email, "@")
-	d, err := tx.GetVerifiedDomain(ctx, domain)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && d.OrgID != acct.OrgID) {
-		return storage.PasswordOpen, "", nil
-	}
+	managing, err := policy.ManagingOrg(ctx, tx, acct.Email)
 	if err != nil {
-		return "", "", fmt.Errorf("emergency: domain of account: %w", err)
+		return "", "", fmt.Errorf("emergency: %w", err)
+	}
+	if managing != acct.OrgID {
+		return storage.PasswordOpen, "", nil
 	}
 	pol, err := tx.PolicyFor(ctx, acct.OrgID, acct.ID)
 	if errors.Is(err, storage.ErrNotFound) {

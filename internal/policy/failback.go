@@ -2,7 +2,9 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -41,6 +43,21 @@ func Eligibility(acct storage.Account, p storage.Policy, lastSSO, now time.Time)
 		return false, IneligibleNoRecentSSO
 	}
 	return true, ""
+}
+
+// ManagingOrg is the organization that verified the domain of the
+// (normalised) email, "" if none did: the only organization whose SSO
+// policy may route the address. Anyone can look the answer up in DNS.
+func ManagingOrg(ctx context.Context, st storage.Domains, email string) (string, error) {
+	_, domain, _ := strings.Cut(email, "@")
+	d, err := st.GetVerifiedDomain(ctx, domain)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("policy: look up domain: %w", err)
+	}
+	return d.OrgID, nil
 }
 
 // LastSSO is the account's latest SSO sign-in at any connection (zero if it

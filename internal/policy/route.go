@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -65,13 +64,8 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	case !errors.Is(err, storage.ErrNotFound):
 		return Routing{}, fmt.Errorf("policy: route: look up account: %w", err)
 	}
-	_, domain, _ := strings.Cut(norm, "@")
-	d, err := s.store.GetVerifiedDomain(ctx, domain)
-	switch {
-	case err == nil:
-		in.ManagedByOrg = d.OrgID
-	case !errors.Is(err, storage.ErrNotFound):
-		return Routing{}, fmt.Errorf("policy: route: look up domain: %w", err)
+	if in.ManagedByOrg, err = ManagingOrg(ctx, s.store, norm); err != nil {
+		return Routing{}, fmt.Errorf("policy: route: %w", err)
 	}
 	r.OrgID = in.ManagedByOrg
 	if in.ManagedByOrg == "" {
