@@ -26,23 +26,24 @@ const ReasonUnknownAccount = "unknown_account"
 // Outside an emergency the answer is always allow (today's behaviour).
 func (s *Service) ResetGate(ctx context.Context, email string, acct *storage.Account) (allow bool, orgID, reason string, err error) {
 	now := s.now()
+	managing, err := policy.ManagingOrg(ctx, s.store, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return false, "", "", fmt.Errorf("emergency: reset gate: %w", err)
+	}
 	if acct == nil {
-		at := strings.LastIndexByte(email, '@')
-		if at < 0 {
+		if managing == "" {
 			return true, "", "", nil
 		}
-		d, err := s.store.GetVerifiedDomain(ctx, email[at+1:])
-		if errors.Is(err, storage.ErrNotFound) {
-			return true, "", "", nil
-		}
-		if err != nil {
-			return false, "", "", fmt.Errorf("emergency: reset gate: domain: %w", err)
-		}
-		_, active, err := s.inForce(ctx, s.store, d.OrgID, "", now)
+		_, active, err := s.inForce(ctx, s.store, managing, "", now)
 		if err != nil || !active {
 			return err == nil, "", "", err
 		}
-		return false, d.OrgID, ReasonUnknownAccount, nil
+		return false, managing, ReasonUnknownAccount, nil
+	}
+	// An address its organization does not manage is never routed to SSO:
+	// an emergency changes nothing about its password.
+	if managing != acct.OrgID {
+		return true, "", "", nil
 	}
 	pol, err := s.store.PolicyFor(ctx, acct.OrgID, acct.ID)
 	if errors.Is(err, storage.ErrNotFound) {

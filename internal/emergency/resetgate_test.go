@@ -75,3 +75,24 @@ func TestResetDuringEmergency(t *testing.T) {
 		}
 	})
 }
+
+// An address outside the organization's verified domains is never routed
+// to SSO, so an emergency does not touch its password reset: a contractor
+// the IdP created long ago (and who would not be eligible under the SSO
+// rule) still gets the mail.
+func TestResetOutsideVerifiedDomainsIsUntouched(t *testing.T) {
+	t.Parallel()
+	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		bg := context.Background()
+		e.verifyDomain("acme.example")
+		contractor := e.jit("contractor@elsewhere.example", e.clk.Now().Add(-90*24*time.Hour))
+		_, err := e.svc.Start(e.as(e.owner), e.org.ID, emergency.StartInput{Reason: "IdP down"})
+		must(t, err)
+		e.mails()
+		must(t, e.acct.RequestReset(bg, contractor.Email, "192.0.2.9"))
+		if to := mailsTo(e.mails(), "Reset"); len(to) != 1 || to[0] != contractor.Email {
+			t.Fatalf("reset mail during the emergency went to %v; want the contractor", to)
+		}
+	})
+}
