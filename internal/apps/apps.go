@@ -110,6 +110,13 @@ func New(store storage.Store, publicURL string, log *slog.Logger, now func() tim
 		pollInterval: time.Second, refresh: 5 * time.Second}
 }
 
+// Issuer is the OpenID Connect issuer apps are told to trust: the public
+// URL without a trailing slash.
+func (s *Service) Issuer() string { return strings.TrimRight(s.publicURL, "/") }
+
+// DiscoveryURL is where the issuer publishes its OpenID Connect settings.
+func (s *Service) DiscoveryURL() string { return s.Issuer() + "/.well-known/openid-configuration" }
+
 // clock is now at storage precision, so returned records equal later reads.
 func (s *Service) clock() time.Time { return storage.Truncate(s.now()) }
 

@@ -48,7 +48,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now,
-		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA}
+		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA, Apps: a.Apps}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
