@@ -41,7 +41,7 @@ func Handler(a *app.App) (http.Handler, error) {
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery,
-		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA,
+		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA, Apps: a.Apps,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
