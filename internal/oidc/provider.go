@@ -183,7 +183,8 @@ func (p *Provider) Issuer() string { return p.issuer }
 // Register mounts every OIDC route on mux.
 func (p *Provider) Register(mux *http.ServeMux) {
 	h := p.withRequest(p.op)
-	for _, path := range []string{PathDiscovery, PathAuthorize, PathToken, PathUserinfo, PathIntrospect,
+	mux.Handle(PathDiscovery, p.withRequest(http.HandlerFunc(p.discovery)))
+	for _, path := range []string{PathAuthorize, PathToken, PathUserinfo, PathIntrospect,
 		PathRevoke, PathEndSession, PathKeys} {
 		mux.Handle(path, h)
 	}
