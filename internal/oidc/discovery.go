@@ -28,6 +28,11 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	doc["grant_types_supported"] = []string{string(zoidc.GrantTypeCode), string(zoidc.GrantTypeRefreshToken)}
 	doc["code_challenge_methods_supported"] = []string{string(zoidc.CodeChallengeMethodS256)}
 	delete(doc, "device_authorization_endpoint")
+	for k, v := range rec.Header() {
+		if k != "Content-Length" {
+			w.Header()[k] = v // CORS: any origin may read discovery
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_ = json.NewEncoder(w).Encode(doc)
