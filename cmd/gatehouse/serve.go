@@ -112,6 +112,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		}
 	}()
 
+	// OpenID Provider: signing keys of every configured algorithm, rotated
+	// on schedule (safe on every node), and purging of expired requests,
+	// tokens and retired keys.
+	go a.OIDC.Run(bg)
+
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", a.Dialect())
 	link, err := a.Accounts.EnsureSetupLink(ctx)

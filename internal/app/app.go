@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/readiness"
@@ -77,10 +78,12 @@ type App struct {
 	// Readiness lists who has a passkey for emergencies and reminds
 	// those without one.
 	Readiness *readiness.Service
-	// Apps registers the applications people sign in to (OpenID Connect
-	// clients, forward-auth sites) and answers which hosts and return URLs
-	// are theirs; its Run loop is started by serve.
+	// Apps registers the applications people sign in to through
+	// Gatehouse (OIDC clients, forward-auth sites).
 	Apps *apps.Service
+	// OIDC is the OpenID Provider; its Run loop (signing-key rotation,
+	// purge) is started by serve.
+	OIDC *oidc.Provider
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -282,7 +285,14 @@ func (a *App) build() error {
 		Metrics: a.Metrics, Log: a.Log, Now: a.Now, Notify: notify.New(a.Store, a.Mailer, a.Log),
 	}
 	mfa.WireSignIn(&deps, a.MFA, a.Passkeys)
-	a.SignIn, err = signin.New(deps)
+	if a.SignIn, err = signin.New(deps); err != nil {
+		return err
+	}
+	a.OIDC, err = oidc.New(a.Store, a.Apps, a.Sessions, oidc.Config{
+		PublicURL: cfg.PublicURL, AccessTokenTTL: cfg.OIDC.AccessTokenTTL, IDTokenTTL: cfg.OIDC.IDTokenTTL,
+		RefreshTokenTTL: cfg.OIDC.RefreshTokenTTL, CodeTTL: cfg.OIDC.CodeTTL, KeyRotation: cfg.OIDC.KeyRotation,
+		KeyAlgorithms: cfg.OIDC.KeyAlgorithms, SecretKey: a.SecretKey,
+	}, a.Log, a.Now)
 	return err
 }
 

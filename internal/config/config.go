@@ -56,6 +56,30 @@ type Config struct {
 	Health HealthConfig `yaml:"health"`
 	// Emergency bounds emergency (failback) mode (internal/emergency).
 	Emergency EmergencyConfig `yaml:"emergency"`
+	// OIDC tunes the OpenID Provider (internal/oidc).
+	OIDC OIDCConfig `yaml:"oidc"`
+}
+
+// OIDCConfig tunes the OpenID Provider apps sign in through. An app may
+// set shorter or longer token lifetimes of its own; these are the
+// deployment's.
+type OIDCConfig struct {
+	// AccessTokenTTL bounds an access token. Access tokens are opaque and
+	// checked on every use, so revocation is immediate whatever this is.
+	AccessTokenTTL time.Duration `yaml:"access_token_ttl"`
+	// IDTokenTTL bounds an ID token.
+	IDTokenTTL time.Duration `yaml:"id_token_ttl"`
+	// RefreshTokenTTL bounds a refresh token (each use rotates it and
+	// starts a new one); it never outlives the Gatehouse session behind it.
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	// CodeTTL is how long an authorization code may wait for redemption.
+	CodeTTL time.Duration `yaml:"code_ttl"`
+	// KeyRotation is how long a signing key signs before a new one takes
+	// over; the old one stays published until tokens it signed expired.
+	KeyRotation time.Duration `yaml:"key_rotation"`
+	// KeyAlgorithms are the algorithms signing keys are kept for: RS256
+	// always (every relying party must accept it), ES256 for apps that ask.
+	KeyAlgorithms []string `yaml:"key_algorithms"`
 }
 
 // HealthConfig tunes SSO health monitoring and incidents.
@@ -227,6 +251,8 @@ func Default() Config {
 		Health: HealthConfig{ProbeInterval: time.Minute, Window: 15 * time.Minute, FailurePercent: 50,
 			MinAttempts: 5, UnreachableAfter: 3},
 		Emergency: EmergencyConfig{DefaultDuration: 4 * time.Hour, MaxDuration: 72 * time.Hour, AutoEndGrace: 15 * time.Minute},
+		OIDC: OIDCConfig{AccessTokenTTL: 10 * time.Minute, IDTokenTTL: time.Hour, RefreshTokenTTL: 8 * time.Hour,
+			CodeTTL: time.Minute, KeyRotation: 720 * time.Hour, KeyAlgorithms: []string{"RS256", "ES256"}},
 	}
 }
 

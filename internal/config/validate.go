@@ -112,6 +112,30 @@ func (c Config) Validate() []Problem {
 	if c.Emergency.DefaultDuration > c.Emergency.MaxDuration {
 		add("emergency.default_duration", "must not exceed emergency.max_duration (%s > %s)", c.Emergency.DefaultDuration, c.Emergency.MaxDuration)
 	}
+	positive("oidc.access_token_ttl", c.OIDC.AccessTokenTTL)
+	positive("oidc.id_token_ttl", c.OIDC.IDTokenTTL)
+	positive("oidc.refresh_token_ttl", c.OIDC.RefreshTokenTTL)
+	positive("oidc.code_ttl", c.OIDC.CodeTTL)
+	if c.OIDC.CodeTTL > 10*time.Minute {
+		// RFC 6749 §4.1.2: a code lives 10 minutes at most.
+		add("oidc.code_ttl", "must be at most 10m: an authorization code is short-lived (%s)", c.OIDC.CodeTTL)
+	}
+	if c.OIDC.KeyRotation < time.Hour {
+		add("oidc.key_rotation", "must be at least 1h, or relying parties refetch keys constantly (%s)", c.OIDC.KeyRotation)
+	}
+	hasRS := false
+	for i, alg := range c.OIDC.KeyAlgorithms {
+		switch alg {
+		case "RS256":
+			hasRS = true
+		case "ES256":
+		default:
+			add(fmt.Sprintf("oidc.key_algorithms[%d]", i), "must be RS256 or ES256 (%q)", alg)
+		}
+	}
+	if !hasRS {
+		add("oidc.key_algorithms", "must include RS256, which every relying party accepts")
+	}
 	positive("throttle.window", c.Throttle.Window)
 	positive("throttle.base_delay", c.Throttle.BaseDelay)
 	positive("throttle.max_delay", c.Throttle.MaxDelay)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -48,7 +49,7 @@ func validCSRFValue(v string) bool {
 // ignores cookies, so a forged cross-site request carries no authority.
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") || raisedLimit(r) {
+		if strings.HasPrefix(r.URL.Path, "/api/") || raisedLimit(r) || slices.Contains(s.opts.CSRFExempt, r.URL.Path) {
 			// The SAML ACS is a cross-site POST by design; it is protected
 			// by the signed response and InResponseTo instead.
 			next.ServeHTTP(w, r)

@@ -47,6 +47,12 @@ type Options struct {
 	// its handler writes afterwards.
 	RequestTimeout time.Duration
 	Now            func() time.Time
+	// CSRFExempt are exact paths whose POSTs skip the CSRF check: protocol
+	// endpoints other sites' apps call with client credentials or bearer
+	// tokens, never with this site's cookies as their authority (the
+	// OpenID Provider's token, userinfo, introspection, revocation,
+	// authorization and logout endpoints).
+	CSRFExempt []string
 }
 
 // Server holds the middleware configuration.

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 	"github.com/gatehouse-id/gatehouse/internal/web/console"
@@ -50,6 +51,8 @@ func Handler(a *app.App) (http.Handler, error) {
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA, Apps: a.Apps}
 	api.Register(mux)
+	// The OpenID Provider: discovery, /oidc/… and its login glue.
+	a.OIDC.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -78,6 +81,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	srv, err := httpserver.New(httpserver.Options{
 		Log: a.Log, Metrics: a.Metrics, PublicURL: a.Config.PublicURL, Secure: a.Config.Secure(),
 		TrustedProxies: proxies, ErrorPage: pages.ErrorPage, Now: a.Now, RequestTimeout: a.Config.HTTP.RequestTimeout,
+		CSRFExempt: oidc.CSRFExempt,
 	})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,7 @@ type Store interface {
 	Emergencies
 	PasskeyReadiness
 	Apps
+	OIDC
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

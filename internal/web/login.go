@@ -41,13 +41,23 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "validate session", err)
 		return
 	} else if ok {
-		if r.URL.Query().Get("reauth") != "1" {
+		switch r.URL.Query().Get("reauth") {
+		case "1":
+			// Signing in again to change how one signs in: the new sign-in
+			// replaces this session.
+			email, msg = v.Account.Email, reauthMessage
+		case "app":
+			// An app needs a fresh sign-in (prompt=login, max_age), or one
+			// with another account (of the app's organization, the one
+			// it named); the new sign-in replaces this session.
+			if email == "" {
+				email = v.Account.Email
+			}
+			msg = appReauthMessage
+		default:
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
 			return
 		}
-		// Signing in again to change how one signs in: the new sign-in
-		// replaces this session.
-		email, msg = v.Account.Email, reauthMessage
 	}
 	h.render(w, r, http.StatusOK, "login", &view{
 		Title:    "Sign in",

@@ -20,6 +20,10 @@ const reauthURL = "/login?reauth=1&return_to=/account"
 // reauthMessage says why, on the JSON answer the passkey script shows.
 const reauthMessage = "To add a way to sign in, first confirm it's you: sign in again, then come back to this page."
 
+// appReauthMessage is shown when an app signing in through Gatehouse
+// needs a fresh sign-in, or one with another account.
+const appReauthMessage = "To continue to the app, sign in again."
+
 // recentSignIn reports whether the session of r was signed in within
 // reauthAfter.
 func (h *Handler) recentSignIn(r *http.Request) bool {

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Keys", keyTests},
 		{"MFATOTP", mfaTOTPTests},
 		{"Apps", appTests},
+		{"OIDC", oidcTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

@@ -1,0 +1,55 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/storage"
+)
+
+// ValidateID returns the live session with id and its account, or
+// ErrInvalid, for callers that hold a session's ID rather than its token:
+// the OpenID Provider checks the sign-in behind every token it is shown
+// (userinfo, introspection, refresh), so signing out, an admin's revoke or
+// deprovisioning ends the app's access too. It reads storage (two rows by
+// primary key) rather than the cache, which is keyed by token: a revoke on
+// another node is seen at once, whatever the invalidation feed's lag.
+func (s *Service) ValidateID(ctx context.Context, id string) (Validated, error) {
+	if id == "" {
+		return Validated{}, ErrInvalid
+	}
+	now := s.now()
+	sess, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Validated{}, ErrInvalid
+	}
+	if err != nil {
+		return Validated{}, fmt.Errorf("session: validate by ID: %w", err)
+	}
+	if !s.live(sess, now) {
+		return Validated{}, ErrInvalid
+	}
+	acct, err := s.store.GetAccount(ctx, sess.AccountID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Validated{}, ErrInvalid
+	}
+	if err != nil {
+		return Validated{}, fmt.Errorf("session: validate by ID: %w", err)
+	}
+	if acct.Status != storage.StatusActive {
+		return Validated{}, ErrInvalid
+	}
+	return Validated{Session: sess, Account: acct}, nil
+}
+
+// KeepAlive records activity on the live session id now, as a request
+// with its cookie would: an app refreshing its tokens keeps the sign-in
+// behind them from going idle. It never moves the session's absolute end
+// (ExpiresAt), so activity cannot stretch a sign-in past its lifetime.
+func (s *Service) KeepAlive(ctx context.Context, id string) error {
+	if err := s.store.TouchSession(ctx, id, s.now()); err != nil {
+		return fmt.Errorf("session: keep alive: %w", err)
+	}
+	return nil
+}
