@@ -65,17 +65,25 @@ func TestAdminApps(t *testing.T) {
 		}
 	}
 	expect(t, c.get("/admin/apps"), http.StatusOK, "Grafana", app.ClientID)
+	// The settings form shows the lifetime as it was typed, so saving it
+	// again changes nothing.
+	if r := c.get(href); !strings.Contains(r.body, `name="access_token_ttl" type="text" maxlength="10" value="10m"`) {
+		t.Error("the settings form does not show the access token lifetime as 10m")
+	}
 
 	// Settings: a host another app holds is refused on its field.
 	if _, _, err := e.apps.Create(adminCtx(org.ID), org.ID, appInput("Wiki", "wiki.example.com")); err != nil {
 		t.Fatal(err)
 	}
 	settings := url.Values{"name": {"Grafana"}, "redirect_uris": {"https://grafana.example.com/login/generic_oauth"},
-		"hosts": {"wiki.example.com"}, "scopes": {"email"}, "signing_alg": {"ES256"}}
+		"hosts": {"wiki.example.com"}, "scopes": {"email"}, "signing_alg": {"ES256"}, "refresh_token_ttl": {"30d"}}
 	expect(t, c.post(href, settings), http.StatusConflict, "belongs to another app")
 	settings.Set("hosts", "grafana.example.com")
 	expectRedirect(t, c.post(href, settings), href+"?notice=app-updated")
 	expect(t, c.get(href+"?notice=app-updated"), http.StatusOK, "Settings saved", "grafana.example.com")
+	if got, _ := e.apps.Get(adminCtx(org.ID), org.ID, app.ID); got.RefreshTokenTTL.Hours() != 30*24 || got.SigningAlg != "ES256" || got.AccessTokenTTL != 0 {
+		t.Errorf("after saving: %+v", got)
+	}
 	if ev := e.lastAudit(org.ID); ev.Action != "app.update" {
 		t.Errorf("last event %s, want app.update", ev.Action)
 	}

@@ -95,17 +95,12 @@ type appDetail struct {
 }
 
 func appFormOf(a storage.App) *appForm {
-	ttl := func(d time.Duration) string {
-		if d == 0 {
-			return ""
-		}
-		return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
-	}
 	return &appForm{
 		Action: "/admin/apps/" + url.PathEscape(a.ID), Name: a.Name, Public: a.Public,
 		RedirectURIs: strings.Join(a.RedirectURIs, "\n"), PostLogout: strings.Join(a.PostLogoutRedirectURIs, "\n"),
 		Hosts: strings.Join(a.Hosts, "\n"), Groups: strings.Join(a.Groups, "\n"), Scopes: a.Scopes,
-		AccessTTL: ttl(a.AccessTokenTTL), IDTTL: ttl(a.IDTokenTTL), RefreshTTL: ttl(a.RefreshTokenTTL), SigningAlg: a.SigningAlg,
+		AccessTTL: formatTTL(a.AccessTokenTTL), IDTTL: formatTTL(a.IDTokenTTL), RefreshTTL: formatTTL(a.RefreshTokenTTL),
+		SigningAlg: a.SigningAlg,
 	}
 }
 
@@ -149,6 +144,22 @@ func (f *appForm) input() (apps.Input, *failure) {
 		*t.dst = d
 	}
 	return in, nil
+}
+
+// formatTTL writes a lifetime the way formTTL reads it back: 30d, 12h,
+// 15m; "" for the default.
+func formatTTL(d time.Duration) string {
+	switch {
+	case d == 0:
+		return ""
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
 }
 
 // formTTL reads 15m, 12h, 30d; empty is zero (the default).
