@@ -19,13 +19,14 @@ import (
 	"sync"
 
 	"github.com/gatehouse-id/gatehouse/internal/apps"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // Path is where forward-auth is mounted.
-const Path = "/auth/verify"
+const Path = httpserver.ForwardAuthPath
 
 // Response headers sent with 200 to the proxy, which copies them onto the
 // request it forwards to the app.

@@ -21,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -89,6 +90,9 @@ type env struct {
 	// emergencies serves the console's emergency page.
 	emergencies *emergency.Service
 	orgRec      *orgrecovery.Service
+	// apps is the registry of apps: return URLs on their hosts are
+	// accepted, as the server wires it.
+	apps *apps.Service
 }
 
 type envOptions struct {
@@ -210,6 +214,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if e.passkeys != nil {
 		e.handler.Passkeys = e.passkeys
 	}
+	e.apps = apps.New(e.store, e.publicURL, log, e.clock.Now)
+	e.handler.Returns = e.apps
+	appsCtx, appsStop := context.WithCancel(context.Background())
+	appsDone := make(chan struct{})
+	go func() { e.apps.Run(appsCtx); close(appsDone) }()
+	t.Cleanup(func() { appsStop(); <-appsDone })
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
