@@ -113,7 +113,7 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 //     person out. The body says which, in plain words.
 //   - 400: the proxy sent no usable original URL (a misconfiguration).
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = hdrNoStore
 	ctx := r.Context()
 	orig, ok := originalURL(r)
 	if !ok {
@@ -193,6 +193,7 @@ func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, orig s
 		plain(w, http.StatusUnauthorized, "Sign in to continue.")
 		return
 	}
+	browserHeaders(w.Header())
 	w.Header().Set("Location", login)
 	w.WriteHeader(http.StatusFound)
 }
@@ -253,9 +254,31 @@ func (h *Handler) orgSlug(ctx context.Context, orgID string) (string, error) {
 	return o.Slug, nil
 }
 
+// Header values shared by every response (see httpserver's): assigned,
+// never written into.
+var (
+	hdrNoStore  = []string{"no-store"}
+	hdrPlain    = []string{"text/plain; charset=utf-8"}
+	hdrNosniff  = []string{"nosniff"}
+	hdrCSP      = []string{"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"}
+	hdrDeny     = []string{"DENY"}
+	hdrReferrer = []string{"no-referrer"}
+)
+
+// browserHeaders are set on every answer a proxy may hand to the browser
+// (Traefik and Caddy pass refusals and redirects on): the 200s, which only
+// the proxy reads, go without them (httpserver leaves this path's headers
+// to it).
+func browserHeaders(h http.Header) {
+	h["Content-Security-Policy"] = hdrCSP
+	h["X-Frame-Options"] = hdrDeny
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Referrer-Policy"] = hdrReferrer
+}
+
 func plain(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	browserHeaders(w.Header())
+	w.Header()["Content-Type"] = hdrPlain
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
 }
