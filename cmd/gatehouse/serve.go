@@ -83,6 +83,8 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBG()
 	go a.Sessions.Run(bg)
+	// Keeps this node's view of registered apps (hosts, return URLs) fresh.
+	go a.Apps.Run(bg)
 	// Ends emergencies whose time ran out (safe on every node).
 	go a.Emergencies.Run(bg, 30*time.Second)
 	go func() {

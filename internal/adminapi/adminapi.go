@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
@@ -92,6 +93,8 @@ type Handler struct {
 	// MFA resets members' second factors (nil:
 	// /members/{id}/reset-factors does not exist).
 	MFA *mfa.Service
+	// Apps registers applications (nil: /apps does not exist).
+	Apps *apps.Service
 	// Audit is the organization's audit log the API lists, verifies and
 	// exports, and where refusals are recorded.
 	Audit *audit.Service
@@ -192,6 +195,13 @@ func (h *Handler) routeTable() []route {
 		{"POST /api/v1/emergencies/{id}/sign-out", h.signOutEmergency},
 		{"GET /api/v1/passkeys/readiness", h.getReadiness},
 		{"POST /api/v1/passkeys/reminders", h.sendReminders},
+
+		{"GET /api/v1/apps", h.listApps},
+		{"POST /api/v1/apps", h.createApp},
+		{"GET /api/v1/apps/{id}", h.getApp},
+		{"PATCH /api/v1/apps/{id}", h.updateApp},
+		{"DELETE /api/v1/apps/{id}", h.deleteApp},
+		{"POST /api/v1/apps/{id}/rotate-secret", h.rotateAppSecret},
 	}
 }
 
@@ -215,6 +225,7 @@ func (h *Handler) serves(pattern string) bool {
 		Prefix + "/passkeys":       h.Readiness != nil,
 		Prefix + "/break-glass":    h.BreakGlass != nil,
 		Prefix + "/recovery-codes": h.OrgRecovery != nil,
+		Prefix + "/apps":           h.Apps != nil,
 	} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return ok

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
@@ -110,7 +111,7 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
 		BreakGlass: breakglass.New(store, factors.Lookup), OrgRecovery: orgrecovery.New(store, nil, log, time.Now),
-		MFA: mfaSvc}
+		MFA: mfaSvc, Apps: apps.New(store, "https://gatehouse.test", log, time.Now)}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -76,6 +77,10 @@ type App struct {
 	// Readiness lists who has a passkey for emergencies and reminds
 	// those without one.
 	Readiness *readiness.Service
+	// Apps registers the applications people sign in to (OpenID Connect
+	// clients, forward-auth sites) and answers which hosts and return URLs
+	// are theirs; its Run loop is started by serve.
+	Apps *apps.Service
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
@@ -269,6 +274,7 @@ func (a *App) build() error {
 		a.Passkeys.SetSecondFactor(a.HasSecondFactor)
 	}
 	a.Readiness = readiness.New(a.Store, a.Mailer, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
+	a.Apps = apps.New(a.Store, strings.TrimRight(cfg.PublicURL, "/"), a.Log, a.Now)
 	// Second factors: the decision asks who has one, the engine verifies
 	// and enrols them.
 	a.Policies.SetFactors(a.HasSecondFactor)

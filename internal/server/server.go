@@ -41,14 +41,14 @@ func Handler(a *app.App) (http.Handler, error) {
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery,
-		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA,
+		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA, Apps: a.Apps,
 	}
 	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
 	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now,
-		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA}
+		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA, Apps: a.Apps}
 	api.Register(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

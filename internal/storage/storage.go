@@ -54,6 +54,7 @@ type Store interface {
 	MFATOTP
 	Emergencies
 	PasskeyReadiness
+	Apps
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

@@ -65,7 +65,7 @@ func expectRedirect(t *testing.T, r response, prefix string) string {
 }
 
 // adminPages are the console's GET pages that exist without any record.
-var adminPages = []string{"/admin", "/admin/domains", "/admin/sso", "/admin/sso/new", "/admin/policies", "/admin/members", "/admin/audit", "/admin/audit/export"}
+var adminPages = []string{"/admin", "/admin/domains", "/admin/sso", "/admin/sso/new", "/admin/policies", "/admin/members", "/admin/audit", "/admin/audit/export", "/admin/apps", "/admin/apps/new"}
 
 func TestAdminAnonymousGoesToSignIn(t *testing.T) {
 	e := newEnv(t)

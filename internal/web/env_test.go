@@ -77,10 +77,12 @@ type env struct {
 	health   *health.Service
 	// readiness sends passkey reminders through the same outbox.
 	readiness *readiness.Service
-	handler   *web.Handler
-	srv       *httptest.Server
-	outbox    string
-	clock     *clock
+	// apps registers the applications of the console's apps pages.
+	apps    *apps.Service
+	handler *web.Handler
+	srv     *httptest.Server
+	outbox  string
+	clock   *clock
 
 	// publicURL is Gatehouse's public URL: srv.URL, or with localhost
 	// for 127.0.0.1 when envOptions.localhost asks for it.
@@ -170,6 +172,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.health = health.New(e.store, notify.New(e.store, mailer, log), e.metrics, health.Config{}, log, e.clock.Now)
 	e.sso.SetOutcomes(e.health)
 	e.readiness = readiness.New(e.store, mailer, e.publicURL, log, e.clock.Now)
+	e.apps = apps.New(e.store, e.publicURL, log, e.clock.Now)
 	t.Cleanup(e.readiness.Wait)
 	// The real second factors and emergency mode, wired as internal/app
 	// wires them.
@@ -225,7 +228,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
 		BreakGlass: breakglass.New(e.store, e.factors.Lookup), OrgRecovery: e.orgRec,
-		MFA: e.mfa,
+		MFA: e.mfa, Apps: e.apps,
 	}
 	mux := http.NewServeMux()
 	if err := e.handler.Register(mux); err != nil {

@@ -44,6 +44,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"PasskeyReadiness", readinessTests},
 		{"Keys", keyTests},
 		{"MFATOTP", mfaTOTPTests},
+		{"Apps", appTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 //	GET  /admin/policies, POST …                  authentication policies (admin_policies.go)
 //	GET  /admin/members, POST …                   people (admin_members.go)
 //	GET  /admin/audit, /admin/audit/export        the audit log (admin_audit.go)
+//	GET  /admin/apps, POST …                      registered apps (admin_apps.go)
 //
 // Like the rest of the package the handlers hold no rules: they read
 // forms, call the same services the JSON API and the CLI use, and turn
@@ -105,6 +106,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
 	}
 	h.registerReadiness(handle) // admin_readiness.go
+	h.registerApps(handle)      // admin_apps.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -157,6 +159,8 @@ type adminView struct {
 	CanTest         bool // /saml/{slug}/login?test=1 is mounted
 	// HasReadiness: the emergency sign-in readiness page is mounted.
 	HasReadiness bool
+	// HasApps: the apps pages are mounted.
+	HasApps bool
 
 	Overview    *overviewView
 	Domains     []domainRow
@@ -180,6 +184,9 @@ type adminView struct {
 	Exposure    *exposureView
 	Readiness   *readinessView
 	Remind      *remindView
+	Apps        []appRow
+	App         *appDetail
+	AppForm     *appForm
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -206,6 +213,7 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 	a.HasEmergency = h.Emergencies != nil
 	a.ActiveEmergency = h.activeEmergencyBanner(r, adm)
 	a.HasReadiness = h.Readiness != nil
+	a.HasApps = h.Apps != nil
 	v.User = &adm
 	v.Org = h.orgName(r.Context(), &adm)
 	if v.Notice == "" {
@@ -219,6 +227,8 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 // text.
 var adminNotices = map[string]string{
 	"welcome":                   "Welcome! Your organization is ready, and you're signed in as its owner. Next: add your email domain, connect your identity provider, then test it before you enforce single sign-on.",
+	"app-updated":               "Settings saved.",
+	"app-removed":               "The app was removed. Its client ID and tokens no longer work.",
 	"domain-added":              "Domain added. Publish the TXT record below, then verify it.",
 	"domain-verified":           "The domain is verified. Accounts with this email domain are now managed by your organization.",
 	"domain-removed":            "The domain was removed. Its accounts are no longer managed by your organization.",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
@@ -67,6 +68,9 @@ type Handler struct {
 	// MFA, when set, lets admins reset a member's second factors (their
 	// authenticator app, recovery codes and passkeys) from the member page.
 	MFA *mfa.Service
+	// Apps, when set, serves /admin/apps: the applications people sign in
+	// to through Gatehouse.
+	Apps *apps.Service
 	// Limiter bounds the refusals recorded in the audit log per client
 	// address; nil disables the limit.
 	Limiter *ratelimit.Limiter
