@@ -92,9 +92,6 @@ type env struct {
 	// emergencies serves the console's emergency page.
 	emergencies *emergency.Service
 	orgRec      *orgrecovery.Service
-	// apps is the registry of apps: return URLs on their hosts are
-	// accepted, as the server wires it.
-	apps *apps.Service
 }
 
 type envOptions struct {
@@ -217,7 +214,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if e.passkeys != nil {
 		e.handler.Passkeys = e.passkeys
 	}
-	e.apps = apps.New(e.store, e.publicURL, log, e.clock.Now)
+	// Return URLs on registered apps' hosts are accepted, as the server
+	// wires it.
 	e.handler.Returns = e.apps
 	appsCtx, appsStop := context.WithCancel(context.Background())
 	appsDone := make(chan struct{})
