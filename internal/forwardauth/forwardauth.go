@@ -62,7 +62,8 @@ type Handler struct {
 	Apps     Apps
 	Orgs     Orgs
 	// PublicURL is Gatehouse's public URL: the login page browsers are
-	// sent to.
+	// sent to. Empty (a server assembled without one, in tests): no
+	// redirect, 401 instead.
 	PublicURL string
 	Log       *slog.Logger
 
@@ -82,9 +83,6 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	}
 	if h.Orgs == nil {
 		missing = append(missing, "Orgs")
-	}
-	if h.PublicURL == "" {
-		missing = append(missing, "PublicURL")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("forwardauth: missing wiring: %s", strings.Join(missing, ", "))
@@ -183,7 +181,7 @@ func (h *Handler) session(r *http.Request) (session.Validated, bool, error) {
 // orig is a URL Gatehouse may return to; 401 otherwise.
 func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, orig string) {
 	login := ""
-	if page.ReturnTo(r.Context(), h.Apps, orig) == orig {
+	if h.PublicURL != "" && page.ReturnTo(r.Context(), h.Apps, orig) == orig {
 		login = h.PublicURL + page.LoginPathTo(orig)
 	}
 	if nginxMode(r) || login == "" {
