@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ func main() {
 	requests := flag.Int("requests", 200_000, "requests per server per round")
 	conc := flag.Int("concurrency", 32, "concurrent keep-alive connections")
 	rounds := flag.Int("rounds", 3, "alternating rounds per server (the median is reported)")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the Gatehouse rounds (SQLite) to this file, for go tool pprof")
 	pg := flag.String("postgres", os.Getenv("GATEHOUSE_BENCH_POSTGRES_DSN"), "PostgreSQL server URL (a fresh database is created on it); empty skips PostgreSQL")
 	flag.Parse()
 	fmt.Printf("forward-auth benchmark: %d requests × %d rounds, concurrency %d, GOMAXPROCS %d, %s/%s, %s\n",
@@ -68,6 +70,10 @@ func main() {
 		}
 	}
 }
+
+// cpuprofile, when set, names the file the SQLite Gatehouse rounds are
+// profiled into.
+var cpuprofile *string
 
 func runBackend(name, pgDSN string, requests, conc, rounds int) error {
 	ctx := context.Background()
@@ -110,6 +116,23 @@ func runBackend(name, pgDSN string, requests, conc, rounds int) error {
 	load(gReq, requests/10, conc)
 	load(bReq, requests/10, conc)
 	var gs, bs []result
+	if *cpuprofile != "" && name == "sqlite" && rounds > 0 {
+		// The first round's Gatehouse half is profiled (the load
+		// generator's goroutines are in the profile too: same process).
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		bs = append(bs, load(bReq, requests, conc))
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		gs = append(gs, load(gReq, requests, conc))
+		pprof.StopCPUProfile()
+		f.Close()
+		rounds--
+	}
 	for range rounds {
 		bs = append(bs, load(bReq, requests, conc))
 		gs = append(gs, load(gReq, requests, conc))
