@@ -213,6 +213,7 @@ func (a *App) build() error {
 	}, a.Log, a.Now)
 	a.Sessions = session.New(a.Store, session.Config{
 		IdleTimeout: cfg.Session.IdleTimeout, MaxLifetime: cfg.Session.MaxLifetime, Secure: cfg.Secure(),
+		CookieDomain:  cfg.Session.CookieDomain,
 		TouchInterval: config.SessionTouchInterval,
 		PollInterval:  cfg.Session.PollInterval, StaleAfter: cfg.Session.StaleAfter,
 	}, a.Log, a.Now)

@@ -171,6 +171,14 @@ type SessionConfig struct {
 	// successful read of the feed; past it every request is checked
 	// against the database. Default: StaleFactor × PollInterval.
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// CookieDomain, when set (e.g. "example.com"), scopes the session
+	// cookie to that domain and its subdomains, so apps behind a reverse
+	// proxy that asks /auth/verify on app.example.com see the session.
+	// The cookie is then named "__Secure-gatehouse_session" (a __Host-
+	// cookie cannot carry a Domain). Requires an https public_url whose
+	// host is the domain or under it. Empty (the default): a host-only
+	// "__Host-gatehouse_session" cookie.
+	CookieDomain string `yaml:"cookie_domain"`
 }
 
 // SessionCacheTTL bounds how long a node's cached session is trusted

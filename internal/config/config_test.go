@@ -259,3 +259,35 @@ func TestSessionStaleAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCookieDomain(t *testing.T) {
+	for _, tc := range []struct {
+		env        []string
+		problemKey string
+	}{
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=example.com"}, ""},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=example.com"}, ""},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://a.b.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=b.example.com"}, ""},
+		// Plain http: the __Secure- cookie would be refused by browsers.
+		{[]string{"GATEHOUSE_PUBLIC_URL=http://localhost:8080", "GATEHOUSE_SESSION_COOKIE_DOMAIN=localhost.example"}, "session.cookie_domain"},
+		// Not the public URL's domain: the cookie would never be set.
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=example.org"}, "session.cookie_domain"},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.notexample.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=example.com"}, "session.cookie_domain"},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=.example.com"}, "session.cookie_domain"},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=https://example.com"}, "session.cookie_domain"},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=Example.com"}, "session.cookie_domain"},
+		{[]string{"GATEHOUSE_PUBLIC_URL=https://login.example.com", "GATEHOUSE_SESSION_COOKIE_DOMAIN=com"}, "session.cookie_domain"},
+	} {
+		cfg, err := config.Load("", tc.env)
+		if tc.problemKey != "" {
+			var ve *config.ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.problemKey) {
+				t.Errorf("%v: Load = %v, want a problem with %s", tc.env, err, tc.problemKey)
+			}
+			continue
+		}
+		if err != nil || cfg.Session.CookieDomain == "" {
+			t.Errorf("%v: Load = %v, cookie domain %q", tc.env, err, cfg.Session.CookieDomain)
+		}
+	}
+}

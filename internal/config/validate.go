@@ -94,6 +94,7 @@ func (c Config) Validate() []Problem {
 	if c.Session.IdleTimeout > c.Session.MaxLifetime && c.Session.MaxLifetime > 0 {
 		add("session.idle_timeout", "must not exceed session.max_lifetime (%s > %s)", c.Session.IdleTimeout, c.Session.MaxLifetime)
 	}
+	c.validateCookieDomain(add)
 	positive("session.poll_interval", c.Session.PollInterval)
 	positive("session.stale_after", c.Session.StaleAfter)
 	if c.Session.StaleAfter > 0 && c.Session.StaleAfter <= c.Session.PollInterval {
@@ -256,3 +257,29 @@ func ParsePrefixes(ss []string) ([]netip.Prefix, error) {
 
 // Secure reports whether cookies must carry the Secure flag (https).
 func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// validateCookieDomain checks session.cookie_domain: a bare lowercase DNS
+// name (no scheme, port, leading dot or IP address) that is public_url's
+// host or a parent of it, on an https public_url (the __Secure- cookie it
+// selects is refused by browsers over plain http).
+func (c Config) validateCookieDomain(add func(key, format string, args ...any)) {
+	d := c.Session.CookieDomain
+	if d == "" {
+		return
+	}
+	const key = "session.cookie_domain"
+	if d != strings.ToLower(d) || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") ||
+		!strings.Contains(d, ".") || strings.ContainsAny(d, ":/ \t@*") || net.ParseIP(d) != nil {
+		add(key, "must be a lowercase domain name such as example.com, without a leading dot, scheme or port (%q)", d)
+		return
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Scheme != "https" {
+		add(key, "requires an https public_url: the shared cookie is __Secure- and carries the Secure flag")
+		return
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		add(key, "must be public_url's host (%s) or a domain it is under (%q)", host, d)
+	}
+}

@@ -47,11 +47,22 @@ func validCSRFValue(v string) bool {
 // origin and carry the cookie's value in its form or header. The JSON API
 // under /api/ is exempt: it authenticates with bearer tokens only and
 // ignores cookies, so a forged cross-site request carries no authority.
+// ForwardAuthPath is the reverse proxies' verify endpoint (mounted by
+// internal/forwardauth), which the middleware treats as an API a proxy
+// calls on every request, not as a page.
+const ForwardAuthPath = "/auth/verify"
+
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") || raisedLimit(r) || slices.Contains(s.opts.CSRFExempt, r.URL.Path) {
+		if strings.HasPrefix(r.URL.Path, "/api/") || raisedLimit(r) || slices.Contains(s.opts.CSRFExempt, r.URL.Path) || r.URL.Path == ForwardAuthPath {
 			// The SAML ACS is a cross-site POST by design; it is protected
-			// by the signed response and InResponseTo instead.
+			// by the signed response and InResponseTo instead. The OpenID
+			// Provider's endpoints named in CSRFExempt are called by apps
+			// (client-authenticated) or carry the protocol's own state.
+			// Forward-auth
+			// is GET-only and changes nothing; its answers may reach the
+			// browser on an app's host (a proxy hands a 302 or 403 on), which
+			// must not be given Gatehouse's CSRF cookie.
 			next.ServeHTTP(w, r)
 			return
 		}

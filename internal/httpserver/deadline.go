@@ -44,8 +44,8 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, errRequestTimeout)
 		defer cancel()
-		tw := &deadlineWriter{w: w, ctx: ctx, base: w.Header().Clone()}
-		tw.answer = func() { s.answerTimeout(w, r, tw.base) }
+		tw := &deadlineWriter{w: w, ctx: ctx}
+		tw.answer = func() { s.answerTimeout(w, r) }
 		next.ServeHTTP(tw, r.WithContext(ctx))
 		if !tw.started && TimedOut(ctx) {
 			tw.replace()
@@ -57,17 +57,18 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 	})
 }
 
-// answerTimeout writes the 503 for r, with only the headers that were set
-// before the handler ran (security headers, request ID): cookies or a
-// Location the handler set for an answer it never finished are dropped.
-func (s *Server) answerTimeout(w http.ResponseWriter, r *http.Request, base http.Header) {
+// answerTimeout writes the 503 for r, with only the headers the middleware
+// outside the deadline sets (security headers, request ID), set again:
+// cookies or a Location the handler set for an answer it never finished
+// are dropped. (Rebuilding them here, rather than copying the headers
+// before every request, keeps the common path free of the copy.)
+func (s *Server) answerTimeout(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	for k := range h {
 		delete(h, k)
 	}
-	for k, v := range base {
-		h[k] = v
-	}
+	s.setSecurityHeaders(h, r)
+	h.Set("X-Request-ID", reqctx.From(r.Context()).RequestID)
 	h.Set("Retry-After", "5")
 	// The page must not need the database: r's context has ended, and the
 	// error page of the web package shows no organization name for 5xx.
@@ -81,7 +82,6 @@ func (s *Server) answerTimeout(w http.ResponseWriter, r *http.Request, base http
 type deadlineWriter struct {
 	w      http.ResponseWriter
 	ctx    context.Context
-	base   http.Header // the headers before the handler ran
 	answer func()
 
 	started  bool // a status line went out (the handler's or the 503)

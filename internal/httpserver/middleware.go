@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -127,36 +128,75 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
-		s.opts.Log.InfoContext(r.Context(), "http request",
+		level := slog.LevelInfo
+		if r.URL.Path == ForwardAuthPath && sw.status < 300 {
+			// A proxy asks on every request of every app behind it and logs
+			// those requests itself: the ones let through are debug lines
+			// (the latency histogram still counts them), refusals stay.
+			level = slog.LevelDebug
+		}
+		if !s.opts.Log.Enabled(r.Context(), level) {
+			return
+		}
+		s.opts.Log.Log(r.Context(), level, "http request",
 			"method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"ip", reqctx.From(r.Context()).IP)
 	})
 }
 
+// Security header values, each a one-element slice shared by every
+// response: assigning them costs no allocation or key canonicalisation on
+// every request (forward-auth answers each request of every app). net/http
+// only reads them, and Header.Set or Add replace or copy, never write into
+// them.
+var (
+	hdrCSP = []string{"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
+	hdrDeny        = []string{"DENY"}
+	hdrNosniff     = []string{"nosniff"}
+	hdrReferrer    = []string{"same-origin"}
+	hdrCOOP        = []string{"same-origin"}
+	hdrPermissions = []string{"camera=(), microphone=(), geolocation=(), payment=()"}
+	hdrHSTS        = []string{"max-age=31536000; includeSubDomains"}
+	hdrNoStore     = []string{"no-store"}
+)
+
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		// No inline scripts or styles anywhere: every script and stylesheet
-		// is a file under /static/.
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		// Links carry one-time tokens in their query: never send a referrer
-		// to another site. same-origin (not no-referrer) keeps Origin on our
-		// own form posts, which the CSRF check relies on.
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if s.opts.Secure {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		if r.URL.Path == ForwardAuthPath {
+			// Its 200s are read by the proxy alone, never a browser, and
+			// it sets the few headers its refusals need itself: the page
+			// headers would be a few hundred bytes on every request of
+			// every app behind the proxy.
+			next.ServeHTTP(w, r)
+			return
 		}
-		if !strings.HasPrefix(r.URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		s.setSecurityHeaders(w.Header(), r)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setSecurityHeaders sets the headers every response carries; the
+// deadline's 503 sets them again after clearing the handler's.
+func (s *Server) setSecurityHeaders(h http.Header, r *http.Request) {
+	// No inline scripts or styles anywhere: every script and stylesheet
+	// is a file under /static/.
+	h["Content-Security-Policy"] = hdrCSP
+	h["X-Frame-Options"] = hdrDeny
+	h["X-Content-Type-Options"] = hdrNosniff
+	// Links carry one-time tokens in their query: never send a referrer
+	// to another site. same-origin (not no-referrer) keeps Origin on our
+	// own form posts, which the CSRF check relies on.
+	h["Referrer-Policy"] = hdrReferrer
+	h["Cross-Origin-Opener-Policy"] = hdrCOOP
+	h["Permissions-Policy"] = hdrPermissions
+	if s.opts.Secure {
+		h["Strict-Transport-Security"] = hdrHSTS
+	}
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		h["Cache-Control"] = hdrNoStore
+	}
 }
 
 // bodyLimitKey marks a request whose route raised the body limit.

@@ -1,6 +1,7 @@
 // Package server is the one place that mounts every route: the sign-in
-// pages (with the SAML endpoints under /saml/), the JSON admin API and the
-// operational endpoints, wrapped in the httpserver middleware.
+// pages (with the SAML endpoints under /saml/), the JSON admin API,
+// forward-auth for reverse proxies (/auth/verify) and the operational
+// endpoints, wrapped in the httpserver middleware.
 package server
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/adminapi"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -33,6 +35,9 @@ func Handler(a *app.App) (http.Handler, error) {
 		Domains: a.Domains, SSO: a.SSO, IdPs: a.IdPs, Health: a.Health,
 		Secure: a.Config.Secure(), Limiter: limiter, OrgRecovery: a.OrgRecovery,
 		MFA: a.MFA,
+		// Absolute return URLs: Gatehouse's own origin and registered
+		// apps' hosts.
+		Returns: a.Apps,
 	}
 	pages.Passkeys = a.Passkeys // nil on an IP-address public URL: /account explains
 	if err := pages.Register(mux); err != nil {
@@ -53,6 +58,10 @@ func Handler(a *app.App) (http.Handler, error) {
 	api.Register(mux)
 	// The OpenID Provider: discovery, /oidc/… and its login glue.
 	a.OIDC.Register(mux)
+	verify := &forwardauth.Handler{Sessions: a.Sessions, Apps: a.Apps, Orgs: a.Accounts, PublicURL: a.Config.PublicURL, Log: a.Log}
+	if err := verify.Register(mux); err != nil {
+		return nil, err
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -25,6 +25,7 @@ type key = [sha256.Size]byte
 type entry struct {
 	sess     storage.Session
 	acct     storage.Account
+	groups   []string
 	cachedAt time.Time
 	// touching is set by the one goroutine writing LastSeenAt, so a burst of
 	// requests on one session at the touch boundary writes once.

@@ -7,13 +7,22 @@ import (
 
 // Cookie names. The __Host- prefix makes browsers insist on Secure, Path=/
 // and no Domain, so a sibling subdomain cannot plant or shadow the cookie.
+//
+// With a cookie domain (Config.CookieDomain) the cookie must carry Domain,
+// which __Host- forbids; __Secure- still makes browsers insist on Secure,
+// so a plain-http page cannot set it. What it gives up is the guarantee
+// that no sibling subdomain can set or shadow it (see docs/OPERATIONS.md).
 const (
 	cookieSecure = "__Host-gatehouse_session"
+	cookieShared = "__Secure-gatehouse_session"
 	cookieDev    = "gatehouse_session"
 )
 
 // CookieName is the session cookie's name under the current config.
 func (s *Service) CookieName() string {
+	if s.cfg.CookieDomain != "" {
+		return cookieShared
+	}
 	if s.cfg.Secure {
 		return cookieSecure
 	}
@@ -48,8 +57,11 @@ func (s *Service) cookie(value string) *http.Cookie {
 		Name:     s.CookieName(),
 		Value:    value,
 		Path:     "/",
+		Domain:   s.cfg.CookieDomain,
 		HttpOnly: true,
-		Secure:   s.cfg.Secure,
+		// A shared cookie is Secure even if Secure was not set: the
+		// __Secure- prefix requires it, and config refuses the combination.
+		Secure:   s.cfg.Secure || s.cfg.CookieDomain != "",
 		SameSite: http.SameSiteLaxMode,
 	}
 }

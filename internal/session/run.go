@@ -55,13 +55,7 @@ func (s *Service) poll(ctx context.Context, since time.Time) time.Time {
 		return since
 	}
 	for _, inv := range invs {
-		switch inv.Kind {
-		case kindSession:
-			s.cache.dropSession(inv.Key)
-		case kindAccount:
-			s.cache.dropAccount(inv.Key)
-		}
-		// Other kinds belong to other caches.
+		s.invalidate(inv)
 	}
 	// Only now, with every entry the feed named dropped, is the cache as
 	// good as the feed at started.

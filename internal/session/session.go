@@ -52,6 +52,12 @@ type Config struct {
 	// flag. It is false only for http://localhost development, where the
 	// cookie is "gatehouse_session".
 	Secure bool
+	// CookieDomain, when set (config session.cookie_domain, e.g.
+	// "example.com"), shares the session with the apps on that domain's
+	// subdomains, whose reverse proxies ask /auth/verify: the cookie is
+	// then "__Secure-gatehouse_session" with Domain=CookieDomain (a
+	// __Host- cookie cannot carry a Domain). Requires Secure.
+	CookieDomain string
 }
 
 // Validated is a live session together with its account. Its Session may
@@ -60,6 +66,11 @@ type Config struct {
 type Validated struct {
 	Session storage.Session
 	Account storage.Account
+	// Groups are the account's IdP groups (as synced at SSO sign-in),
+	// cached with the session so forward-auth and group checks need no
+	// database read; a change of groups publishes an account
+	// invalidation, which drops the cached copy. Read-only.
+	Groups []string
 }
 
 // StartParams describes a new sign-in.
@@ -158,7 +169,23 @@ func New(store storage.Store, cfg Config, log *slog.Logger, now func() time.Time
 		created: now(),
 	}
 	s.heard.Store(s.created.UnixNano())
+	// Changes committed on this node reach this node's cache at once; the
+	// feed's poll brings the other nodes' (and is the fallback here).
+	if l, ok := store.(storage.LocalInvalidations); ok {
+		l.OnInvalidation(s.invalidate)
+	}
 	return s
+}
+
+// invalidate drops what one invalidation names from the cache.
+func (s *Service) invalidate(inv storage.Invalidation) {
+	switch inv.Kind {
+	case kindSession:
+		s.cache.dropSession(inv.Key)
+	case kindAccount:
+		s.cache.dropAccount(inv.Key)
+	}
+	// Other kinds belong to other caches.
 }
 
 // Start creates a session for an authenticated account with a fresh token
@@ -210,8 +237,13 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 		EmergencyID:  p.EmergencyID,
 	}
 	gen := s.cache.gen.Load()
+	var groups []string
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("session: start: %w", err)
+		}
+		var err error
+		if groups, err = tx.ListAccountGroups(ctx, a.ID); err != nil {
 			return fmt.Errorf("session: start: %w", err)
 		}
 		if err := audit.Record(ctx, tx, storage.AuditEvent{
@@ -246,7 +278,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 	}
 	// The first request after sign-in (the redirect) needs no database read.
 	if !s.noCache {
-		s.cache.put(tokenSum(token), &entry{sess: sess, acct: a, cachedAt: now}, gen)
+		s.cache.put(tokenSum(token), &entry{sess: sess, acct: a, groups: groups, cachedAt: now}, gen)
 	}
 	return token, sess, nil
 }
@@ -272,7 +304,7 @@ func (s *Service) Validate(ctx context.Context, token string) (Validated, error)
 				if now.Sub(e.sess.LastSeenAt) >= s.cfg.TouchInterval {
 					s.touchCached(ctx, k, e, now)
 				}
-				return Validated{Session: e.sess, Account: e.acct}, nil
+				return Validated{Session: e.sess, Account: e.acct, Groups: e.groups}, nil
 			}
 			// Expired by our copy, or too old to trust: storage decides.
 			// Another node may have kept the session alive since we cached it.
@@ -321,6 +353,10 @@ func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, er
 	if acct.Status != storage.StatusActive {
 		return Validated{}, ErrInvalid
 	}
+	groups, err := s.store.ListAccountGroups(ctx, acct.ID)
+	if err != nil {
+		return Validated{}, fmt.Errorf("session: validate: %w", err)
+	}
 	if now.Sub(sess.LastSeenAt) >= s.cfg.TouchInterval {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			s.log.WarnContext(ctx, "session: recording activity failed", "session_id", sess.ID, "err", err)
@@ -329,9 +365,9 @@ func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, er
 		}
 	}
 	if !s.noCache {
-		s.cache.put(k, &entry{sess: sess, acct: acct, cachedAt: now}, gen)
+		s.cache.put(k, &entry{sess: sess, acct: acct, groups: groups, cachedAt: now}, gen)
 	}
-	return Validated{Session: sess, Account: acct}, nil
+	return Validated{Session: sess, Account: acct, Groups: groups}, nil
 }
 
 // touchCached records activity on a cached session: in storage, so idle
@@ -349,7 +385,7 @@ func (s *Service) touchCached(ctx context.Context, k key, e *entry, now time.Tim
 	}
 	sess := e.sess
 	sess.LastSeenAt = storage.Truncate(now)
-	s.cache.replace(k, e, &entry{sess: sess, acct: e.acct, cachedAt: e.cachedAt})
+	s.cache.replace(k, e, &entry{sess: sess, acct: e.acct, groups: e.groups, cachedAt: e.cachedAt})
 }
 
 // List returns the account's live sessions, newest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -106,8 +107,8 @@ func (s *Service) link(ctx context.Context, tx storage.Store, conn storage.IdPCo
 	case id.GroupsUnusable != "":
 		warnings = append(warnings, WarningGroupsUnusable+id.GroupsUnusable)
 	case hasAttribute(a, groupsAttribute(conn)):
-		if err := tx.SetAccountGroups(ctx, acct.ID, id.Groups); err != nil {
-			return acct, false, nil, fmt.Errorf("sso: set groups: %w", err)
+		if err := setGroups(ctx, tx, acct.ID, id.Groups, now); err != nil {
+			return acct, false, nil, err
 		}
 	}
 	// An IdP that sends no groups attribute at all says nothing about
@@ -268,4 +269,30 @@ func groupsAttribute(c storage.IdPConnection) string {
 func hasAttribute(a *saml.Assertion, name string) bool {
 	_, ok := a.Attributes[name]
 	return ok
+}
+
+// setGroups stores the groups the IdP sent for accountID and, when they
+// changed, tells every node's session cache to drop the account's cached
+// sessions: the groups travel with a cached session (forward-auth's
+// X-Gatehouse-Groups, apps' group restrictions), and must not outlive the
+// IdP's word by more than a poll of the feed.
+func setGroups(ctx context.Context, tx storage.Store, accountID string, groups []string, now time.Time) error {
+	old, err := tx.ListAccountGroups(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("sso: read groups: %w", err)
+	}
+	if err := tx.SetAccountGroups(ctx, accountID, groups); err != nil {
+		return fmt.Errorf("sso: set groups: %w", err)
+	}
+	stored, err := tx.ListAccountGroups(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("sso: read groups: %w", err)
+	}
+	if slices.Equal(old, stored) {
+		return nil
+	}
+	if err := tx.PublishInvalidation(ctx, "account", accountID, now); err != nil {
+		return fmt.Errorf("sso: publish groups change: %w", err)
+	}
+	return nil
 }

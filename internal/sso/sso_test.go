@@ -333,6 +333,29 @@ func testGroups(t *testing.T, e *env) {
 	if g := e.groups(id); !reflect.DeepEqual(g, []string{"sales"}) {
 		t.Errorf("groups after a change = %v", g)
 	}
+	// Sessions cache the groups: the first sign-in (none → some) and the
+	// change told every node to drop them; the sign-ins that changed
+	// nothing did not.
+	e.loginAs(moved)
+	if n := e.accountInvalidations(id); n != 2 {
+		t.Errorf("account invalidations = %d, want 2 (first groups, then the change)", n)
+	}
+}
+
+// accountInvalidations counts the feed's "account" entries for accountID.
+func (e *env) accountInvalidations(accountID string) int {
+	e.t.Helper()
+	invs, err := e.st.InvalidationsSince(e.ctx, time.Time{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, inv := range invs {
+		if inv.Kind == "account" && inv.Key == accountID {
+			n++
+		}
+	}
+	return n
 }
 
 func testTestLogin(t *testing.T, e *env) {

@@ -427,3 +427,16 @@ type Invalidations interface {
 	InvalidationsSince(ctx context.Context, since time.Time) ([]Invalidation, error)
 	DeleteInvalidations(ctx context.Context, before time.Time) (int, error)
 }
+
+// LocalInvalidations is implemented by a Store that can tell this process
+// about the invalidations it publishes itself, as soon as they commit.
+// Caches subscribe so that a change made on this node (a suspension, an
+// admin's revocation, new IdP groups) takes effect here at once, without
+// waiting for the next poll of the feed; other nodes still learn of it
+// from the feed. Subscribers run synchronously after the commit and must
+// be quick.
+type LocalInvalidations interface {
+	// OnInvalidation calls fn for every invalidation this store publishes
+	// once it is committed, until the returned function is called.
+	OnInvalidation(fn func(inv Invalidation)) (unsubscribe func())
+}

@@ -1,5 +1,5 @@
 // Package testenv decides what a test does when a real component it needs
-// (PostgreSQL, Chromium) is absent: on a bare machine it skips with a one-line
+// (PostgreSQL, Chromium, nginx) is absent: on a bare machine it skips with a one-line
 // reason, so `go test ./...` passes anywhere; under CI, which sets
 // GATEHOUSE_TEST_REQUIRE_ALL=1 after installing everything, it fails instead,
 // so no check is silently skipped there.
@@ -47,5 +47,23 @@ func ChromiumPath(t testing.TB) string {
 		}
 	}
 	Missing(t, "Chromium", "no chromium binary on PATH (apt-get install -y chromium)")
+	return ""
+}
+
+// NginxPath returns the path of an nginx binary (Debian's package:
+// apt-get install -y nginx), or skips/fails t. GATEHOUSE_TEST_NGINX
+// overrides the search.
+func NginxPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("GATEHOUSE_TEST_NGINX"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	Missing(t, "nginx", "no nginx binary on PATH or at /usr/sbin/nginx (apt-get install -y nginx)")
 	return ""
 }

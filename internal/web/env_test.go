@@ -214,6 +214,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if e.passkeys != nil {
 		e.handler.Passkeys = e.passkeys
 	}
+	// Return URLs on registered apps' hosts are accepted, as the server
+	// wires it.
+	e.handler.Returns = e.apps
+	appsCtx, appsStop := context.WithCancel(context.Background())
+	appsDone := make(chan struct{})
+	go func() { e.apps.Run(appsCtx); close(appsDone) }()
+	t.Cleanup(func() { appsStop(); <-appsDone })
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),

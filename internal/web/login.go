@@ -35,7 +35,7 @@ func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")
 // --- step 1: the email ---
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	returnTo := page.SafeReturnTo(r.URL.Query().Get("return_to"))
+	returnTo := h.returnTo(r, r.URL.Query().Get("return_to"))
 	email, msg := strings.TrimSpace(r.URL.Query().Get("email")), notice(r)
 	if v, ok, err := h.current(w, r); err != nil {
 		h.serverError(w, r, "validate session", err)
@@ -72,7 +72,7 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	returnTo := page.SafeReturnTo(r.PostForm.Get("return_to"))
+	returnTo := h.returnTo(r, r.PostForm.Get("return_to"))
 	choosePassword := r.PostForm.Get("method") == "password"
 	step, err := h.SignIn.Identify(r.Context(), h.client(r), r.PostForm.Get("email"), returnTo, choosePassword)
 	var inv *account.InvalidInputError
@@ -174,7 +174,7 @@ func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, step
 		Title:    "Continue to single sign-on",
 		Org:      h.emailOrgName(r.Context(), org, managed),
 		Email:    step.Email,
-		ReturnTo: page.SafeReturnTo(r.PostForm.Get("return_to")),
+		ReturnTo: h.returnTo(r, r.PostForm.Get("return_to")),
 		Refresh:  target,
 		SSOHref:  target,
 		SSOName:  h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug),
@@ -220,14 +220,14 @@ func (h *Handler) ssoLabel(ctx context.Context, org storage.Organization, manage
 
 func (h *Handler) loginPasswordGet(w http.ResponseWriter, r *http.Request) {
 	// A refreshed or bookmarked step 2 starts over at step 1.
-	http.Redirect(w, r, page.LoginPath(r.URL.Query().Get("return_to")), http.StatusSeeOther)
+	http.Redirect(w, r, page.LoginPathTo(h.returnTo(r, r.URL.Query().Get("return_to"))), http.StatusSeeOther)
 }
 
 func (h *Handler) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	returnTo := page.SafeReturnTo(r.PostForm.Get("return_to"))
+	returnTo := h.returnTo(r, r.PostForm.Get("return_to"))
 	flow := r.PostForm.Get("flow")
 	c := h.client(r)
 	out, err := h.SignIn.Password(r.Context(), c, flow, r.PostForm.Get("password"), h.deviceCookie(r))
@@ -327,7 +327,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, out signin.Ou
 	if out.Device != "" {
 		h.setDeviceCookie(w, out.Device)
 	}
-	http.Redirect(w, r, page.SafeReturnTo(out.ReturnTo), http.StatusSeeOther)
+	h.goTo(w, r, h.returnTo(r, out.ReturnTo), "You're signed in")
 }
 
 // --- sign-out ---
@@ -338,14 +338,23 @@ func (h *Handler) logoutConfirm(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "validate session", err)
 		return
 	}
+	// An app's "sign out" link may say where to go afterwards
+	// (?return_to=, Gatehouse itself or a registered app only).
+	returnTo := logoutReturnTo(h.returnTo(r, r.URL.Query().Get("return_to")))
 	if !ok {
+		if returnTo != "" {
+			// Already signed out: nothing to confirm.
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return
+		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	h.render(w, r, http.StatusOK, "logout", &view{
-		Title: "Sign out",
-		Org:   h.orgName(r.Context(), &v.Account),
-		User:  &v.Account,
+		Title:    "Sign out",
+		Org:      h.orgName(r.Context(), &v.Account),
+		User:     &v.Account,
+		ReturnTo: returnTo,
 	})
 }
 
@@ -357,7 +366,20 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Sessions.ClearCookie(w)
+	if rt := logoutReturnTo(h.returnTo(r, r.PostFormValue("return_to"))); rt != "" {
+		h.goTo(w, r, rt, "You're signed out")
+		return
+	}
 	http.Redirect(w, r, "/login?notice=signed-out", http.StatusSeeOther)
+}
+
+// logoutReturnTo is where to go after signing out: rt unless it is the
+// default (/account, which would only ask to sign in again), "" then.
+func logoutReturnTo(rt string) string {
+	if rt == page.DefaultReturnTo {
+		return ""
+	}
+	return rt
 }
 
 // --- forgotten password ---

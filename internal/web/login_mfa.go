@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/signin"
-	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // The second-factor, enrolment and emergency pages. The engine decides
@@ -141,7 +140,7 @@ func (h *Handler) loginEnrol(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, http.StatusOK, "login_codes", &view{
 		Title: "Save your recovery codes", Org: h.orgName(r.Context(), &out.Account),
-		SignIn: &mfaView{Codes: codes, Next: page.SafeReturnTo(out.ReturnTo)},
+		SignIn: &mfaView{Codes: codes, Next: h.returnTo(r, out.ReturnTo)},
 	})
 }
 
@@ -171,7 +170,7 @@ func (h *Handler) loginPasskey(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	flow, returnTo := r.PostForm.Get("flow"), page.SafeReturnTo(r.PostForm.Get("return_to"))
+	flow, returnTo := r.PostForm.Get("flow"), h.returnTo(r, r.PostForm.Get("return_to"))
 	c := h.client(r)
 	out, err := h.SignIn.PasskeyFactor(r.Context(), c, flow, r.PostForm.Get("challenge"), []byte(r.PostForm.Get("assertion")))
 	var fe *signin.FlowError

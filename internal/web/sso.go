@@ -159,7 +159,7 @@ func (h *Handler) samlLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/sso/"+url.PathEscape(slug), http.StatusSeeOther)
 		return
 	}
-	returnTo := page.SafeReturnTo(r.URL.Query().Get("return_to"))
+	returnTo := h.returnTo(r, r.URL.Query().Get("return_to"))
 	ctx := r.Context()
 	if !h.mayBeginSSO(w, r) {
 		return

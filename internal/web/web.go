@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,11 @@ type Handler struct {
 	// MFA enrols and removes authenticator apps and recovery codes on
 	// /account; nil leaves that section out.
 	MFA *mfa.Service
+
+	// Returns decides which absolute return URLs (return_to, SAML
+	// RelayState) are accepted: Gatehouse's own origin and the hosts of
+	// registered apps (apps.Service). nil: relative paths only.
+	Returns page.ReturnChecker
 
 	renderer *page.Renderer // made by Register
 }
@@ -171,6 +177,35 @@ func (h *Handler) resetTTL() time.Duration {
 		return h.ResetLinkTTL
 	}
 	return config.Default().Tokens.ResetTTL
+}
+
+// returnTo is the return URL s made safe (page.ReturnTo with h.Returns).
+func (h *Handler) returnTo(r *http.Request, s string) string {
+	return page.ReturnTo(r.Context(), h.Returns, s)
+}
+
+// goTo sends the browser to rt, a return URL returnTo accepted. An app's
+// absolute URL is reached by a page that moves on by itself rather than a
+// redirect: after a form post Chrome holds every redirect to the form's
+// CSP form-action 'self', which would stop the browser at Gatehouse.
+func (h *Handler) goTo(w http.ResponseWriter, r *http.Request, rt, heading string) {
+	if !page.IsAbsolute(rt) {
+		http.Redirect(w, r, rt, http.StatusSeeOther)
+		return
+	}
+	host := rt
+	if u, err := url.Parse(rt); err == nil {
+		host = u.Host
+	}
+	h.render(w, r, http.StatusOK, "message", &view{
+		Title:    heading,
+		Org:      h.orgName(r.Context(), nil),
+		Heading:  heading,
+		Message:  "Taking you back to " + host + "…",
+		LinkHref: rt,
+		LinkText: "Continue",
+		Refresh:  rt,
+	})
 }
 
 // --- sessions ---

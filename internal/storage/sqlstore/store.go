@@ -58,9 +58,15 @@ type Store struct {
 	// afterCommit collects what the transaction does only once it has
 	// committed (e.g. logging the audit head it advanced); nil outside one.
 	afterCommit *[]func()
+	// local tells this process's caches about invalidations it published
+	// (storage.LocalInvalidations); shared by every transaction's Store.
+	local *localFeed
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store              = (*Store)(nil)
+	_ storage.LocalInvalidations = (*Store)(nil)
+)
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
@@ -96,7 +102,7 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, logger: logger}, nil
+	return &Store{db: db, dialect: dialect, logger: logger, local: &localFeed{}}, nil
 }
 
 // parseURL turns a Gatehouse database URL into a driver name and DSN.
@@ -266,7 +272,7 @@ func (s *Store) runTx(ctx context.Context, fn func(tx storage.Store) error) (err
 		}
 	}()
 	var after []func()
-	if err := fn(&Store{db: s.db, dialect: s.dialect, logger: s.logger, tx: tx, afterCommit: &after}); err != nil {
+	if err := fn(&Store{db: s.db, dialect: s.dialect, logger: s.logger, tx: tx, afterCommit: &after, local: s.local}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

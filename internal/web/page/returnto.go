@@ -1,6 +1,7 @@
 package page
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,6 +36,105 @@ func SafeReturnTo(s string) string {
 		return DefaultReturnTo
 	}
 	return s
+}
+
+// ReturnChecker decides which absolute URLs may be return URLs:
+// Gatehouse's own origin and the hosts of registered apps
+// (apps.Service.ReturnAllowed). Pages take it as a field, never a global.
+type ReturnChecker interface {
+	ReturnAllowed(ctx context.Context, rawURL string) bool
+}
+
+// ReturnTo is SafeReturnTo widened to absolute URLs: s itself when it is
+// a safe relative path, or an absolute http(s) URL that is well formed by
+// SafeAbsolute's rules and that check accepts (Gatehouse itself or a
+// registered app); DefaultReturnTo otherwise, and for every absolute URL
+// when check is nil. Use it wherever a return URL arrives (login, logout,
+// forward-auth, SAML RelayState) and again wherever a stored one is
+// followed.
+func ReturnTo(ctx context.Context, check ReturnChecker, s string) string {
+	if rt := SafeReturnTo(s); rt == s {
+		return rt
+	}
+	if check != nil && SafeAbsolute(s) && check.ReturnAllowed(ctx, s) {
+		return s
+	}
+	return DefaultReturnTo
+}
+
+// IsAbsolute reports whether a return URL that ReturnTo accepted leads to
+// an origin (an app's) rather than a path of Gatehouse's own. After a form
+// post the browser must get there by a page that moves on by itself: a
+// redirect would be held to the form's CSP form-action 'self'.
+func IsAbsolute(rt string) bool { return !strings.HasPrefix(rt, "/") }
+
+// SafeAbsolute reports whether s is an absolute URL fit to be handed to
+// the registered-app check at all: "https://" or "http://" (lowercase)
+// followed by a plain host[:port] (letters, digits, dots, hyphens; no
+// user info, no percent-encoding, no IP-literal tricks), printable ASCII
+// only (no spaces, backslashes or control characters, which browsers
+// strip or rewrite), at most 2 KiB, and no control characters after
+// percent-decoding. Whether the host is acceptable is the checker's.
+func SafeAbsolute(s string) bool {
+	if len(s) > maxReturnTo || !(strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	if dec, err := url.PathUnescape(s); err != nil || strings.ContainsFunc(dec, isControl) {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Opaque != "" || u.Host == "" {
+		return false
+	}
+	// The authority must be exactly what follows the scheme up to the
+	// first "/", "?" or "#": nothing the parser reinterpreted.
+	rest := s[len(u.Scheme)+3:]
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if rest != u.Host || !plainHost(u.Host) {
+		return false
+	}
+	return true
+}
+
+// plainHost accepts host or host:port of a DNS name or IPv4 address.
+func plainHost(h string) bool {
+	name, port, hasPort := strings.Cut(h, ":")
+	if name == "" || len(name) > 253 || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	if hasPort {
+		if port == "" || len(port) > 5 {
+			return false
+		}
+		for i := 0; i < len(port); i++ {
+			if port[i] < '0' || port[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// LoginPathTo is /login coming back to rt, a return URL ReturnTo already
+// accepted (relative or absolute).
+func LoginPathTo(rt string) string {
+	if rt != "" && rt != DefaultReturnTo {
+		return "/login?return_to=" + url.QueryEscape(rt)
+	}
+	return "/login"
 }
 
 func safePath(s string) bool {
