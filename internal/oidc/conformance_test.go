@@ -173,6 +173,21 @@ func TestConformanceBasicOP(t *testing.T) {
 		if status, _ := g.userinfo(at + "x"); status != http.StatusUnauthorized {
 			t.Errorf("a bad token at userinfo: %d, want 401", status)
 		}
+		// A token that was good and is no longer: 401 with the RFC 6750
+		// challenge, so the app knows to sign the person in again.
+		if _, err := g.App.Sessions.RevokeAll(g.Admin, g.account(email).ID, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/oidc/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+			t.Errorf("a revoked token at userinfo: %d, WWW-Authenticate %q", res.StatusCode, res.Header.Get("WWW-Authenticate"))
+		}
 	})
 
 	check("refresh token grant", func(t *testing.T, g *clocked) {
