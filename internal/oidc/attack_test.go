@@ -32,17 +32,17 @@ func TestAttacks(t *testing.T) {
 
 	attack("redirect URI mismatch", func(t *testing.T, g *clocked) {
 		for _, uri := range []string{
-			rpCallback + "/",                         // trailing slash
-			"https://RP.example.test/callback",       // host case
-			"https://rp.example.test/Callback",       // path case
-			"HTTPS://rp.example.test/callback",       // scheme case
-			rpCallback + "?next=https://evil.test",   // extra query
-			rpCallback + "#frag",                     // fragment
-			"https://rp.example.test:8443/callback",  // another port
-			"https://rp.example.test:443/callback",   // the default port, spelled out
-			"http://rp.example.test/callback",        // http for https
-			"https://rp.example.test.evil/callback",  // a suffix on the host
-			"https://rp.example.test/callback/../x",  // a path that leaves
+			rpCallback + "/",                        // trailing slash
+			"https://RP.example.test/callback",      // host case
+			"https://rp.example.test/Callback",      // path case
+			"HTTPS://rp.example.test/callback",      // scheme case
+			rpCallback + "?next=https://evil.test",  // extra query
+			rpCallback + "#frag",                    // fragment
+			"https://rp.example.test:8443/callback", // another port
+			"https://rp.example.test:443/callback",  // the default port, spelled out
+			"http://rp.example.test/callback",       // http for https
+			"https://rp.example.test.evil/callback", // a suffix on the host
+			"https://rp.example.test/callback/../x", // a path that leaves
 			"https://evil.test/?https://rp.example.test/callback",
 			"//evil.test/callback",
 			"",
