@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -253,6 +254,75 @@ func TestAttacks(t *testing.T) {
 		}
 		if g.introspect(wiki, str(real, "id_token")) {
 			t.Error("the ID token introspects active")
+		}
+	})
+
+	attack("client B presents client A's refresh token", func(t *testing.T, g *clocked) {
+		tok := g.signedIn(g.browser(), wiki, "openid email offline_access")
+		rt := str(tok, "refresh_token")
+		if status, out := g.refresh(blog, rt); status == http.StatusOK {
+			t.Fatalf("Blog refreshed with Wiki's refresh token: %v", out)
+		}
+		g.form("/oidc/revoke", blog.ClientID, blog.SecretHash, url.Values{"token": {rt}, "token_type_hint": {"refresh_token"}})
+		if status, out := g.refresh(wiki, rt); status != http.StatusOK {
+			t.Fatalf("Wiki's refresh token stopped working after Blog's attempts: %d %v", status, out)
+		}
+	})
+
+	attack("a code redeemed after the person signed out", func(t *testing.T, g *clocked) {
+		b := g.browser()
+		q, v := authQuery(wiki.ClientID, "openid")
+		w := b.authorize(q)
+		b.do(http.MethodPost, "/logout", url.Values{"csrf_token": {b.cookie("gatehouse_csrf")}})
+		if status, out := g.redeem(wiki, w.code(), v); status == http.StatusOK {
+			t.Errorf("a code outlived the sign-in it was issued for: %v", out)
+		}
+	})
+
+	attack("refresh after the app lost offline_access", func(t *testing.T, g *clocked) {
+		a := g.app(g.org.ID, apps.Input{Name: "Shrinking", Scopes: []string{"email", "offline_access"}})
+		tok := g.signedIn(g.browser(), a, "openid email offline_access")
+		in := apps.InputOf(a)
+		in.Scopes = []string{"email"}
+		if _, err := g.App.Apps.Update(g.Admin, g.org.ID, a.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if status, out := g.refresh(a, str(tok, "refresh_token")); status == http.StatusOK {
+			t.Errorf("refresh for an app no longer allowed offline_access: %v", out)
+		}
+	})
+
+	attack("the issuer does not follow the Host header", func(t *testing.T, g *clocked) {
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/.well-known/openid-configuration", nil)
+		req.Host = "evil.test"
+		req.Header.Set("X-Forwarded-Host", "evil.test")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		_, doc := g.send(req)
+		for k, v := range doc {
+			if s, ok := v.(string); ok && strings.Contains(s, "evil.test") {
+				t.Errorf("%s = %s", k, s)
+			}
+		}
+	})
+
+	attack("request_uri is never fetched and request objects are not trusted", func(t *testing.T, g *clocked) {
+		hits := make(chan string, 10)
+		rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits <- r.URL.String() }))
+		defer rec.Close()
+		q, _ := authQuery(wiki.ClientID, "openid")
+		q.Set("request_uri", rec.URL+"/request.jwt")
+		// An unsigned request object naming another redirect_uri.
+		body, _ := json.Marshal(map[string]any{"client_id": wiki.ClientID, "redirect_uri": "https://evil.test/cb",
+			"response_type": "code", "scope": "openid"})
+		q.Set("request", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`))+"."+base64.RawURLEncoding.EncodeToString(body)+".")
+		w := g.browser().authorize(q)
+		if strings.HasPrefix(w.final, "https://evil.test") {
+			t.Errorf("a request object's redirect_uri was used: %s", w.final)
+		}
+		select {
+		case u := <-hits:
+			t.Errorf("the provider fetched request_uri %s", u)
+		default:
 		}
 	})
 
