@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +148,42 @@ func TestAttacks(t *testing.T) {
 			if g.introspect(wiki, at) {
 				t.Errorf("access token %d of the family introspects active", i)
 			}
+		}
+	})
+
+	attack("a code redeemed concurrently is issued at most once", func(t *testing.T, g *clocked) {
+		q, v := authQuery(wiki.ClientID, "openid")
+		w := g.browser().authorize(q)
+		const n = 8
+		ok := make(chan bool, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodPost, g.URL+"/oidc/token", strings.NewReader(url.Values{
+					"grant_type": {"authorization_code"}, "code": {w.code()}, "redirect_uri": {rpCallback}, "code_verifier": {v}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(wiki.ClientID, wiki.SecretHash)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					ok <- false
+					return
+				}
+				res.Body.Close()
+				ok <- res.StatusCode == http.StatusOK
+			}()
+		}
+		wg.Wait()
+		close(ok)
+		wins := 0
+		for won := range ok {
+			if won {
+				wins++
+			}
+		}
+		if wins > 1 {
+			t.Errorf("one code was redeemed %d times", wins)
 		}
 	})
 
