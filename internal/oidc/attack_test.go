@@ -1,12 +1,8 @@
 package oidc_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -559,57 +553,4 @@ func TestAttacks(t *testing.T) {
 			t.Errorf("refresh widened the grant beyond the app's scopes: %v", out)
 		}
 	})
-}
-
-func oauth2Verifier() string {
-	var b [32]byte
-	for i := range b {
-		b[i] = byte(i * 7)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// forgeries are tokens with claims an attacker chose: unsigned (alg
-// none) and HS256 with the provider's RSA public key as the HMAC secret
-// (the key-confusion attack), in the encodings of that key a careless
-// verifier might use.
-func forgeries(t *testing.T, g *clocked, claims map[string]any) map[string]string {
-	t.Helper()
-	res, err := http.Get(g.URL + "/oidc/keys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
-	var rsaKey *jose.JSONWebKey
-	for i, k := range set.Keys {
-		if k.Algorithm == "RS256" {
-			rsaKey = &set.Keys[i]
-		}
-	}
-	if rsaKey == nil {
-		t.Fatal("no RS256 key published")
-	}
-	der, err := x509.MarshalPKIXPublicKey(rsaKey.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	jwkJSON, _ := rsaKey.MarshalJSON()
-	body, _ := json.Marshal(claims)
-	enc := base64.RawURLEncoding.EncodeToString
-	out := map[string]string{}
-	for _, h := range []string{`{"alg":"none"}`, `{"alg":"none","typ":"JWT","kid":"` + rsaKey.KeyID + `"}`, `{"alg":"None"}`} {
-		out["alg none "+h] = enc([]byte(h)) + "." + enc(body) + "."
-	}
-	for name, secret := range map[string][]byte{"PEM": pemKey, "DER": der, "JWK": jwkJSON} {
-		h := enc([]byte(`{"alg":"HS256","typ":"JWT","kid":"` + rsaKey.KeyID + `"}`))
-		m := hmac.New(sha256.New, secret)
-		m.Write([]byte(h + "." + enc(body)))
-		out["HS256 with the "+name+" public key"] = h + "." + enc(body) + "." + enc(m.Sum(nil))
-	}
-	return out
 }

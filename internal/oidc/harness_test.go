@@ -1,7 +1,12 @@
 package oidc_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +14,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -276,6 +282,59 @@ func decode(t *testing.T, res *http.Response) map[string]any {
 	out := map[string]any{}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
 		t.Fatalf("%s: %d, not JSON: %v", res.Request.URL, res.StatusCode, err)
+	}
+	return out
+}
+
+func oauth2Verifier() string {
+	var b [32]byte
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// forgeries are tokens with claims an attacker chose: unsigned (alg
+// none) and HS256 with the provider's RSA public key as the HMAC secret
+// (the key-confusion attack), in the encodings of that key a careless
+// verifier might use.
+func forgeries(t *testing.T, g *clocked, claims map[string]any) map[string]string {
+	t.Helper()
+	res, err := http.Get(g.URL + "/oidc/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	var rsaKey *jose.JSONWebKey
+	for i, k := range set.Keys {
+		if k.Algorithm == "RS256" {
+			rsaKey = &set.Keys[i]
+		}
+	}
+	if rsaKey == nil {
+		t.Fatal("no RS256 key published")
+	}
+	der, err := x509.MarshalPKIXPublicKey(rsaKey.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	jwkJSON, _ := rsaKey.MarshalJSON()
+	body, _ := json.Marshal(claims)
+	enc := base64.RawURLEncoding.EncodeToString
+	out := map[string]string{}
+	for _, h := range []string{`{"alg":"none"}`, `{"alg":"none","typ":"JWT","kid":"` + rsaKey.KeyID + `"}`, `{"alg":"None"}`} {
+		out["alg none "+h] = enc([]byte(h)) + "." + enc(body) + "."
+	}
+	for name, secret := range map[string][]byte{"PEM": pemKey, "DER": der, "JWK": jwkJSON} {
+		h := enc([]byte(`{"alg":"HS256","typ":"JWT","kid":"` + rsaKey.KeyID + `"}`))
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(h + "." + enc(body)))
+		out["HS256 with the "+name+" public key"] = h + "." + enc(body) + "." + enc(m.Sum(nil))
 	}
 	return out
 }
