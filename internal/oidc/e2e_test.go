@@ -45,7 +45,11 @@ type gatehouse struct {
 	org   storage.Organization
 }
 
-func start(t *testing.T) *gatehouse {
+func start(t *testing.T) *gatehouse { return startWith(t, nil) }
+
+// startWith starts a server whose services all read the clock now (nil:
+// the wall clock).
+func startWith(t *testing.T, now func() time.Time) *gatehouse {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
@@ -55,7 +59,7 @@ func start(t *testing.T) *gatehouse {
 	cfg.PublicURL = g.URL
 	cfg.Listen = ts.Listener.Addr().String()
 	cfg.Session.StaleAfter = config.StaleFactor * cfg.Session.PollInterval
-	a, err := app.OpenWith(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{})
+	a, err := app.OpenWith(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +96,15 @@ func (g *gatehouse) register(name string, public bool, scopes ...string) (string
 // browser is a cookie-keeping client that does not follow redirects, so
 // the test sees every hop.
 type browser struct {
-	t  *testing.T
-	g  *gatehouse
-	hc *http.Client
+	t     *testing.T
+	g     *gatehouse
+	hc    *http.Client
+	email string // who signs in when the login page comes up
 }
 
 func (g *gatehouse) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: g.t, g: g, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &browser{t: g.t, g: g, email: email, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -168,7 +173,7 @@ func (b *browser) signIn(returnTo string) string {
 	b.t.Helper()
 	b.do(http.MethodGet, "/login", nil)
 	csrf := b.cookie("gatehouse_csrf")
-	_, _, page := b.do(http.MethodPost, "/login", url.Values{"email": {email}, "method": {"password"},
+	_, _, page := b.do(http.MethodPost, "/login", url.Values{"email": {b.email}, "method": {"password"},
 		"return_to": {returnTo}, "csrf_token": {csrf}})
 	form := url.Values{}
 	for _, m := range inputRE.FindAllStringSubmatch(page, -1) {

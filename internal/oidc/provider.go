@@ -184,10 +184,13 @@ func (p *Provider) Issuer() string { return p.issuer }
 func (p *Provider) Register(mux *http.ServeMux) {
 	h := p.withRequest(p.op)
 	mux.Handle(PathDiscovery, p.withRequest(http.HandlerFunc(p.discovery)))
-	for _, path := range []string{PathAuthorize, PathToken, PathUserinfo, PathIntrospect,
-		PathRevoke, PathEndSession, PathKeys} {
+	for _, path := range []string{PathAuthorize, PathEndSession, PathKeys} {
 		mux.Handle(path, h)
 	}
+	for _, path := range []string{PathToken, PathIntrospect, PathRevoke} {
+		mux.Handle(path, p.withRequest(p.publicClientNoSecret(p.op)))
+	}
+	mux.Handle(PathUserinfo, p.withRequest(bearerErrors(p.op)))
 	mux.Handle(PathCallback, p.withRequest(http.HandlerFunc(p.callback)))
 	mux.HandleFunc("GET "+PathLogin, p.login)
 	mux.HandleFunc("GET "+PathLogoutAsk, p.logoutAsk)
