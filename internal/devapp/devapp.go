@@ -120,6 +120,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /callback", a.callback)
 	mux.HandleFunc("POST /refresh", a.refresh)
 	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /forget", a.forget)
 	return mux
 }
 
@@ -313,6 +314,17 @@ func (a *App) refresh(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.signed[id] = ns
 	a.mu.Unlock()
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// forget ends the app's own session only: the next sign-in shows whether
+// Gatehouse still knows the browser (it then asks nothing).
+func (a *App) forget(w http.ResponseWriter, r *http.Request) {
+	id, _ := a.current(r)
+	a.mu.Lock()
+	delete(a.signed, id)
+	a.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

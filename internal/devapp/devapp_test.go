@@ -36,49 +36,9 @@ var inputRE = regexp.MustCompile(`<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"`
 // through a real Gatehouse server, shows the claims, refreshes its tokens
 // and signs out through Gatehouse.
 func TestDevAppSignsInThroughGatehouse(t *testing.T) {
+	p := startPair(t)
+	a, issuer, base := p.App, p.Issuer, p.AppURL
 	ctx := authz.AsCLI(context.Background(), "test")
-	gs := httptest.NewUnstartedServer(nil)
-	_, port, _ := net.SplitHostPort(gs.Listener.Addr().String())
-	issuer := "http://localhost:" + port
-	cfg := config.Default()
-	cfg.DataDir, cfg.PublicURL, cfg.Listen = t.TempDir(), issuer, gs.Listener.Addr().String()
-	a, err := app.OpenWith(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	h, err := server.Handler(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs.Config.Handler = h
-	gs.Start()
-	t.Cleanup(gs.Close)
-	org, err := a.Accounts.CreateOrganization(ctx, "Corp", "corp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Accounts.AddMember(ctx, org.ID, account.MemberInput{Email: email, DisplayName: "Grace Hopper",
-		Role: storage.RoleMember, Password: password}); err != nil {
-		t.Fatal(err)
-	}
-
-	as := httptest.NewUnstartedServer(nil)
-	_, appPort, _ := net.SplitHostPort(as.Listener.Addr().String())
-	base := "http://127.0.0.1:" + appPort
-	reg, secret, err := a.Apps.Create(ctx, org.ID, apps.Input{Name: "Dev app", RedirectURIs: []string{base + "/callback"},
-		PostLogoutRedirectURIs: []string{base + "/"}, Scopes: []string{"profile", "email", "groups", "offline_access"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := devapp.New(t.Context(), devapp.Config{Issuer: issuer, BaseURL: base, ClientID: reg.ClientID, ClientSecret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	as.Config.Handler = dev.Handler()
-	as.Start()
-	t.Cleanup(as.Close)
-
 	jar, _ := cookiejar.New(nil)
 	// The browser follows redirects by itself except onto Gatehouse's
 	// sign-in page, where the person types.
@@ -161,4 +121,60 @@ func mustAccount(t *testing.T, a *app.App, email string) storage.Account {
 		t.Fatal(err)
 	}
 	return acc
+}
+
+// pair is a full Gatehouse server with one member and the development app
+// registered with it and running.
+type pair struct {
+	App            *app.App
+	Issuer, AppURL string
+}
+
+func startPair(t *testing.T) pair {
+	t.Helper()
+
+	ctx := authz.AsCLI(context.Background(), "test")
+	gs := httptest.NewUnstartedServer(nil)
+	_, port, _ := net.SplitHostPort(gs.Listener.Addr().String())
+	issuer := "http://localhost:" + port
+	cfg := config.Default()
+	cfg.DataDir, cfg.PublicURL, cfg.Listen = t.TempDir(), issuer, gs.Listener.Addr().String()
+	a, err := app.OpenWith(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	h, err := server.Handler(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs.Config.Handler = h
+	gs.Start()
+	t.Cleanup(gs.Close)
+	org, err := a.Accounts.CreateOrganization(ctx, "Corp", "corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Accounts.AddMember(ctx, org.ID, account.MemberInput{Email: email, DisplayName: "Grace Hopper",
+		Role: storage.RoleMember, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+
+	as := httptest.NewUnstartedServer(nil)
+	_, appPort, _ := net.SplitHostPort(as.Listener.Addr().String())
+	base := "http://127.0.0.1:" + appPort
+	reg, secret, err := a.Apps.Create(ctx, org.ID, apps.Input{Name: "Dev app", RedirectURIs: []string{base + "/callback"},
+		PostLogoutRedirectURIs: []string{base + "/"}, Scopes: []string{"profile", "email", "groups", "offline_access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := devapp.New(t.Context(), devapp.Config{Issuer: issuer, BaseURL: base, ClientID: reg.ClientID, ClientSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as.Config.Handler = dev.Handler()
+	as.Start()
+	t.Cleanup(as.Close)
+
+	return pair{App: a, Issuer: issuer, AppURL: base}
 }

@@ -188,13 +188,17 @@ func (h *Handler) returnTo(r *http.Request, s string) string {
 // absolute URL is reached by a page that moves on by itself rather than a
 // redirect: after a form post Chrome holds every redirect to the form's
 // CSP form-action 'self', which would stop the browser at Gatehouse.
+//
+// The OpenID Provider's sign-in glue (/oidc/…) counts as leaving too: it
+// answers with redirects that end at the app's redirect URI.
 func (h *Handler) goTo(w http.ResponseWriter, r *http.Request, rt, heading string) {
-	if !page.IsAbsolute(rt) {
+	toApp := strings.HasPrefix(rt, "/oidc/")
+	if !page.IsAbsolute(rt) && !(toApp && r.Method == http.MethodPost) {
 		http.Redirect(w, r, rt, http.StatusSeeOther)
 		return
 	}
-	host := rt
-	if u, err := url.Parse(rt); err == nil {
+	host := "the app"
+	if u, err := url.Parse(rt); err == nil && u.Host != "" {
 		host = u.Host
 	}
 	h.render(w, r, http.StatusOK, "message", &view{
