@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // Endpoint paths, all under the issuer (Gatehouse's public URL).
@@ -94,6 +95,8 @@ type Provider struct {
 	op      *op.Provider
 	keys    *keyRing
 	signKey []byte // HMAC key for logout confirmation links
+
+	pages *page.Renderer // SetPages; nil: plain-text pages
 }
 
 // New builds the provider. It creates no keys: Run (or EnsureKeys) does.
@@ -184,11 +187,13 @@ func (p *Provider) Issuer() string { return p.issuer }
 func (p *Provider) Register(mux *http.ServeMux) {
 	h := p.withRequest(p.op)
 	mux.Handle(PathDiscovery, p.withRequest(http.HandlerFunc(p.discovery)))
-	for _, path := range []string{PathAuthorize, PathToken, PathUserinfo, PathIntrospect,
-		PathRevoke, PathEndSession, PathKeys} {
+	for _, path := range []string{PathToken, PathUserinfo, PathIntrospect, PathRevoke, PathKeys} {
 		mux.Handle(path, h)
 	}
-	mux.Handle(PathCallback, p.withRequest(http.HandlerFunc(p.callback)))
+	// The endpoints a browser is sent to show their refusals as pages.
+	mux.Handle(PathAuthorize, p.withPages(h, p.authorizeProblem))
+	mux.Handle(PathEndSession, p.withPages(h, p.endSessionProblem))
+	mux.Handle(PathCallback, p.withRequest(p.withPages(http.HandlerFunc(p.callback), p.callbackProblem)))
 	mux.HandleFunc("GET "+PathLogin, p.login)
 	mux.HandleFunc("GET "+PathLogoutAsk, p.logoutAsk)
 	mux.HandleFunc("POST "+PathLogoutAsk, p.logoutConfirm)
