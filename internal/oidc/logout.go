@@ -8,10 +8,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/storage"
 	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
@@ -89,16 +91,15 @@ func (p *Provider) logoutAsk(w http.ResponseWriter, r *http.Request) {
 	}
 	rend := p.renderer()
 	view := &page.View{Title: "Sign out", Org: rend.OrgName(r.Context(), &v.Account), Email: v.Account.Email,
-		LinkHref: ret, LinkText: "Cancel and stay signed in", OIDC: logoutForm{Client: c, Return: ret, Sig: sig}}
+		LinkHref: ret, LinkText: "Cancel", OIDC: logoutForm{Client: c, Return: ret, Sig: sig}}
 	if c != "" {
 		if app, err := p.apps.ByClientID(r.Context(), c); err == nil {
 			view.App = app.Name
-			view.LinkText = "Cancel and go back to " + app.Name
 		}
 	}
 	if ret == p.op.DefaultLogoutRedirectURI() {
 		// No app address to go back to: staying signed in is staying here.
-		view.LinkHref, view.LinkText = "/account", "Cancel and stay signed in"
+		view.LinkHref = "/account"
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	rend.Render(w, r, oidcPages, http.StatusOK, "logout", view)
@@ -112,11 +113,34 @@ func (p *Provider) logoutConfirm(w http.ResponseWriter, r *http.Request) {
 		p.problem(w, r, badLogoutLink())
 		return
 	}
+	// Who is signing out, for the organization's name on the next page.
+	var acct *storage.Account
+	if v, ok, err := p.browserSession(r); err == nil && ok {
+		acct = &v.Account
+	}
 	if tok := p.sessions.TokenFromRequest(r); tok != "" {
 		if err := p.sessions.Logout(r.Context(), tok); err != nil && !errors.Is(err, session.ErrInvalid) {
 			p.log.WarnContext(r.Context(), "oidc: sign-out", "err", err)
 		}
 	}
 	p.sessions.ClearCookie(w)
-	http.Redirect(w, r, ret, http.StatusSeeOther)
+	if strings.HasPrefix(ret, p.issuer+"/") {
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	// Back to the app, on another origin: Chrome applies this form's CSP
+	// form-action 'self' to a redirect that follows its submission, so the
+	// browser goes on by a page that refreshes itself (a new navigation)
+	// and links there too. ret is an address the app registered for
+	// after sign-out (op checked it; the signature binds it here).
+	rend := p.renderer()
+	view := &page.View{Title: "Signed out", Org: rend.OrgName(r.Context(), acct), Refresh: ret,
+		LinkHref: ret, LinkText: "Continue"}
+	if c != "" {
+		if app, err := p.apps.ByClientID(r.Context(), c); err == nil {
+			view.App, view.LinkText = app.Name, "Back to "+app.Name
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	rend.Render(w, r, oidcPages, http.StatusOK, "signedout", view)
 }

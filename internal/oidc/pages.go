@@ -183,9 +183,9 @@ func (p *Provider) authorizeProblem(r *http.Request) page.Problem {
 	if !slices.Contains(app.RedirectURIs, redirect) {
 		return page.Problem{Status: http.StatusBadRequest, OrgID: app.OrgID,
 			Heading: app.Name + " can't sign you in",
-			Message: app.Name + " asked to send you back to an address that isn't registered for it, so Gatehouse " +
-				"didn't send you anywhere. Whoever manages " + app.Name + " in Gatehouse needs to add the address " +
-				"it uses to its registration."}
+			Message: app.Name + " asked to send you back to an address that isn't registered for it, so you " +
+				"weren't sent there. Whoever manages " + app.Name + " in Gatehouse needs to add that address to " +
+				"the app's registration."}
 	}
 	return page.Problem{Status: http.StatusBadRequest, OrgID: app.OrgID,
 		Heading: app.Name + " can't sign you in",

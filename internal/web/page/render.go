@@ -77,7 +77,8 @@ type View struct {
 	Sessions any
 
 	// SSO: the "Continue with … SSO" button (SSOHref, SSOName), the page
-	// that moves on to it by itself (Refresh, a same-origin path), the
+	// that moves on to it by itself (Refresh: a same-origin path, or an
+	// address the server checked, an IdP's or an app's registered one), the
 	// rejection page's reason and code, and the test sign-in's result.
 	SSOHref string
 	SSOName string
