@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // login is where op sends the browser with a new authorization request
@@ -25,8 +26,13 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("id")
 	rec, err := p.store.GetOIDCAuthRequest(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && !p.now().Before(rec.ExpiresAt)) {
-		p.fail(w, http.StatusBadRequest, "This sign-in request is unknown or has expired. Go back to the app and start again.")
+	if errors.Is(err, storage.ErrNotFound) {
+		p.problem(w, r, unknownRequest())
+		return
+	}
+	if err == nil && !p.now().Before(rec.ExpiresAt) {
+		app, err := p.apps.ByClientID(ctx, rec.ClientID)
+		p.problem(w, r, expiredRequest(app, err == nil))
 		return
 	}
 	if err != nil {
@@ -46,7 +52,10 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The app was deleted mid-sign-in: its redirect URI is no longer
 		// registered, so the error is not sent there.
-		p.fail(w, http.StatusBadRequest, "This app is no longer registered with Gatehouse.")
+		p.problem(w, r, page.Problem{Status: http.StatusBadRequest, OrgID: rec.OrgID,
+			Heading: "This app isn't registered any more",
+			Message: "The app you were signing in to was removed from Gatehouse while you were signing in, so you can't continue to it. " +
+				"If you think it should still be there, ask your admin."})
 		return
 	}
 	v, signedIn, err := p.browserSession(r)
@@ -130,7 +139,8 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ok || v.Session.ID != rec.SessionID {
-			p.fail(w, http.StatusForbidden, "This sign-in was made in another browser or has been signed out. Go back to the app and start again.")
+			p.problem(w, r, page.Problem{Status: http.StatusForbidden, Heading: "This sign-in can't be finished here",
+				Message: "It was made in another browser, or you have signed out since. " + msgStartAgain})
 			return
 		}
 	}
@@ -169,13 +179,10 @@ func signInURL(id, loginHint string, signedIn bool) string {
 	return "/login?" + q.Encode()
 }
 
-// fail answers a browser whose request cannot go back to the app.
-func (p *Provider) fail(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, msg, status)
-}
-
+// serverError logs what failed and shows the person the error page with
+// the request ID, nothing of the failure itself.
 func (p *Provider) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	p.log.ErrorContext(r.Context(), "oidc: "+what, "err", err)
-	p.fail(w, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+	p.problem(w, r, page.Problem{Status: http.StatusInternalServerError,
+		Message: "Something went wrong on our side. Try again in a moment."})
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // Endpoint paths, all under the issuer (Gatehouse's public URL).
@@ -94,6 +95,8 @@ type Provider struct {
 	op      *op.Provider
 	keys    *keyRing
 	signKey []byte // HMAC key for logout confirmation links
+
+	pages *page.Renderer // SetPages; nil: plain-text pages
 }
 
 // New builds the provider. It creates no keys: Run (or EnsureKeys) does.
@@ -184,14 +187,15 @@ func (p *Provider) Issuer() string { return p.issuer }
 func (p *Provider) Register(mux *http.ServeMux) {
 	h := p.withRequest(p.op)
 	mux.Handle(PathDiscovery, p.withRequest(http.HandlerFunc(p.discovery)))
-	for _, path := range []string{PathAuthorize, PathEndSession, PathKeys} {
-		mux.Handle(path, h)
-	}
+	mux.Handle(PathKeys, h)
 	for _, path := range []string{PathToken, PathIntrospect, PathRevoke} {
 		mux.Handle(path, p.withRequest(p.publicClientNoSecret(p.op)))
 	}
 	mux.Handle(PathUserinfo, p.withRequest(bearerErrors(p.op)))
-	mux.Handle(PathCallback, p.withRequest(http.HandlerFunc(p.callback)))
+	// The endpoints a browser is sent to show their refusals as pages.
+	mux.Handle(PathAuthorize, p.withPages(h, p.authorizeProblem))
+	mux.Handle(PathEndSession, p.withPages(h, p.endSessionProblem))
+	mux.Handle(PathCallback, p.withRequest(p.withPages(http.HandlerFunc(p.callback), p.callbackProblem)))
 	mux.HandleFunc("GET "+PathLogin, p.login)
 	mux.HandleFunc("GET "+PathLogoutAsk, p.logoutAsk)
 	mux.HandleFunc("POST "+PathLogoutAsk, p.logoutConfirm)

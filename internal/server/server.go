@@ -40,9 +40,13 @@ func Handler(a *app.App) (http.Handler, error) {
 		Returns: a.Apps,
 	}
 	pages.Passkeys = a.Passkeys // nil on an IP-address public URL: /account explains
+	// The sign-in pages name the app a sign-in is for; the provider shows
+	// its error and sign-out pages with theirs.
+	pages.Apps = a.OIDC
 	if err := pages.Register(mux); err != nil {
 		return nil, err
 	}
+	a.OIDC.SetPages(pages.Renderer())
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,

@@ -136,6 +136,9 @@ type MFAStep struct {
 	Email   string
 	OrgID   string
 	Passkey bool // the account has a passkey: offer "Use your passkey"
+	// ReturnTo is where the sign-in goes afterwards, as the flow stored
+	// it (the edge validates it again); the pages name the app it is for.
+	ReturnTo string
 }
 
 // ShowMFA returns the second-factor step flow id stands at.
@@ -155,7 +158,7 @@ func (e *Engine) ShowMFA(ctx context.Context, c Client, id string) (MFAStep, err
 	if err != nil {
 		return MFAStep{}, fmt.Errorf("signin: mfa: passkeys: %w", err)
 	}
-	return MFAStep{FlowID: f.ID, Step: f.Step, Email: f.Email, OrgID: acct.OrgID, Passkey: n > 0}, nil
+	return MFAStep{FlowID: f.ID, Step: f.Step, Email: f.Email, OrgID: acct.OrgID, Passkey: n > 0, ReturnTo: f.ReturnTo}, nil
 }
 
 // mfaFlow loads flow id at step want, its account and the decision made

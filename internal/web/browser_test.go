@@ -8,8 +8,6 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
+	"github.com/gatehouse-id/gatehouse/internal/testenv/browsertest"
 )
 
 // smtpCapture is an in-process SMTP server: a real protocol peer that keeps
@@ -288,106 +287,29 @@ func TestBrowserJourney(t *testing.T) {
 	}
 }
 
-// browser is a headless Chromium for one test, with the helpers the
-// browser tests share. Screenshots go to $GATEHOUSE_SCREENSHOTS when set.
+// browser is a headless Chromium for one test (browsertest.Browser), with
+// the short names the browser tests here use.
 type browser struct {
+	*browsertest.Browser
 	t        *testing.T
-	ctx      context.Context // the browser's; steps add their own timeout
-	deadline context.Context // the whole test's
+	ctx      context.Context
+	deadline context.Context
 	shots    string
 }
 
-// newBrowser starts Chromium at chromium (testenv.ChromiumPath) with the
-// flags that keep it offline and quiet.
+// newBrowser starts Chromium at chromium (testenv.ChromiumPath).
 func newBrowser(t *testing.T, chromium string) *browser {
 	t.Helper()
-	shots := os.Getenv("GATEHOUSE_SCREENSHOTS")
-	if shots != "" {
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(deadline,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelCtx)
-
-	// Start the browser on ctx with no per-step timeout: a timeout on the
-	// first call's context would stop the whole browser.
-	started := time.Now()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
-	return &browser{t: t, ctx: ctx, deadline: deadline, shots: shots}
+	b := browsertest.New(t, chromium)
+	return &browser{Browser: b, t: t, ctx: b.Ctx, deadline: b.Deadline, shots: b.Shots}
 }
 
-// do runs one step's actions with a 15-second timeout; on failure it
-// reports where the browser was and what the page said.
 func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	stepCtx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
-	defer cancel()
-	start := time.Now()
-	defer func() { b.t.Logf("%-32s %v", step, time.Since(start).Round(time.Millisecond)) }()
-	if err := chromedp.Do(stepCtx, actions...); err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		body, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
-		b.t.Fatalf("%s: %v\nat %s:\n%s", step, err, loc, body)
-	}
+	b.Do(step, actions...)
 }
-
-// text is the visible text of the first element matching sel.
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
-}
-
-// location is the page's URL.
-func (b *browser) location() *url.URL {
-	b.t.Helper()
-	loc, err := chromedp.Run(b.ctx, chromedp.Location())
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return u
-}
-
-// path is the page's URL path.
-func (b *browser) path() string { b.t.Helper(); return b.location().Path }
-
-// shot saves a full-page screenshot as name.png when screenshots are on.
-func (b *browser) shot(name string) {
-	b.t.Helper()
-	if b.shots == "" {
-		return
-	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
+func (b *browser) text(sel string) string    { b.t.Helper(); return b.Text(sel) }
+func (b *browser) location() *url.URL        { b.t.Helper(); return b.Location() }
+func (b *browser) path() string              { b.t.Helper(); return b.Path() }
+func (b *browser) shot(name string)          { b.t.Helper(); b.Shot(name) }
 func (b *browser) css(s string) chromedp.CSS { return chromedp.CSS(s) }

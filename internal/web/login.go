@@ -3,10 +3,11 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
@@ -35,8 +36,10 @@ func notice(r *http.Request) string { return notices[r.URL.Query().Get("notice")
 // --- step 1: the email ---
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	returnTo := h.returnTo(r, r.URL.Query().Get("return_to"))
 	email, msg := strings.TrimSpace(r.URL.Query().Get("email")), notice(r)
+	app, isApp := h.appFor(ctx, returnTo)
 	if v, ok, err := h.current(w, r); err != nil {
 		h.serverError(w, r, "validate session", err)
 		return
@@ -50,18 +53,20 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 			// An app needs a fresh sign-in (prompt=login, max_age), or one
 			// with another account (of the app's organization, the one
 			// it named); the new sign-in replaces this session.
-			if email == "" {
-				email = v.Account.Email
-			}
-			msg = appReauthMessage
+			msg, email = h.appReauth(ctx, app, isApp, v.Account, email)
 		default:
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
 			return
 		}
 	}
+	org := h.orgName(ctx, nil)
+	if isApp {
+		org = h.pg().OrgNameOf(ctx, app.OrgID)
+	}
 	h.render(w, r, http.StatusOK, "login", &view{
 		Title:    "Sign in",
-		Org:      h.orgName(r.Context(), nil),
+		Org:      org,
+		App:      app.Name,
 		Notice:   msg,
 		Email:    email,
 		ReturnTo: returnTo,
@@ -83,6 +88,7 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, "login", &view{
 			Title:    "Sign in",
 			Org:      h.orgName(r.Context(), nil),
+			App:      h.appName(r.Context(), returnTo),
 			Email:    r.PostForm.Get("email"),
 			ReturnTo: returnTo,
 			Error:    "Too many sign-ins from your network. Wait " + waitText(throttled.RetryAfter) + ", then try again.",
@@ -92,6 +98,7 @@ func (h *Handler) loginEmail(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login", &view{
 			Title:    "Sign in",
 			Org:      h.orgName(r.Context(), nil),
+			App:      h.appName(r.Context(), returnTo),
 			Email:    r.PostForm.Get("email"),
 			ReturnTo: returnTo,
 			Errors:   map[string]string{"email": inv.Message},
@@ -129,6 +136,7 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 	v := &view{
 		Title:    "Sign in",
 		Org:      h.emailOrgName(r.Context(), org, managed),
+		App:      h.appName(r.Context(), returnTo),
 		Email:    step.Email,
 		ReturnTo: returnTo,
 		Flow:     step.FlowID,
@@ -170,11 +178,13 @@ func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, sta
 func (h *Handler) renderSSORedirect(w http.ResponseWriter, r *http.Request, step signin.Step) {
 	target := flowSSOPath(step.FlowID)
 	org, managed := h.orgByID(r.Context(), step.OrgID)
+	returnTo := h.returnTo(r, r.PostForm.Get("return_to"))
 	h.render(w, r, http.StatusOK, "sso_redirect", &view{
 		Title:    "Continue to single sign-on",
 		Org:      h.emailOrgName(r.Context(), org, managed),
+		App:      h.appName(r.Context(), returnTo),
 		Email:    step.Email,
-		ReturnTo: h.returnTo(r, r.PostForm.Get("return_to")),
+		ReturnTo: returnTo,
 		Refresh:  target,
 		SSOHref:  target,
 		SSOName:  h.ssoLabel(r.Context(), org, managed, step.Page.ConnectionSlug),
@@ -327,7 +337,21 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, out signin.Ou
 	if out.Device != "" {
 		h.setDeviceCookie(w, out.Device)
 	}
-	h.goTo(w, r, h.returnTo(r, out.ReturnTo), "You're signed in")
+	dest := h.returnTo(r, out.ReturnTo)
+	if app, ok := h.appFor(r.Context(), dest); ok {
+		// An app's sign-in ends on the app's origin after a chain of
+		// redirects, and Chrome applies this form's CSP form-action 'self'
+		// to every redirect that follows its submission: the browser goes
+		// on by a page that refreshes itself to the same-origin dest (a
+		// new navigation), and links there too.
+		w.Header().Set("Cache-Control", "no-store")
+		h.render(w, r, http.StatusOK, "app_continue", &view{
+			Title: "Signed in", Org: h.pg().OrgNameOf(r.Context(), app.OrgID), App: app.Name,
+			Refresh: dest, LinkHref: dest,
+		})
+		return
+	}
+	h.goTo(w, r, dest, "You're signed in")
 }
 
 // --- sign-out ---

@@ -63,6 +63,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request, flow string, r
 	org, managed := h.orgByID(r.Context(), st.OrgID)
 	v := &view{
 		Title: "Confirm it's you", Org: h.emailOrgName(r.Context(), org, managed), Email: st.Email,
+		App:  h.appName(r.Context(), h.returnTo(r, st.ReturnTo)),
 		Flow: flow, Error: errMsg, WaitText: wait, Focus: "code",
 	}
 	if st.Step == signin.StepMFAEnrol {
@@ -138,9 +139,10 @@ func (h *Handler) loginEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Sessions.SetCookie(w, out.Token, out.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
+	next := h.returnTo(r, out.ReturnTo)
 	h.render(w, r, http.StatusOK, "login_codes", &view{
-		Title: "Save your recovery codes", Org: h.orgName(r.Context(), &out.Account),
-		SignIn: &mfaView{Codes: codes, Next: h.returnTo(r, out.ReturnTo)},
+		Title: "Save your recovery codes", Org: h.orgName(r.Context(), &out.Account), App: h.appName(r.Context(), next),
+		SignIn: &mfaView{Codes: codes, Next: next},
 	})
 }
 

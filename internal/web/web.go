@@ -85,6 +85,10 @@ type Handler struct {
 	// RelayState) are accepted: Gatehouse's own origin and the hosts of
 	// registered apps (apps.Service). nil: relative paths only.
 	Returns page.ReturnChecker
+	// Apps names the app a sign-in is for (internal/oidc's Provider), so
+	// the sign-in pages say "to continue to" it; nil: they name the
+	// organization only.
+	Apps AppSignIns
 
 	renderer *page.Renderer // made by Register
 }
@@ -154,6 +158,22 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	h.registerMFA(mux)
 	return nil
 }
+
+// AppSignIns names the app a sign-in is for. The pages pass it the
+// return_to the sign-in will go back to; the answer comes from what the
+// server stored when the app sent the browser (the authorization request
+// that return_to names), so nothing the browser wrote becomes the name.
+type AppSignIns interface {
+	// SignInApp returns the name and organization of the app whose
+	// sign-in returnTo continues; ok is false for any other return_to,
+	// and for an unknown or expired request.
+	SignInApp(ctx context.Context, returnTo string) (name, orgID string, ok bool)
+}
+
+// Renderer is the page renderer over h's services (valid after
+// Register), for the other edges that show pages in the same look
+// (internal/oidc's error and sign-out pages).
+func (h *Handler) Renderer() *page.Renderer { return h.pg() }
 
 // pg is the shared renderer over h's services, made once by Register
 // (the pages ask for it several times per request).

@@ -49,7 +49,12 @@ type View struct {
 
 	Email    string
 	ReturnTo string
-	Flow     string // the sign-in flow a step's form continues
+	// App names the app a sign-in is for when the browser came from an
+	// app (internal/oidc): the sign-in pages then say "to continue to"
+	// it. It is looked up from the stored request, never read from the
+	// browser.
+	App  string
+	Flow string // the sign-in flow a step's form continues
 	// SSOPassword: the password being set is for an account that signs in
 	// through SSO, so the page says what it is for.
 	SSOPassword bool
@@ -72,7 +77,8 @@ type View struct {
 	Sessions any
 
 	// SSO: the "Continue with … SSO" button (SSOHref, SSOName), the page
-	// that moves on to it by itself (Refresh, a same-origin path), the
+	// that moves on to it by itself (Refresh: a same-origin path, or an
+	// address the server checked, an IdP's or an app's registered one), the
 	// rejection page's reason and code, and the test sign-in's result.
 	SSOHref string
 	SSOName string
@@ -94,6 +100,9 @@ type View struct {
 	// Health is the SSO status page's content (internal/web/status.go)
 	// or a connection's health on its console page.
 	Health any
+
+	// OIDC is the OpenID Provider's pages' own data (internal/oidc).
+	OIDC any
 }
 
 // FieldError returns field's error message, or "".
@@ -201,8 +210,20 @@ func (h *Renderer) Product() string {
 // otherwise the only organization if there is exactly one, otherwise the
 // product. Failures fall back quietly: a name is never worth an error page.
 func (h *Renderer) OrgName(ctx context.Context, acct *storage.Account) string {
-	if acct != nil && acct.OrgID != "" {
-		if o, err := h.Accounts.GetOrganization(ctx, acct.OrgID); err == nil && o.Name != "" {
+	if acct != nil {
+		return h.OrgNameOf(ctx, acct.OrgID)
+	}
+	return h.OrgNameOf(ctx, "")
+}
+
+// OrgNameOf names organization orgID, falling back as OrgName does when
+// it is "" or cannot be read.
+func (h *Renderer) OrgNameOf(ctx context.Context, orgID string) string {
+	if h.Accounts == nil {
+		return h.Product() // a renderer for pages that name no organization
+	}
+	if orgID != "" {
+		if o, err := h.Accounts.GetOrganization(ctx, orgID); err == nil && o.Name != "" {
 			return o.Name
 		}
 	}
@@ -271,6 +292,45 @@ func (h *Renderer) ErrorPage(w http.ResponseWriter, r *http.Request, status int,
 		v.Org = h.OrgName(r.Context(), nil)
 	}
 	h.Render(w, r, ownPages, status, "error", v)
+}
+
+// Problem is an error page in an edge's own words: why a person's
+// request cannot go on and what to do, in plain sentences, never internals.
+type Problem struct {
+	Status           int
+	Heading, Message string
+	// OrgID is the organization the request was about (an app's), whose
+	// name heads the page; "" for the deployment's.
+	OrgID string
+	// LinkHref and LinkText are the way on; default the start page.
+	LinkHref, LinkText string
+}
+
+// ShowProblem renders p on the error page. A 5xx is ErrorPage's, with
+// the request ID and its own words: what failed on our side is nothing
+// the page can explain.
+func (h *Renderer) ShowProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Status < 400 {
+		p.Status = http.StatusInternalServerError // a caller's slip still fails closed
+	}
+	if p.Status >= 500 {
+		h.ErrorPage(w, r, p.Status, "")
+		return
+	}
+	heading, def := statusWords(p.Status)
+	if p.Heading != "" {
+		heading = p.Heading
+	}
+	if p.Message != "" {
+		def = p.Message
+	}
+	v := &View{Title: heading, Heading: heading, Message: def, Status: p.Status,
+		LinkHref: "/", LinkText: "Go to the start page", Org: h.OrgNameOf(r.Context(), p.OrgID)}
+	if p.LinkHref != "" {
+		v.LinkHref, v.LinkText = p.LinkHref, p.LinkText
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.Render(w, r, ownPages, p.Status, "error", v)
 }
 
 func statusWords(status int) (heading, message string) {
