@@ -84,7 +84,7 @@ func (p *Provider) issue(ctx context.Context, req op.TokenRequest, _ string, wit
 	if rotation {
 		// App activity keeps the sign-in alive, as a request with the
 		// cookie would; never past the session's own lifetime.
-		if err := p.sessions.KeepAlive(ctx, base.SessionID); err != nil {
+		if err := p.sessions.KeepAlive(ctx, v); err != nil {
 			p.log.WarnContext(ctx, "oidc: recording session activity failed", "session_id", base.SessionID, "err", err)
 		}
 	}
