@@ -18,11 +18,15 @@
 // Each phase reports the wall-clock rate and the server process's CPU
 // time (utime+stime from /proc/PID/stat, all its threads) per grant, from
 // which "per core" is grants per CPU-second. The load generator runs in
-// this process, not the server's. Everything stays on 127.0.0.1.
+// this process, not the server's. On PostgreSQL a second figure adds the
+// CPU time of the database's server processes serving that database
+// (their /proc/PID/stat, PIDs from pg_stat_activity; PostgreSQL must run
+// on this machine). Everything stays on 127.0.0.1.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +41,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gatehouse-id/gatehouse/bench/token/tokenload"
 	"github.com/gatehouse-id/gatehouse/internal/app"
@@ -101,12 +107,24 @@ func run(n int, dur time.Duration, conc, procs int, dbURL string) error {
 	}
 	c := tokenload.NewClient(base, f.Cookie, conc)
 	db := "SQLite"
+	cpu := procCPU{pids: func() ([]int, error) { return []int{srv.Process.Pid}, nil }}
+	var pgCPU *procCPU
 	if dbURL != "" {
 		db = "PostgreSQL"
+		pg, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		pgCPU = &procCPU{pids: func() ([]int, error) { return backends(pg) }}
 	}
 	fmt.Printf("server: GOMAXPROCS=%d, %s; load: %d concurrent requests over loopback\n", procs, db, conc)
-	fmt.Printf("%-6s %-14s %7s %9s %12s %16s\n", "alg", "grant", "grants", "wall/s", "server CPU", "per core (CPU)")
-	pid := srv.Process.Pid
+	fmt.Printf("%-6s %-14s %7s %9s %12s %16s", "alg", "grant", "grants", "wall/s", "server CPU", "per core (CPU)")
+	if pgCPU != nil {
+		fmt.Printf(" %14s %18s", "+ PostgreSQL", "per core (both)")
+	}
+	fmt.Println()
+	probes := []*procCPU{&cpu, pgCPU}
 	for _, ap := range f.Apps {
 		// Warm up: connections, the key ring, the session cache.
 		if _, err := chains(ctx, c, ap, conc); err != nil {
@@ -116,7 +134,7 @@ func run(n int, dur time.Duration, conc, procs int, dbURL string) error {
 		if err != nil {
 			return err
 		}
-		r, err := measure(pid, len(codes), dur, conc, func(i int) error {
+		r, err := measure(probes, len(codes), dur, conc, func(i int) error {
 			_, err := c.Exchange(ctx, codes[i])
 			return err
 		})
@@ -129,7 +147,7 @@ func run(n int, dur time.Duration, conc, procs int, dbURL string) error {
 		if err != nil {
 			return err
 		}
-		r, err = measureChains(pid, n, dur, tokens, func(w int) error {
+		r, err = measureChains(probes, n, dur, tokens, func(w int) error {
 			t, err := c.Refresh(ctx, ap, tokens[w])
 			tokens[w] = t.RefreshToken
 			return err
@@ -192,21 +210,84 @@ func fetchCodes(ctx context.Context, c *tokenload.Client, a tokenload.App, n, co
 type result struct {
 	grants int
 	wall   time.Duration
-	cpu    time.Duration
+	cpu    time.Duration // Gatehouse's
+	pgCPU  time.Duration // PostgreSQL's; -1 on SQLite
 }
 
 func (r result) print(alg, what string) {
-	perGrant := r.cpu / time.Duration(r.grants)
-	fmt.Printf("%-6s %-14s %7d %9.0f %9.0f µs %12.0f /s\n", alg, what, r.grants, float64(r.grants)/r.wall.Seconds(),
-		float64(perGrant.Nanoseconds())/1e3, float64(r.grants)/r.cpu.Seconds())
+	perGrant := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(r.grants) }
+	fmt.Printf("%-6s %-14s %7d %9.0f %9.0f µs %12.0f /s", alg, what, r.grants, float64(r.grants)/r.wall.Seconds(),
+		perGrant(r.cpu), float64(r.grants)/r.cpu.Seconds())
+	if r.pgCPU >= 0 {
+		fmt.Printf(" %11.0f µs %16.0f /s", perGrant(r.pgCPU), float64(r.grants)/(r.cpu+r.pgCPU).Seconds())
+	}
+	fmt.Println()
+}
+
+// procCPU sums the CPU time of a set of processes. PostgreSQL backends
+// come and go with the server's connection pool: a PID seen at the start
+// or the end counts, one that lived only in between is missed (the pool
+// keeps its connections, so the figure is a close lower bound).
+type procCPU struct {
+	pids  func() ([]int, error)
+	start map[int]time.Duration
+}
+
+func (p *procCPU) begin() error {
+	pids, err := p.pids()
+	if err != nil {
+		return err
+	}
+	p.start = map[int]time.Duration{}
+	for _, pid := range pids {
+		if t, err := cpuTime(pid); err == nil {
+			p.start[pid] = t
+		}
+	}
+	return nil
+}
+
+func (p *procCPU) end() (time.Duration, error) {
+	pids, err := p.pids()
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		t, err := cpuTime(pid)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		total += t - p.start[pid]
+	}
+	return total, nil
+}
+
+// backends lists the PostgreSQL server processes connected to the
+// benchmark's database, other than the one asking.
+func backends(db *sql.DB) ([]int, error) {
+	rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return nil, fmt.Errorf("list PostgreSQL backends: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			return nil, err
+		}
+		out = append(out, pid)
+	}
+	return out, rows.Err()
 }
 
 // measure runs do(i) for i in [0, n), conc at a time, until done or dur
 // has passed, and returns the count, wall time and server CPU time.
-func measure(pid, n int, dur time.Duration, conc int, do func(i int) error) (result, error) {
+func measure(probes []*procCPU, n int, dur time.Duration, conc int, do func(i int) error) (result, error) {
 	var next, done atomic.Int64
 	deadline := time.Now().Add(dur)
-	return timed(pid, conc, func(int) (bool, error) {
+	return timed(probes, conc, func(int) (bool, error) {
 		i := int(next.Add(1)) - 1
 		if i >= n || time.Now().After(deadline) {
 			return false, nil
@@ -221,10 +302,10 @@ func measure(pid, n int, dur time.Duration, conc int, do func(i int) error) (res
 
 // measureChains has one worker per token family rotate it, until n grants
 // in all or dur has passed.
-func measureChains(pid, n int, dur time.Duration, tokens []string, do func(w int) error) (result, error) {
+func measureChains(probes []*procCPU, n int, dur time.Duration, tokens []string, do func(w int) error) (result, error) {
 	var next, done atomic.Int64
 	deadline := time.Now().Add(dur)
-	return timed(pid, len(tokens), func(w int) (bool, error) {
+	return timed(probes, len(tokens), func(w int) (bool, error) {
 		if int(next.Add(1)) > n || time.Now().After(deadline) {
 			return false, nil
 		}
@@ -238,10 +319,13 @@ func measureChains(pid, n int, dur time.Duration, tokens []string, do func(w int
 
 // timed runs workers calling step until it says stop, reading the
 // server's CPU time before and after.
-func timed(pid, workers int, step func(w int) (bool, error), done *atomic.Int64) (result, error) {
-	cpu0, err := cpuTime(pid)
-	if err != nil {
-		return result{}, err
+func timed(probes []*procCPU, workers int, step func(w int) (bool, error), done *atomic.Int64) (result, error) {
+	for _, p := range probes {
+		if p != nil {
+			if err := p.begin(); err != nil {
+				return result{}, err
+			}
+		}
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -262,9 +346,15 @@ func timed(pid, workers int, step func(w int) (bool, error), done *atomic.Int64)
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	cpu1, err := cpuTime(pid)
-	if err != nil {
+	r := result{grants: int(done.Load()), wall: wall, pgCPU: -1}
+	var err error
+	if r.cpu, err = probes[0].end(); err != nil {
 		return result{}, err
+	}
+	if probes[1] != nil {
+		if r.pgCPU, err = probes[1].end(); err != nil {
+			return result{}, err
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return result{}, err
@@ -272,7 +362,7 @@ func timed(pid, workers int, step func(w int) (bool, error), done *atomic.Int64)
 	if done.Load() == 0 {
 		return result{}, errors.New("no grant completed")
 	}
-	return result{grants: int(done.Load()), wall: wall, cpu: cpu1 - cpu0}, nil
+	return r, nil
 }
 
 // cpuTime is the process's user plus system time, all threads, from
