@@ -42,7 +42,7 @@ func sum(s string) string {
 // --- clients ---
 
 func (a *adapter) app(ctx context.Context, clientID string) (storage.App, error) {
-	app, err := a.p.apps.ByClientID(ctx, clientID)
+	app, err := a.p.appByClientID(ctx, clientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return storage.App{}, fmt.Errorf("oidc: unknown client: %w", err)

@@ -231,6 +231,9 @@ type reqState struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	alg string
+	// app and sess are the request's lookups (memo.go); nil until made.
+	app  *storage.App
+	sess *session.Validated
 }
 
 type stateKey struct{}

@@ -84,7 +84,7 @@ func (p *Provider) issue(ctx context.Context, req op.TokenRequest, _ string, wit
 	if rotation {
 		// App activity keeps the sign-in alive, as a request with the
 		// cookie would; never past the session's own lifetime.
-		if err := p.sessions.KeepAlive(ctx, base.SessionID); err != nil {
+		if err := p.sessions.KeepAlive(ctx, v); err != nil {
 			p.log.WarnContext(ctx, "oidc: recording session activity failed", "session_id", base.SessionID, "err", err)
 		}
 	}
@@ -109,7 +109,7 @@ func newSecret() string {
 // the same organization), and its Gatehouse session is live with the same
 // account, active.
 func (p *Provider) liveSignIn(ctx context.Context, tok storage.OIDCToken) (session.Validated, storage.App, error) {
-	app, err := p.apps.ByClientID(ctx, tok.ClientID)
+	app, err := p.appByClientID(ctx, tok.ClientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return session.Validated{}, storage.App{}, errInvalidToken
@@ -119,7 +119,7 @@ func (p *Provider) liveSignIn(ctx context.Context, tok storage.OIDCToken) (sessi
 	if app.OrgID != tok.OrgID {
 		return session.Validated{}, storage.App{}, errInvalidToken
 	}
-	v, err := p.sessions.ValidateID(ctx, tok.SessionID)
+	v, err := p.validateSession(ctx, tok.SessionID)
 	if errors.Is(err, session.ErrInvalid) || (err == nil && v.Account.ID != tok.AccountID) {
 		return session.Validated{}, storage.App{}, errInvalidToken
 	}
@@ -189,7 +189,7 @@ func (p *Provider) refreshReuse(ctx context.Context, tok storage.OIDCToken) {
 // fillClaims sets the claims about accountID that scopes grant, plus the
 // organization and the emergency mark every app gets.
 func (p *Provider) fillClaims(ctx context.Context, ui *zoidc.UserInfo, accountID string, scopes []string, emergencyID string) error {
-	acct, err := p.store.GetAccount(ctx, accountID)
+	acct, err := p.account(ctx, accountID)
 	if err != nil {
 		return fmt.Errorf("oidc: claims: %w", err)
 	}

@@ -43,12 +43,19 @@ func (s *Service) ValidateID(ctx context.Context, id string) (Validated, error) 
 	return Validated{Session: sess, Account: acct}, nil
 }
 
-// KeepAlive records activity on the live session id now, as a request
-// with its cookie would: an app refreshing its tokens keeps the sign-in
-// behind them from going idle. It never moves the session's absolute end
-// (ExpiresAt), so activity cannot stretch a sign-in past its lifetime.
-func (s *Service) KeepAlive(ctx context.Context, id string) error {
-	if err := s.store.TouchSession(ctx, id, s.now()); err != nil {
+// KeepAlive records activity on the session v (as ValidateID returned it)
+// now, as a request with its cookie would: an app refreshing its tokens
+// keeps the sign-in behind them from going idle. Like a cookie request it
+// writes at most once per TouchInterval (idle expiry is judged to that
+// precision anyway), so an app refreshing often costs no write per grant.
+// It never moves the session's absolute end (ExpiresAt), so activity
+// cannot stretch a sign-in past its lifetime.
+func (s *Service) KeepAlive(ctx context.Context, v Validated) error {
+	now := s.now()
+	if now.Sub(v.Session.LastSeenAt) < s.cfg.TouchInterval {
+		return nil
+	}
+	if err := s.store.TouchSession(ctx, v.Session.ID, now); err != nil {
 		return fmt.Errorf("session: keep alive: %w", err)
 	}
 	return nil

@@ -38,6 +38,17 @@ func jsonList(l []string) string {
 	return string(b)
 }
 
+// The lookups by hash repeat the partial indexes' condition (the hash is
+// not empty): neither SQLite nor a generic PostgreSQL plan can tell that a
+// bound parameter is never empty, and without the condition both scan the whole
+// table (every token ever issued) on every refresh and code redemption.
+const (
+	qOIDCAuthRequestByCode = `SELECT ` + oidcAuthRequestCols + ` FROM oidc_auth_requests
+		WHERE code_hash = $1 AND code_hash <> ''`
+	qOIDCRefreshToken = `SELECT ` + oidcTokenCols + ` FROM oidc_tokens
+		WHERE token_hash = $1 AND token_hash <> '' AND kind = $2`
+)
+
 // CreateOIDCAuthRequest stores r.
 func (s *Store) CreateOIDCAuthRequest(ctx context.Context, r storage.OIDCAuthRequest) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO oidc_auth_requests (`+oidcAuthRequestCols+`)
@@ -58,7 +69,7 @@ func (s *Store) GetOIDCAuthRequestByCode(ctx context.Context, codeHash string) (
 	if codeHash == "" {
 		return storage.OIDCAuthRequest{}, fmt.Errorf("sqlstore: get oidc auth request by code: %w", storage.ErrNotFound)
 	}
-	r, err := scanOIDCAuthRequest(s.q().QueryRowContext(ctx, `SELECT `+oidcAuthRequestCols+` FROM oidc_auth_requests WHERE code_hash = $1`, codeHash))
+	r, err := scanOIDCAuthRequest(s.q().QueryRowContext(ctx, qOIDCAuthRequestByCode, codeHash))
 	return r, wrapErr(err, "get oidc auth request by code")
 }
 
@@ -153,8 +164,7 @@ func (s *Store) GetOIDCRefreshToken(ctx context.Context, tokenHash string) (stor
 	if tokenHash == "" {
 		return storage.OIDCToken{}, fmt.Errorf("sqlstore: get oidc refresh token: %w", storage.ErrNotFound)
 	}
-	t, err := scanOIDCToken(s.q().QueryRowContext(ctx, `SELECT `+oidcTokenCols+` FROM oidc_tokens
-		WHERE token_hash = $1 AND kind = $2`, tokenHash, storage.OIDCRefreshToken))
+	t, err := scanOIDCToken(s.q().QueryRowContext(ctx, qOIDCRefreshToken, tokenHash, storage.OIDCRefreshToken))
 	return t, wrapErr(err, "get oidc refresh token")
 }
 
