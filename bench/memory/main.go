@@ -9,7 +9,8 @@
 // data directory (or the given PostgreSQL database), reads VmRSS from
 // /proc, makes the sessions directly in the database through the session
 // service (signing in 10,000 times would only measure argon2id), then has
-// the server validate each one over HTTP and reads VmRSS again.
+// the server validate each one over HTTP (/auth/verify, as a reverse proxy
+// in front of an app would) and reads VmRSS again.
 package main
 
 import (
@@ -31,6 +32,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/apps"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -98,6 +101,11 @@ func run(n, people int, dbURL string) error {
 	if err != nil {
 		return err
 	}
+	// The server learns of the new app from the invalidation feed; wait
+	// until it answers for the app's host.
+	if err := waitVerify(base, tokens[0]); err != nil {
+		return err
+	}
 	if err := validateAll(base, tokens); err != nil {
 		return err
 	}
@@ -118,6 +126,9 @@ func makeSessions(ctx context.Context, a *app.App, n, people int) ([]string, err
 	org := storage.Organization{ID: uuid.NewString(), Slug: "mem-" + uuid.NewString()[:8], Name: "Memory Benchmark", CreatedAt: now}
 	if err := a.Store.CreateOrganization(ctx, org); err != nil {
 		return nil, fmt.Errorf("create organization: %w", err)
+	}
+	if _, _, err := a.Apps.Create(authz.AsCLI(ctx, "bench"), org.ID, apps.Input{Name: "Wiki", Hosts: []string{appHost}}); err != nil {
+		return nil, fmt.Errorf("register the app: %w", err)
 	}
 	accounts := make([]storage.Account, people)
 	for i := range accounts {
@@ -141,8 +152,36 @@ func makeSessions(ctx context.Context, a *app.App, n, people int) ([]string, err
 	return tokens, nil
 }
 
-// validateAll has the server validate every session once (GET /account
-// with its cookie), eight requests at a time.
+// appHost is the registered app behind the reverse proxy whose requests
+// /auth/verify checks.
+const appHost = "wiki.mem.example"
+
+// verifyRequest is what a reverse proxy sends for one request to the app.
+func verifyRequest(base, token string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, base+"/auth/verify", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-Host", appHost)
+	req.Header.Set("X-Forwarded-Uri", "/")
+	req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: token})
+	return req
+}
+
+func waitVerify(base, token string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.DefaultClient.Do(verifyRequest(base, token)); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("/auth/verify never accepted the session for %s", appHost)
+}
+
+// validateAll has the server validate every session once, as a reverse
+// proxy's /auth/verify call for a request to the app, eight at a time.
 func validateAll(base string, tokens []string) error {
 	var next atomic.Int64
 	var failed atomic.Int64
@@ -157,9 +196,7 @@ func validateAll(base string, tokens []string) error {
 				if i >= len(tokens) {
 					return
 				}
-				req, _ := http.NewRequest(http.MethodGet, base+"/account", nil)
-				req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: tokens[i]})
-				resp, err := client.Do(req)
+				resp, err := client.Do(verifyRequest(base, tokens[i]))
 				if err != nil || resp.StatusCode != http.StatusOK {
 					failed.Add(1)
 				}
