@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -19,28 +18,7 @@ func (s *Service) ValidateID(ctx context.Context, id string) (Validated, error) 
 	if id == "" {
 		return Validated{}, ErrInvalid
 	}
-	now := s.now()
-	sess, err := s.store.GetSession(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Validated{}, ErrInvalid
-	}
-	if err != nil {
-		return Validated{}, fmt.Errorf("session: validate by ID: %w", err)
-	}
-	if !s.live(sess, now) {
-		return Validated{}, ErrInvalid
-	}
-	acct, err := s.store.GetAccount(ctx, sess.AccountID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Validated{}, ErrInvalid
-	}
-	if err != nil {
-		return Validated{}, fmt.Errorf("session: validate by ID: %w", err)
-	}
-	if acct.Status != storage.StatusActive {
-		return Validated{}, ErrInvalid
-	}
-	return Validated{Session: sess, Account: acct}, nil
+	return s.fromStorage(ctx, s.now(), func() (storage.Session, error) { return s.store.GetSession(ctx, id) })
 }
 
 // KeepAlive records activity on the session v (as ValidateID returned it)

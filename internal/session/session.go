@@ -330,10 +330,10 @@ func (s *Service) live(sess storage.Session, now time.Time) bool {
 	return sess.RevokedAt.IsZero() && now.Before(sess.ExpiresAt) && now.Before(sess.LastSeenAt.Add(idle))
 }
 
-// load validates from storage and caches the result.
-func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, error) {
-	gen := s.cache.gen.Load()
-	sess, err := s.store.GetSessionByTokenHash(ctx, hashHex(k))
+// fromStorage reads a session with get and its account, and returns them
+// if the session is live and the account active at now; ErrInvalid if not.
+func (s *Service) fromStorage(ctx context.Context, now time.Time, get func() (storage.Session, error)) (Validated, error) {
+	sess, err := get()
 	if errors.Is(err, storage.ErrNotFound) {
 		return Validated{}, ErrInvalid
 	}
@@ -353,6 +353,17 @@ func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, er
 	if acct.Status != storage.StatusActive {
 		return Validated{}, ErrInvalid
 	}
+	return Validated{Session: sess, Account: acct}, nil
+}
+
+// load validates from storage and caches the result.
+func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, error) {
+	gen := s.cache.gen.Load()
+	v, err := s.fromStorage(ctx, now, func() (storage.Session, error) { return s.store.GetSessionByTokenHash(ctx, hashHex(k)) })
+	if err != nil {
+		return Validated{}, err
+	}
+	sess, acct := v.Session, v.Account
 	groups, err := s.store.ListAccountGroups(ctx, acct.ID)
 	if err != nil {
 		return Validated{}, fmt.Errorf("session: validate: %w", err)
