@@ -19,11 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +28,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/bench/internal/serveproc"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/apps"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -52,37 +50,14 @@ func main() {
 
 func run(n, people int, dbURL string) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "gatehouse-mem-")
+	srv, err := serveproc.Start(dbURL)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	data := filepath.Join(dir, "data")
-	env := append(os.Environ(), "GATEHOUSE_DATA_DIR="+data, "GATEHOUSE_LISTEN="+addr,
-		"GATEHOUSE_PUBLIC_URL=http://localhost:"+strings.Split(addr, ":")[1], "GATEHOUSE_DATABASE_URL="+dbURL)
-	srv := exec.Command(bin, "serve")
-	srv.Env = env
-	srv.Stdout, srv.Stderr = nil, nil
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start serve: %w", err)
-	}
-	defer func() { _ = srv.Process.Kill(); _, _ = srv.Process.Wait() }()
-	base := "http://" + addr
-	if err := waitReady(base + "/readyz"); err != nil {
-		return err
-	}
+	defer srv.Stop()
+	base, data := srv.Base, srv.DataDir
 	time.Sleep(3 * time.Second) // let start-up work (migrations, first polls) settle
-	idle, err := rss(srv.Process.Pid)
+	idle, err := rss(srv.Pid())
 	if err != nil {
 		return err
 	}
@@ -110,7 +85,7 @@ func run(n, people int, dbURL string) error {
 		return err
 	}
 	time.Sleep(3 * time.Second)
-	after, err := rss(srv.Process.Pid)
+	after, err := rss(srv.Pid())
 	if err != nil {
 		return err
 	}
@@ -230,29 +205,6 @@ func rss(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitReady(u string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("server not ready at %s", u)
 }
 
 // printHeap shows the Go heap figures the server exports, to tell live

@@ -31,11 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +40,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/gatehouse-id/gatehouse/bench/internal/serveproc"
 	"github.com/gatehouse-id/gatehouse/bench/token/tokenload"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -66,33 +63,12 @@ func main() {
 
 func run(n int, dur time.Duration, conc, procs int, dbURL string) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "gatehouse-token-")
+	srv, err := serveproc.Start(dbURL, "GOMAXPROCS="+strconv.Itoa(procs))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	base := "http://localhost:" + strings.Split(addr, ":")[1]
-	data := filepath.Join(dir, "data")
-	srv := exec.Command(bin, "serve")
-	srv.Env = append(os.Environ(), "GATEHOUSE_DATA_DIR="+data, "GATEHOUSE_LISTEN="+addr, "GATEHOUSE_PUBLIC_URL="+base,
-		"GATEHOUSE_DATABASE_URL="+dbURL, "GOMAXPROCS="+strconv.Itoa(procs))
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start serve: %w", err)
-	}
-	defer func() { _ = srv.Process.Kill(); _, _ = srv.Process.Wait() }()
-	if err := waitReady(base + "/readyz"); err != nil {
-		return err
-	}
+	defer srv.Stop()
+	base, data := srv.Base, srv.DataDir
 
 	cfg := config.Default()
 	cfg.DataDir, cfg.DatabaseURL, cfg.PublicURL = data, dbURL, base
@@ -107,7 +83,7 @@ func run(n int, dur time.Duration, conc, procs int, dbURL string) error {
 	}
 	c := tokenload.NewClient(base, f.Cookie, conc)
 	db := "SQLite"
-	cpu := procCPU{pids: func() ([]int, error) { return []int{srv.Process.Pid}, nil }}
+	cpu := procCPU{pids: func() ([]int, error) { return []int{srv.Pid()}, nil }}
 	var pgCPU *procCPU
 	if dbURL != "" {
 		db = "PostgreSQL"
@@ -385,27 +361,4 @@ func cpuTime(pid int) (time.Duration, error) {
 		return 0, err
 	}
 	return time.Duration(utime+stime) * (time.Second / 100), nil
-}
-
-func waitReady(u string) error {
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get(u); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not answer 200 within a minute", u)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
