@@ -145,8 +145,9 @@ func New(store storage.Store, apps Apps, sessions *session.Service, cfg Config, 
 		signKey: derive(cfg.SecretKey, "gatehouse oidc logout confirmation"),
 	}
 	p.keys = newKeyRing(p)
+	tokenKey := ([32]byte)(derive(cfg.SecretKey, "gatehouse oidc codes and access tokens"))
 	opCfg := &op.Config{
-		CryptoKey:                ([32]byte)(derive(cfg.SecretKey, "gatehouse oidc codes and access tokens")),
+		CryptoKey:                tokenKey,
 		DefaultLogoutRedirectURI: p.issuer + "/login?notice=signed-out",
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
@@ -157,6 +158,10 @@ func New(store storage.Store, apps Apps, sessions *session.Service, cfg Config, 
 		SupportedScopes: []string{"openid", "profile", "email", "groups", "offline_access"},
 	}
 	opts := []op.Option{
+		// Access tokens are AES-256-GCM JWEs, authenticated; op's default
+		// also accepts its older unauthenticated AES-CFB format on the way
+		// in, which Gatehouse never issues.
+		op.WithCrypto(op.NewAES256GCMCrypto(tokenKey, "gatehouse-1")),
 		op.WithCustomEndpoints(op.NewEndpoint(PathAuthorize), op.NewEndpoint(PathToken), op.NewEndpoint(PathUserinfo),
 			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSession), op.NewEndpoint(PathKeys)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
