@@ -323,6 +323,9 @@ type overviewView struct {
 	// BreakGlass lists the break-glass admins (nil when the service is
 	// not wired).
 	BreakGlass *breakGlassView
+	// Activity is the sign-in chart and the counts that need attention
+	// (admin_activity.go).
+	Activity *activityView
 }
 
 // breakGlassView is the overview's break-glass section.
@@ -448,6 +451,10 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			bg.Warnings = append(bg.Warnings, breakglass.Words(code))
 		}
 		ov.BreakGlass = bg
+	}
+	if ov.Activity, err = h.overviewActivity(ctx, adm); err != nil {
+		h.serverError(w, r, "read sign-in activity", err)
+		return
 	}
 	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
 		Title: "Admin console",
