@@ -37,6 +37,26 @@ func (s *Service) CreateAPIToken(ctx context.Context, orgID, name string) (strin
 // account, an owner token, the CLI) creates an owner token: no one hands
 // out more authority than they hold.
 func (s *Service) CreateAPITokenWithScope(ctx context.Context, orgID, name, scope string) (string, storage.APIToken, error) {
+	return s.CreateAPITokenSpec(ctx, orgID, APITokenSpec{Name: name, Scope: scope})
+}
+
+// APITokenSpec is what a new API token is made with.
+type APITokenSpec struct {
+	Name  string
+	Scope string // read, admin ("" too) or owner
+	// ExpiresAt is when the token stops working; zero: never. It must be
+	// in the future, and at most maxAPITokenLifetime away.
+	ExpiresAt time.Time
+}
+
+// maxAPITokenLifetime bounds an expiry: a date decades away is a typo,
+// and "never" is said by leaving it out.
+const maxAPITokenLifetime = 5 * 366 * 24 * time.Hour
+
+// CreateAPITokenSpec creates an organization API token as spec says; see
+// CreateAPITokenWithScope for who may.
+func (s *Service) CreateAPITokenSpec(ctx context.Context, orgID string, spec APITokenSpec) (string, storage.APIToken, error) {
+	name, scope := spec.Name, spec.Scope
 	if err := checkID("org_id", "organization", orgID); err != nil {
 		return "", storage.APIToken{}, err
 	}
@@ -47,12 +67,19 @@ func (s *Service) CreateAPITokenWithScope(ctx context.Context, orgID, name, scop
 	if scope, err = authz.CheckScope(scope); err != nil {
 		return "", storage.APIToken{}, &InvalidInputError{Field: "scope", Message: "The scope must be read, admin or owner."}
 	}
+	now := s.clock()
+	expires := storage.Truncate(spec.ExpiresAt)
+	if !expires.IsZero() && !expires.After(now) {
+		return "", storage.APIToken{}, &InvalidInputError{Field: "expires_at", Message: "The expiry must be in the future."}
+	}
+	if !expires.IsZero() && expires.Sub(now) > maxAPITokenLifetime {
+		return "", storage.APIToken{}, &InvalidInputError{Field: "expires_at", Message: "The expiry must be within five years; leave it out for a token that does not expire."}
+	}
 	raw, err := newSecret()
 	if err != nil {
 		return "", storage.APIToken{}, err
 	}
 	secret := APITokenPrefix + raw
-	now := s.clock()
 	t := storage.APIToken{
 		ID:        uuid.NewString(),
 		OrgID:     orgID,
@@ -61,6 +88,7 @@ func (s *Service) CreateAPITokenWithScope(ctx context.Context, orgID, name, scop
 		Scope:     scope,
 		CreatedBy: createdBy(reqctx.From(ctx)),
 		CreatedAt: now,
+		ExpiresAt: expires,
 	}
 	err = s.store.InTx(ctx, func(tx storage.Store) error {
 		if _, err := tx.GetOrganization(ctx, orgID); err != nil {
@@ -83,9 +111,13 @@ func (s *Service) CreateAPITokenWithScope(ctx context.Context, orgID, name, scop
 		if err := tx.CreateAPIToken(ctx, t); err != nil {
 			return mapErr(err, "an API token named "+strconv.Quote(name))
 		}
+		details := map[string]string{"name": name, "scope": scope}
+		if !expires.IsZero() {
+			details["expires_at"] = expires.UTC().Format(time.RFC3339)
+		}
 		return s.record(ctx, tx, now, storage.AuditEvent{
 			OrgID: orgID, Action: "api_token.create", TargetType: "api_token", TargetID: t.ID,
-			Details: map[string]string{"name": name, "scope": scope},
+			Details: details,
 		})
 	})
 	if err != nil {
@@ -171,7 +203,10 @@ func (s *Service) RevokeAPIToken(ctx context.Context, orgID, id string) error {
 }
 
 // AuthenticateAPIToken returns the live token a bearer secret names
-// (constant-time by construction: lookup by SHA-256), or ErrBadCredentials.
+// (constant-time by construction: lookup by SHA-256), or ErrBadCredentials
+// for an unknown, revoked or expired one. A use is recorded (time and the
+// request's client address, reqctx) when the address changed or the last
+// recorded use is a minute old, so busy tokens cost no write per call.
 func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (storage.APIToken, error) {
 	if !strings.HasPrefix(secret, APITokenPrefix) || len(secret) > 200 {
 		return storage.APIToken{}, ErrBadCredentials
@@ -183,17 +218,23 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (stor
 	if err != nil {
 		return storage.APIToken{}, fmt.Errorf("account: look up API token: %w", err)
 	}
-	if !t.RevokedAt.IsZero() {
+	now := s.clock()
+	if !t.RevokedAt.IsZero() || APITokenExpired(t, now) {
 		return storage.APIToken{}, ErrBadCredentials
 	}
-	now := s.clock()
-	if now.Sub(t.LastUsedAt) >= apiTokenTouchInterval {
-		if err := s.store.TouchAPIToken(ctx, t.ID, now); err != nil {
+	ip := reqctx.From(ctx).IP
+	if now.Sub(t.LastUsedAt) >= apiTokenTouchInterval || ip != t.LastUsedIP {
+		if err := s.store.TouchAPIToken(ctx, t.ID, now, ip); err != nil {
 			// "Last used" is informational; never fail a call over it.
 			s.log.WarnContext(ctx, "recording API token use failed", "token_id", t.ID, "err", err)
 		} else {
-			t.LastUsedAt = now
+			t.LastUsedAt, t.LastUsedIP = now, ip
 		}
 	}
 	return t, nil
+}
+
+// APITokenExpired reports whether t has an expiry and it has passed at now.
+func APITokenExpired(t storage.APIToken, now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
 }

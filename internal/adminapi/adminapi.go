@@ -285,7 +285,7 @@ func (h *Handler) authenticate(fn authedFunc) http.Handler {
 		if err != nil {
 			if errors.Is(err, account.ErrBadCredentials) || errors.Is(err, account.ErrNotFound) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, CodeUnauthorized, "The API token is invalid or has been revoked.", "")
+				writeError(w, http.StatusUnauthorized, CodeUnauthorized, "The API token is invalid, expired or revoked.", "")
 				return
 			}
 			h.internal(w, r, err)

@@ -24,7 +24,7 @@ var kindAnswers = map[errs.Kind]problem{
 	errs.Conflict:           {http.StatusConflict, CodeConflict, "The change conflicts with another one; try again.", ""},
 	errs.Invalid:            {http.StatusBadRequest, CodeInvalidRequest, "The request is not valid.", ""},
 	errs.Forbidden:          {http.StatusForbidden, CodeForbidden, "This API token may not do that.", ""},
-	errs.Unauthenticated:    {http.StatusUnauthorized, CodeUnauthorized, "The API token is invalid or has been revoked.", ""},
+	errs.Unauthenticated:    {http.StatusUnauthorized, CodeUnauthorized, "The API token is invalid, expired or revoked.", ""},
 	errs.RateLimited:        {http.StatusTooManyRequests, CodeRateLimited, "Too many requests. Wait a moment, then try again.", ""},
 	errs.PreconditionFailed: {http.StatusConflict, CodeConflict, "The organization's current state does not allow this change.", ""},
 }

@@ -2,7 +2,9 @@ package adminapi
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -24,6 +26,9 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, tok storage
 type createTokenRequest struct {
 	Name  string `json:"name"`
 	Scope string `json:"scope"` // read, admin (the default) or owner
+	// ExpiresAt (RFC 3339) is when the token stops working; absent or
+	// null: never.
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
@@ -31,7 +36,11 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, tok storag
 	if !h.decode(w, r, &req, false) {
 		return
 	}
-	secret, t, err := h.Accounts.CreateAPITokenWithScope(r.Context(), tok.OrgID, req.Name, req.Scope)
+	spec := account.APITokenSpec{Name: req.Name, Scope: req.Scope}
+	if req.ExpiresAt != nil {
+		spec.ExpiresAt = *req.ExpiresAt
+	}
+	secret, t, err := h.Accounts.CreateAPITokenSpec(r.Context(), tok.OrgID, spec)
 	if err != nil {
 		h.fail(w, r, err)
 		return

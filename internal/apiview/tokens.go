@@ -14,7 +14,11 @@ type Token struct {
 	CreatedBy  string     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"` // null if never used
-	RevokedAt  *time.Time `json:"revoked_at"`   // null while live
+	// LastUsedIP is the client address of the last recorded use ("" if
+	// never used).
+	LastUsedIP string     `json:"last_used_ip"`
+	ExpiresAt  *time.Time `json:"expires_at"` // null: never expires
+	RevokedAt  *time.Time `json:"revoked_at"` // null while live
 	Revoked    bool       `json:"revoked"`
 }
 
@@ -30,7 +34,8 @@ func optTime(t time.Time) *time.Time {
 func TokenFrom(t storage.APIToken) Token {
 	return Token{
 		ID: t.ID, Name: t.Name, Scope: t.Scope, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(),
-		LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt), Revoked: !t.RevokedAt.IsZero(),
+		LastUsedAt: optTime(t.LastUsedAt), LastUsedIP: t.LastUsedIP, ExpiresAt: optTime(t.ExpiresAt),
+		RevokedAt: optTime(t.RevokedAt), Revoked: !t.RevokedAt.IsZero(),
 	}
 }
 

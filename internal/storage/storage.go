@@ -56,6 +56,7 @@ type Store interface {
 	PasskeyReadiness
 	Apps
 	OIDC
+	Activity
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn
@@ -282,7 +283,12 @@ type APIToken struct {
 	Scope      string
 	CreatedAt  time.Time
 	LastUsedAt time.Time
+	// LastUsedIP is the client address of the last recorded use ("" if
+	// never used); written with LastUsedAt.
+	LastUsedIP string
 	RevokedAt  time.Time
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt time.Time
 }
 
 // API token scopes, from least to most authority.
@@ -298,7 +304,9 @@ type APITokens interface {
 	GetAPITokenByHash(ctx context.Context, tokenHash string) (APIToken, error)
 	ListAPITokens(ctx context.Context, orgID string) ([]APIToken, error)      // revoked ones included, newest first
 	RevokeAPIToken(ctx context.Context, orgID, id string, at time.Time) error // ErrNotFound if not in org
-	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+	// TouchAPIToken records a use at `at` from ip. It moves LastUsedAt
+	// forward only: an older use arriving late changes nothing.
+	TouchAPIToken(ctx context.Context, id string, at time.Time, ip string) error
 }
 
 // Throttle counts recent failures for one key ("acct:<email>", "ip:<addr>").

@@ -72,15 +72,16 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, cutoff time.Time) (int,
 	return affected(res, "delete expired one-time tokens")
 }
 
-const apiTokenCols = `id, org_id, name, token_hash, created_by, created_at, last_used_at, revoked_at, scope`
+const apiTokenCols = `id, org_id, name, token_hash, created_by, created_at, last_used_at, revoked_at, scope, expires_at, last_used_ip`
 
 func scanAPIToken(r scanner) (storage.APIToken, error) {
 	var t storage.APIToken
-	var created, lastUsed, revoked int64
-	if err := r.Scan(&t.ID, &t.OrgID, &t.Name, &t.TokenHash, &t.CreatedBy, &created, &lastUsed, &revoked, &t.Scope); err != nil {
+	var created, lastUsed, revoked, expires int64
+	if err := r.Scan(&t.ID, &t.OrgID, &t.Name, &t.TokenHash, &t.CreatedBy, &created, &lastUsed, &revoked, &t.Scope,
+		&expires, &t.LastUsedIP); err != nil {
 		return t, err
 	}
-	t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromUS(created), fromUS(lastUsed), fromUS(revoked)
+	t.CreatedAt, t.LastUsedAt, t.RevokedAt, t.ExpiresAt = fromUS(created), fromUS(lastUsed), fromUS(revoked), fromUS(expires)
 	return t, nil
 }
 
@@ -88,8 +89,9 @@ func scanAPIToken(r scanner) (storage.APIToken, error) {
 // the organization; ErrNotFound when the organization does not exist.
 func (s *Store) CreateAPIToken(ctx context.Context, t storage.APIToken) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		t.ID, t.OrgID, t.Name, t.TokenHash, t.CreatedBy, us(t.CreatedAt), us(t.LastUsedAt), us(t.RevokedAt), t.Scope)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.ID, t.OrgID, t.Name, t.TokenHash, t.CreatedBy, us(t.CreatedAt), us(t.LastUsedAt), us(t.RevokedAt), t.Scope,
+		us(t.ExpiresAt), t.LastUsedIP)
 	return wrapErr(err, "create API token %q", t.Name)
 }
 
@@ -131,9 +133,12 @@ func (s *Store) RevokeAPIToken(ctx context.Context, orgID, id string, at time.Ti
 		"revoke API token %q", id)
 }
 
-// TouchAPIToken moves LastUsedAt forward (never backward).
-func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
-	res, err := s.q().ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2`, id, us(at))
+// TouchAPIToken records a use at `at` from ip, moving LastUsedAt forward
+// (never backward); a use at the same instant from another address
+// replaces the address.
+func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time, ip string) error {
+	res, err := s.q().ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2, last_used_ip = $3
+		WHERE id = $1 AND last_used_at <= $2`, id, us(at), ip)
 	if err != nil {
 		return wrapErr(err, "touch API token %q", id)
 	}

@@ -126,6 +126,7 @@ func newAPIToken(orgID, id, name string, created time.Time) storage.APIToken {
 
 func storedAPIToken(x storage.APIToken) storage.APIToken {
 	x.CreatedAt, x.LastUsedAt, x.RevokedAt = storage.Truncate(x.CreatedAt), storage.Truncate(x.LastUsedAt), storage.Truncate(x.RevokedAt)
+	x.ExpiresAt = storage.Truncate(x.ExpiresAt)
 	return x
 }
 
@@ -162,7 +163,7 @@ var apiTokenTests = []namedTest{
 		_, err := s.GetAPITokenByHash(ctx, "nope")
 		wantErr(t, "GetAPITokenByHash", err, storage.ErrNotFound)
 		wantErr(t, "RevokeAPIToken(missing)", s.RevokeAPIToken(ctx, "o", "nope", base), storage.ErrNotFound)
-		wantErr(t, "TouchAPIToken(missing)", s.TouchAPIToken(ctx, "nope", base), storage.ErrNotFound)
+		wantErr(t, "TouchAPIToken(missing)", s.TouchAPIToken(ctx, "nope", base, "192.0.2.1"), storage.ErrNotFound)
 		wantErr(t, "CreateAPIToken in a missing organization",
 			s.CreateAPIToken(ctx, newAPIToken("ghost", "t0", "x", base)), storage.ErrNotFound)
 
@@ -209,10 +210,31 @@ var apiTokenTests = []namedTest{
 		mustOrg(t, s, "o")
 		mustAPIToken(t, s, newAPIToken("o", "t1", "deploy", base))
 		later := base.Add(time.Hour)
-		wantErr(t, "TouchAPIToken", s.TouchAPIToken(ctx, "t1", later), nil)
-		wantErr(t, "TouchAPIToken backward", s.TouchAPIToken(ctx, "t1", base.Add(time.Minute)), nil)
+		wantErr(t, "TouchAPIToken", s.TouchAPIToken(ctx, "t1", later, "192.0.2.1"), nil)
+		wantErr(t, "TouchAPIToken backward", s.TouchAPIToken(ctx, "t1", base.Add(time.Minute), "192.0.2.99"), nil)
 		got, err := s.GetAPITokenByHash(ctx, "hash-t1")
 		wantErr(t, "GetAPITokenByHash", err, nil)
 		wantUTCMicros(t, "LastUsedAt", got.LastUsedAt, later)
+		wantEqual(t, "LastUsedIP (the later use's)", got.LastUsedIP, "192.0.2.1")
+	}},
+	{"ExpiryAndLastAddressStored", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		mustOrg(t, s, "o")
+		x := newAPIToken("o", "t1", "deploy", base)
+		x.ExpiresAt = base.Add(30 * 24 * time.Hour)
+		mustAPIToken(t, s, x)
+		got, err := s.GetAPITokenByHash(ctx, "hash-t1")
+		wantErr(t, "GetAPITokenByHash", err, nil)
+		wantUTCMicros(t, "ExpiresAt", got.ExpiresAt, x.ExpiresAt)
+		wantEqual(t, "LastUsedIP before any use", got.LastUsedIP, "")
+		wantErr(t, "TouchAPIToken", s.TouchAPIToken(ctx, "t1", base.Add(time.Hour), "2001:db8::1"), nil)
+		list, err := s.ListAPITokens(ctx, "o")
+		wantErr(t, "ListAPITokens", err, nil)
+		wantEqual(t, "listed address", list[0].LastUsedIP, "2001:db8::1")
+		never := newAPIToken("o", "t2", "forever", base)
+		mustAPIToken(t, s, never)
+		got, err = s.GetAPITokenByHash(ctx, "hash-t2")
+		wantErr(t, "GetAPITokenByHash", err, nil)
+		wantEqual(t, "no expiry", got.ExpiresAt.IsZero(), true)
 	}},
 }

@@ -107,6 +107,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 	}
 	h.registerReadiness(handle) // admin_readiness.go
 	h.registerApps(handle)      // admin_apps.go
+	h.registerTokens(handle)    // admin_tokens.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -187,6 +188,7 @@ type adminView struct {
 	Apps        []appRow
 	App         *appDetail
 	AppForm     *appForm
+	Tokens      *tokensView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -259,6 +261,7 @@ var adminNotices = map[string]string{
 	"reactivated":               "Account reactivated.",
 	"sessions-revoked":          "All of their sessions were signed out.",
 	"factors-reset":             "Their sign-in methods were reset and they were signed out everywhere. They'll set up new ones at their next sign-in.",
+	"token-revoked":             "Token revoked. Calls with it are refused from now on.",
 	"reminders-sent":            "Reminders are on their way. People reminded in the last 7 days were skipped; the audit log lists who was mailed.",
 }
 
@@ -320,6 +323,9 @@ type overviewView struct {
 	// BreakGlass lists the break-glass admins (nil when the service is
 	// not wired).
 	BreakGlass *breakGlassView
+	// Activity is the sign-in chart and the counts that need attention
+	// (admin_activity.go).
+	Activity *activityView
 }
 
 // breakGlassView is the overview's break-glass section.
@@ -445,6 +451,10 @@ func (h *Handler) adminOverview(w http.ResponseWriter, r *http.Request, adm stor
 			bg.Warnings = append(bg.Warnings, breakglass.Words(code))
 		}
 		ov.BreakGlass = bg
+	}
+	if ov.Activity, err = h.overviewActivity(ctx, adm); err != nil {
+		h.serverError(w, r, "read sign-in activity", err)
+		return
 	}
 	h.adminPage(w, r, http.StatusOK, "admin", adm, &view{
 		Title: "Admin console",
