@@ -107,14 +107,24 @@ func (c *cli) auditCount() int {
 	return len(page.Events)
 }
 
+// newCLI returns a cli on a database that `gatehouse migrate` just
+// created, as `serve` would have: the admin commands open only a database
+// that exists. dbURL "" is SQLite in a fresh data directory.
+func newCLI(t *testing.T, dbURL string) *cli {
+	t.Helper()
+	c := &cli{t: t, dataDir: t.TempDir(), dbURL: dbURL}
+	c.ok("migrate")
+	return c
+}
+
 // forEachBackend runs test against a fresh SQLite database, then a fresh
 // PostgreSQL one.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cli)) {
 	t.Run("sqlite", func(t *testing.T) {
-		test(t, &cli{t: t, dataDir: t.TempDir()})
+		test(t, newCLI(t, ""))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, &cli{t: t, dataDir: t.TempDir(), dbURL: sqltest.PostgresDatabaseURL(t)})
+		test(t, newCLI(t, sqltest.PostgresDatabaseURL(t)))
 	})
 }
 
@@ -314,7 +324,7 @@ func tamper(t *testing.T, c *cli, orgID string) {
 // audit list pages with --limit and --after, naming the next --after only
 // while following it leads somewhere.
 func TestAdminAuditListPaging(t *testing.T) {
-	c := &cli{t: t, dataDir: t.TempDir()}
+	c := newCLI(t, "")
 	c.ok("admin", "org", "create", "--name", "Acme", "--slug", "acme")
 	c.ok("admin", "token", "create", "--org", "acme", "--name", "one")
 	c.ok("admin", "token", "create", "--org", "acme", "--name", "two")

@@ -11,7 +11,7 @@ import (
 // included; admin is the default, and an unknown scope is refused without
 // creating anything.
 func TestAdminTokenCreateScope(t *testing.T) {
-	c := &cli{t: t, dataDir: t.TempDir()}
+	c := newCLI(t, "")
 	c.ok("admin", "org", "create", "--name", "Acme", "--slug", "acme")
 	for _, tc := range []struct{ name, scope, want string }{
 		{"default", "", "admin"},

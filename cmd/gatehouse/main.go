@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/deployment"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 )
 
@@ -47,15 +48,31 @@ func loadConfig(cmd *cobra.Command) (config.Config, error) {
 }
 
 // openApp loads the configuration and opens the database directly, so
-// admin commands work on the server even when HTTP does not.
+// admin commands work on the server even when HTTP does not. It opens only
+// a database that exists (one run from the wrong directory names where it
+// looked instead of creating an empty one), and builds on the public URL
+// the server recorded, saying so on stderr when this command's own
+// configuration names another.
 func openApp(cmd *cobra.Command) (*app.App, error) {
+	return openAppWith(cmd, app.Options{ExistingOnly: true, PreferRecordedPublicURL: true})
+}
+
+func openAppWith(cmd *cobra.Command, opts app.Options) (*app.App, error) {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
 		return nil, err
 	}
 	// Commands log to stderr as text at warn: stdout is for their output.
 	cfg.Log.Format, cfg.Log.Level = "text", "warn"
-	return app.Open(cmd.Context(), cfg, app.NewLogger(cfg.Log, cmd.ErrOrStderr()))
+	a, err := app.OpenWith(cmd.Context(), cfg, app.NewLogger(cfg.Log, cmd.ErrOrStderr()), opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.RecordedPublicURL != "" && deployment.Differs(a.RecordedPublicURL, cfg.PublicURL) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: the server runs at %s (recorded at its last start); this command's configuration says %s; using %s.\n",
+			a.RecordedPublicURL, cfg.PublicURL, a.RecordedPublicURL)
+	}
+	return a, nil
 }
 
 // cliContext marks ctx as acting on behalf of the operator at the console,

@@ -19,9 +19,12 @@ func appOpen(ctx context.Context, cfg config.Config) (*app.App, error) {
 var migrateCmd = &cobra.Command{
 	Use:   "migrate",
 	Short: "Apply database migrations and exit (serve also does this at start)",
-	Args:  cobra.NoArgs,
+	Long: `Apply database migrations and exit. Like serve, and unlike the admin
+commands, migrate creates the data directory and the SQLite database when
+they are missing: preparing the database is what it is for.`,
+	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		a, err := openApp(cmd)
+		a, err := openAppWith(cmd, app.Options{})
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -117,15 +119,18 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	// tokens and retired keys.
 	go a.OIDC.Run(bg)
 
+	// The admin CLI prints SAML and OIDC addresses and links on this URL,
+	// whatever its own configuration says (every node writes the same).
+	if err := a.Deployment.RecordPublicURL(ctx, cfg.PublicURL); err != nil {
+		return fmt.Errorf("record the public URL: %w", err)
+	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", a.Dialect())
 	link, err := a.Accounts.EnsureSetupLink(ctx)
 	if err != nil {
 		return fmt.Errorf("first-admin link: %w", err)
 	}
-	if link != "" {
-		fmt.Fprintf(cmd.OutOrStdout(), "\nGatehouse has no owner yet. Open this link within 1 hour to create the first organization and its owner:\n\n    %s\n\nThe link works once. Restart Gatehouse to get a new one if it expires.\n\n", link)
-	}
+	printServing(cmd.OutOrStdout(), cfg.PublicURL, ln.Addr().String(), link)
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -156,4 +161,18 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	cancelBG()
 	log.Info("stopped")
 	return nil
+}
+
+// printServing tells the operator, in words on stdout, where Gatehouse
+// answers and whether set-up is still pending; the JSON log on stderr says
+// the same for machines. stdout is where an operator running serve by hand
+// looks, and where the first-admin link has always gone.
+func printServing(w io.Writer, publicURL, addr, setupLink string) {
+	publicURL = strings.TrimRight(publicURL, "/")
+	fmt.Fprintf(w, "Gatehouse is serving %s (listening on %s).\n", publicURL, addr)
+	if setupLink == "" {
+		fmt.Fprintf(w, "Set-up is done: sign in at %s/login; owners and admins manage it at %s/admin.\n", publicURL, publicURL)
+		return
+	}
+	fmt.Fprintf(w, "\nSet-up is pending: Gatehouse has no owner yet. Open this link within 1 hour to create the first organization and its owner:\n\n    %s\n\nThe link works once. Restart Gatehouse to get a new one if it expires.\n\n", setupLink)
 }

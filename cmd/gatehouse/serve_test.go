@@ -186,6 +186,7 @@ func completeSetup(t *testing.T, link string) {
 func runFirstStart(t *testing.T, env ...string) {
 	n := startNode(t, env...)
 	var link string
+	var printed strings.Builder
 	deadline := time.After(10 * time.Second)
 	for link == "" {
 		select {
@@ -193,10 +194,23 @@ func runFirstStart(t *testing.T, env ...string) {
 			if !ok {
 				t.Fatal("serve closed stdout without printing a set-up link")
 			}
+			printed.WriteString(l + "\n")
 			link = setupLinkRE.FindString(l)
 		case <-deadline:
 			t.Fatal("no first-admin link printed within 10 s")
 		}
+	}
+	// Beside the JSON log (stderr), a line for the operator on stdout: where
+	// Gatehouse answers, and that set-up is pending.
+	// The default public URL follows the listen address, by name.
+	servingLine := func(n *node) (string, string) {
+		addr := strings.TrimPrefix(n.base, "http://")
+		_, port, _ := net.SplitHostPort(addr)
+		return "Gatehouse is serving http://localhost:" + port + " (listening on " + addr + ").", "http://localhost:" + port
+	}
+	serving, _ := servingLine(n)
+	if !strings.Contains(printed.String(), serving) || !strings.Contains(printed.String(), "Set-up is pending") {
+		t.Errorf("first start printed, before its link:\n%s\nwant %q and set-up pending", printed.String(), serving)
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/login"} {
 		resp, err := http.Get(n.base + path)
@@ -220,8 +234,13 @@ func runFirstStart(t *testing.T, env ...string) {
 	n.stop(t)
 
 	again := startNode(t, env...)
-	if out := again.stop(t); setupLinkRE.MatchString(out) {
+	out := again.stop(t)
+	if setupLinkRE.MatchString(out) {
 		t.Fatalf("a second start printed a new set-up link although an owner exists:\n%s", out)
+	}
+	serving, public := servingLine(again)
+	if !strings.Contains(out, serving) || !strings.Contains(out, "Set-up is done: sign in at "+public+"/login") {
+		t.Errorf("a restart printed:\n%s\nwant %q and set-up done", out, serving)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/breakglass"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/deployment"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
@@ -84,13 +85,21 @@ type App struct {
 	// OIDC is the OpenID Provider; its Run loop (signing-key rotation,
 	// purge) is started by serve.
 	OIDC *oidc.Provider
+	// Deployment records the public URL the server runs at (serve) and
+	// reads it back (the CLI).
+	Deployment *deployment.Service
+	// RecordedPublicURL is the public URL the server recorded, when
+	// Options.PreferRecordedPublicURL found one; Config.PublicURL is then
+	// the same.
+	RecordedPublicURL string
 	// SecretKey encrypts secrets at rest (see config secret_key).
 	SecretKey []byte
 	Registry  *prometheus.Registry
 	Metrics   *metrics.Metrics
 	Now       func() time.Time
 
-	sql *sqlstore.Store
+	sql          *sqlstore.Store
+	existingOnly bool
 }
 
 // HasSecondFactor reports whether the account has an authenticator app or
@@ -132,6 +141,17 @@ type Options struct {
 	// before the services are built, because each takes its clock at
 	// construction: end-to-end tests (internal/drill) move time by hand.
 	Now func() time.Time
+	// ExistingOnly opens only a database that is already there: no data
+	// directory, SQLite file or secret key is created, and a missing one is
+	// an *NoDatabaseError naming where it looked. The admin commands set it,
+	// because one run from the wrong directory must not leave an empty
+	// database behind and then report the organization as unknown.
+	ExistingOnly bool
+	// PreferRecordedPublicURL builds the services on the public URL the
+	// server recorded at its last start (App.RecordedPublicURL) rather than
+	// on the configuration's, so the CLI prints addresses the server
+	// answers on. Without a recorded one, the configuration's stays.
+	PreferRecordedPublicURL bool
 }
 
 // Open connects to the database, applies migrations and builds the services.
@@ -144,13 +164,17 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
-	// The data directory holds the SQLite file and the outbox, both secret.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
-	}
 	dbURL, err := DatabaseURL(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if opts.ExistingOnly {
+		if err := checkExisting(cfg, dbURL); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		// The data directory holds the SQLite file and the outbox, both secret.
+		return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
 	}
 	// A database that accepts connections but never answers must fail the
 	// start with a reason, not hang it: the first contact gets the same
@@ -164,13 +188,32 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	if err != nil {
 		return nil, fmt.Errorf("app: open database: %w", err)
 	}
+	if opts.ExistingOnly {
+		if ok, err := st.HasSchema(ctx); err != nil || !ok {
+			st.Close()
+			return nil, &NoDatabaseError{DataDir: absDir(cfg.DataDir), Missing: redactURL(dbURL),
+				What: "Gatehouse schema (the database is empty)"}
+		}
+	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("app: migrate database: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: st, sql: st, Now: time.Now}
+	a := &App{Config: cfg, Log: log, Store: st, sql: st, Now: time.Now, existingOnly: opts.ExistingOnly}
 	if opts.Now != nil {
 		a.Now = opts.Now
+	}
+	a.Deployment = deployment.New(st, log, a.Now)
+	if opts.PreferRecordedPublicURL {
+		recorded, ok, err := a.Deployment.PublicURL(ctx)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		if ok {
+			a.RecordedPublicURL = recorded
+			a.Config.PublicURL = recorded
+		}
 	}
 	if err := a.build(); err != nil {
 		st.Close()
@@ -181,7 +224,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 
 func (a *App) build() error {
 	cfg := a.Config
-	key, err := loadSecretKey(cfg, a.Log)
+	key, err := loadSecretKey(cfg, a.Log, !a.existingOnly)
 	if err != nil {
 		return err
 	}
@@ -310,7 +353,7 @@ func (a *App) Close() error {
 
 // loadSecretKey returns the configured secret key, or the one kept in
 // <data_dir>/secret.key, creating it (0600) on first start.
-func loadSecretKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
+func loadSecretKey(cfg config.Config, log *slog.Logger, create bool) ([]byte, error) {
 	if cfg.SecretKey != "" {
 		return base64.StdEncoding.DecodeString(cfg.SecretKey)
 	}
@@ -323,6 +366,10 @@ func loadSecretKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
 		return k, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("app: read secret key: %w", err)
+	} else if !create {
+		// A new key here would not open what the server sealed with its own.
+		return nil, &NoDatabaseError{DataDir: absDir(cfg.DataDir), Missing: path,
+			What: "secret key (the server's secret_key setting, or secret.key in its data directory)"}
 	}
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
@@ -332,7 +379,7 @@ func loadSecretKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return loadSecretKey(cfg, log)
+			return loadSecretKey(cfg, log, create)
 		}
 		return nil, fmt.Errorf("app: write secret key: %w", err)
 	}

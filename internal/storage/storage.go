@@ -57,6 +57,7 @@ type Store interface {
 	Apps
 	OIDC
 	Activity
+	Deployment
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

@@ -113,21 +113,8 @@ func parseURL(databaseURL string) (driver, dsn, dialect string, err error) {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return "pgx", u, DialectPostgres, nil
 	case strings.HasPrefix(lower, "sqlite://"), strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
-		var path string
-		switch {
-		case strings.HasPrefix(lower, "sqlite://"):
-			// sqlite:///abs → "/abs"; sqlite://rel/x.db → "rel/x.db".
-			path = u[len("sqlite://"):]
-		case strings.HasPrefix(lower, "sqlite:"):
-			path = u[len("sqlite:"):]
-		default:
-			path = u[len("file:"):]
-		}
 		// Keep any parameters the operator gave; ours come after them.
-		query := ""
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path, query = path[:i], path[i+1:]
-		}
+		path, query, _ := sqliteFile(u)
 		if path == "" || path == ":memory:" {
 			// A pool of connections to :memory: would be a pool of separate
 			// empty databases.
@@ -141,6 +128,35 @@ func parseURL(databaseURL string) (driver, dsn, dialect string, err error) {
 	default:
 		return "", "", "", fmt.Errorf("sqlstore: database URL %q: unsupported scheme (use sqlite:///path/to/gatehouse.db or postgres://…)", redact(databaseURL))
 	}
+}
+
+// SQLitePath returns the file a SQLite database URL names, and false for
+// any other URL: the admin commands check that it exists before opening it,
+// because opening creates an empty database.
+func SQLitePath(databaseURL string) (string, bool) {
+	path, _, ok := sqliteFile(strings.TrimSpace(databaseURL))
+	return path, ok && path != ""
+}
+
+// sqliteFile splits a sqlite:, sqlite:// or file: URL into its path and its
+// query; ok is false for other schemes.
+func sqliteFile(u string) (path, query string, ok bool) {
+	lower := strings.ToLower(u)
+	switch {
+	case strings.HasPrefix(lower, "sqlite://"):
+		// sqlite:///abs → "/abs"; sqlite://rel/x.db → "rel/x.db".
+		path = u[len("sqlite://"):]
+	case strings.HasPrefix(lower, "sqlite:"):
+		path = u[len("sqlite:"):]
+	case strings.HasPrefix(lower, "file:"):
+		path = u[len("file:"):]
+	default:
+		return "", "", false
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, query = path[:i], path[i+1:]
+	}
+	return path, query, true
 }
 
 // redact hides a password in a URL that is about to appear in an error.
@@ -218,6 +234,20 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: %s database schema is at version %d but this build needs %d: run `gatehouse migrate`", s.dialect, have.Int64, want)
 	}
 	return nil
+}
+
+// HasSchema reports whether any migration was ever applied: false for an
+// empty database, which the admin commands refuse to fill (only serve and
+// migrate prepare a database).
+func (s *Store) HasSchema(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+	if err != nil {
+		// No table: never migrated. A database that cannot answer at all
+		// failed Open's ping already.
+		return false, nil
+	}
+	return n > 0, nil
 }
 
 // maxTxAttempts bounds InTx retries on serialization failures, deadlocks and

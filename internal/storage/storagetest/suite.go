@@ -47,6 +47,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Apps", appTests},
 		{"OIDC", oidcTests},
 		{"Activity", activityTests},
+		{"Deployment", deploymentTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
