@@ -56,6 +56,7 @@ type Store interface {
 	PasskeyReadiness
 	Apps
 	OIDC
+	MemberRecords
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

@@ -46,6 +46,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"MFATOTP", mfaTOTPTests},
 		{"Apps", appTests},
 		{"OIDC", oidcTests},
+		{"MemberRecords", memberRecordTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
