@@ -139,7 +139,9 @@ func (h *Handler) howSignedIn(ctx context.Context, s storage.Session, names map[
 
 // methodWords is page.MethodWords: the console says the same of a
 // member's sessions.
-func methodWords(amr []string, method, conn string) string { return page.MethodWords(amr, method, conn) }
+func methodWords(amr []string, method, conn string) string {
+	return page.MethodWords(amr, method, conn)
+}
 
 // ago says how long ago t was, in words.
 func ago(now, t time.Time) string {

@@ -60,4 +60,3 @@ func MethodWords(amr []string, method, conn string) string {
 	}
 	return strings.ToUpper(text[:1]) + text[1:]
 }
-
