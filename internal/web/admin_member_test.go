@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -218,6 +219,21 @@ func TestAdminMemberRefusals(t *testing.T) {
 	}
 	if n := e.auditCount() - before; n != 3 || len(e.deniedEvents(org.ID)) < 3 {
 		t.Errorf("refusals wrote %d events, want the 3 access.denied", n)
+	}
+
+	// Without the CSRF token nothing happens, even for an admin.
+	aref := "/admin/members/" + mia.ID
+	before = e.auditCount()
+	for _, p := range []string{"/delete", "/name", "/send-reset", "/resend-invite", "/sessions/x/revoke", "/sso-links/x/unlink"} {
+		if r := ac.post(aref+p, url.Values{httpserver.CSRFField: {"forged-token-forged-token-forged-token-xxx"}, "display_name": {"Forged"}}); r.status != http.StatusForbidden {
+			t.Errorf("POST %s with a forged token: %d", p, r.status)
+		}
+	}
+	if e.auditCount() != before {
+		t.Error("forged POSTs wrote to the audit log")
+	}
+	if _, err := e.store.GetAccount(context.Background(), mia.ID); err != nil {
+		t.Fatal("a forged POST deleted the member")
 	}
 
 	mc := e.client()
