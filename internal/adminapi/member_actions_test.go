@@ -163,3 +163,28 @@ func TestAPIMemberActions(t *testing.T) {
 		t.Errorf("delete twice = %d", r.status)
 	}
 }
+
+// Deleting the only owner who could sign in without the IdP is refused by
+// the lockout check, naming them, unless a force reason is given; the
+// forced deletion records it.
+func TestAPIDeleteMemberLockout(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("POST", "/api/v1/members", e.tokenA, []byte(`{"email":"second@acme.test","role":"owner"}`)); r.status != 201 {
+		t.Fatalf("add second owner = %d %s", r.status, r.body)
+	}
+	before := e.auditCount()
+	r := e.do("DELETE", "/api/v1/members/"+e.ownerA.ID, e.tokenA, nil)
+	if r.status != 409 || r.errCode(t) != "lockout" || !strings.Contains(string(r.body), e.ownerA.Email) {
+		t.Fatalf("delete the only owner with a password = %d %s, want 409 lockout", r.status, r.body)
+	}
+	if e.auditCount() != before {
+		t.Error("the refused deletion wrote to the audit log")
+	}
+	if r := e.do("DELETE", "/api/v1/members/"+e.ownerA.ID+"?force_reason=second+owner+sets+a+password+today", e.tokenA, nil); r.status != 204 {
+		t.Fatalf("forced delete = %d %s", r.status, r.body)
+	}
+	evs := e.events(e.orgA.ID, "account.delete")
+	if len(evs) != 1 || evs[0].Details["forced"] != "true" || evs[0].Details["force_reason"] != "second owner sets a password today" {
+		t.Errorf("forced delete events: %+v", evs)
+	}
+}
