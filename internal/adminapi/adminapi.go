@@ -68,6 +68,11 @@ const (
 
 	// CodeRateLimited (429): too many attempts, or the server is busy; try again later.
 	CodeRateLimited = "rate_limited"
+
+	// A member's mail and deletion (member_actions.go), all 409.
+	CodeNotInvited   = "not_invited"   // they signed in already: send a reset link
+	CodeSuspended    = "suspended"     // no sign-in mail to a suspended member
+	CodeResetRefused = "reset_refused" // during an emergency, only people who may fail back
 )
 
 // Handler serves the admin API. Its fields are its dependencies. Domains,
@@ -150,6 +155,12 @@ func (h *Handler) routeTable() []route {
 		{"POST /api/v1/members/{id}/revoke-sessions", h.revokeSessions},
 		{"GET /api/v1/members/{id}/sessions", h.listSessions},
 		{"POST /api/v1/members/{id}/reset-factors", h.resetFactors},
+		// member_actions.go:
+		{"DELETE /api/v1/members/{id}", h.deleteMember},
+		{"POST /api/v1/members/{id}/resend-invite", h.resendInvite},
+		{"POST /api/v1/members/{id}/send-reset", h.sendReset},
+		{"GET /api/v1/members/{id}/sso-links", h.listSSOLinks},
+		{"DELETE /api/v1/members/{id}/sso-links/{link}", h.unlinkSSO},
 		{"GET /api/v1/tokens", h.listTokens},
 		{"POST /api/v1/tokens", h.createToken},
 		{"DELETE /api/v1/tokens/{id}", h.revokeToken},

@@ -41,6 +41,9 @@ var codeAnswers = map[string]problem{
 	"default_policy":      {Code: CodeDefaultPolicy},
 	"lockout":             {Code: CodeLockout, Message: ` Send "force_reason" to make the change anyway.`},
 	"busy":                {Status: http.StatusServiceUnavailable},
+	"not_invited":         {Code: CodeNotInvited},
+	"suspended":           {Code: CodeSuspended},
+	"reset_refused":       {Code: CodeResetRefused},
 }
 
 // classify turns an error into the API's answer; ok is false for an

@@ -88,8 +88,9 @@ func (h *Handler) getMember(w http.ResponseWriter, r *http.Request, tok storage.
 // updateMemberRequest is the body of PATCH /members/{id}; absent fields
 // stay as they are.
 type updateMemberRequest struct {
-	Role   *string `json:"role"`
-	Status *string `json:"status"`
+	Role        *string `json:"role"`
+	Status      *string `json:"status"`
+	DisplayName *string `json:"display_name"`
 	// ForceReason makes a change that leaves no owner able to sign in
 	// without the IdP; it is recorded in the audit log.
 	ForceReason string `json:"force_reason"`
@@ -102,8 +103,8 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok stora
 	if !h.decode(w, r, &req, false) {
 		return
 	}
-	if req.Role == nil && req.Status == nil {
-		badRequest(w, `Nothing to change: give "role" and/or "status".`, "")
+	if req.Role == nil && req.Status == nil && req.DisplayName == nil {
+		badRequest(w, `Nothing to change: give "role", "status" and/or "display_name".`, "")
 		return
 	}
 	// Every value is checked before anything is changed, so a bad status
@@ -126,6 +127,12 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, tok stora
 	a, ok := h.member(w, r, tok)
 	if !ok {
 		return
+	}
+	if req.DisplayName != nil && *req.DisplayName != a.DisplayName {
+		if a, err = h.Accounts.SetDisplayName(r.Context(), tok.OrgID, a.ID, *req.DisplayName); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if req.Role != nil && role != a.Role {
 		if a, err = h.Accounts.SetRole(r.Context(), tok.OrgID, a.ID, role, req.force()); err != nil {

@@ -58,6 +58,7 @@ type Store interface {
 	OIDC
 	Activity
 	Deployment
+	MemberRecords
 
 	// InTx runs fn inside one read-write transaction: every change fn makes
 	// through tx commits together, or none does. Calling InTx on a tx runs fn

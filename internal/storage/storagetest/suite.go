@@ -48,6 +48,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"OIDC", oidcTests},
 		{"Activity", activityTests},
 		{"Deployment", deploymentTests},
+		{"MemberRecords", memberRecordTests},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

@@ -108,6 +108,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 	h.registerReadiness(handle) // admin_readiness.go
 	h.registerApps(handle)      // admin_apps.go
 	h.registerTokens(handle)    // admin_tokens.go
+	h.registerMember(handle)    // admin_member_actions.go
 }
 
 // requireAdmin lets through signed-in owners and admins only. The account
@@ -189,6 +190,9 @@ type adminView struct {
 	App         *appDetail
 	AppForm     *appForm
 	Tokens      *tokensView
+
+	MemberPage    *memberPageView    // a member's page (admin_member.go)
+	MemberConfirm *memberConfirmView // its confirmation pages
 }
 
 // confirmView is the "are you sure?" page of a removal.

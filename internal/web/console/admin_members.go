@@ -133,27 +133,7 @@ func (h *Handler) adminMember(w http.ResponseWriter, r *http.Request, adm storag
 }
 
 func (h *Handler) renderMember(w http.ResponseWriter, r *http.Request, adm storage.Account, status int, a storage.Account, errMsg string) {
-	l, err := h.Accounts.MemberWithSSO(r.Context(), adm.OrgID, a.ID)
-	if err != nil {
-		h.serverError(w, r, "read member", err)
-		return
-	}
-	row := h.memberRowOf(l, adm)
-	sessions, err := h.Sessions.List(r.Context(), a.ID)
-	if err != nil {
-		h.serverError(w, r, "list sessions", err)
-		return
-	}
-	row.Sessions = len(sessions)
-	name := a.DisplayName
-	if name == "" {
-		name = a.Email
-	}
-	h.adminPage(w, r, status, "admin_member", adm, &view{
-		Title: name,
-		Error: errMsg,
-		Admin: &adminView{Section: "members", Member: &row},
-	})
+	h.renderMemberPage(w, r, adm, status, a, errMsg, nil) // admin_member.go
 }
 
 // memberChanged redirects back to the member's page after a change, or
