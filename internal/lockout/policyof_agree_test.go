@@ -77,4 +77,6 @@ func TestPolicyOfAgreesWithPolicyFor(t *testing.T) {
 	})
 }
 
-func policyGroups(add ...string) policy.UpdateInput { return policy.UpdateInput{Settings: policy.Settings{AddGroups: add}} }
+func policyGroups(add ...string) policy.UpdateInput {
+	return policy.UpdateInput{Settings: policy.Settings{AddGroups: add}}
+}
