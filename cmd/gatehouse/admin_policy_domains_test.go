@@ -23,7 +23,7 @@ func TestAdminPolicyDomainCLI(t *testing.T) {
 		c.ok("admin", "domain", "verify", "--org", "acme", "--name", "corp.example", "--dns-resolver", dns.Addr())
 		c.ok("admin", "policy", "set", "--org", "acme", "--name", "Staff", "--sso", "off", "--mfa", "required")
 
-		c.fails("is not a verified domain", "admin", "policy", "domain", "add", "--org", "acme", "--policy", "Staff", "--domain", "other.example")
+		c.fails("is not one this organization has verified", "admin", "policy", "domain", "add", "--org", "acme", "--policy", "Staff", "--domain", "other.example")
 		out := c.ok("admin", "policy", "domain", "add", "--org", "acme", "--policy", "Staff", "--domain", "corp.example")
 		if want := `The policy "Staff" covers the accounts at corp.example now: accounts in corp.example (3 people).`; !strings.Contains(out, want) {
 			t.Errorf("domain add printed %q, want %q", out, want)

@@ -144,7 +144,7 @@ func (s *Service) requireVerified(ctx context.Context, tx storage.Store, orgID, 
 			return nil
 		}
 	}
-	return invalid("domain", fmt.Sprintf("%s is not a verified domain of this organization. Add and verify it under Domains first.", name))
+	return invalid("domain", fmt.Sprintf("The domain %s is not one this organization has verified. Add and verify it on the Domains page first.", name))
 }
 
 // requireOwnerForDomain makes a change that moves an active owner (whose

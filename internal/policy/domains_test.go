@@ -43,8 +43,8 @@ func TestPolicyDomains(t *testing.T) {
 		for name, tc := range map[string]struct {
 			policy, domain, words string
 		}{
-			"unverified":      {"Corp", "pending.example", "is not a verified domain"},
-			"unknown":         {"Corp", "nobody.example", "is not a verified domain"},
+			"unverified":      {"Corp", "pending.example", "is not one this organization has verified"},
+			"unknown":         {"Corp", "nobody.example", "is not one this organization has verified"},
 			"not a domain":    {"Corp", "corp example", "domain"},
 			"the default":     {DefaultRef, "corp.example", "give the domain to a named policy"},
 			"no such policy":  {"Nope", "corp.example", "Nope"},
