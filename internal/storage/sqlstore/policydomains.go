@@ -63,24 +63,36 @@ func (s *Store) ListDomainPolicies(ctx context.Context, orgID string) (map[strin
 }
 
 // coverageFrom is the accounts of $1 that PolicyFor resolves to $2, with
-// cp the policy, as a FROM clause ending in a WHERE. For a named policy
-// the candidates are read from its members, its groups' accounts and its
-// domains' accounts (each through an index) before the rule confirms
-// them, so a small policy in a large organization costs little; the
-// default covers nearly everyone and is read through accounts itself.
+// cp the policy, as a FROM clause ending in a WHERE. Both branches start
+// from placedBy, the accounts the rule's first three ranks (member, group,
+// domain) can place under a policy, read through indexes, so nobody is
+// resolved one by one without need: a named policy covers those of its
+// candidates the rule gives it (an earlier rank or name may win them),
+// and the default covers its explicit members and everyone no named
+// policy can place — the rule's last rank — which is a set difference,
+// not a per-account ranking.
 func (s *Store) coverageFrom(isDefault bool) string {
 	from := ` FROM accounts a JOIN policies cp ON cp.org_id = a.org_id AND cp.id = $2
-		WHERE a.org_id = $1 AND ` + s.resolvedPolicy("a") + ` = $2`
+		WHERE a.org_id = $1 AND `
 	if isDefault {
-		return from
+		// An explicit member of the default outranks a group or domain
+		// another policy names.
+		return from + `(a.id NOT IN (` + s.placedBy(`IN (SELECT n.id FROM policies n WHERE n.org_id = $1 AND n.is_default = 0)`) + `)
+			OR EXISTS (SELECT 1 FROM policy_members dm WHERE dm.org_id = $1 AND dm.policy_id = $2 AND dm.account_id = a.id))`
 	}
-	return from + ` AND a.id IN (
-			SELECT m.account_id FROM policy_members m WHERE m.org_id = $1 AND m.policy_id = $2
+	return from + s.resolvedPolicy("a") + ` = $2 AND a.id IN (` + s.placedBy(`= $2`) + `)`
+}
+
+// placedBy is the IDs of $1's accounts that the policies whose ID is
+// policyIDs (an SQL condition on the policy ID) name explicitly, by IdP
+// group or by email domain: the candidates of coverRank's ranks 0–2.
+func (s *Store) placedBy(policyIDs string) string {
+	return `SELECT m.account_id FROM policy_members m WHERE m.org_id = $1 AND m.policy_id ` + policyIDs + `
 			UNION SELECT ag.account_id FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
-				WHERE g.org_id = $1 AND g.policy_id = $2
+				WHERE g.org_id = $1 AND g.policy_id ` + policyIDs + `
 			UNION SELECT ax.id FROM policy_domains pd JOIN accounts ax ON ax.org_id = pd.org_id
 				AND ` + s.emailDomain("ax.email") + ` = pd.domain
-				WHERE pd.org_id = $1 AND pd.policy_id = $2)`
+				WHERE pd.org_id = $1 AND pd.policy_id ` + policyIDs
 }
 
 // managedExpr is 1 when account a's email domain is verified by its

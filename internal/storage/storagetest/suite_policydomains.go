@@ -98,6 +98,32 @@ var policyDomainTests = []namedTest{
 		}
 		wantEqual(t, "default pages", emails, []string{"ex@corp.example", "oth@other.example", "out@elsewhere.example", "sub@eu.corp.example"})
 
+		// Every account is listed by exactly the policy PolicyFor names,
+		// and the counts add up to the listings.
+		listedBy := map[string]string{}
+		for _, p := range []storage.Policy{def, eng, corp} {
+			rows, err := s.ListPolicyCoverage(ctx, storage.PolicyCoverageQuery{OrgID: "o", PolicyID: p.ID})
+			wantErr(t, "list "+p.Name, err, nil)
+			counts, err := s.CountPolicyCoverage(ctx, "o", p.ID)
+			wantErr(t, "count "+p.Name, err, nil)
+			total := 0
+			for _, c := range counts {
+				total += c.Count
+			}
+			wantEqual(t, p.Name+" count = listed", total, len(rows))
+			for _, r := range rows {
+				if other, dup := listedBy[r.AccountID]; dup {
+					t.Fatalf("%s listed by %s and %s", r.AccountID, other, p.ID)
+				}
+				listedBy[r.AccountID] = p.ID
+			}
+		}
+		for _, id := range []string{"ex", "gr", "dm", "sub", "out", "oth"} {
+			got, err := s.PolicyFor(ctx, "o", id)
+			wantErr(t, "PolicyFor("+id+")", err, nil)
+			wantEqual(t, id+" listed by its policy", listedBy[id], got.ID)
+		}
+
 		// Removing the naming sends the domain's people to the default;
 		// deleting the claim drops the naming with it.
 		wantErr(t, "remove", s.RemovePolicyDomain(ctx, "o", corp.ID, "corp.example"), nil)
