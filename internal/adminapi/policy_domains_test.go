@@ -69,6 +69,9 @@ func TestAPIPolicyDomainsAndCoverage(t *testing.T) {
 	if r := e.do("GET", "/api/v1/policies/Corp/coverage?limit=0", e.tokenA, nil); r.status != 400 {
 		t.Errorf("limit=0: %d", r.status)
 	}
+	if r := e.do("GET", "/api/v1/policies/Corp/coverage?after=%FF%00", e.tokenA, nil); r.status != 400 {
+		t.Errorf("a cursor that is not text: %d %s", r.status, r.body)
+	}
 	var def apiview.PolicyCoverage
 	e.do("GET", "/api/v1/policies/default/coverage", e.tokenA, nil).json(t, &def)
 	if def.Total != 1 || def.Unmanaged != 1 { // the owner, at acme.test (not verified)

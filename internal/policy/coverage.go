@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -166,6 +168,11 @@ func (s *Service) CoveragePage(ctx context.Context, orgID, nameOrID, after strin
 	}
 	if limit < 1 || limit > 200 {
 		limit = 50
+	}
+	// The cursor is an email address from an earlier page; anything else
+	// is refused before it reaches the database.
+	if len(after) > 320 || !utf8.ValidString(after) || strings.ContainsFunc(after, unicode.IsControl) {
+		return nil, "", invalid("after", "The page cursor is not one this page gave out. Start again from the first page.")
 	}
 	rows, err := s.store.ListPolicyCoverage(ctx, storage.PolicyCoverageQuery{
 		OrgID: orgID, PolicyID: p.ID, After: after, Limit: limit + 1,

@@ -74,6 +74,7 @@ func TestAdminPolicyDomainsAndPeople(t *testing.T) {
 	// The default's page: the owner, at a domain the organization has not verified.
 	expect(t, c.get("/admin/policies/default/people"), http.StatusOK, ownerEmail, "which the organization has not verified")
 	expect(t, c.get("/admin/policies/nope/people"), http.StatusNotFound)
+	expect(t, c.get("/admin/policies/"+staff.ID+"/people?after=%FF%00"), http.StatusBadRequest, "Start again from the first page")
 
 	// Removing the domain: audited, the people fall to the default.
 	expectRedirect(t, c.post("/admin/policies/"+staff.ID+"/domains/remove", url.Values{"domain": {corpDomain}}),

@@ -61,6 +61,10 @@ func (h *Handler) adminPolicyPeople(w http.ResponseWriter, r *http.Request, adm 
 	after := r.URL.Query().Get("after")
 	people, next, err := h.Policies.CoveragePage(ctx, adm.OrgID, p.ID, after, peoplePageSize)
 	if err != nil {
+		if fl, ok := classify(err); ok {
+			h.ErrorPage(w, r, fl.Status, fl.Message)
+			return
+		}
 		h.serverError(w, r, "list policy coverage", err)
 		return
 	}
