@@ -210,6 +210,11 @@ var adminPolicyShowCmd = &cobra.Command{
 		if jsonOutput(cmd) {
 			return printJSON(out, v)
 		}
+		cov, err := a.Policies.Coverage(ctx, org.ID, p.ID)
+		if err != nil {
+			return cliErr(err)
+		}
+		covers := cov.Words()
 		members := strings.Join(v.Members, ", ")
 		if v.IsDefault {
 			members = "everyone not under a named policy"
@@ -224,6 +229,8 @@ var adminPolicyShowCmd = &cobra.Command{
 			{"IdP connection", connectionName(v.ConnectionSlug)},
 			{"Members", members},
 			{"IdP groups", orNone(strings.Join(v.Groups, ", "))},
+			{"Email domains", orNone(strings.Join(v.Domains, ", "))},
+			{"Covers", covers},
 			{"MFA", v.MFA},
 			{"Failback", fmt.Sprintf("%s (window %d days)", v.Failback, v.FailbackWindowDays)},
 			{"Idle timeout", orDeployment(p.IdleTimeout)},

@@ -193,6 +193,9 @@ func (h *Handler) routeTable() []route {
 		{"DELETE /api/v1/policies/{ref}", h.deletePolicy},
 		{"PUT /api/v1/policies/{ref}/members/{email}", h.setPolicyMember},
 		{"DELETE /api/v1/policies/{ref}/members/{email}", h.removePolicyMember},
+		{"PUT /api/v1/policies/{ref}/domains/{domain}", h.addPolicyDomain},
+		{"DELETE /api/v1/policies/{ref}/domains/{domain}", h.removePolicyDomain},
+		{"GET /api/v1/policies/{ref}/coverage", h.getPolicyCoverage},
 
 		{"GET /api/v1/break-glass", h.getBreakGlass},
 		{"GET /api/v1/recovery-codes", h.getRecoveryCodes},

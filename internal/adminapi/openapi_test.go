@@ -72,8 +72,9 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		"BreakGlass": apiview.BreakGlass{}, "BreakGlassAdmin": apiview.BreakGlassAdmin{}, "BreakGlassWarning": apiview.BreakGlassWarning{},
 		"RecoveryCodesStatus": apiview.RecoveryCodesStatus{}, "RecoveryCodes": apiview.RecoveryCodes{},
 		"FactorReset": apiview.FactorReset{}, "ResetFactorsRequest": resetFactorsRequest{},
-		"SSOLink": apiview.SSOLink{},
-		"App":     apiview.App{}, "AppCreated": apiview.AppCreated{}, "AppSecret": apiview.AppSecret{}, "AppRequest": appRequest{},
+		"SSOLink":        apiview.SSOLink{},
+		"PolicyCoverage": apiview.PolicyCoverage{}, "CoveredPerson": apiview.CoveredPerson{},
+		"App": apiview.App{}, "AppCreated": apiview.AppCreated{}, "AppSecret": apiview.AppSecret{}, "AppRequest": appRequest{},
 	} {
 		schema, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -24,7 +24,10 @@ type Policy struct {
 	Members []string `json:"members"`
 	// Groups are the IdP groups whose members fall under the policy
 	// (unless explicitly under another one).
-	Groups   []string `json:"groups"`
+	Groups []string `json:"groups"`
+	// Domains are the verified email domains whose accounts fall under the
+	// policy (unless placed by membership or group).
+	Domains  []string `json:"domains"`
 	Failback string   `json:"failback"` // allowed or denied
 	MFA      string   `json:"mfa"`      // required or optional
 	// Session lifetimes in seconds; 0 means the deployment's.
@@ -80,11 +83,18 @@ func PoliciesFrom(ctx context.Context, accounts *account.Service, idps *idp.Serv
 		if groups == nil {
 			groups = []string{}
 		}
+		domains, err := policies.Domains(ctx, orgID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if domains == nil {
+			domains = []string{}
+		}
 		p = storage.WithPolicyDefaults(p)
 		out = append(out, Policy{
 			ID: p.ID, Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO,
 			ConnectionID: p.ConnectionID, ConnectionSlug: slugs[p.ConnectionID], Members: members,
-			Groups: groups, Failback: p.Failback, MFA: p.MFA,
+			Groups: groups, Domains: domains, Failback: p.Failback, MFA: p.MFA,
 			IdleTimeoutSeconds: int64(p.IdleTimeout.Seconds()), MaxLifetimeSeconds: int64(p.MaxLifetime.Seconds()),
 			FailbackWindowDays: p.FailbackWindowDays, AutoFailbackAfterSeconds: int64(p.AutoFailbackAfter.Seconds()),
 			CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),

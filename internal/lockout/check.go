@@ -219,6 +219,9 @@ func Load(ctx context.Context, st storage.Store, orgID string) (Config, error) {
 	if c.PolicyGroups, err = st.ListGroupPolicies(ctx, orgID); err != nil {
 		return c, fmt.Errorf("lockout: list policy groups: %w", err)
 	}
+	if c.PolicyDomains, err = st.ListDomainPolicies(ctx, orgID); err != nil {
+		return c, fmt.Errorf("lockout: list policy domains: %w", err)
+	}
 	if c.Groups, err = st.ListGroupedAccounts(ctx, orgID); err != nil {
 		return c, fmt.Errorf("lockout: list account groups: %w", err)
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	// by name naming one of its groups, as storage's PolicyFor resolves.
 	PolicyGroups map[string][]string
 	Groups       map[string][]string
+	// PolicyDomains maps a policy ID to the email domains it names: an
+	// account that neither membership nor group places falls under the
+	// policy naming its email's domain, as storage's PolicyFor resolves.
+	PolicyDomains map[string][]string
 }
 
 // Clone returns a deep copy that a change may edit freely.
@@ -76,6 +80,7 @@ func (c Config) Clone() Config {
 	}
 	out.PolicyGroups = cloneGroups(c.PolicyGroups)
 	out.Groups = cloneGroups(c.Groups)
+	out.PolicyDomains = cloneGroups(c.PolicyDomains)
 	return out
 }
 
@@ -108,6 +113,8 @@ func (c *Config) RemovePolicy(id string) {
 			delete(c.Members, a)
 		}
 	}
+	delete(c.PolicyGroups, id)
+	delete(c.PolicyDomains, id)
 }
 
 // RemoveAccount drops the account and its policy membership.
@@ -122,8 +129,11 @@ func (c *Config) RemoveConnection(id string) {
 	c.Connections = slices.DeleteFunc(c.Connections, func(x storage.IdPConnection) bool { return x.ID == id })
 }
 
-// PolicyOf returns the policy that applies to the account (its named
-// policy, else the default), nil if the organization has no default.
+// PolicyOf returns the policy that applies to the account, nil if the
+// organization has no default. The order is storage's PolicyFor's: its
+// explicit policy, else the first by name of the policies naming one of
+// its IdP groups, else the policy naming its email's domain, else the
+// default.
 func (c *Config) PolicyOf(accountID string) *storage.Policy {
 	if id, ok := c.Members[accountID]; ok {
 		if p := c.Policy(id); p != nil {
@@ -145,12 +155,40 @@ func (c *Config) PolicyOf(accountID string) *storage.Policy {
 			return best
 		}
 	}
+	if p := c.domainPolicy(accountID); p != nil {
+		return p
+	}
 	for i := range c.Policies {
 		if c.Policies[i].IsDefault {
 			return &c.Policies[i]
 		}
 	}
 	return nil
+}
+
+// domainPolicy returns the named policy that names the account's email
+// domain (at most one does; the first by name if a hand-edited
+// configuration has several), nil if none.
+func (c *Config) domainPolicy(accountID string) *storage.Policy {
+	a := c.Account(accountID)
+	if a == nil || len(c.PolicyDomains) == 0 {
+		return nil
+	}
+	_, domain, ok := strings.Cut(a.Email, "@")
+	if !ok {
+		return nil
+	}
+	var best *storage.Policy
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		if p.IsDefault || !slices.Contains(c.PolicyDomains[p.ID], domain) {
+			continue
+		}
+		if best == nil || p.Name < best.Name || (p.Name == best.Name && p.ID < best.ID) {
+			best = p
+		}
+	}
+	return best
 }
 
 // Managed reports whether the organization manages email: its domain is

@@ -160,7 +160,7 @@ func (s *services) step(ctx context.Context, r *rand.Rand, o *org) (string, erro
 			named = append(named, p.ID)
 		}
 	}
-	switch op := r.IntN(10); {
+	switch op := r.IntN(11); {
 	case op == 0:
 		sso, name := pick(ssoModes), pick([]string{"Break glass", "eng", "ops"})
 		conn := connFor(sso)
@@ -208,6 +208,20 @@ func (s *services) step(ctx context.Context, r *rand.Rand, o *org) (string, erro
 	case op == 8:
 		id := pick(o.conns)
 		return "remove connection " + id, s.idps.Remove(ctx, o.id, id)
+	case op == 9 && len(named) > 0:
+		// Name a domain in a policy, or stop naming it: moves everyone at
+		// the domain whom no membership or group places.
+		d, err := s.st.GetDomain(ctx, o.id, pick(o.domains))
+		if errors.Is(err, storage.ErrNotFound) {
+			return "name a removed domain (nothing to do)", nil
+		} else if err != nil {
+			return "read domain", err
+		}
+		p := pick(named)
+		if r.IntN(3) == 0 {
+			return fmt.Sprintf("stop naming %s in %s", d.Name, p), s.policies.RemoveDomain(ctx, o.id, p, d.Name)
+		}
+		return fmt.Sprintf("name %s in %s", d.Name, p), s.policies.AddDomain(ctx, o.id, p, d.Name)
 	default:
 		// Back to the default policy: the most common undo.
 		email := pick(o.emails)
@@ -281,6 +295,18 @@ func TestNoSequenceLocksOwnersOut(t *testing.T) {
 				cfg, err := lockout.Load(ctx, st, o.id)
 				if err != nil {
 					t.Fatal(err)
+				}
+				// The check's in-memory rule places everyone where sign-in's
+				// SQL rule does.
+				for _, id := range o.acctIDs {
+					sqlP, err := st.PolicyFor(ctx, o.id, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if memP := cfg.PolicyOf(id); memP == nil || memP.ID != sqlP.ID {
+						t.Fatalf("seed %d, sequence %d: account %s is under %q by PolicyFor, %v by the lockout check, after:\n%s",
+							seed, n, id, sqlP.Name, memP, strings.Join(log, "\n"))
+					}
 				}
 				if rep := lockout.Evaluate(cfg); !rep.Safe {
 					t.Fatalf("seed %d, sequence %d: no owner can sign in without the IdP after:\n%s\nstate: %+v",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -14,6 +15,7 @@ import (
 const (
 	WhyExplicit = "explicit" // the account is a named member of the policy
 	WhyGroup    = "group"    // the policy names one of the account's IdP groups
+	WhyDomain   = "domain"   // the policy names the domain of the account's email
 	WhyDefault  = "default"  // nothing else names the account: the default policy
 	WhyNone     = "none"     // the organization has no default policy yet (SSO off for everybody)
 )
@@ -24,6 +26,8 @@ type Effective struct {
 	Why    string         // Why* constant
 	// Groups are the account's IdP groups the policy names (WhyGroup).
 	Groups []string
+	// Domain is the account's email domain the policy names (WhyDomain).
+	Domain string
 	// Overridden: the policies an account would fall under by group but
 	// that lose to the one that applies (an explicit membership, or an
 	// earlier name).
@@ -32,7 +36,7 @@ type Effective struct {
 
 // Effective says which policy applies to the account and why, by the rule
 // storage's PolicyFor applies (explicit member, then IdP group by policy
-// name, then the default). The caller must be able to read orgID.
+// name, then email domain, then the default). The caller must be able to read orgID.
 func (s *Service) Effective(ctx context.Context, orgID, accountID string) (Effective, error) {
 	if _, err := authz.RequireReader(ctx, s.store, orgID); err != nil {
 		return Effective{}, err
@@ -71,8 +75,16 @@ func (s *Service) Effective(ctx context.Context, orgID, accountID string) (Effec
 	switch {
 	case explicit != "" && explicit == p.ID:
 		out.Why = WhyExplicit
-	case !p.IsDefault:
+	case !p.IsDefault && len(matching(p.ID)) > 0:
 		out.Why, out.Groups = WhyGroup, matching(p.ID)
+	case !p.IsDefault:
+		// Not named, not by group: the policy names the email's domain.
+		out.Why = WhyDomain
+		if acct, err := s.store.GetAccount(ctx, accountID); err == nil {
+			if _, d, ok := strings.Cut(acct.Email, "@"); ok {
+				out.Domain = d
+			}
+		}
 	}
 	if len(byGroup) > 0 {
 		ps, err := s.store.ListPolicies(ctx, orgID)

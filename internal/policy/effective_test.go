@@ -12,7 +12,8 @@ import (
 )
 
 // Effective says which policy applies and why: none yet, the default, an
-// IdP group (naming the group, and the group policies that lose), an
+// email domain, an IdP group (naming the group, and the group policies
+// that lose), an
 // explicit membership that beats the groups. It needs a reader.
 func TestEffectiveSaysWhy(t *testing.T) {
 	sqltest.ForEachBackend(t, func(t *testing.T, st storage.Store) {
@@ -29,6 +30,18 @@ func TestEffectiveSaysWhy(t *testing.T) {
 		}
 		if got, err = e.svc.Effective(e.ctx, org, a.ID); err != nil || got.Why != WhyDefault || !got.Policy.IsDefault {
 			t.Fatalf("default: %+v, %v", got, err)
+		}
+
+		// A policy naming the email's domain comes before the default.
+		e.verify(org, "acme.example")
+		if _, err := e.svc.CreateWith(e.ctx, org, CreateInput{Name: "Acme staff", SSO: storage.SSOOff}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.AddDomain(e.ctx, org, "Acme staff", "acme.example"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = e.svc.Effective(e.ctx, org, a.ID); err != nil || got.Why != WhyDomain || got.Policy.Name != "Acme staff" || got.Domain != "acme.example" {
+			t.Fatalf("by domain: %+v, %v", got, err)
 		}
 
 		for _, in := range []CreateInput{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -113,7 +114,19 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 		return &c, nil
 	}
 
-	// The page: the default policy, as for a new account of the domain.
+	// A new account of the domain falls under the policy naming the
+	// domain, else the default (the order PolicyFor resolves once the
+	// account exists); the page is decided as for such an account, so it
+	// says nothing about who has an account.
+	if _, dom, ok := strings.Cut(norm, "@"); ok {
+		p, err := s.store.DomainPolicy(ctx, in.ManagedByOrg, dom)
+		switch {
+		case err == nil:
+			def = &p
+		case !errors.Is(err, storage.ErrNotFound):
+			return Routing{}, fmt.Errorf("policy: route: domain policy: %w", err)
+		}
+	}
 	defConn, err := connection(def)
 	if err != nil {
 		return Routing{}, err
@@ -148,8 +161,9 @@ func (s *Service) Route(ctx context.Context, email string) (Routing, error) {
 	}
 	r.Page = emergencyPage(r.Page, in.EmergencyInOrg)
 
-	// The account: its own policy (an unknown email falls under the
-	// default, so JIT provisioning works where SSO is enforced).
+	// The account: its own policy (an unknown email falls under its
+	// domain's policy or the default, so JIT provisioning works where SSO
+	// is enforced).
 	in.Policy = def
 	if in.Account != nil {
 		if in.Account.OrgID != in.ManagedByOrg {

@@ -45,6 +45,7 @@ type Store interface {
 	IdPConnections
 	Policies
 	PolicyGroups
+	PolicyDomains
 	SSOLinks
 	SAMLState
 	LoginFlows

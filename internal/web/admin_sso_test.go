@@ -282,7 +282,7 @@ func TestAdminPolicies(t *testing.T) {
 	expect(t, c.post("/admin/policies/"+bg.ID+"/members", url.Values{"email": {"nobody@acme.example"}}), http.StatusBadRequest, "Nobody in your organization")
 	expect(t, c.post("/admin/policies/"+bg.ID+"/members", url.Values{"email": {"not an email"}}), http.StatusBadRequest)
 	expectRedirect(t, c.post("/admin/policies/"+bg.ID+"/members", url.Values{"email": {"ADA@acme.example"}}), "/admin/policies?notice=member-added")
-	expect(t, c.get("/admin/policies"), http.StatusOK, "Break glass", "ada@acme.example", "Applies to the 1 person listed below")
+	expect(t, c.get("/admin/policies"), http.StatusOK, "Break glass", "ada@acme.example", "Covers: 1 person named explicitly.")
 	if ev := e.lastAudit(org.ID); ev.Action != "policy.member_set" || ev.ActorID != owner.ID || ev.Details["policy"] != "Break glass" {
 		t.Errorf("audit: %s by %s %v", ev.Action, ev.ActorID, ev.Details)
 	}

@@ -176,7 +176,8 @@ func (s *Store) ListPolicyMembers(ctx context.Context, orgID, policyID string) (
 // PolicyFor returns the policy that covers the account, in one statement
 // (one snapshot, one round trip on the sign-in path): its explicit policy,
 // else the first by name of the policies naming one of its IdP groups, else
-// the organization's default. ErrNotFound when none applies.
+// the policy naming its email's domain, else the organization's default.
+// ErrNotFound when none applies.
 func (s *Store) PolicyFor(ctx context.Context, orgID, accountID string) (storage.Policy, error) {
 	p, err := scanPolicy(s.q().QueryRowContext(ctx, `SELECT `+policyColsP+` FROM policies p`+
 		s.policiesApplyingTo("$1", "$2")+` LIMIT 1`, orgID, accountID))
@@ -185,16 +186,52 @@ func (s *Store) PolicyFor(ctx context.Context, orgID, accountID string) (storage
 
 // policiesApplyingTo is the one rule of which policy covers an account,
 // for PolicyFor and for every listing that groups accounts by policy: of
-// org's policies p, those that apply to account (the named policy it is an
-// explicit member of, a policy naming one of its IdP groups, the
-// default), best first — explicit member, then group policies by name,
-// then the default. org and account are SQL expressions (placeholders or
-// columns of an outer query).
+// org's policies p, those that apply to account, best first — the policy
+// it is an explicit member of, then policies naming one of its IdP groups
+// (by name), then the policy naming its email's domain, then the default.
+// org and account are SQL expressions (placeholders or columns of an
+// outer query).
 func (s *Store) policiesApplyingTo(org, account string) string {
+	rank := s.coverRank("p", account)
 	return `
-		LEFT JOIN policy_members m ON m.org_id = p.org_id AND m.policy_id = p.id AND m.account_id = ` + account + `
-		WHERE p.org_id = ` + org + ` AND (m.account_id IS NOT NULL OR p.is_default = 1 OR EXISTS (
-			SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
-			WHERE g.org_id = p.org_id AND g.policy_id = p.id AND ag.account_id = ` + account + `))
-		ORDER BY CASE WHEN m.account_id IS NOT NULL THEN 0 WHEN p.is_default = 1 THEN 2 ELSE 1 END, p.name` + s.byteOrder() + `, p.id`
+		WHERE p.org_id = ` + org + ` AND ` + rank + ` IS NOT NULL
+		ORDER BY ` + rank + `, p.name` + s.byteOrder() + `, p.id`
+}
+
+// coverRank is how policy alias p applies to account (an SQL expression):
+// 0 explicit member, 1 by IdP group, 2 by email domain, 3 the default,
+// NULL not at all. Lower wins; coverReason names the ranks.
+func (s *Store) coverRank(p, account string) string {
+	return `(CASE
+		WHEN EXISTS (SELECT 1 FROM policy_members m
+			WHERE m.org_id = ` + p + `.org_id AND m.policy_id = ` + p + `.id AND m.account_id = ` + account + `) THEN 0
+		WHEN ` + p + `.is_default = 0 AND EXISTS (SELECT 1 FROM policy_groups g JOIN account_groups ag ON ag.name = g.group_name
+			WHERE g.org_id = ` + p + `.org_id AND g.policy_id = ` + p + `.id AND ag.account_id = ` + account + `) THEN 1
+		WHEN ` + p + `.is_default = 0 AND EXISTS (SELECT 1 FROM policy_domains pd JOIN accounts ax ON ax.org_id = pd.org_id
+				AND ` + s.emailDomain("ax.email") + ` = pd.domain
+			WHERE pd.org_id = ` + p + `.org_id AND pd.policy_id = ` + p + `.id AND ax.id = ` + account + `) THEN 2
+		WHEN ` + p + `.is_default = 1 THEN 3
+	END)`
+}
+
+// coverReason turns a coverRank into its storage.Cover* name.
+func coverReason(rank string) string {
+	return `(CASE ` + rank + ` WHEN 0 THEN '` + storage.CoverExplicit + `' WHEN 1 THEN '` + storage.CoverGroup +
+		`' WHEN 2 THEN '` + storage.CoverDomain + `' ELSE '` + storage.CoverDefault + `' END)`
+}
+
+// resolvedPolicy is the ID of the policy that covers account alias a, as
+// PolicyFor resolves it.
+func (s *Store) resolvedPolicy(a string) string {
+	return `(SELECT p.id FROM policies p` + s.policiesApplyingTo(a+".org_id", a+".id") + ` LIMIT 1)`
+}
+
+// emailDomain is the domain of an email column (everything after the
+// first '@', as lockout.Config.Managed reads it), written exactly as the
+// accounts_org_email_domain index computes it so the planner can use it.
+func (s *Store) emailDomain(col string) string {
+	if s.dialect == DialectPostgres {
+		return `substr(` + col + `, strpos(` + col + `, '@') + 1)`
+	}
+	return `substr(` + col + `, instr(` + col + `, '@') + 1)`
 }

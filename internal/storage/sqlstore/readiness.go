@@ -17,7 +17,7 @@ const usablePasskey = `k.account_id = a.id AND k.clone_suspected_at = 0`
 // readinessPolicy is the ID of the policy that covers account a, as
 // PolicyFor resolves it (IdP groups included).
 func (s *Store) readinessPolicy() string {
-	return `(SELECT p.id FROM policies p` + s.policiesApplyingTo("a.org_id", "a.id") + ` LIMIT 1)`
+	return s.resolvedPolicy("a")
 }
 
 // readinessFrom is the accounts a PasskeyReadinessQuery covers: active,

@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"IdPConnections", idpTests},
 		{"Policies", policyTests},
 		{"PolicyGroups", policyGroupTests},
+		{"PolicyDomains", policyDomainTests},
 		{"SSOLinks", ssoLinkTests},
 		{"SAMLState", samlStateTests},
 		{"LoginFlows", loginFlowTests},

@@ -104,6 +104,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 		handle("POST /admin/policies/{ref}/members/remove", h.adminPolicyMemberRemove)
 		handle("GET /admin/policies/{ref}/delete", h.adminPolicyDeleteConfirm)
 		handle("POST /admin/policies/{ref}/delete", h.adminPolicyDelete)
+		h.registerPolicyCoverage(handle) // admin_policy_coverage.go
 	}
 	h.registerReadiness(handle) // admin_readiness.go
 	h.registerApps(handle)      // admin_apps.go
@@ -193,6 +194,9 @@ type adminView struct {
 
 	MemberPage    *memberPageView    // a member's page (admin_member.go)
 	MemberConfirm *memberConfirmView // its confirmation pages
+
+	// PolicyPeople is the page of whom a policy covers.
+	PolicyPeople *policyPeopleView
 }
 
 // confirmView is the "are you sure?" page of a removal.
@@ -257,6 +261,8 @@ var adminNotices = map[string]string{
 	"policy-forced":             "Policy saved. SSO is enforced through a connection that has not been tested; the override is recorded in the audit log.",
 	"policy-deleted":            "Policy deleted. Its members now fall under the default policy.",
 	"member-added":              "Member added to the policy.",
+	"policy-domain-added":       "The policy covers everyone at the domain now, unless a membership or IdP group places them elsewhere.",
+	"policy-domain-removed":     "The policy no longer covers the domain; its people fall under the default policy unless another rule places them.",
 	"member-removed":            "Member moved back to the default policy.",
 	"invited":                   "Member added. An invitation to set a password is on its way to their email.",
 	"added":                     "Member added.",

@@ -225,8 +225,10 @@ func (h *Handler) policyWhy(ctx context.Context, orgID, accountID string) (*poli
 			}
 		}
 		pw.Why += ", and no policy names them directly."
+	case policy.WhyDomain:
+		pw.Why = "This policy names their email domain “" + eff.Domain + "”, and no policy names them or their IdP groups."
 	case policy.WhyDefault:
-		pw.Why = "No other policy names them or their IdP groups, so the organization's default policy applies."
+		pw.Why = "No other policy names them, their IdP groups or their email domain, so the organization's default policy applies."
 	default:
 		pw.Name = policy.DefaultName
 		pw.Why = "The organization has not set up policies yet: everyone signs in with a password."

@@ -40,6 +40,16 @@ type policyCard struct {
 	// Settings is the sign-in settings form (MFA, failback, lifetimes,
 	// IdP groups): the stored values, or the admin's after a refusal.
 	Settings *policySettings
+
+	// Covers says whom the policy covers, in words with counts.
+	Covers string
+	// Domains are the email domains it names; DomainOptions the verified
+	// domains no policy names yet (the add form's choices), DomainValue
+	// and DomainError the add form after a refusal.
+	Domains       []string
+	DomainOptions []string
+	DomainValue   string
+	DomainError   string
 }
 
 type policyMember struct {
@@ -104,12 +114,32 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 	}
 	cards := make([]*policyCard, 0, len(ps)+1)
 	hasDefault := false
+	var named []string
+	for _, p := range ps {
+		ds, err := h.Policies.Domains(ctx, adm.OrgID, p.ID)
+		if err != nil {
+			h.serverError(w, r, "list policy domains", err)
+			return
+		}
+		named = append(named, ds...)
+	}
+	domainOpts, err := h.domainOptions(r, adm.OrgID, named)
+	if err != nil {
+		h.serverError(w, r, "list domains", err)
+		return
+	}
 	for _, p := range ps {
 		card := &policyCard{
 			Ref: p.ID, Name: p.Name, IsDefault: p.IsDefault, SSO: p.SSO, Connection: names[p.ConnectionID],
 			FormSSO: p.SSO, FormConn: slugs[p.ConnectionID],
 		}
 		hasDefault = hasDefault || p.IsDefault
+		cov, err := h.Policies.Coverage(ctx, adm.OrgID, p.ID)
+		if err != nil {
+			h.serverError(w, r, "count policy coverage", err)
+			return
+		}
+		card.Covers, card.Domains, card.DomainOptions = cov.Words(), cov.Domains, domainOpts
 		groups, err := h.Policies.Groups(ctx, adm.OrgID, p.ID)
 		if err != nil {
 			h.serverError(w, r, "list policy groups", err)
@@ -142,7 +172,8 @@ func (h *Handler) renderPolicies(w http.ResponseWriter, r *http.Request, adm sto
 		for i, c := range cards {
 			if c.Ref == edit.Ref || (edit.Ref == defaultRef && c.IsDefault) {
 				edit.Ref, edit.Name, edit.IsDefault, edit.SSO, edit.Connection, edit.Members = c.Ref, c.Name, c.IsDefault, c.SSO, c.Connection, c.Members
-				if edit.FormSSO == "" && (edit.MemberError != "" || edit.Settings != nil) {
+				edit.Covers, edit.Domains, edit.DomainOptions = c.Covers, c.Domains, c.DomainOptions
+				if edit.FormSSO == "" && (edit.MemberError != "" || edit.DomainError != "" || edit.Settings != nil) {
 					edit.FormSSO, edit.FormConn = c.FormSSO, c.FormConn
 				}
 				if edit.Settings == nil {
