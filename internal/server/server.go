@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -49,6 +50,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	a.OIDC.SetPages(pages.Renderer())
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
+		Members: members.New(a.Store, a.Accounts, a.Policies, a.Log),
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA, Apps: a.Apps,
