@@ -29,8 +29,79 @@ const listingCols = `, a.last_sign_in_at,
 
 // SearchMembers returns one keyset page of q.
 func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (storage.MemberPage, error) {
+	narrow := false
+	if q.Prefix != "" && s.dialect != DialectPostgres {
+		var err error
+		if narrow, err = s.narrowPrefix(ctx, q.OrgID, q.Prefix); err != nil {
+			return storage.MemberPage{}, err
+		}
+	}
+	sq, err := s.memberSQL(q, narrow)
+	if err != nil {
+		return storage.MemberPage{}, err
+	}
+	rows, err := s.q().QueryContext(ctx, sq.query, sq.args...)
+	if err != nil {
+		return storage.MemberPage{}, wrapErr(err, "search members")
+	}
+	list, err := collect(rows, scanListing)
+	if err != nil {
+		return storage.MemberPage{}, wrapErr(err, "search members")
+	}
+	more := len(list) > sq.limit
+	if more {
+		list = list[:sq.limit]
+	}
+	page := storage.MemberPage{Members: list}
+	if sq.backward {
+		slices.Reverse(page.Members)
+		page.HasPrev, page.HasNext = more, true
+	} else {
+		page.HasPrev, page.HasNext = sq.cursor, more
+	}
+	return page, nil
+}
+
+// memberSearch is SearchMembers' statement and how to read its rows.
+type memberSearch struct {
+	query    string
+	args     []any
+	limit    int
+	backward bool // rows come in reverse order (a previous page)
+	cursor   bool // the page starts at a cursor
+}
+
+// narrowLimit is how many accounts a prefix may match in each of its two
+// ranges (email, name) for SearchMembers to read the matches first and
+// sort them, rather than walk the sort order and test each account.
+const narrowLimit = 2000
+
+// narrowPrefix reports whether prefix matches at most narrowLimit emails
+// and as many names in orgID, counting no further than that in either
+// index range. SQLite plans the two-range OR by walking the sort order,
+// which for a rare prefix reads the whole organization; PostgreSQL weighs
+// both plans by its statistics and needs no hint.
+func (s *Store) narrowPrefix(ctx context.Context, orgID, prefix string) (bool, error) {
+	for _, col := range []string{"email", "name_key"} {
+		var n int
+		err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM accounts
+			WHERE org_id = $1 AND `+col+` >= $2 AND `+col+` < $3 LIMIT $4)`,
+			orgID, prefix, prefix+prefixEnd, narrowLimit+1).Scan(&n)
+		if err != nil {
+			return false, wrapErr(err, "search members: count prefix")
+		}
+		if n > narrowLimit {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// memberSQL builds q's statement. With narrow, the prefix's matches are
+// read from their two index ranges first (see narrowPrefix).
+func (s *Store) memberSQL(q storage.MemberQuery, narrow bool) (memberSearch, error) {
 	if q.After != nil && q.Before != nil {
-		return storage.MemberPage{}, fmt.Errorf("sqlstore: search members: both after and before: %w", storage.ErrBadQuery)
+		return memberSearch{}, fmt.Errorf("sqlstore: search members: both after and before: %w", storage.ErrBadQuery)
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -57,7 +128,7 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 	case storage.SortCreated:
 		col, numeric, tie = "a.created_at", true, true
 	default:
-		return storage.MemberPage{}, fmt.Errorf("sqlstore: search members: sort %q: %w", q.Sort, storage.ErrBadQuery)
+		return memberSearch{}, fmt.Errorf("sqlstore: search members: sort %q: %w", q.Sort, storage.ErrBadQuery)
 	}
 
 	var where []string
@@ -67,7 +138,17 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 		return "$" + strconv.Itoa(len(args))
 	}
 	where = append(where, "a.org_id = "+arg(q.OrgID))
-	if q.Prefix != "" {
+	from := "accounts a"
+	switch {
+	case q.Prefix != "" && narrow:
+		lo, hi := arg(q.Prefix), arg(q.Prefix+prefixEnd)
+		// CROSS JOIN keeps SQLite's join order: the matches first, then
+		// each account by its primary key.
+		from = fmt.Sprintf(`(SELECT id FROM accounts WHERE org_id = $1 AND email >= %[1]s AND email < %[2]s
+			UNION SELECT id FROM accounts WHERE org_id = $1 AND name_key >= %[1]s AND name_key < %[2]s) m
+			CROSS JOIN accounts a`, lo, hi)
+		where = append(where, "a.id = m.id")
+	case q.Prefix != "":
 		lo, hi := arg(q.Prefix), arg(q.Prefix+prefixEnd)
 		where = append(where, fmt.Sprintf("((%s >= %s AND %s < %s) OR (%s >= %s AND %s < %s))",
 			textCol("a.email"), lo, textCol("a.email"), hi, textCol("a.name_key"), lo, textCol("a.name_key"), hi))
@@ -84,7 +165,7 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 	case storage.StatusFilterActive:
 		where = append(where, "a.status = "+arg(string(storage.StatusActive))+" AND (a.password_hash <> '' OR a.last_sign_in_at > 0)")
 	default:
-		return storage.MemberPage{}, fmt.Errorf("sqlstore: search members: status %q: %w", q.Status, storage.ErrBadQuery)
+		return memberSearch{}, fmt.Errorf("sqlstore: search members: status %q: %w", q.Status, storage.ErrBadQuery)
 	}
 	switch q.PolicyID {
 	case "":
@@ -102,7 +183,7 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 	case storage.MethodPasskey:
 		where = append(where, "EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = a.id)")
 	default:
-		return storage.MemberPage{}, fmt.Errorf("sqlstore: search members: method %q: %w", q.Method, storage.ErrBadQuery)
+		return memberSearch{}, fmt.Errorf("sqlstore: search members: method %q: %w", q.Method, storage.ErrBadQuery)
 	}
 	if q.NoMFA {
 		where = append(where, `NOT EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id AND t.confirmed_at > 0)
@@ -128,7 +209,7 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 		if numeric {
 			n, err := strconv.ParseInt(cur.Key, 10, 64)
 			if err != nil {
-				return storage.MemberPage{}, fmt.Errorf("sqlstore: search members: cursor key: %w", storage.ErrBadQuery)
+				return memberSearch{}, fmt.Errorf("sqlstore: search members: cursor key: %w", storage.ErrBadQuery)
 			}
 			key = n
 		}
@@ -144,28 +225,9 @@ func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (stora
 	if tie {
 		order += ", a.id " + dir
 	}
-	query := `SELECT ` + prefixCols("a.", accountCols) + listingCols + ` FROM accounts a
+	query := `SELECT ` + prefixCols("a.", accountCols) + listingCols + ` FROM ` + from + `
 		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ` + arg(limit+1)
-	rows, err := s.q().QueryContext(ctx, query, args...)
-	if err != nil {
-		return storage.MemberPage{}, wrapErr(err, "search members")
-	}
-	list, err := collect(rows, scanListing)
-	if err != nil {
-		return storage.MemberPage{}, wrapErr(err, "search members")
-	}
-	more := len(list) > limit
-	if more {
-		list = list[:limit]
-	}
-	page := storage.MemberPage{Members: list}
-	if backward {
-		slices.Reverse(page.Members)
-		page.HasPrev, page.HasNext = more, true
-	} else {
-		page.HasPrev, page.HasNext = cur != nil, more
-	}
-	return page, nil
+	return memberSearch{query: query, args: args, limit: limit, backward: backward, cursor: cur != nil}, nil
 }
 
 func scanListing(r scanner) (storage.MemberListing, error) {
