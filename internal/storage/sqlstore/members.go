@@ -30,7 +30,7 @@ const listingCols = `, a.last_sign_in_at,
 // SearchMembers returns one keyset page of q.
 func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (storage.MemberPage, error) {
 	narrow := false
-	if q.Prefix != "" && s.dialect != DialectPostgres {
+	if q.Prefix != "" && s.dialect != DialectPostgres && (q.Sort == storage.SortLastSignIn || q.Sort == storage.SortCreated) {
 		var err error
 		if narrow, err = s.narrowPrefix(ctx, q.OrgID, q.Prefix); err != nil {
 			return storage.MemberPage{}, err
@@ -138,20 +138,11 @@ func (s *Store) memberSQL(q storage.MemberQuery, narrow bool) (memberSearch, err
 		return "$" + strconv.Itoa(len(args))
 	}
 	where = append(where, "a.org_id = "+arg(q.OrgID))
-	from := "accounts a"
-	switch {
-	case q.Prefix != "" && narrow:
-		lo, hi := arg(q.Prefix), arg(q.Prefix+prefixEnd)
-		// CROSS JOIN keeps SQLite's join order: the matches first, then
-		// each account by its primary key.
-		from = fmt.Sprintf(`(SELECT id FROM accounts WHERE org_id = $1 AND email >= %[1]s AND email < %[2]s
-			UNION SELECT id FROM accounts WHERE org_id = $1 AND name_key >= %[1]s AND name_key < %[2]s) m
-			CROSS JOIN accounts a`, lo, hi)
-		where = append(where, "a.id = m.id")
-	case q.Prefix != "":
-		lo, hi := arg(q.Prefix), arg(q.Prefix+prefixEnd)
-		where = append(where, fmt.Sprintf("((%s >= %s AND %s < %s) OR (%s >= %s AND %s < %s))",
-			textCol("a.email"), lo, textCol("a.email"), hi, textCol("a.name_key"), lo, textCol("a.name_key"), hi))
+	// The prefix is applied at the end (it shapes the statement), once
+	// every other condition is in where.
+	var lo, hi string
+	if q.Prefix != "" {
+		lo, hi = arg(q.Prefix), arg(q.Prefix+prefixEnd)
 	}
 	if q.Role != "" {
 		where = append(where, "a.role = "+arg(string(q.Role)))
@@ -225,8 +216,41 @@ func (s *Store) memberSQL(q storage.MemberQuery, narrow bool) (memberSearch, err
 	if tie {
 		order += ", a.id " + dir
 	}
+	lim := arg(limit + 1)
+	emailRange := fmt.Sprintf("%[1]s >= %[2]s AND %[1]s < %[3]s", textCol("a.email"), lo, hi)
+	nameRange := fmt.Sprintf("%[1]s >= %[2]s AND %[1]s < %[3]s", textCol("a.name_key"), lo, hi)
+	from, cond := "accounts a", strings.Join(where, " AND ")
+	switch {
+	case q.Prefix != "" && (q.Sort == "" || q.Sort == storage.SortEmail || q.Sort == storage.SortName):
+		// Sorted by email or name, a prefix is two ranges, each read in the
+		// sort order (one of them straight from its index) and cut at the
+		// page size; the page is the first rows of the two together.
+		// CROSS JOIN keeps SQLite's join order: those few rows first, then
+		// each account by its primary key.
+		// On SQLite each range is read through its own index by name:
+		// without statistics it would rather walk the sort order from the
+		// cursor to spare a sort, which for a rare prefix reads the rest
+		// of the organization.
+		ei, ni := "", ""
+		if s.dialect != DialectPostgres {
+			ei, ni = " INDEXED BY accounts_org_email", " INDEXED BY accounts_org_name_key"
+		}
+		from = fmt.Sprintf(`(SELECT id FROM (SELECT a.id FROM accounts a%[6]s WHERE %[1]s AND %[2]s ORDER BY %[4]s LIMIT %[5]s) e
+			UNION SELECT id FROM (SELECT a.id FROM accounts a%[7]s WHERE %[1]s AND %[3]s ORDER BY %[4]s LIMIT %[5]s) n) m
+			CROSS JOIN accounts a`, cond, emailRange, nameRange, order, lim, ei, ni)
+		cond = "a.id = m.id"
+	case q.Prefix != "" && narrow:
+		// Few matches: read them from the two index ranges, then sort.
+		from = fmt.Sprintf(`(SELECT a.id FROM accounts a WHERE a.org_id = $1 AND %[1]s
+			UNION SELECT a.id FROM accounts a WHERE a.org_id = $1 AND %[2]s) m
+			CROSS JOIN accounts a`, emailRange, nameRange)
+		cond += " AND a.id = m.id"
+	case q.Prefix != "":
+		// Many matches: walk the sort order and keep those that match.
+		cond += " AND ((" + emailRange + ") OR (" + nameRange + "))"
+	}
 	query := `SELECT ` + prefixCols("a.", accountCols) + listingCols + ` FROM ` + from + `
-		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ` + arg(limit+1)
+		WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + lim
 	return memberSearch{query: query, args: args, limit: limit, backward: backward, cursor: cur != nil}, nil
 }
 

@@ -113,35 +113,40 @@ var memberTests = []namedTest{
 	{"OrderAndCursorsBothWays", func(t *testing.T, s storage.Store) {
 		accts := memberFixture(t, s)
 		lastSignIn := map[string]time.Time{accts[0].ID: base.Add(3 * time.Hour), accts[5].ID: base.Add(2 * time.Hour), accts[6].ID: base.Add(2 * time.Hour)}
-		for _, sort := range []string{storage.SortEmail, storage.SortName, storage.SortLastSignIn, storage.SortCreated} {
-			for _, desc := range []bool{false, true} {
-				want := slices.Clone(accts)
-				slices.SortFunc(want, func(a, b storage.Account) int {
-					var c int
-					switch sort {
-					case storage.SortEmail:
-						c = strings.Compare(a.Email, b.Email)
-					case storage.SortName:
-						c = strings.Compare(storage.NameKey(a.DisplayName), storage.NameKey(b.DisplayName))
-					case storage.SortLastSignIn:
-						c = lastSignIn[a.ID].Compare(lastSignIn[b.ID])
-					case storage.SortCreated:
-						c = a.CreatedAt.Compare(b.CreatedAt)
+		for _, prefix := range []string{"", "a"} {
+			for _, sort := range []string{storage.SortEmail, storage.SortName, storage.SortLastSignIn, storage.SortCreated} {
+				for _, desc := range []bool{false, true} {
+					// "a" matches by email (a00…) and by name (Ada…, alan…).
+					want := slices.DeleteFunc(slices.Clone(accts), func(a storage.Account) bool {
+						return !strings.HasPrefix(a.Email, prefix) && !strings.HasPrefix(storage.NameKey(a.DisplayName), prefix)
+					})
+					slices.SortFunc(want, func(a, b storage.Account) int {
+						var c int
+						switch sort {
+						case storage.SortEmail:
+							c = strings.Compare(a.Email, b.Email)
+						case storage.SortName:
+							c = strings.Compare(storage.NameKey(a.DisplayName), storage.NameKey(b.DisplayName))
+						case storage.SortLastSignIn:
+							c = lastSignIn[a.ID].Compare(lastSignIn[b.ID])
+						case storage.SortCreated:
+							c = a.CreatedAt.Compare(b.CreatedAt)
+						}
+						if c == 0 {
+							c = strings.Compare(a.ID, b.ID)
+						}
+						if desc {
+							c = -c
+						}
+						return c
+					})
+					var wantIDs []string
+					for _, a := range want {
+						wantIDs = append(wantIDs, a.ID)
 					}
-					if c == 0 {
-						c = strings.Compare(a.ID, b.ID)
-					}
-					if desc {
-						c = -c
-					}
-					return c
-				})
-				var wantIDs []string
-				for _, a := range want {
-					wantIDs = append(wantIDs, a.ID)
+					got := pageAll(t, s, storage.MemberQuery{OrgID: "o", Prefix: prefix, Sort: sort, Desc: desc})
+					wantEqual(t, fmt.Sprintf("order (prefix %q sort %q desc %v)", prefix, sort, desc), got, wantIDs)
 				}
-				got := pageAll(t, s, storage.MemberQuery{OrgID: "o", Sort: sort, Desc: desc})
-				wantEqual(t, fmt.Sprintf("order (sort %q desc %v)", sort, desc), got, wantIDs)
 			}
 		}
 	}},
