@@ -91,9 +91,9 @@ func (h *Handler) importStep(w http.ResponseWriter, r *http.Request, adm storage
 	}
 	svc := h.memberSvc()
 	var p members.Preview
-	var invited []storage.Account
 	if commit {
-		p, invited, err = svc.Import(r.Context(), adm.OrgID, file)
+		// The list of those invited is on the page the redirect opens.
+		p, _, err = svc.Import(r.Context(), adm.OrgID, file)
 	} else {
 		p, err = svc.PreviewImport(r.Context(), adm.OrgID, file)
 	}
@@ -112,7 +112,6 @@ func (h *Handler) importStep(w http.ResponseWriter, r *http.Request, adm storage
 	}
 	if commit {
 		seeOther(w, r, "/admin/members?status=invited&sort=created&dir=desc", "imported")
-		_ = invited
 		return
 	}
 	h.renderImport(w, r, adm, http.StatusOK, &importView{Preview: &p, CSV: string(file)}, "")
