@@ -354,6 +354,11 @@ func TestAdminMembersImportCSV(t *testing.T) {
 	// Too many rows.
 	big := "email\n" + strings.Repeat("x@acme.example\n", 1001)
 	expect(t, c.postFile("/admin/members/import", nil, big), http.StatusBadRequest, "The file is too large")
+	// A body over the upload limit is refused before it is read whole;
+	// other forms read no multipart body at all, so one is refused there.
+	huge := "email\n" + strings.Repeat("a", 3<<20)
+	expect(t, c.postFile("/admin/members/import", nil, huge), http.StatusRequestEntityTooLarge)
+	expect(t, c.postFile("/admin/members/bulk", url.Values{"action": {"suspend"}}, strings.Repeat("a", 100<<10)), http.StatusForbidden)
 	// No CSRF token, no upload.
 	expect(t, c.postFile("/admin/members/import", url.Values{httpserver.CSRFField: {"nope"}}, file), http.StatusForbidden)
 }
