@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -95,6 +96,9 @@ type Handler struct {
 	// Readiness serves /passkeys/readiness and /passkeys/reminders (nil:
 	// they do not exist).
 	Readiness *readiness.Service
+	// Members answers GET /members with a query (search, filters and
+	// cursor paging); nil: the query is ignored and every member listed.
+	Members *members.Service
 	// MFA resets members' second factors (nil:
 	// /members/{id}/reset-factors does not exist).
 	MFA *mfa.Service

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
@@ -111,7 +112,8 @@ func newEnvOn(t *testing.T, store storage.Store) *env {
 		Health: healthSvc, Emergencies: emergencies, Readiness: ready,
 		Audit: audit.NewService(store), Limiter: ratelimit.New(store, time.Now), Log: log, Now: time.Now,
 		BreakGlass: breakglass.New(store, factors.Lookup), OrgRecovery: orgrecovery.New(store, nil, log, time.Now),
-		MFA: mfaSvc, Apps: apps.New(store, "https://gatehouse.test", log, time.Now)}
+		MFA: mfaSvc, Apps: apps.New(store, "https://gatehouse.test", log, time.Now),
+		Members: members.New(store, accounts, policies, log)}
 	h.Register(mux)
 	// The real middleware chain, as `serve` mounts it: request IDs, body
 	// limits and the CSRF exemption for /api/ are part of the behaviour.

@@ -2,11 +2,14 @@ package adminapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
+	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -20,6 +23,10 @@ func (h *Handler) getOrganization(w http.ResponseWriter, r *http.Request, tok st
 }
 
 func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	if r.URL.RawQuery != "" && h.Members != nil {
+		h.searchMembers(w, r, tok)
+		return
+	}
 	accts, err := h.Accounts.ListMembers(r.Context(), tok.OrgID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -181,4 +188,41 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, tok stora
 		out = append(out, apiview.SessionFrom(s))
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+// searchMembers answers GET /members with a query: one page of a search
+// (members.Service.Search), paged by the cursors it returns.
+func (h *Handler) searchMembers(w http.ResponseWriter, r *http.Request, tok storage.APIToken) {
+	v := r.URL.Query()
+	q := members.Query{
+		Q: v.Get("q"), Role: v.Get("role"), Status: v.Get("status"), Policy: v.Get("policy"), Method: v.Get("method"),
+		NoMFA: v.Get("no_mfa") == "true", NoEmergencyPasskey: v.Get("no_emergency_passkey") == "true",
+		Sort: v.Get("sort"), After: v.Get("after"), Before: v.Get("before"),
+	}
+	switch v.Get("order") {
+	case "", "asc":
+	case "desc":
+		q.Desc = true
+	default:
+		h.fail(w, r, errs.NewInvalid("order", "The order must be asc or desc."))
+		return
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > members.MaxBulk {
+			h.fail(w, r, errs.NewInvalid("limit", "The limit must be a number from 1 to 500."))
+			return
+		}
+		q.Limit = n
+	}
+	p, err := h.Members.Search(r.Context(), tok.OrgID, q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := apiview.MemberPage{Members: make([]apiview.MemberListing, 0, len(p.Members)), NextCursor: p.Next, PrevCursor: p.Prev}
+	for _, m := range p.Members {
+		out.Members = append(out.Members, apiview.MemberListingFrom(m, members.StatusOf(m)))
+	}
+	httpserver.WriteJSON(w, http.StatusOK, out)
 }

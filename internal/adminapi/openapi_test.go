@@ -53,7 +53,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	}
 
 	for name, v := range map[string]any{
-		"Organization": apiview.Organization{}, "Member": apiview.Member{}, "Session": apiview.Session{}, "Token": apiview.Token{},
+		"Organization": apiview.Organization{}, "Member": apiview.Member{}, "MemberListing": apiview.MemberListing{}, "MemberPage": apiview.MemberPage{}, "Session": apiview.Session{}, "Token": apiview.Token{},
 		"CreatedToken": apiview.CreatedToken{}, "AuditPage": apiview.AuditPage{}, "VerifyResult": apiview.VerifyResult{},
 		"AddMemberRequest": addMemberRequest{}, "UpdateMemberRequest": updateMemberRequest{},
 		"Domain": apiview.Domain{}, "TXTRecord": apiview.TXTRecord{}, "AddDomainRequest": addDomainRequest{},

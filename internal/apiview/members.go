@@ -81,3 +81,45 @@ func ParseStatus(field, s string) (storage.AccountStatus, error) {
 	}
 	return "", &account.InvalidInputError{Field: field, Message: `The status must be "active" or "suspended".`}
 }
+
+// MemberListing is a member as a search lists them: the Member fields and
+// what the members page shows about them.
+type MemberListing struct {
+	Member
+	// State is active, invited (no password and no sign-in yet) or
+	// suspended.
+	State            string     `json:"state"`
+	LastSignInAt     *time.Time `json:"last_sign_in_at"` // null: never
+	SignInMethods    []string   `json:"sign_in_methods"` // sso, password, passkey
+	HasMFA           bool       `json:"has_mfa"`
+	EmergencyPasskey bool       `json:"emergency_passkey"`
+	PolicyID         string     `json:"policy_id"` // "" when no policy names them
+}
+
+// MemberPage is one page of a member search with the cursors of the
+// pages around it ("" when there is none).
+type MemberPage struct {
+	Members    []MemberListing `json:"members"`
+	NextCursor string          `json:"next_cursor"`
+	PrevCursor string          `json:"prev_cursor"`
+}
+
+// MemberListingFrom converts a search result; state is members.StatusOf's.
+func MemberListingFrom(l storage.MemberListing, state string) MemberListing {
+	out := MemberListing{Member: MemberFrom(l.Account), State: state, HasMFA: l.HasMFA,
+		EmergencyPasskey: l.EmergencyPasskey, PolicyID: l.PolicyID, SignInMethods: []string{}}
+	if !l.LastSignInAt.IsZero() {
+		t := l.LastSignInAt.UTC()
+		out.LastSignInAt = &t
+	}
+	if l.SSOLinked {
+		out.SignInMethods = append(out.SignInMethods, "sso")
+	}
+	if l.PasswordHash != "" {
+		out.SignInMethods = append(out.SignInMethods, "password")
+	}
+	if l.HasPasskey {
+		out.SignInMethods = append(out.SignInMethods, "passkey")
+	}
+	return out
+}

@@ -89,6 +89,19 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			return
 		}
 		sent := r.Header.Get(CSRFHeader)
+		if sent == "" && isUpload(r) {
+			// The file stays in memory: it is at most MaxUploadBody.
+			if err := r.ParseMultipartForm(MaxUploadBody); err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					s.renderError(w, r, http.StatusRequestEntityTooLarge, "payload_too_large", "That file is larger than we accept (2 MB). Split it and try again.")
+				} else {
+					s.renderError(w, r, http.StatusBadRequest, "invalid_request", "The form could not be read.")
+				}
+				return
+			}
+			sent = r.PostForm.Get(CSRFField)
+		}
 		if sent == "" {
 			// Parse the (already size-limited) body once; handlers read
 			// r.PostForm afterwards. A body over the limit is a 413, not a

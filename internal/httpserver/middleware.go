@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -202,11 +204,14 @@ func (s *Server) setSecurityHeaders(h http.Header, r *http.Request) {
 // bodyLimitKey marks a request whose route raised the body limit.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxFormBody && !raisedLimit(r) {
+		if r.ContentLength > MaxFormBody && !raisedLimit(r) && !isUpload(r) {
 			// Refuse before reading a byte.
 			w.Header().Set("Connection", "close")
 		}
-		if r.Body != nil && !raisedLimit(r) {
+		switch {
+		case isUpload(r):
+			r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBody)
+		case r.Body != nil && !raisedLimit(r):
 			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBody)
 		}
 		next.ServeHTTP(w, r)
@@ -217,6 +222,22 @@ func limitBody(next http.Handler) http.Handler {
 // limit with LimitBody (SAML responses are routinely above 64 KiB).
 func raisedLimit(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/saml/") && strings.HasSuffix(r.URL.Path, "/acs")
+}
+
+// MaxUploadBody is the largest body of an upload form (UploadPaths).
+const MaxUploadBody = 2 << 20
+
+// UploadPaths are the form routes that take a file (multipart/form-data,
+// at most MaxUploadBody): the members CSV import and its confirmation.
+var UploadPaths = []string{"/admin/members/import", "/admin/members/import/confirm"}
+
+// isUpload reports a multipart POST to one of UploadPaths.
+func isUpload(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Body == nil || !slices.Contains(UploadPaths, r.URL.Path) {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/form-data"
 }
 
 // LimitBody caps r's body at n bytes.

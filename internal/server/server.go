@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -47,8 +48,10 @@ func Handler(a *app.App) (http.Handler, error) {
 		return nil, err
 	}
 	a.OIDC.SetPages(pages.Renderer())
+	memberSvc := members.New(a.Store, a.Accounts, a.Policies, a.Log)
 	admin := &console.Handler{
 		Accounts: a.Accounts, Sessions: a.Sessions, Log: a.Log, Now: a.Now, ProductName: a.Config.ProductName,
+		Members: memberSvc,
 		Domains: a.Domains, Policies: a.Policies, SSO: a.SSO, IdPs: a.IdPs, Audit: a.Audit, Limiter: limiter,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, MFA: a.MFA, Apps: a.Apps,
@@ -56,7 +59,7 @@ func Handler(a *app.App) (http.Handler, error) {
 	if err := admin.Register(mux); err != nil {
 		return nil, err
 	}
-	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
+	api := &adminapi.Handler{Accounts: a.Accounts, Sessions: a.Sessions, Members: memberSvc, Domains: a.Domains, IdPs: a.IdPs, Policies: a.Policies,
 		Health: a.Health, Emergencies: a.Emergencies, Readiness: a.Readiness, Audit: a.Audit, Limiter: limiter, Log: a.Log, Now: a.Now,
 		BreakGlass: a.BreakGlass, OrgRecovery: a.OrgRecovery, MFA: a.MFA, Apps: a.Apps}
 	api.Register(mux)

@@ -35,6 +35,7 @@ var (
 type Store interface {
 	Organizations
 	Accounts
+	Members
 	Sessions
 	OneTimeTokens
 	APITokens

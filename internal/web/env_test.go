@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/idp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout/lockouttest"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -223,6 +224,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	t.Cleanup(func() { appsStop(); <-appsDone })
 	admin := &console.Handler{
 		Accounts: e.accounts, Sessions: e.sessions, Log: log, Now: e.clock.Now,
+		Members: members.New(e.store, e.accounts, e.policies, log),
 		Domains: e.domains, Policies: e.policies, SSO: e.sso, IdPs: e.idps, Audit: audit.NewService(e.store),
 		Limiter: limiter, Health: e.health, Emergencies: e.emergencies, Readiness: e.readiness,
 		BreakGlass: breakglass.New(e.store, e.factors.Lookup), OrgRecovery: e.orgRec,

@@ -41,6 +41,7 @@ func Sentinels() []Case {
 	return []Case{
 		{"storage.ErrNotFound", storage.ErrNotFound, errs.NotFound, "not_found"},
 		{"storage.ErrConflict", storage.ErrConflict, errs.Conflict, "conflict"},
+		{"storage.ErrBadQuery", storage.ErrBadQuery, errs.Invalid, "invalid"},
 		{"account.ErrBadCredentials", account.ErrBadCredentials, errs.Unauthenticated, "bad_credentials"},
 		{"account.ErrInvalidLink", account.ErrInvalidLink, errs.NotFound, "invalid_link"},
 		{"account.ErrSetupDone", account.ErrSetupDone, errs.Conflict, "setup_done"},

@@ -29,11 +29,11 @@ func scanAccount(r scanner) (storage.Account, error) {
 // CreateAccount inserts a; ErrConflict on a duplicate ID or email,
 // ErrNotFound when its organization does not exist.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
-	_, err := s.q().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_skeleton)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+	_, err := s.q().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_skeleton, name_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		a.ID, a.OrgID, a.Email, a.DisplayName, a.PasswordHash, us(a.PasswordChangedAt),
 		string(a.Role), string(a.Status), us(a.CreatedAt), us(a.UpdatedAt), a.Version,
-		orDefault(a.Origin, storage.OriginAdmin), a.PasswordOrigin, a.PasswordEmergencyID, emailaddr.Skeleton(a.Email))
+		orDefault(a.Origin, storage.OriginAdmin), a.PasswordOrigin, a.PasswordEmergencyID, emailaddr.Skeleton(a.Email), storage.NameKey(a.DisplayName))
 	return wrapErr(err, "create account %q", a.ID)
 }
 
@@ -114,12 +114,12 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(a *storage
 		out, err = scanAccount(tx.q().QueryRowContext(ctx, `UPDATE accounts SET
 				email = $3, display_name = $4, password_hash = $5, password_changed_at = $6,
 				role = $7, status = $8, updated_at = $9, email_skeleton = $10,
-				password_origin = $11, password_emergency_id = $12, version = version + 1
+				password_origin = $11, password_emergency_id = $12, name_key = $13, version = version + 1
 			WHERE id = $1 AND version = $2
 			RETURNING `+accountCols,
 			id, cur.Version, next.Email, next.DisplayName, next.PasswordHash, us(next.PasswordChangedAt),
 			string(next.Role), string(next.Status), us(next.UpdatedAt), emailaddr.Skeleton(next.Email),
-			next.PasswordOrigin, next.PasswordEmergencyID))
+			next.PasswordOrigin, next.PasswordEmergencyID, storage.NameKey(next.DisplayName)))
 		if err != nil {
 			if isNoRows(err) {
 				return fmt.Errorf("sqlstore: update account %q: version %d is stale: %w", id, cur.Version, storage.ErrConflict)

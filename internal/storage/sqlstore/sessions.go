@@ -49,7 +49,14 @@ func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
 		x.ID, x.TokenHash, x.AccountID, x.OrgID, x.Method, us(x.CreatedAt), us(x.LastSeenAt),
 		x.IdleTimeout.Microseconds(), us(x.ExpiresAt), x.IP, x.UserAgent, us(x.RevokedAt), x.RevokeReason,
 		x.ConnectionID, us(x.IdPAuthnAt), string(amr), us(x.AuthTime), x.EmergencyID)
-	return wrapErr(err, "create session %q", x.ID)
+	if err != nil {
+		return wrapErr(err, "create session %q", x.ID)
+	}
+	// The members page sorts and filters by last sign-in; keeping it on
+	// the account saves a scan of sessions per page.
+	_, err = s.q().ExecContext(ctx, `UPDATE accounts SET last_sign_in_at = $1
+		WHERE id = $2 AND last_sign_in_at < $1`, us(x.CreatedAt), x.AccountID)
+	return wrapErr(err, "create session %q: last sign-in", x.ID)
 }
 
 // GetSessionByTokenHash returns the session whose cookie hashes to tokenHash,

@@ -22,6 +22,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	}{
 		{"Organizations", organizationTests},
 		{"Accounts", accountTests},
+		{"Members", memberTests},
 		{"Transactions", txTests},
 		{"Sessions", sessionTests},
 		{"OneTimeTokens", oneTimeTokenTests},

@@ -51,6 +51,12 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 
 	handle("GET /admin/members", h.adminMembers)
 	handle("POST /admin/members", h.adminInvite)
+	handle("GET /admin/members/export", h.adminMembersExport) // admin_members_list.go
+	handle("POST /admin/members/bulk", h.adminMembersBulk)    // admin_members_bulk.go
+	handle("POST /admin/members/bulk/apply", h.adminMembersBulkApply)
+	handle("GET /admin/members/import", h.adminMembersImportForm) // admin_members_import.go
+	handle("POST /admin/members/import", h.adminMembersImportPreview)
+	handle("POST /admin/members/import/confirm", h.adminMembersImportConfirm)
 	handle("GET /admin/members/{id}", h.adminMember)
 	handle("POST /admin/members/{id}/role", h.adminMemberRole)
 	handle("POST /admin/members/{id}/status", h.adminMemberStatus)
@@ -176,6 +182,9 @@ type adminView struct {
 	NewPolicy   *policyForm
 	ConnOptions []connOption
 	Members     []memberRow
+	MemberList  *memberListView // the members page (admin_members_list.go)
+	Bulk        *bulkView       // bulk confirmation and results (admin_members_bulk.go)
+	Import      *importView     // CSV import (admin_members_import.go)
 	Member      *memberRow
 	Invite      *inviteForm
 	Audit       *auditView
@@ -266,6 +275,7 @@ var adminNotices = map[string]string{
 	"member-removed":            "Member moved back to the default policy.",
 	"invited":                   "Member added. An invitation to set a password is on its way to their email.",
 	"added":                     "Member added.",
+	"imported":                  "The people in the file were added, and invitations are on their way to them.",
 	"role-changed":              "Role changed.",
 	"suspended":                 "Account suspended. Its sessions were signed out.",
 	"reactivated":               "Account reactivated.",

@@ -2,9 +2,10 @@ package console
 
 import (
 	"errors"
-	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"net/http"
 	"net/url"
+
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -50,19 +51,10 @@ func (h *Handler) adminMembers(w http.ResponseWriter, r *http.Request, adm stora
 	h.renderMembers(w, r, adm, http.StatusOK, &inviteForm{Role: string(storage.RoleMember), Send: true}, nil)
 }
 
+// renderMembers renders the members page (admin_members_list.go), with
+// the add form's values and errors after a refusal.
 func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, adm storage.Account, status int, form *inviteForm, errs map[string]string) {
-	ms, err := h.Accounts.ListMembersWithSSO(r.Context(), adm.OrgID)
-	if err != nil {
-		h.serverError(w, r, "list members", err)
-		return
-	}
-	rows := make([]memberRow, 0, len(ms))
-	for _, l := range ms {
-		rows = append(rows, h.memberRowOf(l, adm))
-	}
-	v := &view{Title: "Members", Errors: errs, Admin: &adminView{Section: "members", Members: rows, Invite: form}}
-	v.Focus = page.FirstError(errs, "invite_email", "invite_name", "invite_role")
-	h.adminPage(w, r, status, "admin_members", adm, v)
+	h.renderMemberList(w, r, adm, status, form, errs)
 }
 
 func (h *Handler) adminInvite(w http.ResponseWriter, r *http.Request, adm storage.Account) {

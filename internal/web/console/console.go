@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/emergency"
 	"github.com/gatehouse-id/gatehouse/internal/health"
 	"github.com/gatehouse-id/gatehouse/internal/idp"
+	"github.com/gatehouse-id/gatehouse/internal/members"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/orgrecovery"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -38,8 +39,11 @@ import (
 type Handler struct {
 	Accounts *account.Service
 	Sessions *session.Service
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Members searches, exports, imports and changes members in bulk for
+	// the members page.
+	Members *members.Service
+	Log     *slog.Logger
+	Now     func() time.Time
 	// ProductName is shown where no organization name applies (config
 	// product_name; empty: config.Default's).
 	ProductName string
@@ -86,6 +90,9 @@ func (h *Handler) Register(mux *http.ServeMux) error {
 	}
 	if h.Sessions == nil {
 		missing = append(missing, "Sessions")
+	}
+	if h.Members == nil {
+		missing = append(missing, "Members")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("console: missing wiring: %s", strings.Join(missing, ", "))
