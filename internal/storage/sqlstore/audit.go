@@ -123,7 +123,14 @@ func (s *Store) AuditHead(ctx context.Context, orgID string) (storage.AuditHead,
 	return h, nil
 }
 
-// ListAudit returns one organization's matching events in chain order.
+// ListAudit returns one organization's matching events in chain order,
+// or newest first.
+//
+// Every page is a keyset range over (org_id, seq), never an OFFSET, so a
+// deep page costs what the first one does. An actor filter matches either
+// of two columns; rather than an OR, which neither planner serves from an
+// index in seq order, each column is read from its own (org_id, column,
+// seq) index up to the page size and the two short lists are merged.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
 	// arg binds v and returns its placeholder, so each condition below is
 	// written with the placeholder it gets; no SQL text is rewritten.
@@ -132,11 +139,8 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where := []string{"org_id = " + arg(f.OrgID)}
-	if f.ActorID != "" {
-		p := arg(f.ActorID)
-		where = append(where, "(actor_id = "+p+" OR actor_email = "+p+")")
-	}
+	org := arg(f.OrgID)
+	where := []string{"org_id = " + org}
 	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
 		if prefix != "" {
 			// LIKE narrows with a prefix pattern; the substr comparison makes
@@ -147,6 +151,11 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	} else if f.Action != "" {
 		where = append(where, "action = "+arg(f.Action))
 	}
+	for _, c := range [...]struct{ col, v string }{{"outcome", f.Outcome}, {"target_type", f.TargetType}, {"target_id", f.TargetID}} {
+		if c.v != "" {
+			where = append(where, c.col+" = "+arg(c.v))
+		}
+	}
 	if !f.Since.IsZero() {
 		where = append(where, "event_time >= "+arg(us(f.Since)))
 	}
@@ -156,6 +165,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	if f.AfterSeq > 0 {
 		where = append(where, "seq > "+arg(f.AfterSeq))
 	}
+	if f.BeforeSeq > 0 {
+		where = append(where, "seq < "+arg(f.BeforeSeq))
+	}
 	limit := f.Limit
 	switch {
 	case limit <= 0:
@@ -163,8 +175,23 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	case limit > maxAuditLimit:
 		limit = maxAuditLimit
 	}
-	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY seq LIMIT ` + arg(limit)
+	order := "seq"
+	if f.Newest {
+		order = "seq DESC"
+	}
+	lim := arg(limit)
+	cond := strings.Join(where, " AND ")
+	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + lim
+	if f.ActorID != "" {
+		who := arg(f.ActorID)
+		branch := func(col, alias string) string {
+			return `SELECT seq FROM (SELECT seq FROM audit_events WHERE ` + cond + ` AND ` + col + ` = ` + who +
+				` ORDER BY ` + order + ` LIMIT ` + lim + `) ` + alias
+		}
+		query = `SELECT ` + auditCols + ` FROM audit_events WHERE org_id = ` + org + ` AND seq IN (` +
+			branch("actor_id", "by_id") + ` UNION ` + branch("actor_email", "by_email") +
+			`) ORDER BY ` + order + ` LIMIT ` + lim
+	}
 	rows, err := s.q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrapErr(err, "list audit events of organization %q", f.OrgID)
