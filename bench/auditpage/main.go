@@ -21,13 +21,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -197,6 +198,7 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 	if err != nil {
 		return seeded{}, err
 	}
+	rng := rand.New(rand.NewPCG(1, 2)) // fixed: every run seeds the same log
 	var weights []int
 	for i, a := range actions {
 		for range a.weight {
@@ -221,8 +223,8 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 		for i := range k {
 			seq++
 			r := done + i
-			a := actions[weights[(r*7919)%len(weights)]]
-			who := (r * 104729) % people
+			a := actions[weights[rng.IntN(len(weights))]]
+			who := rng.IntN(people)
 			e := storage.AuditEvent{
 				OrgID: g.orgID, Seq: seq, ID: fmt.Sprintf("ev-%d", seq), Time: storage.Truncate(start.Add(time.Duration(r) * step)),
 				ActorType: "account", ActorID: "acct-" + strconv.Itoa(who), ActorEmail: "user" + strconv.Itoa(who) + "@bench.test",
@@ -298,9 +300,9 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 }
 
 type gatehouse struct {
-	app                         *app.App
+	app                       *app.App
 	url, cookie, token, orgID string
-	close                       func()
+	close                     func()
 }
 
 // startGatehouse assembles Gatehouse as serve does, on a fresh data
@@ -372,7 +374,7 @@ func freshPostgres(dsn string) (string, func(), error) {
 		return "", nil, err
 	}
 	var b [6]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	name := "gatehouse_bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(base64.RawURLEncoding.EncodeToString(b[:])))
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		admin.Close()
