@@ -31,3 +31,11 @@ func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
 func (s *Store) MigrateBelow(ctx context.Context, version int64) error {
 	return s.migrate(ctx, version)
 }
+
+// SetAuditRangeSort sets how many events a time range may hold for
+// ListAudit to sort it, so tests reach both plans; it returns the undo.
+func SetAuditRangeSort(n int) func() {
+	old := auditRangeSort
+	auditRangeSort = n
+	return func() { auditRangeSort = old }
+}
