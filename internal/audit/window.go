@@ -61,7 +61,7 @@ func (s *Service) NewestFirst(ctx context.Context, f storage.AuditFilter) (Windo
 	if len(w.Events) > 0 {
 		above, below = w.Events[0].Seq, w.Events[len(w.Events)-1].Seq
 	}
-	if above > 0 {
+	if len(w.Events) > 0 || f.BeforeSeq > 0 {
 		if w.Newer, err = s.exists(ctx, f, above, 0); err != nil {
 			return Window{}, err
 		}
