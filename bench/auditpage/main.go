@@ -291,9 +291,14 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 	if _, err := db.ExecContext(ctx, q, last.Seq, last.Hash, last.Time.UnixMicro(), g.orgID); err != nil {
 		return s, fmt.Errorf("move the chain head: %w", err)
 	}
-	// Statistics for the planners, as autovacuum (PostgreSQL) or an
-	// operator's ANALYZE (SQLite) would have gathered on a real log.
-	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+	// Statistics for the planners and (PostgreSQL) the visibility map
+	// index-only scans need, as autovacuum or an operator's ANALYZE
+	// (SQLite) would have left them on a real log.
+	maintain := "ANALYZE"
+	if postgres {
+		maintain = "VACUUM ANALYZE audit_events"
+	}
+	if _, err := db.ExecContext(ctx, maintain); err != nil {
 		return s, fmt.Errorf("analyze: %w", err)
 	}
 	if len(mine) > 0 {

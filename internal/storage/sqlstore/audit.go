@@ -160,9 +160,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	// A time range is where the planners go wrong: they take matches to
 	// be spread evenly over the chain, but a range's events are
 	// contiguous in seq, so walking the seq index from the top to find a
-	// page of last March's events reads everything since. A range that
-	// holds few events is read through the time index and sorted; a range
-	// that holds many is walked in seq order, where a page fills quickly.
+	// page of last March's events reads everything since. sortTimeRange
+	// decides: read the range through the (org_id, event_time, seq) index
+	// and sort it, or walk the chain in seq order to where the range is.
 	var timeConds []string
 	if !f.Since.IsZero() {
 		timeConds = append(timeConds, "event_time >= "+arg(us(f.Since)))
@@ -173,7 +173,7 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	sortRange := false
 	if len(timeConds) > 0 {
 		var err error
-		if sortRange, err = s.fewInRange(ctx, f); err != nil {
+		if sortRange, err = s.sortTimeRange(ctx, f); err != nil {
 			return nil, err
 		}
 		if !sortRange {
@@ -208,6 +208,12 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	lim := arg(limit)
 	cond := strings.Join(where, " AND ")
 	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + lim
+	if sortRange {
+		// The page's seqs come from the time index alone (it covers seq);
+		// only the page's rows are then read.
+		query = `SELECT ` + auditCols + ` FROM audit_events WHERE org_id = ` + org + ` AND seq IN (SELECT seq FROM audit_events WHERE ` +
+			cond + ` ORDER BY ` + order + ` LIMIT ` + lim + `) ORDER BY ` + strings.Replace(order, "seq + 0", "seq", 1) + ` LIMIT ` + lim
+	}
 	if f.ActorID != "" {
 		who := arg(f.ActorID)
 		branch := func(col, alias string) string {
@@ -226,13 +232,21 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	return out, wrapErr(err, "list audit events of organization %q", f.OrgID)
 }
 
-// auditRangeSort is the most events a time range may hold for ListAudit
-// to read it through the time index and sort it.
-var auditRangeSort = 20000 // a variable so tests can take the other path
+// ListAudit sorts a time range that holds at most auditRangeSort events;
+// a larger one it sorts only when the walk in seq order from the cursor
+// would first pass more than auditWalkMax events outside the range.
+// Variables so tests can reach every plan.
+var (
+	auditRangeSort = 20000
+	auditWalkMax   = 50000
+)
 
-// fewInRange reports whether f's organization has at most
-// auditRangeSort events within f's time range, counting no further.
-func (s *Store) fewInRange(ctx context.Context, f storage.AuditFilter) (bool, error) {
+// sortTimeRange reports whether ListAudit should read f's time range
+// through the time index and sort it rather than walk the chain in seq
+// order from f's cursor. Both plans return the same page; this picks the
+// one that reads fewer rows, from a bounded count and the seq at the
+// range's near edge.
+func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter) (bool, error) {
 	args := []any{f.OrgID}
 	q := `SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE org_id = $1`
 	if !f.Since.IsZero() {
@@ -247,7 +261,40 @@ func (s *Store) fewInRange(ctx context.Context, f storage.AuditFilter) (bool, er
 	if err := s.q().QueryRowContext(ctx, q+` LIMIT `+strconv.Itoa(auditRangeSort+1)+`) r`, args...).Scan(&n); err != nil {
 		return false, wrapErr(err, "count audit events of organization %q in a time range", f.OrgID)
 	}
-	return n <= auditRangeSort, nil
+	if n <= auditRangeSort {
+		return true, nil
+	}
+	// Newest first the walk starts at the cursor (or the top) and reaches
+	// the range at its end; in chain order it starts after the cursor and
+	// reaches the range at its start. A range open on the walk's side
+	// begins where the walk does.
+	var edge, from int64
+	var err error
+	switch {
+	case f.Newest && !f.Until.IsZero():
+		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time < $2 ORDER BY event_time DESC`, us(f.Until))
+		from = f.BeforeSeq
+		if from == 0 {
+			from, err = s.auditSeqAt(ctx, f.OrgID, `1 = 1 ORDER BY seq DESC`)
+		}
+		return from-edge > int64(auditWalkMax), err
+	case !f.Newest && !f.Since.IsZero():
+		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time >= $2 ORDER BY event_time`, us(f.Since))
+		return edge-f.AfterSeq > int64(auditWalkMax), err
+	}
+	return false, nil
+}
+
+// auditSeqAt is the seq of the first event of orgID that rest (a
+// condition and an ORDER BY, with $2 bound to arg) selects, or 0.
+func (s *Store) auditSeqAt(ctx context.Context, orgID, rest string, arg ...any) (int64, error) {
+	var seq int64
+	err := s.q().QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE org_id = $1 AND `+rest+` LIMIT 1`,
+		append([]any{orgID}, arg...)...).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, wrapErr(err, "locate a time in the audit chain of organization %q", orgID)
 }
 
 // escapeLike makes s match literally in a LIKE pattern with ESCAPE '\'.

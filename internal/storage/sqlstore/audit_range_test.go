@@ -10,8 +10,9 @@ import (
 )
 
 // A time-filtered page is the same whichever way ListAudit reads the range
-// (sorted from the time index when it holds few events, walked in seq
-// order when it holds many), in both orders and with a cursor.
+// (sorted from the time index when it holds few events or lies far from
+// the cursor, walked in seq order otherwise), in both orders, with a
+// cursor and with an actor.
 func TestListAuditTimeRangeBothPlans(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		s := open(t, unmigrated(t, dialect))
@@ -33,8 +34,8 @@ func TestListAuditTimeRangeBothPlans(t *testing.T) {
 			{Since: base.Add(5 * time.Hour), Until: base.Add(20 * time.Hour), ActorID: "a1", Newest: true},
 		}
 		want := [][]int64{{20, 19, 18, 17}, {6, 7, 8, 9}, {14, 13, 12}, {3, 4, 5}, {20, 17, 14, 11, 8}}
-		for _, n := range []int{20000, 1} {
-			undo := sqlstore.SetAuditRangeSort(n)
+		for _, n := range [][2]int{{20000, 50000}, {1, 50000}, {1, 0}} {
+			undo := sqlstore.SetAuditPlan(n[0], n[1])
 			for i, f := range filters {
 				f.OrgID = "o"
 				evs, err := s.ListAudit(t.Context(), f)

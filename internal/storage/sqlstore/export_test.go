@@ -32,10 +32,11 @@ func (s *Store) MigrateBelow(ctx context.Context, version int64) error {
 	return s.migrate(ctx, version)
 }
 
-// SetAuditRangeSort sets how many events a time range may hold for
-// ListAudit to sort it, so tests reach both plans; it returns the undo.
-func SetAuditRangeSort(n int) func() {
-	old := auditRangeSort
-	auditRangeSort = n
-	return func() { auditRangeSort = old }
+// SetAuditPlan sets how many events a time range may hold for ListAudit
+// to sort it, and how far it may walk to a larger one, so tests reach
+// every plan; it returns the undo.
+func SetAuditPlan(rangeSort, walkMax int) func() {
+	oldSort, oldWalk := auditRangeSort, auditWalkMax
+	auditRangeSort, auditWalkMax = rangeSort, walkMax
+	return func() { auditRangeSort, auditWalkMax = oldSort, oldWalk }
 }

@@ -10,3 +10,8 @@ CREATE INDEX audit_events_org_action ON audit_events (org_id, action, seq);
 CREATE INDEX audit_events_org_outcome ON audit_events (org_id, outcome, seq);
 CREATE INDEX audit_events_org_target ON audit_events (org_id, target_type, target_id, seq);
 CREATE INDEX audit_events_org_target_id ON audit_events (org_id, target_id, seq);
+-- A time range is read through this index alone when it is sorted (seq is
+-- in the index), and the seq at a range's edge is one lookup.
+CREATE INDEX audit_events_org_time_seq ON audit_events (org_id, event_time, seq);
+-- Superseded by audit_events_org_time_seq.
+DROP INDEX audit_events_org_time;
