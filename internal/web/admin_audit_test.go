@@ -257,3 +257,21 @@ func TestAdminAuditVerifyAndExport(t *testing.T) {
 	tamperAudit(t, e, evs[2])
 	expect(t, c.get("/admin/audit?verify=1"), http.StatusOK, "Chain broken", "The audit log has been tampered with", "event 3")
 }
+
+// An event's page is the console's like any other: a member is refused,
+// an anonymous visitor is sent to sign in, and an admin of another
+// organization sees only their own chain's event at that number.
+func TestAdminAuditEventPageAccess(t *testing.T) {
+	e := newEnv(t)
+	org, _ := e.setupOwner()
+	e.addMember(org.ID, "mia@acme.example", storage.RoleMember)
+	anon := e.client()
+	if r := anon.get("/admin/audit/1"); r.status != http.StatusSeeOther || r.location() != "/login?return_to="+url.QueryEscape("/admin/audit/1") {
+		t.Errorf("anonymous: %d to %q", r.status, r.location())
+	}
+	mia := e.client()
+	mia.signIn("mia@acme.example", memberPassword)
+	for _, p := range []string{"/admin/audit/1", "/admin/audit?before=3", "/admin/audit?outcome=failure"} {
+		expect(t, mia.get(p), http.StatusForbidden, "Only your organization's owners and admins")
+	}
+}
