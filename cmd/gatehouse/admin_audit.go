@@ -21,16 +21,19 @@ import (
 var adminAuditCmd = &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
 
 var adminAuditListCmd = &cobra.Command{
-	Use:   "list [--org ORG] [--actor WHO] [--action ACTION] [--since 24h|RFC3339] [--until …] [--after SEQ] [--limit N]",
-	Short: "List audit events, oldest first",
-	Long: `List audit events in the order they were recorded, oldest first.
+	Use:   "list [--org ORG] [--actor WHO] [--action ACTION] [--outcome O] [--target-type T] [--target-id ID] [--since 24h|RFC3339] [--until …] [--newest] [--after SEQ|--before SEQ] [--limit N]",
+	Short: "List audit events, oldest first (or newest first)",
+	Long: `List audit events in the order they were recorded, oldest first, or
+with --newest the newest first.
 
 Without --org, events of every organization and of the deployment itself
 (sign-in attempts for unknown emails, set-up) are merged by time.
 --actor matches an actor ID or email; --action is exact, or a prefix ending
-in "*" (login.*). --since and --until take a duration back from now (90m,
-24h, 7d), a date (2030-01-02) or an RFC 3339 time. With --org, a full page
-ends with the --after value that continues it.`,
+in "*" (login.*); --outcome is success, failure or denied; --target-type and
+--target-id select what the event was done to. --since and --until take a
+duration back from now (90m, 24h, 7d), a date (2030-01-02) or an RFC 3339
+time. With --org, a full page ends with the --after value (--before with
+--newest) that continues it.`,
 	Args: cobra.NoArgs,
 	PreRunE: func(cmd *cobra.Command, _ []string) error {
 		_, err := auditFilterFlags(cmd, time.Now(), true)
@@ -70,19 +73,28 @@ ends with the --after value that continues it.`,
 			events = append(events, evs...)
 		}
 		if len(chains) > 1 {
-			sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+			sort.SliceStable(events, func(i, j int) bool {
+				if f.Newest {
+					return events[i].Time.After(events[j].Time)
+				}
+				return events[i].Time.Before(events[j].Time)
+			})
 			if len(events) > f.Limit {
 				events, more = events[:f.Limit], true
 			}
 		}
 
-		var nextAfter *int64
+		var nextAfter, nextBefore *int64
 		if more && len(chains) == 1 && len(events) > 0 {
 			last := events[len(events)-1].Seq
-			nextAfter = &last
+			if f.Newest {
+				nextBefore = &last
+			} else {
+				nextAfter = &last
+			}
 		}
 		if jsonOutput(cmd) {
-			page := apiview.AuditPage{Events: make([]audit.Entry, 0, len(events)), NextAfter: nextAfter}
+			page := apiview.AuditPage{Events: make([]audit.Entry, 0, len(events)), NextAfter: nextAfter, NextBefore: nextBefore}
 			for _, e := range events {
 				page.Events = append(page.Events, audit.EntryFrom(e))
 			}
@@ -105,9 +117,12 @@ ends with the --after value that continues it.`,
 		}
 		if more {
 			errw := cmd.ErrOrStderr()
-			if nextAfter != nil {
+			switch {
+			case nextAfter != nil:
 				fmt.Fprintf(errw, "More events match: continue with --after %d.\n", *nextAfter)
-			} else {
+			case nextBefore != nil:
+				fmt.Fprintf(errw, "More events match: continue with --newest --before %d.\n", *nextBefore)
+			default:
 				fmt.Fprintln(errw, "More events match: narrow with --since/--until, or use --org and --after to page.")
 			}
 		}
@@ -154,7 +169,7 @@ func detailsCell(d map[string]string) string {
 }
 
 var adminAuditExportCmd = &cobra.Command{
-	Use:   "export --org ORG [--actor …] [--action …] [--since …] [--until …] > audit.jsonl",
+	Use:   "export --org ORG [--actor …] [--action …] [--outcome …] [--target-type …] [--target-id …] [--since …] [--until …] > audit.jsonl",
 	Short: "Write an organization's audit events as JSON lines to stdout",
 	Args:  cobra.NoArgs,
 	PreRunE: requires("org").and(func(cmd *cobra.Command) error {
@@ -230,6 +245,12 @@ func auditFilterFlags(cmd *cobra.Command, now time.Time, paging bool) (storage.A
 	var err error
 	f.ActorID = flag(cmd, "actor")
 	f.Action = flag(cmd, "action")
+	f.TargetType, f.TargetID = flag(cmd, "target-type"), flag(cmd, "target-id")
+	switch f.Outcome = flag(cmd, "outcome"); f.Outcome {
+	case "", audit.OutcomeSuccess, audit.OutcomeFailure, "denied":
+	default:
+		return f, fmt.Errorf("--outcome must be success, failure or denied, not %q", f.Outcome)
+	}
 	if f.Since, err = parseSince(flag(cmd, "since"), now); err != nil {
 		return f, fmt.Errorf("--since: %w", err)
 	}
@@ -253,6 +274,15 @@ func auditFilterFlags(cmd *cobra.Command, now time.Time, paging bool) (storage.A
 			return f, errors.New("--after needs --org: sequence numbers are per organization")
 		}
 		f.AfterSeq = after
+		before, _ := cmd.Flags().GetInt64("before")
+		if before < 0 {
+			return f, errors.New("--before must be 1 or more")
+		}
+		if before > 0 && flag(cmd, "org") == "" {
+			return f, errors.New("--before needs --org: sequence numbers are per organization")
+		}
+		f.BeforeSeq = before
+		f.Newest, _ = cmd.Flags().GetBool("newest")
 	}
 	return f, nil
 }
@@ -290,10 +320,15 @@ func init() {
 		c.Flags().String("action", "", `only this action, or a prefix ending in "*" (login.*)`)
 		c.Flags().String("since", "", "only events at or after: 24h, 7d, 2030-01-02 or RFC 3339")
 		c.Flags().String("until", "", "only events before: same forms as --since")
+		c.Flags().String("outcome", "", "only events with this outcome: success, failure or denied")
+		c.Flags().String("target-type", "", "only events about a target of this type (account, app, domain, idp_connection, policy …)")
+		c.Flags().String("target-id", "", "only events about the target with this ID")
 	}
 	adminAuditListCmd.Flags().String("org", "", "organization slug or ID (default: every organization)")
 	adminAuditListCmd.Flags().Int("limit", audit.DefaultPageLimit, fmt.Sprintf("at most this many events (1–%d)", audit.MaxPageLimit))
 	adminAuditListCmd.Flags().Int64("after", 0, "only events after this sequence number (needs --org)")
+	adminAuditListCmd.Flags().Int64("before", 0, "only events before this sequence number (needs --org)")
+	adminAuditListCmd.Flags().Bool("newest", false, "newest events first")
 	addOrgFlag(adminAuditExportCmd, adminAuditVerifyCmd)
 	adminAuditVerifyCmd.Flags().String("expect-head", "", "a chain head hash kept outside the database, which the chain must still contain")
 	adminAuditCmd.AddCommand(adminAuditListCmd, adminAuditExportCmd, adminAuditVerifyCmd)

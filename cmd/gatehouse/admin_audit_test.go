@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,4 +64,47 @@ func TestAdminAuditVerifyHead(t *testing.T) {
 			t.Errorf("verify after deleting the newest 3 events: err %v, output %q", err, out)
 		}
 	})
+}
+
+// audit list pages newest first with --before and filters by outcome and
+// target, as the console and the API do.
+func TestAdminAuditListNewest(t *testing.T) {
+	c := newCLI(t, "")
+	c.ok("admin", "org", "create", "--name", "Acme", "--slug", "acme")
+	c.ok("admin", "token", "create", "--org", "acme", "--name", "one")
+	c.ok("admin", "token", "create", "--org", "acme", "--name", "two")
+	list := func(args ...string) apiview.AuditPage {
+		t.Helper()
+		var p apiview.AuditPage
+		if err := json.Unmarshal([]byte(c.ok(append([]string{"admin", "audit", "list", "--org", "acme", "--json"}, args...)...)), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	all := list()
+	n := len(all.Events)
+	if n < 3 {
+		t.Fatalf("%d events", n)
+	}
+	p := list("--newest", "--limit", "2")
+	if len(p.Events) != 2 || p.Events[0].Seq != int64(n) || p.NextAfter != nil || p.NextBefore == nil || *p.NextBefore != int64(n-1) {
+		t.Fatalf("--newest --limit 2 = %+v", p)
+	}
+	p = list("--newest", "--before", strconv.FormatInt(*p.NextBefore, 10))
+	if len(p.Events) != n-2 || p.Events[0].Seq != int64(n-2) || p.NextBefore != nil {
+		t.Fatalf("--newest --before = %d events, first %d", len(p.Events), p.Events[0].Seq)
+	}
+	_, errOut, err := c.run("admin", "audit", "list", "--org", "acme", "--newest", "--limit", "1")
+	if err != nil || !strings.Contains(errOut, "continue with --newest --before "+strconv.Itoa(n)) {
+		t.Errorf("stderr %q (%v)", errOut, err)
+	}
+	tok := all.Events[n-1]
+	if p := list("--target-type", tok.TargetType, "--target-id", tok.TargetID); len(p.Events) != 1 || p.Events[0].Seq != tok.Seq {
+		t.Errorf("target filter = %+v", p.Events)
+	}
+	if p := list("--outcome", "failure"); len(p.Events) != 0 {
+		t.Errorf("--outcome failure = %d events", len(p.Events))
+	}
+	c.fails("--outcome must be success, failure or denied", "admin", "audit", "list", "--outcome", "maybe")
+	c.fails("--before needs --org", "admin", "audit", "list", "--before", "3")
 }

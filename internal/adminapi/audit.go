@@ -39,10 +39,38 @@ func auditFilter(q url.Values, orgID string, allowPaging bool) (storage.AuditFil
 			f.Since, err = parseTime(key, v)
 		case "until":
 			f.Until, err = parseTime(key, v)
+		case "outcome":
+			if v != audit.OutcomeSuccess && v != audit.OutcomeFailure && v != httpserver.OutcomeDenied {
+				err = fmt.Errorf("The query parameter \"outcome\" must be success, failure or denied.")
+			}
+			f.Outcome = v
+		case "target_type":
+			f.TargetType = v
+		case "target_id":
+			f.TargetID = v
 		case "after":
 			f.AfterSeq, err = strconv.ParseInt(v, 10, 64)
 			if err != nil || f.AfterSeq < 0 {
 				err = fmt.Errorf("The query parameter \"after\" must be an event sequence number (0 or more).")
+			}
+		case "before":
+			if !allowPaging {
+				return f, fmt.Errorf("The query parameter \"before\" is not supported here; the export runs in chain order from \"after\".")
+			}
+			f.BeforeSeq, err = strconv.ParseInt(v, 10, 64)
+			if err != nil || f.BeforeSeq < 1 {
+				err = fmt.Errorf("The query parameter \"before\" must be an event sequence number (1 or more).")
+			}
+		case "order":
+			if !allowPaging {
+				return f, fmt.Errorf("The query parameter \"order\" is not supported here; the export is in chain order.")
+			}
+			switch v {
+			case "oldest":
+			case "newest":
+				f.Newest = true
+			default:
+				err = fmt.Errorf("The query parameter \"order\" must be oldest or newest.")
 			}
 		case "limit":
 			if !allowPaging {
@@ -94,7 +122,11 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, tok storage.
 	}
 	if more {
 		last := events[len(events)-1].Seq
-		page.NextAfter = &last
+		if f.Newest {
+			page.NextBefore = &last
+		} else {
+			page.NextAfter = &last
+		}
 	}
 	httpserver.WriteJSON(w, http.StatusOK, page)
 }

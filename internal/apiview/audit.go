@@ -6,11 +6,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 )
 
-// AuditPage is the answer to GET /audit. NextAfter is the cursor for the
-// next page (pass it as ?after=), or null when there are no more events.
+// AuditPage is the answer to GET /audit. In chain order NextAfter is the
+// cursor for the next page (pass it as ?after=); newest first NextBefore is
+// (pass it as ?before=). The other is always null, and both are null when
+// there are no more events.
 type AuditPage struct {
-	Events    []audit.Entry `json:"events"`
-	NextAfter *int64        `json:"next_after"`
+	Events     []audit.Entry `json:"events"`
+	NextAfter  *int64        `json:"next_after"`
+	NextBefore *int64        `json:"next_before"`
 }
 
 // VerifyResult is the answer to GET /audit/verify. Head is the verified

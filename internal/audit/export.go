@@ -68,14 +68,15 @@ type HeadRecord struct {
 // wholeChain reports whether f selects every event (after f.AfterSeq), so
 // that the export is a chain a reader can check against its head.
 func wholeChain(f storage.AuditFilter) bool {
-	return f.ActorID == "" && f.Action == "" && f.Since.IsZero() && f.Until.IsZero()
+	return f.ActorID == "" && f.Action == "" && f.Outcome == "" && f.TargetType == "" && f.TargetID == "" &&
+		f.Since.IsZero() && f.Until.IsZero() && f.BeforeSeq == 0
 }
 
 // ExportJSONL writes every event matching f (paging through all of them,
 // ignoring f.Limit) as one JSON object per line, in chain order.
 // f.AfterSeq, if set, is where the export starts.
 //
-// When f selects the whole chain (no actor, action or time filter), the
+// When f selects the whole chain (no filter but f.AfterSeq), the
 // export stops at the chain head read before it began and ends with a
 // HeadRecord line, so a reader can tell the export is complete and compare
 // its end with the head. A filtered export is a selection, not a chain, and
@@ -93,7 +94,7 @@ func ExportJSONL(ctx context.Context, store storage.Audit, f storage.AuditFilter
 		}
 		head = &h
 	}
-	f.Limit = pageSize
+	f.Limit, f.Newest = pageSize, false
 	for {
 		page, err := store.ListAudit(ctx, f)
 		if err != nil {

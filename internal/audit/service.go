@@ -37,7 +37,8 @@ func (s *Service) Record(ctx context.Context, e storage.AuditEvent) error {
 }
 
 // ListPage returns the events f selects (at most f.Limit, or
-// DefaultPageLimit when it is 0) and whether more follow them. A full page
+// DefaultPageLimit when it is 0) and whether more follow them (older ones
+// when f.Newest). A full page
 // may be the last one, so one more event is asked for: more is reported
 // only when continuing after the last event leads somewhere.
 func (s *Service) ListPage(ctx context.Context, f storage.AuditFilter) (events []storage.AuditEvent, more bool, err error) {
@@ -51,7 +52,12 @@ func (s *Service) ListPage(ctx context.Context, f storage.AuditFilter) (events [
 	if err != nil || len(events) < f.Limit {
 		return events, false, err
 	}
-	f.AfterSeq, f.Limit = events[len(events)-1].Seq, 1
+	if f.Newest {
+		f.BeforeSeq = events[len(events)-1].Seq
+	} else {
+		f.AfterSeq = events[len(events)-1].Seq
+	}
+	f.Limit = 1
 	next, err := s.store.ListAudit(ctx, f)
 	if err != nil {
 		return nil, false, err

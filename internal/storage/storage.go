@@ -394,6 +394,17 @@ type AuditFilter struct {
 	Until    time.Time
 	AfterSeq int64 // cursor: only events with Seq > AfterSeq
 	Limit    int   // 0 means 100; at most 1000
+
+	Outcome    string // exact: "success", "failure" or "denied"
+	TargetType string // exact
+	TargetID   string // exact
+	// BeforeSeq is the cursor of a newest-first page: only events with
+	// Seq < BeforeSeq. It combines with AfterSeq into a window.
+	BeforeSeq int64
+	// Newest returns the newest matching events first (descending Seq):
+	// with Limit, the Limit events just below BeforeSeq (or the chain's
+	// newest) rather than the oldest ones.
+	Newest bool
 }
 
 // AuditHead is the newest position of one organization's chain, recorded
@@ -414,7 +425,8 @@ type Audit interface {
 	// commits, logs the new head (org_id, seq, hash, time) so a copy of it
 	// leaves the database.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
-	// ListAudit returns matching events in chain order (ascending Seq).
+	// ListAudit returns matching events in chain order (ascending Seq),
+	// or newest first when f.Newest is set.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// AuditHead returns orgID's chain head; a chain never appended to has
 	// the zero head (Seq 0, Hash "").

@@ -129,7 +129,7 @@ func TestAdminOverviewActivity(t *testing.T) {
 		"1 invitation not yet accepted", "2 members without a second factor", "The same numbers as a table")
 	for _, want := range []string{`<svg id="activity-chart" role="img" aria-labelledby="activity-chart-title activity-chart-desc"`,
 		`<title id="activity-chart-title">Sign-ins per day`, `<desc id="activity-chart-desc">`,
-		`href="/admin/members?status=invited"`, `href="/admin/members?mfa=none"`} {
+		`href="/admin/members?status=invited"`, `href="/admin/members?nomfa=1"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("overview lacks %s", want)
 		}

@@ -54,7 +54,7 @@ var (
 	rowEmailRE = regexp.MustCompile(`name="id" value="([^"]+)"`)
 )
 
-func link(t *testing.T, re *regexp.Regexp, body string) string {
+func hrefOf(t *testing.T, re *regexp.Regexp, body string) string {
 	t.Helper()
 	m := re.FindStringSubmatch(body)
 	if m == nil {
@@ -82,14 +82,14 @@ func TestAdminMembersSearchFiltersAndPages(t *testing.T) {
 	if len(ids1) != 50 {
 		t.Fatalf("first page has %d rows, want 50", len(ids1))
 	}
-	second := c.get(link(t, nextLinkRE, first.body))
+	second := c.get(hrefOf(t, nextLinkRE, first.body))
 	expect(t, second, http.StatusOK, "Person 0049", "Previous page")
-	third := c.get(link(t, nextLinkRE, second.body))
+	third := c.get(hrefOf(t, nextLinkRE, second.body))
 	expect(t, third, http.StatusOK, "Person 0119")
 	if nextLinkRE.MatchString(third.body) {
 		t.Error("the last page offers a next page")
 	}
-	back := c.get(link(t, prevLinkRE, second.body))
+	back := c.get(hrefOf(t, prevLinkRE, second.body))
 	if got := rowEmailRE.FindAllStringSubmatch(back.body, -1); fmt.Sprint(got) != fmt.Sprint(ids1) {
 		t.Errorf("back from page 2 is not page 1")
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -123,7 +124,14 @@ func (s *Store) AuditHead(ctx context.Context, orgID string) (storage.AuditHead,
 	return h, nil
 }
 
-// ListAudit returns one organization's matching events in chain order.
+// ListAudit returns one organization's matching events in chain order,
+// or newest first.
+//
+// Every page is a keyset range over (org_id, seq), never an OFFSET, so a
+// deep page costs what the first one does. An actor filter matches either
+// of two columns; rather than an OR, which neither planner serves from an
+// index in seq order, each column is read from its own (org_id, column,
+// seq) index up to the page size and the two short lists are merged.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
 	// arg binds v and returns its placeholder, so each condition below is
 	// written with the placeholder it gets; no SQL text is rewritten.
@@ -132,11 +140,8 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where := []string{"org_id = " + arg(f.OrgID)}
-	if f.ActorID != "" {
-		p := arg(f.ActorID)
-		where = append(where, "(actor_id = "+p+" OR actor_email = "+p+")")
-	}
+	org := arg(f.OrgID)
+	where := []string{"org_id = " + org}
 	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
 		if prefix != "" {
 			// LIKE narrows with a prefix pattern; the substr comparison makes
@@ -147,14 +152,44 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	} else if f.Action != "" {
 		where = append(where, "action = "+arg(f.Action))
 	}
+	for _, c := range [...]struct{ col, v string }{{"outcome", f.Outcome}, {"target_type", f.TargetType}, {"target_id", f.TargetID}} {
+		if c.v != "" {
+			where = append(where, c.col+" = "+arg(c.v))
+		}
+	}
+	// A time range is where the planners go wrong: they take matches to
+	// be spread evenly over the chain, but a range's events are
+	// contiguous in seq, so walking the seq index from the top to find a
+	// page of last March's events reads everything since. sortTimeRange
+	// decides: read the range through the (org_id, event_time, seq) index
+	// and sort it, or walk the chain in seq order to where the range is.
+	var timeConds []string
 	if !f.Since.IsZero() {
-		where = append(where, "event_time >= "+arg(us(f.Since)))
+		timeConds = append(timeConds, "event_time >= "+arg(us(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "event_time < "+arg(us(f.Until)))
+		timeConds = append(timeConds, "event_time < "+arg(us(f.Until)))
+	}
+	sortRange := false
+	if len(timeConds) > 0 {
+		var err error
+		if sortRange, err = s.sortTimeRange(ctx, f); err != nil {
+			return nil, err
+		}
+		if !sortRange {
+			// Unary plus keeps SQLite off the time index; PostgreSQL's
+			// planner needs no hint for a wide range.
+			for i, c := range timeConds {
+				timeConds[i] = "+" + c
+			}
+		}
+		where = append(where, timeConds...)
 	}
 	if f.AfterSeq > 0 {
 		where = append(where, "seq > "+arg(f.AfterSeq))
+	}
+	if f.BeforeSeq > 0 {
+		where = append(where, "seq < "+arg(f.BeforeSeq))
 	}
 	limit := f.Limit
 	switch {
@@ -163,14 +198,103 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	case limit > maxAuditLimit:
 		limit = maxAuditLimit
 	}
-	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY seq LIMIT ` + arg(limit)
+	order := "seq"
+	if sortRange {
+		order = "seq + 0" // an expression: sorted, not read in index order
+	}
+	if f.Newest {
+		order += " DESC"
+	}
+	lim := arg(limit)
+	cond := strings.Join(where, " AND ")
+	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + lim
+	if sortRange {
+		// The page's seqs come from the time index alone (it covers seq);
+		// only the page's rows are then read.
+		query = `SELECT ` + auditCols + ` FROM audit_events WHERE org_id = ` + org + ` AND seq IN (SELECT seq FROM audit_events WHERE ` +
+			cond + ` ORDER BY ` + order + ` LIMIT ` + lim + `) ORDER BY ` + strings.Replace(order, "seq + 0", "seq", 1) + ` LIMIT ` + lim
+	}
+	if f.ActorID != "" {
+		who := arg(f.ActorID)
+		branch := func(col, alias string) string {
+			return `SELECT seq FROM (SELECT seq FROM audit_events WHERE ` + cond + ` AND ` + col + ` = ` + who +
+				` ORDER BY ` + order + ` LIMIT ` + lim + `) ` + alias
+		}
+		query = `SELECT ` + auditCols + ` FROM audit_events WHERE org_id = ` + org + ` AND seq IN (` +
+			branch("actor_id", "by_id") + ` UNION ` + branch("actor_email", "by_email") +
+			`) ORDER BY ` + order + ` LIMIT ` + lim
+	}
 	rows, err := s.q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrapErr(err, "list audit events of organization %q", f.OrgID)
 	}
 	out, err := collect(rows, scanAudit)
 	return out, wrapErr(err, "list audit events of organization %q", f.OrgID)
+}
+
+// ListAudit sorts a time range that holds at most auditRangeSort events;
+// a larger one it sorts only when the walk in seq order from the cursor
+// would first pass more than auditWalkMax events outside the range.
+// Variables so tests can reach every plan.
+var (
+	auditRangeSort = 20000
+	auditWalkMax   = 50000
+)
+
+// sortTimeRange reports whether ListAudit should read f's time range
+// through the time index and sort it rather than walk the chain in seq
+// order from f's cursor. Both plans return the same page; this picks the
+// one that reads fewer rows, from a bounded count and the seq at the
+// range's near edge.
+func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter) (bool, error) {
+	args := []any{f.OrgID}
+	q := `SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE org_id = $1`
+	if !f.Since.IsZero() {
+		args = append(args, us(f.Since))
+		q += fmt.Sprintf(" AND event_time >= $%d", len(args))
+	}
+	if !f.Until.IsZero() {
+		args = append(args, us(f.Until))
+		q += fmt.Sprintf(" AND event_time < $%d", len(args))
+	}
+	var n int
+	if err := s.q().QueryRowContext(ctx, q+` LIMIT `+strconv.Itoa(auditRangeSort+1)+`) r`, args...).Scan(&n); err != nil {
+		return false, wrapErr(err, "count audit events of organization %q in a time range", f.OrgID)
+	}
+	if n <= auditRangeSort {
+		return true, nil
+	}
+	// Newest first the walk starts at the cursor (or the top) and reaches
+	// the range at its end; in chain order it starts after the cursor and
+	// reaches the range at its start. A range open on the walk's side
+	// begins where the walk does.
+	var edge, from int64
+	var err error
+	switch {
+	case f.Newest && !f.Until.IsZero():
+		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time < $2 ORDER BY event_time DESC`, us(f.Until))
+		from = f.BeforeSeq
+		if from == 0 {
+			from, err = s.auditSeqAt(ctx, f.OrgID, `1 = 1 ORDER BY seq DESC`)
+		}
+		return from-edge > int64(auditWalkMax), err
+	case !f.Newest && !f.Since.IsZero():
+		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time >= $2 ORDER BY event_time`, us(f.Since))
+		return edge-f.AfterSeq > int64(auditWalkMax), err
+	}
+	return false, nil
+}
+
+// auditSeqAt is the seq of the first event of orgID that rest (a
+// condition and an ORDER BY, with $2 bound to arg) selects, or 0.
+func (s *Store) auditSeqAt(ctx context.Context, orgID, rest string, arg ...any) (int64, error) {
+	var seq int64
+	err := s.q().QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE org_id = $1 AND `+rest+` LIMIT 1`,
+		append([]any{orgID}, arg...)...).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, wrapErr(err, "locate a time in the audit chain of organization %q", orgID)
 }
 
 // escapeLike makes s match literally in a LIKE pattern with ESCAPE '\'.

@@ -31,3 +31,12 @@ func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
 func (s *Store) MigrateBelow(ctx context.Context, version int64) error {
 	return s.migrate(ctx, version)
 }
+
+// SetAuditPlan sets how many events a time range may hold for ListAudit
+// to sort it, and how far it may walk to a larger one, so tests reach
+// every plan; it returns the undo.
+func SetAuditPlan(rangeSort, walkMax int) func() {
+	oldSort, oldWalk := auditRangeSort, auditWalkMax
+	auditRangeSort, auditWalkMax = rangeSort, walkMax
+	return func() { auditRangeSort, auditWalkMax = oldSort, oldWalk }
+}

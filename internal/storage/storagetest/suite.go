@@ -30,6 +30,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Throttles", throttleTests},
 		{"ThrottleReservations", reservationTests},
 		{"Audit", auditTests},
+		{"AuditPages", auditPageTests},
 		{"Invalidations", invalidationTests},
 		{"Domains", domainTests},
 		{"IdPConnections", idpTests},

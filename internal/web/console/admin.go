@@ -26,6 +26,7 @@ import (
 //	GET  /admin/policies, POST …                  authentication policies (admin_policies.go)
 //	GET  /admin/members, POST …                   people (admin_members.go)
 //	GET  /admin/audit, /admin/audit/export        the audit log (admin_audit.go)
+//	GET  /admin/audit/{seq}                       one audit event (admin_audit_event.go)
 //	GET  /admin/apps, POST …                      registered apps (admin_apps.go)
 //
 // Like the rest of the package the handlers hold no rules: they read
@@ -69,6 +70,7 @@ func (h *Handler) registerAdmin(mux *http.ServeMux) {
 	if h.Audit != nil {
 		handle("GET /admin/audit", h.adminAudit)
 		handle("GET /admin/audit/export", h.adminAuditExport)
+		handle("GET /admin/audit/{seq}", h.adminAuditEvent) // admin_audit_event.go
 	}
 	if h.Domains != nil {
 		handle("GET /admin/domains", h.adminDomains)

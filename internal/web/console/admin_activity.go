@@ -119,7 +119,7 @@ func (h *Handler) overviewActivity(ctx context.Context, adm storage.Account) (*a
 	v.Attention = append(v.Attention,
 		attentionItem{ID: "attention-invitations", Count: act.Attention.InvitationsPending, Href: "/admin/members?status=invited",
 			Label: plural(act.Attention.InvitationsPending, "invitation", "invitations") + " not yet accepted"},
-		attentionItem{ID: "attention-no-mfa", Count: act.Attention.WithoutSecondFactor, Href: "/admin/members?mfa=none",
+		attentionItem{ID: "attention-no-mfa", Count: act.Attention.WithoutSecondFactor, Href: "/admin/members?nomfa=1",
 			Label: plural(act.Attention.WithoutSecondFactor, "member", "members") + " without a second factor"})
 	if h.IdPs != nil {
 		n, href, err := h.expiringConnections(ctx, adm.OrgID)

@@ -2,7 +2,6 @@ package console
 
 import (
 	"fmt"
-	"github.com/gatehouse-id/gatehouse/internal/web/page"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,32 +15,40 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpserver"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
+	"github.com/gatehouse-id/gatehouse/internal/web/page"
 )
 
 // auditPageSize is how many events one page of the audit log shows.
 const auditPageSize = 50
 
-// auditView is the audit log page.
+// auditOutcomes are the outcomes an event can have, as the filter offers them.
+var auditOutcomes = []string{audit.OutcomeSuccess, audit.OutcomeFailure, httpserver.OutcomeDenied}
+
+// auditView is the audit log page, and the page of one event.
 type auditView struct {
-	Actor, Action, Since string // the filter form's values
-	Filtered             bool
-	After                int64
-	Events               []auditRow
-	NextHref             string
-	FirstHref            string // back to the start, when not on the first page
-	ExportHref           string
-	Verify               *audit.VerifyResult
-	VerifyText           string
-	VerifyHref           string
+	// The filter form's values.
+	Actor, Action, Outcome, TargetType, Target, From, To string
+	Outcomes                                             []string
+	Filtered                                             bool
+	Cursor                                               bool // the page is not the newest one
+	Events                                               []auditRow
+	NewerHref, OlderHref, NewestHref                     string
+	ExportHref                                           string
+	Verify                                               *audit.VerifyResult
+	VerifyText                                           string
+	VerifyHref                                           string
+	Event                                                *auditEventView // the event page
 }
 
 type auditRow struct {
 	Seq        int64
+	Href       string
 	Time       string
 	TimeISO    string
 	Actor      string
 	ActorType  string
 	Action     string
+	Outcome    string
 	Failed     bool
 	Reason     string
 	TargetType string
@@ -54,8 +61,10 @@ type auditDetail struct{ Key, Value string }
 
 func auditRowOf(e storage.AuditEvent) auditRow {
 	row := auditRow{
-		Seq: e.Seq, Time: e.Time.UTC().Format("2 Jan 2006, 15:04:05 UTC"), TimeISO: isoTime(e.Time),
-		Actor: e.ActorEmail, ActorType: e.ActorType, Action: e.Action, Failed: e.Outcome == audit.OutcomeFailure,
+		Seq: e.Seq, Href: "/admin/audit/" + strconv.FormatInt(e.Seq, 10),
+		Time: e.Time.UTC().Format("2 Jan 2006, 15:04:05 UTC"), TimeISO: e.Time.UTC().Format(time.RFC3339Nano),
+		Actor: e.ActorEmail, ActorType: e.ActorType, Action: e.Action, Outcome: e.Outcome,
+		Failed: e.Outcome != "" && e.Outcome != audit.OutcomeSuccess,
 		Reason: e.Reason, TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP,
 	}
 	if row.Actor == "" {
@@ -73,12 +82,20 @@ func auditRowOf(e storage.AuditEvent) auditRow {
 }
 
 // auditQuery reads the filter form: actor (ID or email), action (exact,
-// or a prefix ending in "*", like login.*), since (a date, read as
-// midnight UTC, or an RFC 3339 time) and the after cursor. errs names the
-// field at fault.
+// or a prefix ending in "*", like login.*), outcome, target type and ID,
+// from and to (dates, read as whole days in UTC; "since" is from's older
+// name) and the before/after cursor. errs names the field at fault.
 func auditQuery(q url.Values, orgID string) (storage.AuditFilter, *auditView, map[string]string) {
 	f := storage.AuditFilter{OrgID: orgID}
-	av := &auditView{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")), Since: strings.TrimSpace(q.Get("since"))}
+	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
+	av := &auditView{
+		Actor: get("actor"), Action: get("action"), Outcome: get("outcome"),
+		TargetType: get("target_type"), Target: get("target"), From: get("from"), To: get("to"),
+		Outcomes: auditOutcomes,
+	}
+	if av.From == "" {
+		av.From = get("since")
+	}
 	errs := map[string]string{}
 	clean := func(field, v string) string {
 		if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) || len(v) > 320 {
@@ -89,35 +106,85 @@ func auditQuery(q url.Values, orgID string) (storage.AuditFilter, *auditView, ma
 	}
 	f.ActorID = clean("actor", av.Actor)
 	f.Action = clean("action", av.Action)
-	if av.Since != "" {
-		if t, err := time.Parse("2006-01-02", av.Since); err == nil {
-			f.Since = t
-		} else if t, err := time.Parse(time.RFC3339, av.Since); err == nil {
-			f.Since = t
-		} else {
-			errs["since"] = "Enter a date like 2026-01-31."
+	f.TargetType = clean("target_type", av.TargetType)
+	f.TargetID = clean("target", av.Target)
+	if av.Outcome != "" {
+		known := false
+		for _, o := range auditOutcomes {
+			known = known || o == av.Outcome
 		}
-	}
-	if a := q.Get("after"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
-			errs["after"] = "The page link is broken; start again from the first page."
+		if !known {
+			errs["outcome"] = "Choose an outcome from the list."
 		}
-		f.AfterSeq, av.After = n, n
+		f.Outcome = av.Outcome
 	}
-	av.Filtered = f.ActorID != "" || f.Action != "" || !f.Since.IsZero()
+	day := func(field, v string) time.Time {
+		if v == "" {
+			return time.Time{}
+		}
+		if t, err := time.Parse("2006-01-02", v); err == nil {
+			return t
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+		errs[field] = "Enter a date like 2026-01-31."
+		return time.Time{}
+	}
+	f.Since = day("from", av.From)
+	if to := day("to", av.To); !to.IsZero() {
+		if _, err := time.Parse("2006-01-02", av.To); err == nil {
+			to = to.AddDate(0, 0, 1) // the whole of the last day
+		}
+		f.Until = to
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		errs["to"] = "The end of the range is before its start."
+	}
+	cursor := func(key string) int64 {
+		v := q.Get(key)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			errs["cursor"] = "The page link is broken; start again from the newest events."
+		}
+		return n
+	}
+	f.AfterSeq, f.BeforeSeq = cursor("after"), cursor("before")
+	if f.AfterSeq > 0 && f.BeforeSeq > 0 {
+		errs["cursor"] = "The page link is broken; start again from the newest events."
+	}
+	av.Cursor = f.AfterSeq > 0 || f.BeforeSeq > 0
+	av.Filtered = f.ActorID != "" || f.Action != "" || f.Outcome != "" || f.TargetType != "" || f.TargetID != "" ||
+		!f.Since.IsZero() || !f.Until.IsZero()
 	return f, av, errs
 }
 
 // filterQuery is the query string of av's filters (no cursor).
 func (av *auditView) filterQuery() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"actor": av.Actor, "action": av.Action, "since": av.Since} {
-		if v != "" {
-			q.Set(k, v)
+	for _, kv := range [][2]string{{"actor", av.Actor}, {"action", av.Action}, {"outcome", av.Outcome},
+		{"target_type", av.TargetType}, {"target", av.Target}, {"from", av.From}, {"to", av.To}} {
+		if kv[1] != "" {
+			q.Set(kv[0], kv[1])
 		}
 	}
 	return q
+}
+
+// href is the audit log with av's filters and one more parameter (none
+// when key is "").
+func (av *auditView) href(key string, v int64) string {
+	q := av.filterQuery()
+	if key != "" {
+		q.Set(key, strconv.FormatInt(v, 10))
+	}
+	if len(q) == 0 {
+		return "/admin/audit"
+	}
+	return "/admin/audit?" + q.Encode()
 }
 
 func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage.Account) {
@@ -134,7 +201,10 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 	av.VerifyHref = "/admin/audit?" + vq.Encode()
 	v := &view{Title: "Audit log", Errors: errs, Admin: &adminView{Section: "audit", Audit: av}}
 	if len(errs) > 0 {
-		v.Focus = page.FirstError(errs, "actor", "action", "since")
+		v.Focus = page.FirstError(errs, "actor", "action", "outcome", "target_type", "target", "from", "to")
+		if msg, ok := errs["cursor"]; ok {
+			v.Error = msg
+		}
 		h.adminPage(w, r, http.StatusBadRequest, "admin_audit", adm, v)
 		return
 	}
@@ -148,37 +218,40 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request, adm storage
 		av.Verify, av.VerifyText = &res, verifyWords(res)
 	}
 	f.Limit = auditPageSize
-	events, more, err := h.Audit.ListPage(ctx, f)
+	win, err := h.Audit.NewestFirst(ctx, f)
 	if err != nil {
 		h.serverError(w, r, "list audit events", err)
 		return
 	}
-	for _, e := range events {
+	for _, e := range win.Events {
 		av.Events = append(av.Events, auditRowOf(e))
 	}
-	if more {
-		// Only offer "next" when it leads somewhere.
-		nq := av.filterQuery()
-		nq.Set("after", strconv.FormatInt(events[len(events)-1].Seq, 10))
-		av.NextHref = "/admin/audit?" + nq.Encode()
-	}
-	if av.After > 0 {
-		av.FirstHref = "/admin/audit"
-		if len(fq) > 0 {
-			av.FirstHref += "?" + fq.Encode()
+	// Only offer a page that leads somewhere.
+	if win.Newer {
+		if len(win.Events) > 0 {
+			av.NewerHref = av.href("after", win.Events[0].Seq)
 		}
+		av.NewestHref = av.href("", 0)
+	}
+	if win.Older {
+		av.OlderHref = av.href("before", win.Events[len(win.Events)-1].Seq)
+	}
+	if av.Cursor && av.NewestHref == "" && len(win.Events) == 0 {
+		av.NewestHref = av.href("", 0)
 	}
 	h.adminPage(w, r, http.StatusOK, "admin_audit", adm, v)
 }
 
 // adminAuditExport streams the organization's events matching the filters
-// as JSON lines, as a download.
+// as JSON lines, as a download, in chain order.
 func (h *Handler) adminAuditExport(w http.ResponseWriter, r *http.Request, adm storage.Account) {
 	f, _, errs := auditQuery(r.URL.Query(), adm.OrgID)
 	if len(errs) > 0 {
 		h.ErrorPage(w, r, http.StatusBadRequest, "The export's filters are not valid. Go back to the audit log, correct them and try again.")
 		return
 	}
+	// The export is the whole selection, not the page the link was on.
+	f.AfterSeq, f.BeforeSeq = 0, 0
 	name := "audit"
 	if o, err := h.Accounts.GetOrganization(r.Context(), adm.OrgID); err == nil {
 		name += "-" + o.Slug
