@@ -27,7 +27,8 @@ type memberPageView struct {
 	Groups     []string
 	Sessions   []sessionView
 	Events     []memberEventView
-	AuditHref  string // the audit log filtered on the member
+	AuditHref  string // the audit log filtered on the member as actor
+	AboutHref  string // the audit log filtered on the member as target
 	Invited    bool   // never signed in: the invitation can be resent
 	// NameValue is the name form's value (the refused value after an error).
 	NameValue string
@@ -112,6 +113,7 @@ func (h *Handler) renderMemberPage(w http.ResponseWriter, r *http.Request, adm s
 	mp := &memberPageView{
 		Groups: d.Groups, Invited: d.Invited, NameValue: a.DisplayName, HasIdPs: h.IdPs != nil,
 		AuditHref: "/admin/audit?" + url.Values{"actor": {a.Email}}.Encode(),
+		AboutHref: "/admin/audit?" + url.Values{"target_type": {"account"}, "target": {a.ID}}.Encode(),
 	}
 	if v := r.PostFormValue("display_name"); errs["display_name"] != "" {
 		mp.NameValue = v
