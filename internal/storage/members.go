@@ -39,8 +39,9 @@ const (
 	MethodPasskey  = "passkey"  // has a passkey (everyday or emergency)
 )
 
-// PolicyFilterDefault in MemberQuery.PolicyID selects the accounts no
-// policy names explicitly.
+// PolicyFilterDefault in MemberQuery.PolicyID selects the accounts the
+// default policy covers (no other policy names them, their IdP groups or
+// their email domain), or that no policy covers because there are none.
 const PolicyFilterDefault = "-"
 
 // MemberQuery selects one page of an organization's members.
@@ -51,7 +52,7 @@ type MemberQuery struct {
 	Prefix   string
 	Role     Role   // "" for any
 	Status   string // StatusFilter*, "" for any
-	PolicyID string // an explicit policy's ID, PolicyFilterDefault, or "" for any
+	PolicyID string // the covering policy's ID (PolicyFor's rule), PolicyFilterDefault, or "" for any
 	Method   string // Method*, "" for any
 	// NoMFA keeps accounts with neither a confirmed authenticator app nor
 	// an everyday passkey; NoEmergencyPasskey those without a usable
@@ -82,7 +83,7 @@ type MemberListing struct {
 	HasPasskey       bool
 	HasMFA           bool
 	EmergencyPasskey bool
-	PolicyID         string // explicit policy membership, "" when none
+	PolicyID         string // the policy that covers the account (PolicyFor's rule), "" when none
 }
 
 // MemberPage is a page of MemberListings in the query's order, with

@@ -18,14 +18,20 @@ const maxMemberPage = 500
 const prefixEnd = "\U0010FFFF"
 
 // listingCols are the extra columns of a MemberListing, computed per row
-// of the page only (correlated subqueries, each on an index).
-const listingCols = `, a.last_sign_in_at,
+// of the page only (correlated subqueries, each on an index). The policy
+// is the one that covers the account by the one resolution rule
+// (resolvedPolicy): explicit member, IdP group, email domain, default.
+func (s *Store) listingCols() string {
+	return listingFlags + `,
+	COALESCE(` + s.resolvedPolicy("a") + `, '')`
+}
+
+const listingFlags = `, a.last_sign_in_at,
 	EXISTS (SELECT 1 FROM sso_links l WHERE l.account_id = a.id),
 	EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = a.id),
 	(EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id AND t.confirmed_at > 0)
 	 OR EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = a.id AND p.emergency = 0)),
-	EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = a.id AND p.emergency = 1 AND p.clone_suspected_at = 0),
-	COALESCE((SELECT pm.policy_id FROM policy_members pm WHERE pm.account_id = a.id), '')`
+	EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = a.id AND p.emergency = 1 AND p.clone_suspected_at = 0)`
 
 // SearchMembers returns one keyset page of q.
 func (s *Store) SearchMembers(ctx context.Context, q storage.MemberQuery) (storage.MemberPage, error) {
@@ -161,9 +167,11 @@ func (s *Store) memberSQL(q storage.MemberQuery, narrow bool) (memberSearch, err
 	switch q.PolicyID {
 	case "":
 	case storage.PolicyFilterDefault:
-		where = append(where, "NOT EXISTS (SELECT 1 FROM policy_members pm WHERE pm.account_id = a.id)")
+		// Covered by the default policy, or by none (no policies yet).
+		where = append(where, "COALESCE("+s.resolvedPolicy("a")+", '') IN ('', "+
+			"(SELECT d.id FROM policies d WHERE d.org_id = a.org_id AND d.is_default = 1))")
 	default:
-		where = append(where, "EXISTS (SELECT 1 FROM policy_members pm WHERE pm.account_id = a.id AND pm.policy_id = "+arg(q.PolicyID)+")")
+		where = append(where, s.resolvedPolicy("a")+" = "+arg(q.PolicyID))
 	}
 	switch q.Method {
 	case "":
@@ -249,7 +257,7 @@ func (s *Store) memberSQL(q storage.MemberQuery, narrow bool) (memberSearch, err
 		// Many matches: walk the sort order and keep those that match.
 		cond += " AND ((" + emailRange + ") OR (" + nameRange + "))"
 	}
-	query := `SELECT ` + prefixCols("a.", accountCols) + listingCols + ` FROM ` + from + `
+	query := `SELECT ` + prefixCols("a.", accountCols) + s.listingCols() + ` FROM ` + from + `
 		WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + lim
 	return memberSearch{query: query, args: args, limit: limit, backward: backward, cursor: cur != nil}, nil
 }

@@ -200,6 +200,15 @@ var memberTests = []namedTest{
 		wantEqual(t, "policy", ids(got), []string{accts[7].ID})
 		wantEqual(t, "policy on the listing", got[0].PolicyID, "pol")
 		wantEqual(t, "default policy", len(count(storage.MemberQuery{PolicyID: storage.PolicyFilterDefault})), 22)
+		// The policy filter and column follow the one resolution rule: a
+		// policy covering someone through their IdP group lists them too.
+		mustPolicy(t, s, newPolicy("o", "grp", "Engineering"))
+		wantErr(t, "AddPolicyGroup", s.AddPolicyGroup(ctx, "o", "grp", "eng"), nil)
+		wantErr(t, "SetAccountGroups", s.SetAccountGroups(ctx, accts[5].ID, []string{"eng"}), nil)
+		got = count(storage.MemberQuery{PolicyID: "grp"})
+		wantEqual(t, "policy by group", ids(got), []string{accts[5].ID})
+		wantEqual(t, "group policy on the listing", got[0].PolicyID, "grp")
+		wantEqual(t, "default policy without the group's", len(count(storage.MemberQuery{PolicyID: storage.PolicyFilterDefault})), 21)
 
 		wantEqual(t, "password", len(count(storage.MemberQuery{Method: storage.MethodPassword})), 22)
 		everyday, emergency := newPasskey("o", accts[8].ID, "pk1", 1), newPasskey("o", accts[9].ID, "pk2", 2)

@@ -104,7 +104,7 @@ func (h *Handler) policyChoices(r *http.Request, adm storage.Account) ([]policyC
 	var out []policyChoice
 	for _, p := range ps {
 		if p.IsDefault {
-			continue // chosen as "no explicit policy"
+			continue // chosen as "-": covered by the default
 		}
 		out = append(out, policyChoice{ID: p.ID, Name: p.Name})
 		names[p.ID] = p.Name
