@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/apiview"
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -15,17 +16,31 @@ import (
 var adminTokenCmd = &cobra.Command{Use: "token", Short: "Create, list and revoke admin API tokens"}
 
 var adminTokenCreateCmd = &cobra.Command{
-	Use:   "create --org ORG --name NAME [--scope read|admin|owner]",
+	Use:   "create --org ORG --name NAME [--scope read|admin|owner] [--expires 90d]",
 	Short: "Create an API token for /api/v1 (the secret is printed once)",
 	Long: `Create an API token for /api/v1. The secret is printed once.
 
 --scope limits what the token may do: read (GET only, changes nothing),
 admin (the default: what an admin may do in the console) or owner (also
-what only owners may: make or change owners, decide how owners sign in).`,
+what only owners may: make or change owners, decide how owners sign in).
+
+--expires makes the token stop working after that long (e.g. 30d, 90d,
+8760h; at most five years); without it the token works until revoked.`,
 	Args:    cobra.NoArgs,
 	PreRunE: requires("org", "name"),
 	RunE: withOrg(func(ctx context.Context, a *app.App, cmd *cobra.Command, out io.Writer, org storage.Organization) error {
-		secret, t, err := a.Accounts.CreateAPITokenWithScope(ctx, org.ID, flag(cmd, "name"), flag(cmd, "scope"))
+		spec := account.APITokenSpec{Name: flag(cmd, "name"), Scope: flag(cmd, "scope")}
+		if e := flag(cmd, "expires"); e != "" {
+			d, err := parseTTL("expires", e)
+			if err != nil {
+				return err
+			}
+			if d <= 0 {
+				return fmt.Errorf("--expires %q: give how long the token should work, e.g. 90d; leave it out for no expiry", e)
+			}
+			spec.ExpiresAt = a.Now().Add(d)
+		}
+		secret, t, err := a.Accounts.CreateAPITokenSpec(ctx, org.ID, spec)
 		if err != nil {
 			return cliErr(err)
 		}
@@ -51,12 +66,15 @@ var adminTokenListCmd = &cobra.Command{
 			return cliErr(err)
 		}
 		return printList(cmd, out, "tokens", toks, apiview.TokenFrom,
-			[]string{"ID", "NAME", "SCOPE", "STATUS", "CREATED", "LAST USED", "CREATED BY"}, func(t storage.APIToken) []string {
+			[]string{"ID", "NAME", "SCOPE", "STATUS", "CREATED", "LAST USED", "FROM", "EXPIRES", "CREATED BY"}, func(t storage.APIToken) []string {
 				status := "active"
-				if !t.RevokedAt.IsZero() {
+				switch {
+				case !t.RevokedAt.IsZero():
 					status = "revoked " + when(t.RevokedAt)
+				case !t.ExpiresAt.IsZero() && !a.Now().Before(t.ExpiresAt):
+					status = "expired"
 				}
-				return []string{t.ID, t.Name, t.Scope, status, when(t.CreatedAt), when(t.LastUsedAt), t.CreatedBy}
+				return []string{t.ID, t.Name, t.Scope, status, when(t.CreatedAt), when(t.LastUsedAt), t.LastUsedIP, when(t.ExpiresAt), t.CreatedBy}
 			})
 	}),
 }
@@ -78,6 +96,7 @@ var adminTokenRevokeCmd = &cobra.Command{
 func init() {
 	adminTokenCreateCmd.Flags().String("name", "", "a name saying what the token is for, unique in the organization (required)")
 	adminTokenCreateCmd.Flags().String("scope", storage.TokenScopeAdmin, "what the token may do: read, admin or owner")
+	adminTokenCreateCmd.Flags().String("expires", "", "stop working after this long, e.g. 90d or 8760h (default: until revoked)")
 	adminTokenRevokeCmd.Flags().String("id", "", "the token's ID, from `admin token list` (required)")
 	addOrgFlag(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
 	adminTokenCmd.AddCommand(adminTokenCreateCmd, adminTokenListCmd, adminTokenRevokeCmd)
