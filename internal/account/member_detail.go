@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
@@ -27,6 +28,9 @@ type MemberLink struct {
 // audit events naming them as target or actor.
 type MemberDetail struct {
 	Account storage.Account
+	// LastSignInAt is when they last signed in (kept on the account, so it
+	// outlives pruned sessions); zero when never.
+	LastSignInAt time.Time
 	// LastSignIn is their newest session, whatever its state; nil when
 	// they never signed in (or it was pruned long after it ended).
 	LastSignIn *storage.Session
@@ -63,6 +67,9 @@ func (s *Service) MemberDetail(ctx context.Context, orgID, accountID string) (Me
 	case !errors.Is(err, storage.ErrNotFound):
 		return MemberDetail{}, fmt.Errorf("account: last session: %w", err)
 	}
+	if d.LastSignInAt, err = s.store.LastSignInAt(ctx, a.ID); err != nil {
+		return MemberDetail{}, fmt.Errorf("account: last sign-in: %w", err)
+	}
 	all, err := s.store.ListSessions(ctx, a.ID, now)
 	if err != nil {
 		return MemberDetail{}, fmt.Errorf("account: list sessions: %w", err)
@@ -92,6 +99,6 @@ func (s *Service) MemberDetail(ctx context.Context, orgID, accountID string) (Me
 	if d.Events, err = s.store.ListAuditAbout(ctx, orgID, a.ID, memberEvents); err != nil {
 		return MemberDetail{}, fmt.Errorf("account: audit events: %w", err)
 	}
-	d.Invited = a.PasswordHash == "" && d.LastSignIn == nil && len(links) == 0
+	d.Invited = a.PasswordHash == "" && d.LastSignIn == nil && d.LastSignInAt.IsZero() && len(links) == 0
 	return d, nil
 }

@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // MemberRecords answers what an admin's page about one person asks beyond
 // the account itself (when and how they last signed in, what the audit log
@@ -11,6 +14,10 @@ type MemberRecords interface {
 	// whatever its state (live, revoked, expired but not yet pruned):
 	// the person's last sign-in. ErrNotFound when there is none.
 	LastSession(ctx context.Context, accountID string) (Session, error)
+	// LastSignInAt is when the account last signed in, kept on the account
+	// by CreateSession, so it outlives pruned sessions; zero when never.
+	// ErrNotFound for an unknown account.
+	LastSignInAt(ctx context.Context, accountID string) (time.Time, error)
 	// ListAuditAbout returns orgID's events whose target is the account or
 	// whose actor is it, newest first (descending Seq), at most limit
 	// (0 means 20; at most 100).

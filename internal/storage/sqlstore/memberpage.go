@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -18,6 +19,13 @@ func (s *Store) LastSession(ctx context.Context, accountID string) (storage.Sess
 	sess, err := scanSession(s.q().QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, accountID))
 	return sess, wrapErr(err, "last session of account %q", accountID)
+}
+
+// LastSignInAt reads the account's last_sign_in_at.
+func (s *Store) LastSignInAt(ctx context.Context, accountID string) (time.Time, error) {
+	var at int64
+	err := s.q().QueryRowContext(ctx, `SELECT last_sign_in_at FROM accounts WHERE id = $1`, accountID).Scan(&at)
+	return fromUS(at), wrapErr(err, "last sign-in of account %q", accountID)
 }
 
 // ListAuditAbout returns the newest events naming the account as target or

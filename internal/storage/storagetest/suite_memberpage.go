@@ -24,6 +24,24 @@ var memberRecordTests = []namedTest{
 		newest.RevokedAt, newest.RevokeReason = base.Add(90*time.Minute), "admin"
 		wantEqual(t, "LastSession", got, storedSession(newest))
 	}},
+	{"LastSignInAtOutlivesPrunedSessions", func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		withAccount(t, s)
+		at, err := s.LastSignInAt(ctx, "a")
+		wantErr(t, "LastSignInAt before any sign-in", err, nil)
+		wantEqual(t, "never", at.IsZero(), true)
+		_, err = s.LastSignInAt(ctx, "nobody")
+		wantErr(t, "LastSignInAt of nobody", err, storage.ErrNotFound)
+		mustSession(t, s, newSession("a", "new", base.Add(time.Hour)))
+		mustSession(t, s, newSession("a", "old", base)) // an older one does not move it back
+		_, err = s.DeleteExpiredSessions(ctx, base.Add(1000*time.Hour))
+		wantErr(t, "DeleteExpiredSessions", err, nil)
+		_, err = s.LastSession(ctx, "a")
+		wantErr(t, "LastSession after pruning", err, storage.ErrNotFound)
+		at, err = s.LastSignInAt(ctx, "a")
+		wantErr(t, "LastSignInAt after pruning", err, nil)
+		wantEqual(t, "last sign-in", at.UTC(), storage.Truncate(base.Add(time.Hour)).UTC())
+	}},
 	{"ListAuditAboutTargetOrActorNewestFirst", func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		mustOrg(t, s, "o")

@@ -128,9 +128,15 @@ func (h *Handler) renderMemberPage(w http.ResponseWriter, r *http.Request, adm s
 			UnlinkHref: href + "/sso-links/" + url.PathEscape(l.ID) + "/unlink",
 		})
 	}
-	if d.LastSignIn != nil {
+	switch {
+	case d.LastSignIn != nil:
 		v := h.signIn(ctx, *d.LastSignIn, names)
 		mp.LastSignIn = &v
+	case !d.LastSignInAt.IsZero():
+		// The session behind it has been pruned: the time is all that
+		// is kept.
+		mp.LastSignIn = &signInView{When: formatTime(d.LastSignInAt), WhenISO: isoTime(d.LastSignInAt),
+			Ended: "How and from where are no longer kept: that session ended long ago."}
 	}
 	cur, _ := page.CurrentSession(r)
 	for _, s := range d.Sessions {
