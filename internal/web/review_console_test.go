@@ -181,7 +181,11 @@ func TestConsoleReviewBulkSelfOwnersAndMethods(t *testing.T) {
 	if a, _ := e.store.GetAccount(context.Background(), ms[1].ID); a.Status != storage.StatusActive {
 		t.Error("a GET suspended someone")
 	}
-	// The member page's single suspension refuses oneself too.
+	// The member page's single suspension refuses oneself too, and one's
+	// own page does not offer it.
+	if r := c.get("/admin/members/" + adm.ID); strings.Contains(r.body, `/suspend"`) {
+		t.Error("the admin's own page offers to suspend them")
+	}
 	r = c.post("/admin/members/"+adm.ID+"/status", url.Values{"status": {"suspended"}})
 	expect(t, r, http.StatusConflict, "You can't suspend your own account.")
 }
