@@ -357,6 +357,13 @@ func (s *Service) SetStatus(ctx context.Context, orgID, accountID string, status
 				return err
 			}
 		}
+		// Suspending oneself signs one out at once with no way back in
+		// until another admin acts; a selection of "everyone on this
+		// page" would do it by accident. Another admin or owner must
+		// (the last owner hears the last-owner rule first).
+		if info := reqctx.From(ctx); suspend && info.ActorType == "account" && info.ActorID == a.ID {
+			return ErrSuspendSelf
+		}
 		res, err := lockout.Check(ctx, tx, orgID, func(c *lockout.Config) {
 			if x := c.Account(a.ID); x != nil {
 				x.Status = status

@@ -32,6 +32,9 @@ var (
 	// ErrDeleteSelf: an admin cannot delete their own account; another
 	// admin or owner must, so nobody removes themselves by mistake.
 	ErrDeleteSelf error = errs.New(errs.PreconditionFailed, "delete_self", "You can't delete your own account. Ask another owner or admin.")
+	// ErrSuspendSelf: an admin cannot suspend their own account, for the
+	// same reason.
+	ErrSuspendSelf error = errs.New(errs.PreconditionFailed, "suspend_self", "You can't suspend your own account. Ask another owner or admin.")
 	// ErrResetRefused: the organization does not send this account reset
 	// mail right now (during an emergency, only people who may fail back
 	// get it).

@@ -25,6 +25,7 @@ var apiAnswers = map[string]struct {
 	"account.ErrNotInvited":            {409, CodeNotInvited},
 	"account.ErrSuspendedAccount":      {409, CodeSuspended},
 	"account.ErrDeleteSelf":            {409, CodeConflict},
+	"account.ErrSuspendSelf":           {409, CodeConflict},
 	"account.ErrResetRefused":          {409, CodeResetRefused},
 	"storage.ErrBadQuery":              {400, CodeInvalidRequest},
 	"account.ErrOwnerOnly":             {403, CodeForbidden},

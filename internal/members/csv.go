@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -137,9 +138,11 @@ var ErrTooLarge = errs.NewInvalid("file", fmt.Sprintf("The file is too large: im
 // PreviewImport reads a CSV file with a header row naming the columns
 // email (required), name and role (optional, member when empty), and says
 // for each row whether it will be invited, is already a member or is bad
-// (with the reason). Nothing is written. Only admins may import.
+// (with the reason). Nothing is written. Only admins may import, and
+// only owners may invite owners (an owner row of an admin's file is bad).
 func (s *Service) PreviewImport(ctx context.Context, orgID string, file []byte) (Preview, error) {
-	if _, err := authz.RequireAdmin(ctx, s.store, orgID); err != nil {
+	actor, err := authz.RequireAdmin(ctx, s.store, orgID)
+	if err != nil {
 		return Preview{}, err
 	}
 	if len(file) > MaxImportBytes {
@@ -192,7 +195,7 @@ func (s *Service) PreviewImport(ctx context.Context, orgID string, file []byte) 
 		if row.Email == "" && row.Name == "" && row.Role == "" {
 			continue // a blank line
 		}
-		s.judge(ctx, orgID, &row, seen)
+		s.judge(ctx, orgID, actor.IsOwner(), &row, seen)
 		p.add(row)
 	}
 	return p, nil
@@ -210,8 +213,13 @@ func (p *Preview) add(r ImportRow) {
 	}
 }
 
-// judge decides one row's outcome.
-func (s *Service) judge(ctx context.Context, orgID string, row *ImportRow, seen map[string]int) {
+// judge decides one row's outcome. It applies every rule the invitation
+// itself applies (account.InviteMany), so a row the preview calls "will be
+// invited" cannot fail the whole batch at confirmation: owner is a role
+// only an owner grants, and a name may hold no control characters (a line
+// break in a quoted CSV field would otherwise reach mail headers' and
+// logs' neighbours).
+func (s *Service) judge(ctx context.Context, orgID string, owner bool, row *ImportRow, seen map[string]int) {
 	bad := func(reason string) { row.Outcome, row.Reason = RowBad, reason }
 	email, err := account.NormalizeEmail(row.Email)
 	if err != nil {
@@ -231,13 +239,22 @@ func (s *Service) judge(ctx context.Context, orgID string, row *ImportRow, seen 
 	switch storage.Role(row.Role) {
 	case "":
 		row.Role = string(storage.RoleMember)
-	case storage.RoleMember, storage.RoleAdmin, storage.RoleOwner:
+	case storage.RoleMember, storage.RoleAdmin:
+	case storage.RoleOwner:
+		if !owner {
+			bad("Only an owner can invite an owner.")
+			return
+		}
 	default:
 		bad("The role must be member, admin or owner.")
 		return
 	}
 	if len([]rune(row.Name)) > 100 {
 		bad("The name is longer than 100 characters.")
+		return
+	}
+	if strings.ContainsFunc(row.Name, unicode.IsControl) {
+		bad("The name cannot contain control characters.")
 		return
 	}
 	a, err := s.store.GetAccountByEmail(ctx, email)

@@ -49,6 +49,7 @@ func Sentinels() []Case {
 		{"account.ErrNotInvited", account.ErrNotInvited, errs.Conflict, "not_invited"},
 		{"account.ErrSuspendedAccount", account.ErrSuspendedAccount, errs.PreconditionFailed, "suspended"},
 		{"account.ErrDeleteSelf", account.ErrDeleteSelf, errs.PreconditionFailed, "delete_self"},
+		{"account.ErrSuspendSelf", account.ErrSuspendSelf, errs.PreconditionFailed, "suspend_self"},
 		{"account.ErrResetRefused", account.ErrResetRefused, errs.PreconditionFailed, "reset_refused"},
 		{"account.ErrOwnerOnly", account.ErrOwnerOnly, errs.Forbidden, "owner_only"},
 		{"account.ErrForbidden", account.ErrForbidden, errs.Forbidden, "forbidden"},

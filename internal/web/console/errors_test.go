@@ -19,6 +19,7 @@ var pageStatuses = map[string]int{
 	"account.ErrNotInvited":            409,
 	"account.ErrSuspendedAccount":      409,
 	"account.ErrDeleteSelf":            409,
+	"account.ErrSuspendSelf":           409,
 	"account.ErrResetRefused":          409,
 	"storage.ErrBadQuery":              400,
 	"account.ErrOwnerOnly":             403,
