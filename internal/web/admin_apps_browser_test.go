@@ -18,16 +18,7 @@ func TestBrowserAdminApps(t *testing.T) {
 	e.setupOwner()
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	b.do("apps from the console navigation",
 		chromedp.Navigate(e.srv.URL+"/admin"),
 		chromedp.Click(css(`.admin-nav a[href="/admin/apps"]`)),

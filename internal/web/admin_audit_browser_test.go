@@ -32,16 +32,7 @@ func TestBrowserAuditLogPaging(t *testing.T) {
 
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	// Signing in was recorded too: the newest event is read now.
 	head, err := e.store.AuditHead(context.Background(), org.ID)
 	if err != nil {

@@ -29,16 +29,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	b.do("open the console from the header", chromedp.Click(css(`.topbar-nav a[href="/admin"]`)), chromedp.WaitVisible(css(".stats")))
 	if s := b.text("h1"); s != orgName {
 		t.Errorf("overview heading = %q", s)

@@ -29,16 +29,7 @@ func TestBrowserAdminMemberPage(t *testing.T) {
 
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	b.do("the member's page from the list",
 		chromedp.Navigate(e.srv.URL+"/admin/members?q=mia%40acme.example"),
 		chromedp.Click(css(`tbody th[scope=row] a`)),

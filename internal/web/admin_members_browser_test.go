@@ -24,16 +24,7 @@ func TestBrowserMembersAtScale(t *testing.T) {
 	ms := seedMembers(t, e.store, org.ID, 5000, e.clock.Now())
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	b.do("members", chromedp.Navigate(e.srv.URL+"/admin"), chromedp.Click(css(`.admin-nav a[href="/admin/members"]`)),
 		chromedp.WaitVisible(css("#q")))
 	b.shot("admin-members-5000")

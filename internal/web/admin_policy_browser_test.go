@@ -36,16 +36,7 @@ func TestBrowserAdminPolicyDomain(t *testing.T) {
 	}
 	b := newBrowser(t, chromium)
 	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
+	b.signInOwner(e.srv.URL)
 	b.do("name the domain in Staff",
 		chromedp.Navigate(e.srv.URL+"/admin/policies"),
 		chromedp.WaitVisible(css("#domain-"+staff.ID)),

@@ -10,22 +10,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/testenv"
 )
 
-// browserSignIn signs the owner in.
-func (b *browser) signInOwner(base string) {
-	b.t.Helper()
-	css := b.css
-	b.do("sign in",
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), ownerEmail),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css("#password")),
-		chromedp.SendKeys(css("#password"), ownerPassword),
-		chromedp.Click(css("main button[type=submit]")),
-		chromedp.WaitVisible(css(".profile")),
-	)
-}
-
 // TestBrowserAdminTokens creates an API token in a real Chromium from the
 // console's navigation, reads its secret once, and revokes it through the
 // confirmation page, without any script.

@@ -313,3 +313,20 @@ func (b *browser) location() *url.URL        { b.t.Helper(); return b.Location()
 func (b *browser) path() string              { b.t.Helper(); return b.Path() }
 func (b *browser) shot(name string)          { b.t.Helper(); b.Shot(name) }
 func (b *browser) css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// signInOwner signs the set-up owner (env.setupOwner) in through the email
+// and password steps at base, and waits for their account page.
+func (b *browser) signInOwner(base string) {
+	b.t.Helper()
+	css := b.css
+	b.do("sign in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), ownerEmail),
+		chromedp.Click(css("main button[type=submit]")),
+		chromedp.WaitVisible(css("#password")),
+		chromedp.SendKeys(css("#password"), ownerPassword),
+		chromedp.Click(css("main button[type=submit]")),
+		chromedp.WaitVisible(css(".profile")),
+	)
+}
