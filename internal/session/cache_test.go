@@ -12,7 +12,7 @@ import (
 )
 
 func testEntry(sessID, acctID string) *entry {
-	return &entry{sess: storage.Session{ID: sessID, AccountID: acctID}}
+	return &entry{sess: storage.Session{ID: sessID, AccountID: acctID}, acct: &storage.Account{ID: acctID}}
 }
 
 func testKey(i int) key {
@@ -32,7 +32,7 @@ func TestCacheIsBounded(t *testing.T) {
 	nIdx := len(c.bySession)
 	nAcct := 0
 	for _, ids := range c.byAccount {
-		nAcct += len(ids)
+		nAcct += len(ids.sessions)
 	}
 	c.idxMu.Unlock()
 	if nIdx != c.len() || nAcct != c.len() {
