@@ -129,3 +129,36 @@ func TestConcurrentValidationAndRevocation(t *testing.T) {
 		}
 	}
 }
+
+// Re-caching an account's only session (a touch after expiry, a reload)
+// unindexes the old entry, which empties the account's index; the new one
+// must still be found by an account invalidation.
+func TestCacheReplacedOnlySessionStillDropsByAccount(t *testing.T) {
+	c := newCache(1000)
+	c.put(testKey(1), testEntry("s1", "a1"), c.gen.Load())
+	c.put(testKey(1), testEntry("s1", "a1"), c.gen.Load())
+	c.dropAccount("a1")
+	if c.get(testKey(1)) != nil {
+		t.Fatal("the re-cached session outlived its account's invalidation")
+	}
+}
+
+// Sessions of one account share its record; a different record read later
+// (after an update) is not shared with the earlier entries.
+func TestCacheSharesAccountRecord(t *testing.T) {
+	c := newCache(1000)
+	e1, e2, e3 := testEntry("s1", "a1"), testEntry("s2", "a1"), testEntry("s3", "a1")
+	e3.acct.Email = "new@corp.example"
+	c.put(testKey(1), e1, c.gen.Load())
+	c.put(testKey(2), e2, c.gen.Load())
+	c.put(testKey(3), e3, c.gen.Load())
+	if c.get(testKey(2)).acct != c.get(testKey(1)).acct {
+		t.Error("two sessions of one account hold separate copies of the same record")
+	}
+	if got := c.get(testKey(3)).acct.Email; got != "new@corp.example" {
+		t.Errorf("the updated record was replaced by the shared one: %q", got)
+	}
+	if got := c.get(testKey(1)).acct.Email; got != "" {
+		t.Errorf("an earlier entry's record changed to %q", got)
+	}
+}
