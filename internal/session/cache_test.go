@@ -12,7 +12,7 @@ import (
 )
 
 func testEntry(sessID, acctID string) *entry {
-	return &entry{sess: storage.Session{ID: sessID, AccountID: acctID}}
+	return &entry{sess: storage.Session{ID: sessID, AccountID: acctID}, acct: &storage.Account{ID: acctID}}
 }
 
 func testKey(i int) key {
@@ -32,7 +32,7 @@ func TestCacheIsBounded(t *testing.T) {
 	nIdx := len(c.bySession)
 	nAcct := 0
 	for _, ids := range c.byAccount {
-		nAcct += len(ids)
+		nAcct += len(ids.sessions)
 	}
 	c.idxMu.Unlock()
 	if nIdx != c.len() || nAcct != c.len() {
@@ -127,5 +127,38 @@ func TestConcurrentValidationAndRevocation(t *testing.T) {
 		if (err == nil) != (i >= 4) {
 			t.Errorf("token %d: Validate = %v after the dust settled", i, err)
 		}
+	}
+}
+
+// Re-caching an account's only session (a touch after expiry, a reload)
+// unindexes the old entry, which empties the account's index; the new one
+// must still be found by an account invalidation.
+func TestCacheReplacedOnlySessionStillDropsByAccount(t *testing.T) {
+	c := newCache(1000)
+	c.put(testKey(1), testEntry("s1", "a1"), c.gen.Load())
+	c.put(testKey(1), testEntry("s1", "a1"), c.gen.Load())
+	c.dropAccount("a1")
+	if c.get(testKey(1)) != nil {
+		t.Fatal("the re-cached session outlived its account's invalidation")
+	}
+}
+
+// Sessions of one account share its record; a different record read later
+// (after an update) is not shared with the earlier entries.
+func TestCacheSharesAccountRecord(t *testing.T) {
+	c := newCache(1000)
+	e1, e2, e3 := testEntry("s1", "a1"), testEntry("s2", "a1"), testEntry("s3", "a1")
+	e3.acct.Email = "new@corp.example"
+	c.put(testKey(1), e1, c.gen.Load())
+	c.put(testKey(2), e2, c.gen.Load())
+	c.put(testKey(3), e3, c.gen.Load())
+	if c.get(testKey(2)).acct != c.get(testKey(1)).acct {
+		t.Error("two sessions of one account hold separate copies of the same record")
+	}
+	if got := c.get(testKey(3)).acct.Email; got != "new@corp.example" {
+		t.Errorf("the updated record was replaced by the shared one: %q", got)
+	}
+	if got := c.get(testKey(1)).acct.Email; got != "" {
+		t.Errorf("an earlier entry's record changed to %q", got)
 	}
 }

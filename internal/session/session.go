@@ -62,7 +62,8 @@ type Config struct {
 
 // Validated is a live session together with its account. Its Session may
 // share memory with the node's cache: treat it as read-only (Methods
-// returns a copy of the method list).
+// returns a copy of the method list). Validate leaves Session.TokenHash
+// empty: the cache, keyed by the token's hash, does not keep it.
 type Validated struct {
 	Session storage.Session
 	Account storage.Account
@@ -278,7 +279,7 @@ func (s *Service) Start(ctx context.Context, p StartParams) (token string, sess 
 	}
 	// The first request after sign-in (the redirect) needs no database read.
 	if !s.noCache {
-		s.cache.put(tokenSum(token), &entry{sess: sess, acct: a, groups: groups, cachedAt: now}, gen)
+		s.cache.put(tokenSum(token), &entry{sess: sess, acct: &a, groups: groups, cachedAt: now}, gen)
 	}
 	return token, sess, nil
 }
@@ -304,7 +305,7 @@ func (s *Service) Validate(ctx context.Context, token string) (Validated, error)
 				if now.Sub(e.sess.LastSeenAt) >= s.cfg.TouchInterval {
 					s.touchCached(ctx, k, e, now)
 				}
-				return Validated{Session: e.sess, Account: e.acct, Groups: e.groups}, nil
+				return Validated{Session: e.sess, Account: *e.acct, Groups: e.groups}, nil
 			}
 			// Expired by our copy, or too old to trust: storage decides.
 			// Another node may have kept the session alive since we cached it.
@@ -364,6 +365,7 @@ func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, er
 		return Validated{}, err
 	}
 	sess, acct := v.Session, v.Account
+	sess.TokenHash = "" // as from the cache (see Validated)
 	groups, err := s.store.ListAccountGroups(ctx, acct.ID)
 	if err != nil {
 		return Validated{}, fmt.Errorf("session: validate: %w", err)
@@ -376,7 +378,7 @@ func (s *Service) load(ctx context.Context, k key, now time.Time) (Validated, er
 		}
 	}
 	if !s.noCache {
-		s.cache.put(k, &entry{sess: sess, acct: acct, groups: groups, cachedAt: now}, gen)
+		s.cache.put(k, &entry{sess: sess, acct: &acct, groups: groups, cachedAt: now}, gen)
 	}
 	return Validated{Session: sess, Account: acct, Groups: groups}, nil
 }

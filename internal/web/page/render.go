@@ -12,12 +12,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -142,12 +144,28 @@ func breakable(s string) template.HTML {
 }
 
 // Pages maps a page file to its template set (base layout + that page).
-type Pages map[string]*template.Template
+// Each set is parsed on the page's first render, not at start: a set is
+// ~25 KB of parse trees (the layout and partials are parsed into every
+// one), a deployment renders only some of its ~100 pages, and a node that
+// mostly answers forward-auth and tokens renders almost none. Check parses
+// them all, for the tests that keep a broken template from shipping.
+type Pages map[string]*lazyPage
 
-// MustParsePages parses every templates/*.html of fsys, each with the
-// shared base layout and partials; funcs adds template functions of the
-// caller's own. It panics on a broken template: they are embedded, so a
-// failure is a bug caught by any test.
+type lazyPage struct {
+	once  sync.Once
+	parse func() (*template.Template, error)
+	t     *template.Template
+	err   error
+}
+
+// get parses the page's set on first use.
+func (p *lazyPage) get() (*template.Template, error) {
+	p.once.Do(func() { p.t, p.err = p.parse() })
+	return p.t, p.err
+}
+
+// MustParsePages lists every templates/*.html of fsys, each to be parsed
+// with the layout and partials of this package and funcs on first use.
 func MustParsePages(fsys fs.FS, funcs template.FuncMap) Pages {
 	files, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
@@ -159,11 +177,28 @@ func MustParsePages(fsys fs.FS, funcs template.FuncMap) Pages {
 		if name == "base.html" || strings.HasPrefix(name, "_") {
 			continue // the layout and partials, parsed into every page
 		}
-		t := template.Must(template.New("base.html").Funcs(templateFuncs).Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/_*.html"))
-		t = template.Must(t.ParseFS(fsys, f))
-		out[strings.TrimSuffix(name, ".html")] = t
+		out[strings.TrimSuffix(name, ".html")] = &lazyPage{parse: func() (*template.Template, error) {
+			t, err := template.New("base.html").Funcs(templateFuncs).Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/_*.html")
+			if err != nil {
+				return nil, fmt.Errorf("page %s: %w", f, err)
+			}
+			if t, err = t.ParseFS(fsys, f); err != nil {
+				return nil, fmt.Errorf("page %s: %w", f, err)
+			}
+			return t, nil
+		}}
 	}
 	return out
+}
+
+// Check parses every page, returning the first error.
+func (p Pages) Check() error {
+	for _, lp := range p {
+		if _, err := lp.get(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ownPages are the pages of this package: the error page.
@@ -237,9 +272,13 @@ func (h *Renderer) OrgNameOf(ctx context.Context, orgID string) string {
 // buffer first, so a template failure becomes a clean 500 instead of half
 // a page.
 func (h *Renderer) Render(w http.ResponseWriter, r *http.Request, pages Pages, status int, page string, v *View) {
-	t, ok := pages[page]
+	lp, ok := pages[page]
 	if !ok {
 		panic("web: no template " + page)
+	}
+	t, err := lp.get()
+	if err != nil {
+		panic("web: " + err.Error()) // a broken template: Pages.Check fails the tests
 	}
 	v.Product = h.Product()
 	if v.Org == "" {
