@@ -125,7 +125,7 @@ func runBackend(name, pgDSN string, events, requests int, verify bool) error {
 		{"target (type and ID)", "/admin/audit?target_type=account&target=" + s.actorID},
 		{"one day (from/to)", "/admin/audit?from=" + day + "&to=" + day},
 		{"30 days, recent", "/admin/audit?from=" + s.times[len(s.times)*91/100].UTC().Format("2006-01-02")},
-		{"90 days, a year ago", "/admin/audit?from=" + s.times[len(s.times)/20].UTC().Format("2006-01-02") +
+		{"90 days, the year's start", "/admin/audit?from=" + s.times[len(s.times)/20].UTC().Format("2006-01-02") +
 			"&to=" + s.times[len(s.times)*3/10].UTC().Format("2006-01-02")},
 		{"deep page (before=1000)", "/admin/audit?before=1000"},
 		{"deep newer page (after=500)", "/admin/audit?after=500"},

@@ -263,7 +263,8 @@ var (
 // through the time index and sort it rather than walk the chain in seq
 // order from f's cursor. Both plans return the same page; this picks the
 // one that reads fewer rows, from a bounded count and the seq at the
-// range's near edge.
+// range's near edge. The walk starts at the cursor or at b, the range's
+// seq bounds, whichever is nearer the range.
 func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter, b seqBounds) (bool, error) {
 	args := []any{f.OrgID}
 	q := `SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE org_id = $1`
