@@ -125,7 +125,7 @@ func runBackend(name, pgDSN string, events, requests int, verify bool) error {
 		{"target (type and ID)", "/admin/audit?target_type=account&target=" + s.actorID},
 		{"one day (from/to)", "/admin/audit?from=" + day + "&to=" + day},
 		{"30 days, recent", "/admin/audit?from=" + s.times[len(s.times)*91/100].UTC().Format("2006-01-02")},
-		{"90 days, a year ago", "/admin/audit?from=" + s.times[len(s.times)/20].UTC().Format("2006-01-02") +
+		{"90 days, the year's start", "/admin/audit?from=" + s.times[len(s.times)/20].UTC().Format("2006-01-02") +
 			"&to=" + s.times[len(s.times)*3/10].UTC().Format("2006-01-02")},
 		{"deep page (before=1000)", "/admin/audit?before=1000"},
 		{"deep newer page (after=500)", "/admin/audit?after=500"},
@@ -208,16 +208,29 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 			weights = append(weights, i)
 		}
 	}
-	const batch = 500 // × 18 columns: within both dialects' parameter limits
+	const batch = 500 // × 19 columns: within both dialects' parameter limits
 	cols := `org_id, seq, id, event_time, actor_type, actor_id, actor_email, action,
-		target_type, target_id, outcome, reason, ip, user_agent, request_id, details, prev_hash, hash`
-	start := time.Now().UTC().Add(-365 * 24 * time.Hour).Truncate(time.Second)
+		target_type, target_id, outcome, reason, ip, user_agent, request_id, details, prev_hash, hash, max_time`
+	// The history follows the organization's first events (its creation,
+	// the owner's sign-in) in time as in seq, as appends stamped by the
+	// clock make it: a year from the head onwards.
+	start := head.Time.Add(time.Second).Truncate(time.Second)
 	step := 365 * 24 * time.Hour / time.Duration(n)
 	s := seeded{email: "user42@bench.test", actorID: "acct-42"}
 	var mine []int64
 	prev, seq := head.Hash, head.Seq
 	var last storage.AuditEvent
-	args := make([]any, 0, batch*18)
+	args := make([]any, 0, batch*19)
+	// The running maximum of event times along the chain, as AppendAudit
+	// keeps it, continued from the head.
+	var maxTime int64
+	q := `SELECT max_time FROM audit_heads WHERE org_id = ?`
+	if postgres {
+		q = `SELECT max_time FROM audit_heads WHERE org_id = $1`
+	}
+	if err := db.QueryRowContext(ctx, q, g.orgID).Scan(&maxTime); err != nil {
+		return seeded{}, fmt.Errorf("read the chain head: %w", err)
+	}
 	var sb strings.Builder
 	for done := 0; done < n; {
 		k := min(batch, n-done)
@@ -249,6 +262,7 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 			}
 			e.Hash = storage.HashAuditEvent(e)
 			prev = e.Hash
+			maxTime = max(maxTime, e.Time.UnixMicro())
 			if e.ActorID == s.actorID || e.ActorEmail == s.email {
 				mine = append(mine, e.Seq)
 			}
@@ -265,7 +279,7 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 			}
 			sb.WriteString("(")
 			for j, v := range []any{e.OrgID, e.Seq, e.ID, e.Time.UnixMicro(), e.ActorType, e.ActorID, e.ActorEmail, e.Action,
-				e.TargetType, e.TargetID, e.Outcome, e.Reason, e.IP, e.UserAgent, e.RequestID, details, e.PrevHash, e.Hash} {
+				e.TargetType, e.TargetID, e.Outcome, e.Reason, e.IP, e.UserAgent, e.RequestID, details, e.PrevHash, e.Hash, maxTime} {
 				args = append(args, v)
 				if j > 0 {
 					sb.WriteString(",")
@@ -284,11 +298,11 @@ func seed(ctx context.Context, g *gatehouse, postgres bool, n int) (seeded, erro
 		}
 		done += k
 	}
-	q := `UPDATE audit_heads SET seq = ?, hash = ?, event_time = ? WHERE org_id = ?`
+	q = `UPDATE audit_heads SET seq = ?, hash = ?, event_time = ?, max_time = ? WHERE org_id = ?`
 	if postgres {
-		q = `UPDATE audit_heads SET seq = $1, hash = $2, event_time = $3 WHERE org_id = $4`
+		q = `UPDATE audit_heads SET seq = $1, hash = $2, event_time = $3, max_time = $4 WHERE org_id = $5`
 	}
-	if _, err := db.ExecContext(ctx, q, last.Seq, last.Hash, last.Time.UnixMicro(), g.orgID); err != nil {
+	if _, err := db.ExecContext(ctx, q, last.Seq, last.Hash, last.Time.UnixMicro(), maxTime, g.orgID); err != nil {
 		return s, fmt.Errorf("move the chain head: %w", err)
 	}
 	// Statistics for the planners and (PostgreSQL) the visibility map

@@ -61,10 +61,17 @@ func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEvent) error {
 			ev.ID = uuid.NewString()
 		}
 		ev.Time = storage.Truncate(ev.Time)
+		var maxTime int64
 		if err := tx.q().QueryRowContext(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 1, '')
 			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq + 1
-			RETURNING seq, hash`, ev.OrgID).Scan(&ev.Seq, &ev.PrevHash); err != nil {
+			RETURNING seq, hash, max_time`, ev.OrgID).Scan(&ev.Seq, &ev.PrevHash, &maxTime); err != nil {
 			return wrapErr(err, "append audit event: claim chain head of organization %q", ev.OrgID)
+		}
+		// The running maximum of event times along the chain lets
+		// ListAudit turn a time range into a seq range (auditSeqBounds).
+		at := us(ev.Time)
+		if ev.Seq == 1 || at > maxTime {
+			maxTime = at
 		}
 		ev.Hash = storage.HashAuditEvent(ev)
 		details := []byte("{}")
@@ -74,15 +81,15 @@ func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEvent) error {
 				return fmt.Errorf("sqlstore: append audit event: encode details: %w", err)
 			}
 		}
-		if _, err := tx.q().ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			ev.OrgID, ev.Seq, ev.ID, us(ev.Time), ev.ActorType, ev.ActorID, ev.ActorEmail, ev.Action,
+		if _, err := tx.q().ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`, max_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			ev.OrgID, ev.Seq, ev.ID, at, ev.ActorType, ev.ActorID, ev.ActorEmail, ev.Action,
 			ev.TargetType, ev.TargetID, ev.Outcome, ev.Reason, ev.IP, ev.UserAgent, ev.RequestID,
-			string(details), ev.PrevHash, ev.Hash); err != nil {
+			string(details), ev.PrevHash, ev.Hash, maxTime); err != nil {
 			return wrapErr(err, "append audit event %q", ev.ID)
 		}
-		if _, err := tx.q().ExecContext(ctx, `UPDATE audit_heads SET hash = $2, event_time = $3 WHERE org_id = $1`,
-			ev.OrgID, ev.Hash, us(ev.Time)); err != nil {
+		if _, err := tx.q().ExecContext(ctx, `UPDATE audit_heads SET hash = $2, event_time = $3, max_time = $4
+			WHERE org_id = $1`, ev.OrgID, ev.Hash, at, maxTime); err != nil {
 			return wrapErr(err, "append audit event: advance chain head of organization %q", ev.OrgID)
 		}
 		// The head goes to the log only once it is committed: a logged head
@@ -172,15 +179,26 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 	}
 	sortRange := false
 	if len(timeConds) > 0 {
-		var err error
-		if sortRange, err = s.sortTimeRange(ctx, f); err != nil {
+		b, err := s.auditSeqBounds(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if sortRange, err = s.sortTimeRange(ctx, f, b); err != nil {
 			return nil, err
 		}
 		if !sortRange {
 			// Unary plus keeps SQLite off the time index; PostgreSQL's
-			// planner needs no hint for a wide range.
+			// planner needs no hint for a wide range. The seq bounds
+			// hold every event of the range, so the walk starts where
+			// the range ends rather than at the top of the chain.
 			for i, c := range timeConds {
 				timeConds[i] = "+" + c
+			}
+			if b.lo > 0 {
+				where = append(where, "seq > "+arg(b.lo))
+			}
+			if b.hi > 0 {
+				where = append(where, "seq < "+arg(b.hi))
 			}
 		}
 		where = append(where, timeConds...)
@@ -245,8 +263,9 @@ var (
 // through the time index and sort it rather than walk the chain in seq
 // order from f's cursor. Both plans return the same page; this picks the
 // one that reads fewer rows, from a bounded count and the seq at the
-// range's near edge.
-func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter) (bool, error) {
+// range's near edge. The walk starts at the cursor or at b, the range's
+// seq bounds, whichever is nearer the range.
+func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter, b seqBounds) (bool, error) {
 	args := []any{f.OrgID}
 	q := `SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE org_id = $1`
 	if !f.Since.IsZero() {
@@ -274,13 +293,16 @@ func (s *Store) sortTimeRange(ctx context.Context, f storage.AuditFilter) (bool,
 	case f.Newest && !f.Until.IsZero():
 		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time < $2 ORDER BY event_time DESC`, us(f.Until))
 		from = f.BeforeSeq
-		if from == 0 {
+		if b.hi > 0 && (from == 0 || b.hi < from) {
+			from = b.hi
+		}
+		if from == 0 && err == nil {
 			from, err = s.auditSeqAt(ctx, f.OrgID, `1 = 1 ORDER BY seq DESC`)
 		}
 		return from-edge > int64(auditWalkMax), err
 	case !f.Newest && !f.Since.IsZero():
 		edge, err = s.auditSeqAt(ctx, f.OrgID, `event_time >= $2 ORDER BY event_time`, us(f.Since))
-		return edge-f.AfterSeq > int64(auditWalkMax), err
+		return edge-max(f.AfterSeq, b.lo) > int64(auditWalkMax), err
 	}
 	return false, nil
 }

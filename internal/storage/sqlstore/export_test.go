@@ -40,3 +40,11 @@ func SetAuditPlan(rangeSort, walkMax int) func() {
 	auditRangeSort, auditWalkMax = rangeSort, walkMax
 	return func() { auditRangeSort, auditWalkMax = oldSort, oldWalk }
 }
+
+// SetAuditBackstepScan sets how many backsteps ListAudit reads to bound a
+// time range's end; it returns the undo.
+func SetAuditBackstepScan(n int) func() {
+	old := auditBackstepScan
+	auditBackstepScan = n
+	return func() { auditBackstepScan = old }
+}

@@ -72,6 +72,34 @@ var auditPageTests = []namedTest{
 		// An actor page in chain order takes the oldest matches first.
 		wantEqual(t, "actor, chain order, limit", seqs(listAudit(t, s, storage.AuditFilter{OrgID: "o", ActorID: "a1", Limit: 2})), []int64{1, 4})
 	}},
+	{"TimeRangeWithClocksOutOfOrder", func(t *testing.T, s storage.Store) {
+		// Appends are stamped by several nodes' clocks: times go back a
+		// little, a lot (a clock set back a day), and jump ahead (a clock an
+		// hour fast). A date range holds exactly the events stamped in it.
+		offsets := []time.Duration{0, 10, 5, 20, -86400, 30, 3600, 40, 35, 50, -70, 60, 55}
+		var all []storage.AuditEvent
+		for _, o := range offsets {
+			all = append(all, mustAppend(t, s, storage.AuditEvent{OrgID: "o", Action: "x", Time: base.Add(o * time.Second)}))
+		}
+		for _, r := range [][2]time.Duration{{0, 36}, {5, 41}, {-86400, 1}, {50, 3601}, {-71, 56}, {35, 36}} {
+			since, until := storage.Truncate(base.Add(r[0]*time.Second)), storage.Truncate(base.Add(r[1]*time.Second))
+			var want []int64
+			for _, e := range all {
+				if !e.Time.Before(since) && e.Time.Before(until) {
+					want = append(want, e.Seq)
+				}
+			}
+			name := fmt.Sprintf("range %v–%v", r[0]*time.Second, r[1]*time.Second)
+			wantEqual(t, name+", chain order", seqs(listAudit(t, s, storage.AuditFilter{OrgID: "o", Since: since, Until: until})), append([]int64{}, want...))
+			slices.Reverse(want)
+			wantEqual(t, name+", newest first", seqs(listAudit(t, s, storage.AuditFilter{OrgID: "o", Since: since, Until: until, Newest: true})), append([]int64{}, want...))
+			if len(want) > 2 {
+				wantEqual(t, name+", older page", seqs(listAudit(t, s, storage.AuditFilter{OrgID: "o", Since: since, Until: until, Newest: true, BeforeSeq: want[1]})), want[2:])
+				slices.Reverse(want)
+				wantEqual(t, name+", newer page", seqs(listAudit(t, s, storage.AuditFilter{OrgID: "o", Since: since, Until: until, AfterSeq: want[1]})), want[2:])
+			}
+		}
+	}},
 	{"CursorPagesStableWhileAppending", func(t *testing.T, s storage.Store) {
 		// Pages walked by cursor while other events are appended neither
 		// repeat nor skip an event that existed when the walk began.
