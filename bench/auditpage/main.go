@@ -21,15 +21,12 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,15 +34,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/gatehouse-id/gatehouse/bench/internal/inproc"
 	"github.com/gatehouse-id/gatehouse/internal/app"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
-	"github.com/gatehouse-id/gatehouse/internal/config"
-	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -84,7 +78,7 @@ func runBackend(name, pgDSN string, events, requests int, verify bool) error {
 	ctx := context.Background()
 	dbURL := ""
 	if pgDSN != "" {
-		u, drop, err := freshPostgres(pgDSN)
+		u, drop, err := inproc.FreshPostgres(pgDSN)
 		if err != nil {
 			return err
 		}
@@ -330,48 +324,11 @@ type gatehouse struct {
 // startGatehouse assembles Gatehouse as serve does, on a fresh data
 // directory (SQLite) or dbURL, with one organization and its owner signed in.
 func startGatehouse(ctx context.Context, dbURL string) (*gatehouse, error) {
-	dir, err := os.MkdirTemp("", "gatehouse-auditpage-")
+	s, err := inproc.Start(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	cfg := config.Default()
-	cfg.DataDir, cfg.DatabaseURL = dir, dbURL
-	cfg.PublicURL = "http://localhost:" + port
-	cfg.Listen = l.Addr().String()
-	cfg.Session.StaleAfter = config.StaleFactor * cfg.Session.PollInterval
-	log := app.NewLogger(cfg.Log, io.Discard)
-	a, err := app.OpenWith(ctx, cfg, log, app.Options{})
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.Handler(a)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(l) }()
-	bg, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); a.Sessions.Run(bg) }()
-	closeAll := func() {
-		_ = srv.Close()
-		stop()
-		wg.Wait()
-		_ = a.Close()
-		_ = os.RemoveAll(dir)
-	}
-	admin := authz.AsCLI(ctx, "bench")
-	org, err := a.Accounts.CreateOrganization(admin, "Bench", "bench")
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
+	a, org, closeAll := s.App, s.Org, s.Close
 	now := time.Now().UTC()
 	owner := storage.Account{ID: "acct-owner", OrgID: org.ID, Email: "owner@bench.test", DisplayName: "Owner",
 		Role: storage.RoleOwner, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}
@@ -384,33 +341,6 @@ func startGatehouse(ctx context.Context, dbURL string) (*gatehouse, error) {
 		closeAll()
 		return nil, err
 	}
-	return &gatehouse{app: a, url: "http://" + l.Addr().String(), cookie: a.Sessions.CookieName(), token: tok,
+	return &gatehouse{app: a, url: s.URL, cookie: a.Sessions.CookieName(), token: tok,
 		orgID: org.ID, close: closeAll}, nil
-}
-
-// freshPostgres creates a database on the server dsn points at and returns
-// its URL and a function that drops it.
-func freshPostgres(dsn string) (string, func(), error) {
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	var b [6]byte
-	_, _ = crand.Read(b[:])
-	name := "gatehouse_bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(base64.RawURLEncoding.EncodeToString(b[:])))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	}
-	return u.String(), drop, nil
 }

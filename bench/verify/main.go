@@ -18,32 +18,24 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/bench/internal/inproc"
 	"github.com/gatehouse-id/gatehouse/internal/apps"
-	"github.com/gatehouse-id/gatehouse/internal/authz"
-	"github.com/gatehouse-id/gatehouse/internal/config"
-	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -79,7 +71,7 @@ func runBackend(name, pgDSN string, requests, conc, rounds int) error {
 	ctx := context.Background()
 	dbURL := ""
 	if pgDSN != "" {
-		u, drop, err := freshPostgres(pgDSN)
+		u, drop, err := inproc.FreshPostgres(pgDSN)
 		if err != nil {
 			return err
 		}
@@ -279,52 +271,11 @@ type gatehouse struct {
 // directory (SQLite) or dbURL, with one organization, one member in a group,
 // one forward-auth app and one session.
 func startGatehouse(ctx context.Context, dbURL string) (*gatehouse, error) {
-	dir, err := os.MkdirTemp("", "gatehouse-verify-")
+	s, err := inproc.Start(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	cfg := config.Default()
-	cfg.DataDir, cfg.DatabaseURL = dir, dbURL
-	cfg.PublicURL = "http://localhost:" + port
-	cfg.Listen = l.Addr().String()
-	cfg.Session.StaleAfter = config.StaleFactor * cfg.Session.PollInterval
-	// The production logger (JSON, info: one access-log line per request),
-	// writing to nowhere: formatting is measured, the disk is not.
-	log := app.NewLogger(cfg.Log, io.Discard)
-	a, err := app.OpenWith(ctx, cfg, log, app.Options{})
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.Handler(a)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(l) }()
-	bg, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context){a.Sessions.Run, a.Apps.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); run(bg) }()
-	}
-	closeAll := func() {
-		_ = srv.Close()
-		stop()
-		wg.Wait()
-		_ = a.Close()
-		_ = os.RemoveAll(dir)
-	}
-	admin := authz.AsCLI(ctx, "bench")
-	org, err := a.Accounts.CreateOrganization(admin, "Bench", "bench")
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
+	a, admin, org, closeAll := s.App, s.Admin, s.Org, s.Close
 	now := time.Now().UTC()
 	acct := storage.Account{ID: "acct-bench", OrgID: org.ID, Email: "person@bench.test", DisplayName: "Person",
 		Role: storage.RoleMember, Status: storage.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}
@@ -358,33 +309,6 @@ func startGatehouse(ctx context.Context, dbURL string) (*gatehouse, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &gatehouse{url: "http://" + l.Addr().String(), cookie: a.Sessions.CookieName(), token: tok,
+	return &gatehouse{url: s.URL, cookie: a.Sessions.CookieName(), token: tok,
 		accountID: acct.ID, email: acct.Email, close: closeAll}, nil
-}
-
-// freshPostgres creates a database on the server dsn points at and returns
-// its URL and a function that drops it.
-func freshPostgres(dsn string) (string, func(), error) {
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "gatehouse_bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(base64.RawURLEncoding.EncodeToString(b[:])))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	}
-	return u.String(), drop, nil
 }
