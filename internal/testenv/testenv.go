@@ -1,8 +1,8 @@
 // Package testenv decides what a test does when a real component it needs
-// (PostgreSQL, Chromium, nginx) is absent: on a bare machine it skips with a one-line
-// reason, so `go test ./...` passes anywhere; under CI, which sets
-// GATEHOUSE_TEST_REQUIRE_ALL=1 after installing everything, it fails instead,
-// so no check is silently skipped there.
+// (PostgreSQL, Chromium, nginx, Caddy) is absent: on a bare machine it
+// skips with a one-line reason, so `go test ./...` passes anywhere; under
+// CI, which sets GATEHOUSE_TEST_REQUIRE_ALL=1 after installing everything,
+// it fails instead, so no check is silently skipped there.
 package testenv
 
 import (
@@ -65,5 +65,20 @@ func NginxPath(t testing.TB) string {
 		return "/usr/sbin/nginx"
 	}
 	Missing(t, "nginx", "no nginx binary on PATH or at /usr/sbin/nginx (apt-get install -y nginx)")
+	return ""
+}
+
+// CaddyPath returns the path of a caddy binary (Debian's package:
+// apt-get install -y caddy), or skips/fails t. GATEHOUSE_TEST_CADDY
+// overrides the search.
+func CaddyPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("GATEHOUSE_TEST_CADDY"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("caddy"); err == nil {
+		return p
+	}
+	Missing(t, "Caddy", "no caddy binary on PATH (apt-get install -y caddy)")
 	return ""
 }
