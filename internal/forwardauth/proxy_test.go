@@ -1,14 +1,105 @@
 package forwardauth_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
+
+// docSnippet is the code block of language lang that docs/OPERATIONS.md
+// gives operators after <!-- marker -->, so a proxy test runs exactly what
+// the documentation says.
+func docSnippet(t *testing.T, marker, lang string) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- " + regexp.QuoteMeta(marker) + " -->\\s*```" + regexp.QuoteMeta(lang) + "\\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatalf("docs/OPERATIONS.md has no %s snippet", marker)
+	}
+	return string(m[1])
+}
+
+// freeLoopback returns a loopback address no one listens on (for the proxy
+// to take) and its port.
+func freeLoopback(t *testing.T) (addr, port string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = l.Addr().String()
+	l.Close()
+	_, port, _ = net.SplitHostPort(addr)
+	return addr, port
+}
+
+// runProxy writes conf to dir/file, starts the proxy with args (in which
+// "{config}" stands for that file's path), stops it when the test ends, and
+// returns once it listens on addr. name labels its output, which is logged
+// with conf when the test fails.
+func runProxy(t *testing.T, name, dir, file, conf, addr string, env []string, bin string, args ...string) {
+	t.Helper()
+	path := filepath.Join(dir, file)
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range args {
+		if a == "{config}" {
+			args[i] = path
+		}
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	// exited closes when the proxy has exited, waitErr says how (a channel
+	// receive would leave nothing for the cleanup after a failed start).
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s\nconfig:\n%s", name, stderr.String(), conf)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited: %v\n%s\nconfig:\n%s", name, waitErr, stderr.String(), conf)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s within 10s:\n%s", name, addr, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling step
+	}
+}
 
 // testApp starts the app behind the proxy: it answers with the
 // X-Gatehouse-* headers and the path it received, and returns its URL.
