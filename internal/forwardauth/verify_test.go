@@ -188,3 +188,13 @@ func TestVerifyNeverRedirectsElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// verify assigns the X-Gatehouse-* headers by key, which is only right
+// for keys in canonical form.
+func TestHeaderNamesAreCanonical(t *testing.T) {
+	for _, h := range []string{forwardauth.HeaderUser, forwardauth.HeaderEmail, forwardauth.HeaderGroups, forwardauth.HeaderOrg} {
+		if c := http.CanonicalHeaderKey(h); c != h {
+			t.Errorf("%q is not canonical (%q)", h, c)
+		}
+	}
+}
