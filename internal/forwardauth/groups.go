@@ -13,7 +13,13 @@ import (
 // nothing a group is called at the IdP can add a name, split one, or put
 // a line break into a header.
 func EncodeGroups(groups []string) string {
+	// Sized for the common case, nothing to encode: one allocation.
+	n := len(groups)
+	for _, g := range groups {
+		n += len(g)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, g := range groups {
 		if i > 0 {
 			b.WriteByte(',')
