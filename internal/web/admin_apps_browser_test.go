@@ -26,6 +26,7 @@ func TestBrowserAdminApps(t *testing.T) {
 		chromedp.Click(css(`main a[href="/admin/apps/new"]`)),
 		chromedp.WaitVisible(css("#redirect_uris")),
 	)
+	b.ShotWidths("admin-app-new")
 	b.do("register it",
 		chromedp.SendKeys(css("#name"), "Grafana"),
 		chromedp.SendKeys(css("#redirect_uris"), "https://grafana.example.com/login/generic_oauth"),
@@ -33,7 +34,7 @@ func TestBrowserAdminApps(t *testing.T) {
 		chromedp.Click(css(`form[action="/admin/apps"] button[type=submit]`)),
 		chromedp.WaitVisible(css("#client-secret")),
 	)
-	b.shot("admin-app-created")
+	b.ShotWidths("admin-app-created")
 	if s := b.text("#client-secret"); !strings.HasPrefix(s, "ghs_") {
 		t.Fatalf("secret on the page = %q", s)
 	}
@@ -42,9 +43,13 @@ func TestBrowserAdminApps(t *testing.T) {
 	if s := b.text("table.data"); !strings.Contains(s, "Grafana") || !strings.Contains(s, clientID) || strings.Contains(s, "ghs_") {
 		t.Errorf("list = %q", s)
 	}
+	b.ShotWidths("admin-apps")
 	b.do("remove it",
 		chromedp.Click(css(`table.data a.btn`)),
 		chromedp.WaitVisible(css(`a.btn-danger`)),
+	)
+	b.ShotWidths("admin-app")
+	b.do("remove it, confirmed",
 		chromedp.Click(css(`a.btn-danger`)),
 		chromedp.WaitVisible(css(`form.button-row button.btn-danger`)),
 		chromedp.Click(css(`form.button-row button.btn-danger`)),

@@ -47,13 +47,13 @@ func TestBrowserMembersAtScale(t *testing.T) {
 		chromedp.Click(css(`form[action="/admin/members/bulk"] button[type=submit]`)),
 		chromedp.WaitVisible(css(`form[action="/admin/members/bulk/apply"]`)),
 	)
-	b.shot("admin-members-bulk-confirm")
+	b.ShotWidths("admin-members-bulk-confirm")
 	if s := b.text("main"); !strings.Contains(s, "Suspend 3 people?") || !strings.Contains(s, "person-0002@acme.example") {
 		t.Fatalf("confirmation = %q", s)
 	}
 	b.do("confirm", chromedp.Click(css(`form[action="/admin/members/bulk/apply"] button[type=submit]`)),
 		chromedp.WaitVisible(css(`a[href="/admin/members"].btn-primary`)))
-	b.shot("admin-members-bulk-results")
+	b.ShotWidths("admin-members-bulk-results")
 	if s := b.text("main"); !strings.Contains(s, "3 changed") {
 		t.Fatalf("results = %q", s)
 	}
@@ -97,7 +97,7 @@ func TestBrowserMembersAtScale(t *testing.T) {
 		chromedp.Click(css(`form[action="/admin/members/import"] button[type=submit]`)),
 		chromedp.WaitVisible(css(`form[action="/admin/members/import/confirm"]`)),
 	)
-	b.shot("admin-members-import-preview")
+	b.ShotWidths("admin-members-import-preview")
 	s := b.text("main")
 	for _, want := range []string{"2 will be invited", "2 rows have problems", "The email address is not valid.", "The role must be member, admin or owner."} {
 		if !strings.Contains(s, want) {

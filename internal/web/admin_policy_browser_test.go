@@ -50,7 +50,7 @@ func TestBrowserAdminPolicyDomain(t *testing.T) {
 		chromedp.Click(css(`a[href="/admin/policies/`+staff.ID+`/people"]`)),
 		chromedp.WaitVisible(css("table.data")),
 	)
-	b.shot("admin-policy-people")
+	b.ShotWidths("admin-policy-people")
 	if s := b.text("table.data"); !strings.Contains(s, "person00@corp.example") || !strings.Contains(s, "Account in corp.example") {
 		t.Errorf("people = %q", s)
 	}
