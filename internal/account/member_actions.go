@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/reqctx"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
@@ -115,48 +116,22 @@ func neverSignedIn(ctx context.Context, st storage.Store, a storage.Account) (bo
 // ResendInvitation mails a new invitation to a member who has never signed
 // in; the links mailed before stop working.
 func (s *Service) ResendInvitation(ctx context.Context, orgID, accountID string) error {
-	if err := checkID("org_id", "organization", orgID); err != nil {
-		return err
-	}
-	now := s.clock()
-	var org storage.Organization
-	var acct storage.Account
-	var secret string
-	err := s.store.InTx(ctx, func(tx storage.Store) error {
-		a, err := adminTarget(ctx, tx, orgID, accountID)
-		if err != nil {
-			return err
-		}
-		if a.Status != storage.StatusActive {
-			return ErrSuspendedAccount
-		}
-		invited, err := neverSignedIn(ctx, tx, a)
-		if err != nil {
-			return err
-		}
-		if !invited {
-			return ErrNotInvited
-		}
-		if org, err = tx.GetOrganization(ctx, orgID); err != nil {
-			return mapErr(err, "organization "+strconv.Quote(orgID))
-		}
-		if err := tx.InvalidateTokens(ctx, a.ID, storage.PurposeInvite, now); err != nil {
-			return fmt.Errorf("account: invalidate older invitations: %w", err)
-		}
-		if secret, err = s.newOneTimeToken(ctx, tx, storage.PurposeInvite, a, s.cfg.InviteTTL, reqctx.From(ctx).IP, now); err != nil {
-			return err
-		}
-		acct = a
-		return s.record(ctx, tx, now, storage.AuditEvent{
-			OrgID: orgID, Action: "account.invite_resend", TargetType: "account", TargetID: a.ID,
-			Details: map[string]string{"email": a.Email, "expires_at": now.Add(s.cfg.InviteTTL).Format(time.RFC3339)},
-		})
+	return s.mailMemberLink(ctx, orgID, accountID, memberLink{
+		purpose: storage.PurposeInvite, ttl: s.cfg.InviteTTL, action: "account.invite_resend", older: "invitations",
+		check: func(tx storage.Store, a *storage.Account) error {
+			invited, err := neverSignedIn(ctx, tx, *a)
+			if err != nil {
+				return err
+			}
+			if !invited {
+				return ErrNotInvited
+			}
+			return nil
+		},
+		mail: func(org storage.Organization, a storage.Account, secret string) mail.Message {
+			return inviteMail(org, a, s.link("/reset", secret, "invite=1"), s.cfg.InviteTTL, s.ssoLogin(ctx, a))
+		},
 	})
-	if err != nil {
-		return err
-	}
-	s.sendLater(ctx, inviteMail(org, acct, s.link("/reset", secret, "invite=1"), s.cfg.InviteTTL, s.ssoLogin(ctx, acct)))
-	return nil
 }
 
 // SendPasswordReset mails a member the password-reset link the "forgot
@@ -164,6 +139,43 @@ func (s *Service) ResendInvitation(ctx context.Context, orgID, accountID string)
 // working. Like that page it honours the reset gate (during an emergency
 // only people who may fail back get one).
 func (s *Service) SendPasswordReset(ctx context.Context, orgID, accountID string) error {
+	return s.mailMemberLink(ctx, orgID, accountID, memberLink{
+		purpose: storage.PurposeReset, ttl: s.cfg.ResetTTL, action: "password_reset.send", older: "reset links",
+		check: func(_ storage.Store, a *storage.Account) error {
+			if s.resetGate == nil {
+				return nil
+			}
+			allow, _, _, err := s.resetGate(ctx, a.Email, a)
+			if err != nil {
+				return fmt.Errorf("account: reset gate: %w", err)
+			}
+			if !allow {
+				return ErrResetRefused
+			}
+			return nil
+		},
+		mail: func(org storage.Organization, a storage.Account, secret string) mail.Message {
+			return resetMail(org, a, s.link("/reset", secret, ""), s.cfg.ResetTTL, s.ssoLogin(ctx, a))
+		},
+	})
+}
+
+// memberLink is what differs between the admin's "mail them a link"
+// actions (invitation, password reset).
+type memberLink struct {
+	purpose string
+	ttl     time.Duration
+	action  string // audit action
+	older   string // what the invalidated tokens are, for errors
+	// check refuses the member (after the actor and active checks).
+	check func(tx storage.Store, a *storage.Account) error
+	mail  func(org storage.Organization, a storage.Account, secret string) mail.Message
+}
+
+// mailMemberLink mails an active member a new one-time link of l.purpose:
+// in one transaction it checks the actor, voids the older links of that
+// purpose, makes the new one and records l.action; the mail goes after.
+func (s *Service) mailMemberLink(ctx context.Context, orgID, accountID string, l memberLink) error {
 	if err := checkID("org_id", "organization", orgID); err != nil {
 		return err
 	}
@@ -179,34 +191,28 @@ func (s *Service) SendPasswordReset(ctx context.Context, orgID, accountID string
 		if a.Status != storage.StatusActive {
 			return ErrSuspendedAccount
 		}
-		if s.resetGate != nil {
-			allow, _, _, err := s.resetGate(ctx, a.Email, &a)
-			if err != nil {
-				return fmt.Errorf("account: reset gate: %w", err)
-			}
-			if !allow {
-				return ErrResetRefused
-			}
+		if err := l.check(tx, &a); err != nil {
+			return err
 		}
 		if org, err = tx.GetOrganization(ctx, orgID); err != nil {
 			return mapErr(err, "organization "+strconv.Quote(orgID))
 		}
-		if err := tx.InvalidateTokens(ctx, a.ID, storage.PurposeReset, now); err != nil {
-			return fmt.Errorf("account: invalidate older reset links: %w", err)
+		if err := tx.InvalidateTokens(ctx, a.ID, l.purpose, now); err != nil {
+			return fmt.Errorf("account: invalidate older %s: %w", l.older, err)
 		}
-		if secret, err = s.newOneTimeToken(ctx, tx, storage.PurposeReset, a, s.cfg.ResetTTL, reqctx.From(ctx).IP, now); err != nil {
+		if secret, err = s.newOneTimeToken(ctx, tx, l.purpose, a, l.ttl, reqctx.From(ctx).IP, now); err != nil {
 			return err
 		}
 		acct = a
 		return s.record(ctx, tx, now, storage.AuditEvent{
-			OrgID: orgID, Action: "password_reset.send", TargetType: "account", TargetID: a.ID,
-			Details: map[string]string{"email": a.Email, "expires_at": now.Add(s.cfg.ResetTTL).Format(time.RFC3339)},
+			OrgID: orgID, Action: l.action, TargetType: "account", TargetID: a.ID,
+			Details: map[string]string{"email": a.Email, "expires_at": now.Add(l.ttl).Format(time.RFC3339)},
 		})
 	})
 	if err != nil {
 		return err
 	}
-	s.sendLater(ctx, resetMail(org, acct, s.link("/reset", secret, ""), s.cfg.ResetTTL, s.ssoLogin(ctx, acct)))
+	s.sendLater(ctx, l.mail(org, acct, secret))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/errs"
@@ -53,7 +54,10 @@ func (s *Service) Selection(ctx context.Context, orgID string, req BulkRequest) 
 	var out []storage.Account
 	seen := map[string]bool{}
 	for _, id := range req.IDs {
-		if seen[id] {
+		// The IDs come from the browser's form. GetMember also takes an
+		// email address, which a selection never holds: such a value is
+		// not an ID and names nobody here.
+		if seen[id] || strings.Contains(id, "@") {
 			continue
 		}
 		seen[id] = true

@@ -1,9 +1,11 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/storage"
 )
 
@@ -77,10 +79,7 @@ func (h *Handler) adminMemberDeleteConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (h *Handler) adminMemberDelete(w http.ResponseWriter, r *http.Request, adm storage.Account) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	a, ok := h.memberFor(w, r, adm)
+	a, ok := h.memberForm(w, r, adm)
 	if !ok {
 		return
 	}
@@ -96,10 +95,7 @@ func (h *Handler) adminMemberDelete(w http.ResponseWriter, r *http.Request, adm 
 }
 
 func (h *Handler) adminMemberName(w http.ResponseWriter, r *http.Request, adm storage.Account) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	a, ok := h.memberFor(w, r, adm)
+	a, ok := h.memberForm(w, r, adm)
 	if !ok {
 		return
 	}
@@ -111,35 +107,29 @@ func (h *Handler) adminMemberName(w http.ResponseWriter, r *http.Request, adm st
 	h.memberChanged(w, r, adm, a, err, "change name", "name-changed")
 }
 
-func (h *Handler) adminMemberResendInvite(w http.ResponseWriter, r *http.Request, adm storage.Account) {
+// memberForm parses a member action's form and loads the member it is
+// about (both answer the request themselves when they fail).
+func (h *Handler) memberForm(w http.ResponseWriter, r *http.Request, adm storage.Account) (storage.Account, bool) {
 	if !h.parseForm(w, r) {
-		return
+		return storage.Account{}, false
 	}
-	a, ok := h.memberFor(w, r, adm)
-	if !ok {
-		return
-	}
-	err := h.Accounts.ResendInvitation(r.Context(), adm.OrgID, a.ID)
-	h.memberChanged(w, r, adm, a, err, "resend invitation", "invite-resent")
+	return h.memberFor(w, r, adm)
 }
 
-func (h *Handler) adminMemberSendReset(w http.ResponseWriter, r *http.Request, adm storage.Account) {
-	if !h.parseForm(w, r) {
-		return
+// memberAction is a member action with nothing to say but done or why
+// not: call, then back to their page with the notice.
+func (h *Handler) memberAction(call func(s *account.Service, ctx context.Context, orgID, accountID string) error, what, notice string) adminHandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, adm storage.Account) {
+		a, ok := h.memberForm(w, r, adm)
+		if !ok {
+			return
+		}
+		h.memberChanged(w, r, adm, a, call(h.Accounts, r.Context(), adm.OrgID, a.ID), what, notice)
 	}
-	a, ok := h.memberFor(w, r, adm)
-	if !ok {
-		return
-	}
-	err := h.Accounts.SendPasswordReset(r.Context(), adm.OrgID, a.ID)
-	h.memberChanged(w, r, adm, a, err, "send password reset", "reset-sent")
 }
 
 func (h *Handler) adminMemberSessionRevoke(w http.ResponseWriter, r *http.Request, adm storage.Account) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	a, ok := h.memberFor(w, r, adm)
+	a, ok := h.memberForm(w, r, adm)
 	if !ok {
 		return
 	}
@@ -184,10 +174,7 @@ func (h *Handler) adminMemberUnlinkConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (h *Handler) adminMemberUnlink(w http.ResponseWriter, r *http.Request, adm storage.Account) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	a, ok := h.memberFor(w, r, adm)
+	a, ok := h.memberForm(w, r, adm)
 	if !ok {
 		return
 	}
@@ -202,8 +189,8 @@ func (h *Handler) adminMemberUnlink(w http.ResponseWriter, r *http.Request, adm 
 // registerMember mounts the member page's actions.
 func (h *Handler) registerMember(handle func(string, adminHandlerFunc)) {
 	handle("POST /admin/members/{id}/name", h.adminMemberName)
-	handle("POST /admin/members/{id}/resend-invite", h.adminMemberResendInvite)
-	handle("POST /admin/members/{id}/send-reset", h.adminMemberSendReset)
+	handle("POST /admin/members/{id}/resend-invite", h.memberAction((*account.Service).ResendInvitation, "resend invitation", "invite-resent"))
+	handle("POST /admin/members/{id}/send-reset", h.memberAction((*account.Service).SendPasswordReset, "send password reset", "reset-sent"))
 	handle("GET /admin/members/{id}/suspend", h.adminMemberSuspendConfirm)
 	handle("GET /admin/members/{id}/delete", h.adminMemberDeleteConfirm)
 	handle("POST /admin/members/{id}/delete", h.adminMemberDelete)
