@@ -68,7 +68,7 @@ func (s *Server) answerTimeout(w http.ResponseWriter, r *http.Request) {
 		delete(h, k)
 	}
 	s.setSecurityHeaders(h, r)
-	h.Set("X-Request-ID", reqctx.From(r.Context()).RequestID)
+	h.Set(requestIDHeader, reqctx.From(r.Context()).RequestID)
 	h.Set("Retry-After", "5")
 	// The page must not need the database: r's context has ended, and the
 	// error page of the web package shows no organization name for 5xx.

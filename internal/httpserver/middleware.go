@@ -37,11 +37,11 @@ func validRequestID(id string) bool {
 
 func (s *Server) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
+		id := r.Header.Get(requestIDHeader)
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header().Set(requestIDHeader, id)
 		ctx := reqctx.With(r.Context(), reqctx.Info{
 			RequestID: id,
 			IP:        s.clientIP(r),
@@ -244,3 +244,7 @@ func isUpload(r *http.Request) bool {
 func LimitBody(w http.ResponseWriter, r *http.Request, n int64) {
 	r.Body = http.MaxBytesReader(w, r.Body, n)
 }
+
+// requestIDHeader is X-Request-ID in Go's canonical form, so reading and
+// setting it on every request does not canonicalise (allocate) the name.
+const requestIDHeader = "X-Request-Id"
