@@ -31,7 +31,7 @@ func (p *Provider) publicClientNoSecret(next http.Handler) http.Handler {
 			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 		}
 		if secret != "" && id != "" {
-			if app, err := p.apps.ByClientID(r.Context(), id); err == nil && app.Public {
+			if app, err := p.appByClientID(r.Context(), id); err == nil && app.Public {
 				if basic {
 					w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 				}

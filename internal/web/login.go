@@ -338,19 +338,6 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, out signin.Ou
 		h.setDeviceCookie(w, out.Device)
 	}
 	dest := h.returnTo(r, out.ReturnTo)
-	if app, ok := h.appFor(r.Context(), dest); ok {
-		// An app's sign-in ends on the app's origin after a chain of
-		// redirects, and Chrome applies this form's CSP form-action 'self'
-		// to every redirect that follows its submission: the browser goes
-		// on by a page that refreshes itself to the same-origin dest (a
-		// new navigation), and links there too.
-		w.Header().Set("Cache-Control", "no-store")
-		h.render(w, r, http.StatusOK, "app_continue", &view{
-			Title: "Signed in", Org: h.pg().OrgNameOf(r.Context(), app.OrgID), App: app.Name,
-			Refresh: dest, LinkHref: dest,
-		})
-		return
-	}
 	h.goTo(w, r, dest, "You're signed in")
 }
 

@@ -210,11 +210,23 @@ func (h *Handler) returnTo(r *http.Request, s string) string {
 // CSP form-action 'self', which would stop the browser at Gatehouse.
 //
 // The OpenID Provider's sign-in glue (/oidc/…) counts as leaving too: it
-// answers with redirects that end at the app's redirect URI.
+// answers with redirects that end at the app's redirect URI. When rt
+// continues an app's sign-in (appFor), the page names the app.
 func (h *Handler) goTo(w http.ResponseWriter, r *http.Request, rt, heading string) {
+	app, isApp := h.appFor(r.Context(), rt)
 	toApp := strings.HasPrefix(rt, "/oidc/")
-	if !page.IsAbsolute(rt) && !(toApp && r.Method == http.MethodPost) {
+	if !isApp && !page.IsAbsolute(rt) && !(toApp && r.Method == http.MethodPost) {
 		http.Redirect(w, r, rt, http.StatusSeeOther)
+		return
+	}
+	// The page carries the way back into a sign-in: never kept.
+	w.Header().Set("Cache-Control", "no-store")
+	if isApp {
+		h.render(w, r, http.StatusOK, "app_continue", &view{
+			Title: heading, Heading: heading,
+			Org: h.pg().OrgNameOf(r.Context(), app.OrgID), App: app.Name,
+			Refresh: rt, LinkHref: rt,
+		})
 		return
 	}
 	host := "the app"

@@ -157,12 +157,7 @@ func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 // LoginPath is /login, coming back to returnTo (made safe here) after
 // sign-in when it is not the default.
-func LoginPath(returnTo string) string {
-	if rt := SafeReturnTo(returnTo); rt != DefaultReturnTo {
-		return "/login?return_to=" + url.QueryEscape(rt)
-	}
-	return "/login"
-}
+func LoginPath(returnTo string) string { return LoginPathTo(SafeReturnTo(returnTo)) }
 
 // FormPage is the page a posted form was on: the Referer's path and query
 // when the Referer is this server (browsers send it for same-origin posts
